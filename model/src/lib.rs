@@ -1,0 +1,1 @@
+//! The gossip protocol's formal model (placeholder; being written).

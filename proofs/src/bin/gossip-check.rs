@@ -1,0 +1,2 @@
+//! gossip-check (placeholder; being written).
+fn main() {}

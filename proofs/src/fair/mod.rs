@@ -1,0 +1,1 @@
+//! Fairness-aware explicit-state checking (placeholder; being written).

@@ -1,0 +1,3 @@
+//! Checking tools for the gossip protocol.
+
+pub mod fair;
