@@ -1,3 +1,5 @@
 //! Checking tools for the gossip protocol.
 
+pub mod check;
 pub mod fair;
+pub mod report;

@@ -1,0 +1,367 @@
+//! The results of a checker run, as serde structures (the `--json` schema) and as text.
+//!
+//! Both the human-readable output of `gossip-check` and its `--json` file are rendered from the
+//! same [`RunReport`], so they cannot disagree. The schema is documented in `docs/checking.md`.
+
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+
+/// The kind of a stateright property.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PropertyKind {
+    /// Must hold in every reachable state; a discovery is a counterexample.
+    Always,
+    /// Must hold somewhere on every (acyclic, terminating) path; a discovery is a counterexample.
+    Eventually,
+    /// Should hold in some reachable state; a discovery is an example.
+    Sometimes,
+}
+
+impl PropertyKind {
+    /// The lowercase name used in the text and JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PropertyKind::Always => "always",
+            PropertyKind::Eventually => "eventually",
+            PropertyKind::Sometimes => "sometimes",
+        }
+    }
+}
+
+impl From<&stateright::Expectation> for PropertyKind {
+    fn from(e: &stateright::Expectation) -> Self {
+        match e {
+            stateright::Expectation::Always => PropertyKind::Always,
+            stateright::Expectation::Eventually => PropertyKind::Eventually,
+            stateright::Expectation::Sometimes => PropertyKind::Sometimes,
+        }
+    }
+}
+
+/// What the checker established about one property.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// No counterexample exists in the explored (complete) state space.
+    Holds,
+    /// A counterexample was found.
+    Violated,
+    /// An example was found (sometimes properties).
+    Found,
+    /// No example exists in the explored (complete) state space.
+    NotFound,
+    /// Nothing was found, but the run was not exhaustive, so nothing is proven.
+    Unknown,
+}
+
+impl Status {
+    /// The text used in the human-readable output.
+    pub fn as_text(self) -> &'static str {
+        match self {
+            Status::Holds => "holds",
+            Status::Violated => "violated",
+            Status::Found => "example found",
+            Status::NotFound => "not found",
+            Status::Unknown => "unknown",
+        }
+    }
+}
+
+/// What a property is expected to do in the checked configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expected {
+    /// No counterexample should exist.
+    Holds,
+    /// A counterexample should exist (a seeded bug, or a demonstration).
+    Violated,
+    /// An example should exist.
+    Found,
+    /// No example should exist.
+    NotFound,
+}
+
+impl Expected {
+    /// The text used in the human-readable output.
+    pub fn as_text(self) -> &'static str {
+        match self {
+            Expected::Holds => "holds",
+            Expected::Violated => "violated",
+            Expected::Found => "example found",
+            Expected::NotFound => "not found",
+        }
+    }
+
+    /// Compares an observed status with this expectation.
+    pub fn verdict(self, status: Status) -> Verdict {
+        match (self, status) {
+            (_, Status::Unknown) => Verdict::Inconclusive,
+            (Expected::Holds, Status::Holds)
+            | (Expected::Violated, Status::Violated)
+            | (Expected::Found, Status::Found)
+            | (Expected::NotFound, Status::NotFound) => Verdict::Met,
+            _ => Verdict::Failed,
+        }
+    }
+}
+
+/// Whether an observed status meets its expectation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The status is the expected one.
+    Met,
+    /// The status contradicts the expectation (exit code 1).
+    Failed,
+    /// The status is `unknown` because the run was not exhaustive; nothing is contradicted.
+    Inconclusive,
+}
+
+/// One step of a trace: the initial state (index 0, no action) or an action and the state after it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TraceStep {
+    /// 0 for the initial state, then 1, 2, … for each action.
+    pub index: usize,
+    /// The action, serialised with serde (`null` for the initial state).
+    pub action: Option<serde_json::Value>,
+    /// The action as a human-readable protocol event (the model's `format_action`).
+    pub description: String,
+    /// The model's description of the state after this step (`describe_state`).
+    pub state_summary: String,
+}
+
+/// The result for one property.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PropertyReport {
+    /// The property's name, as the model spells it.
+    pub name: String,
+    /// always, eventually or sometimes.
+    pub kind: PropertyKind,
+    /// What the checker established.
+    pub status: Status,
+    /// What was expected.
+    pub expected: Expected,
+    /// Whether the status meets the expectation.
+    pub verdict: Verdict,
+    /// The counterexample or example, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub trace: Option<Vec<TraceStep>>,
+}
+
+/// State-space statistics of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateCounts {
+    /// Distinct states (fingerprints; representatives under symmetry). For simulation this is
+    /// the number of states visited, as stateright does not track distinct states there.
+    pub unique: usize,
+    /// States generated, counting states generated more than once.
+    pub total: usize,
+    /// The deepest path explored (the initial states are at depth 1).
+    pub max_depth: usize,
+}
+
+/// The options a run was made with (recorded in the JSON).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSettings {
+    /// Worker threads.
+    pub threads: usize,
+    /// Whether symmetry reduction was applied.
+    pub symmetry: bool,
+    /// `--max-states`, if any (a bound on generated states, checked every 1,500 states).
+    pub max_states: Option<usize>,
+    /// `--max-depth`, if any.
+    pub max_depth: Option<usize>,
+    /// The simulation seed, for simulation runs.
+    pub seed: Option<u64>,
+}
+
+/// The outcome of checking one model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Which model was checked (for example `gossip` or `linearizability`).
+    pub model: String,
+    /// The search engine: bfs, dfs, simulation or fair.
+    pub checker: String,
+    /// The options of the run.
+    pub settings: RunSettings,
+    /// True when the checker stopped by itself: it exhausted the reachable state space or every
+    /// property already had a discovery. False when a bound (`--max-states`, `--max-depth`)
+    /// cut the run, and always false for simulation.
+    pub complete: bool,
+    /// State counts.
+    pub states: StateCounts,
+    /// Wall-clock seconds of the search (not including trace rendering).
+    pub seconds: f64,
+    /// One entry per checked property, in the model's order.
+    pub properties: Vec<PropertyReport>,
+}
+
+impl RunReport {
+    /// True if no property contradicts its expectation.
+    pub fn expectations_met(&self) -> bool {
+        self.properties.iter().all(|p| p.verdict != Verdict::Failed)
+    }
+
+    /// Generated states per second.
+    pub fn states_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.states.total as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+
+    /// Renders the summary and every property, with the traces of violations (and of examples
+    /// when `show_examples`), as human-readable text.
+    pub fn to_text(&self, show_examples: bool) -> String {
+        let mut out = String::new();
+        let symmetry = if self.settings.symmetry {
+            ", symmetry"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "== {} model: {} checker, {} thread{}{}",
+            self.model,
+            self.checker,
+            self.settings.threads,
+            if self.settings.threads == 1 { "" } else { "s" },
+            symmetry
+        );
+        let completeness = if self.complete {
+            "complete".to_string()
+        } else if self.checker == "simulation" {
+            "NOT complete (simulation never explores exhaustively)".to_string()
+        } else {
+            "NOT complete (cut by a bound; nothing unfound is proven)".to_string()
+        };
+        let _ = writeln!(
+            out,
+            "states: {} unique, {} total, max depth {}, {:.2} s, {:.0} states/s, {}",
+            group(self.states.unique),
+            group(self.states.total),
+            self.states.max_depth,
+            self.seconds,
+            self.states_per_second(),
+            completeness
+        );
+        let _ = writeln!(out, "properties:");
+        for p in &self.properties {
+            let mark = match p.verdict {
+                Verdict::Met => "ok  ",
+                Verdict::Failed => "FAIL",
+                Verdict::Inconclusive => "??  ",
+            };
+            let judgement = match p.verdict {
+                Verdict::Met => "(expected)".to_string(),
+                Verdict::Failed => format!("(UNEXPECTED: expected {})", p.expected.as_text()),
+                Verdict::Inconclusive => {
+                    format!("(inconclusive; expected {})", p.expected.as_text())
+                }
+            };
+            let caveat = if p.kind == PropertyKind::Eventually && p.status == Status::Holds {
+                " [stateright eventually: sound only on acyclic paths]"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "  {mark} {:<10} {}: {} {}{}",
+                p.kind.as_str(),
+                p.name,
+                p.status.as_text(),
+                judgement,
+                caveat
+            );
+        }
+        for p in &self.properties {
+            let Some(trace) = &p.trace else { continue };
+            let is_example = p.status == Status::Found;
+            if is_example && !show_examples {
+                continue;
+            }
+            let what = if is_example {
+                "example"
+            } else {
+                "counterexample"
+            };
+            let _ = writeln!(
+                out,
+                "\n{} for \"{}\" ({} step{}):",
+                what,
+                p.name,
+                trace.len().saturating_sub(1),
+                if trace.len() == 2 { "" } else { "s" }
+            );
+            out.push_str(&trace_to_text(trace));
+        }
+        out
+    }
+}
+
+/// Renders a trace as numbered protocol events, each followed by the state it leads to.
+pub fn trace_to_text(trace: &[TraceStep]) -> String {
+    let mut out = String::new();
+    let width = trace.len().to_string().len();
+    for step in trace {
+        let _ = writeln!(out, "  {:>width$}. {}", step.index, step.description);
+        for line in step.state_summary.lines() {
+            let _ = writeln!(out, "  {:>width$}    | {}", "", line);
+        }
+    }
+    out
+}
+
+/// Formats an integer with thousands separators (`1,234,567`).
+pub fn group(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_grouped_by_thousands() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1000), "1,000");
+        assert_eq!(group(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn an_unknown_status_is_inconclusive_whatever_was_expected() {
+        for e in [
+            Expected::Holds,
+            Expected::Violated,
+            Expected::Found,
+            Expected::NotFound,
+        ] {
+            assert_eq!(e.verdict(Status::Unknown), Verdict::Inconclusive);
+        }
+        assert_eq!(Expected::Violated.verdict(Status::Violated), Verdict::Met);
+        assert_eq!(Expected::Holds.verdict(Status::Violated), Verdict::Failed);
+    }
+
+    #[test]
+    fn statuses_serialise_in_snake_case() {
+        assert_eq!(
+            serde_json::to_string(&Status::NotFound).unwrap(),
+            "\"not_found\""
+        );
+        assert_eq!(
+            serde_json::to_string(&PropertyKind::Sometimes).unwrap(),
+            "\"sometimes\""
+        );
+    }
+}
