@@ -1,0 +1,1 @@
+//! The gossip node (being written).
