@@ -1,1 +1,668 @@
-//! Fairness-aware explicit-state checking (placeholder; being written).
+//! Fairness-aware explicit-state checking of stateright models.
+//!
+//! Stateright's `eventually` is unsound for cyclic models: a path that ends in a cycle (or merely
+//! revisits a state) counts as satisfying the property, and a state whose successors are cut by
+//! a boundary counts as a violation. It also has no fairness, so a periodic timer or a lossy
+//! network makes every liveness property either vacuous or false. This module is a separate
+//! engine for any [`stateright::Model`] that adds **weak fairness**, **leads-to** properties and
+//! an exact fair-cycle search, and that stores the state graph compactly (about 25–45 bytes per
+//! state plus 8 bytes per edge, against ~10 KB per state for stateright's BFS on large models).
+//! `always` and `sometimes` properties are checked too, so it is also a complete safety
+//! checker. See `docs/fair-checking.md` for measurements.
+//!
+//! # Declaring fairness
+//!
+//! A model implements [`FairModel`]: [`FairModel::fair_class`] maps each action (at a state) to
+//! an optional [`FairClass`], and [`FairModel::leads_to`] lists [`LeadsTo`] properties.
+//! `eventually`, `always` and `sometimes` come from the model's own `properties()`.
+//! `within_boundary` and the other `Model` defaults are **not** used: the engine explores every
+//! state reachable through `init_states`, `actions` and `next_state`.
+//!
+//! # Semantics
+//!
+//! * A **step** is an action whose `next_state` is `Some` (self-loops included; `None` is not a
+//!   step, exactly as in stateright).
+//! * A fair class `k` is **enabled** at a state iff some action of class `k` is a step there.
+//!   An action whose class is `None` (message loss, crash, duplication, a stutter) is never
+//!   forced.
+//! * A state with no steps at all is a **deadlock**. A behaviour that reaches it stutters there
+//!   forever; nothing is enabled, so it is trivially fair.
+//! * **Weak fairness**, per class: an infinite behaviour is fair iff every class that is enabled
+//!   at every state from some point on is taken infinitely often. For the lasso-shaped
+//!   behaviours that matter in a finite graph: a cycle is fair iff every class enabled at *all*
+//!   states of the cycle is taken on some edge of the cycle.
+//! * `eventually P` is **violated** iff there is a path from an initial state, all of whose
+//!   states satisfy ¬P, that ends in a fair cycle or in a deadlock.
+//! * `P leads-to Q` (`LeadsTo { p, q }`) is **violated** iff some reachable state satisfies
+//!   P ∧ ¬Q and from it a path of ¬Q states reaches a fair ¬Q cycle or a ¬Q deadlock.
+//! * `always P` is violated iff a reachable state satisfies ¬P; `sometimes P` is found iff a
+//!   reachable state satisfies P. Their traces are shortest (BFS).
+//!
+//! Strong fairness is **not** offered: a class that is enabled infinitely often but not
+//! continuously (a message that the network keeps dropping, a lock that another process keeps
+//! taking) is not forced; such models report a violation, and the lasso shows why.
+//!
+//! # Algorithm
+//!
+//! 1. **Explore** ([`FairChecker::run`]): a parallel, level-synchronous BFS. Each state is
+//!    canonicalised (optional symmetry representative), fingerprinted (64-bit SipHash) and
+//!    mapped to a dense `u32` index in a sharded open-addressing table; edges are stored in CSR
+//!    form as `(target: u32, class: u32)` with the model's `FairClass` interned. Full states are
+//!    kept only in the current BFS frontier; each predicate is stored as one bit per state.
+//! 2. **Safety**: a deterministic BFS tree over the stored edges (visiting edges in action
+//!    order) gives the shortest trace to the first violating / witnessing state.
+//! 3. **Liveness**, per property: restrict to the ¬goal region reachable from the sources
+//!    (initial states for `eventually`, P ∧ ¬Q states for leads-to), compute its SCCs with an
+//!    **iterative** Tarjan (no recursion) and judge each SCC `C` when it is popped:
+//!    a single state without steps is a deadlock (bad); otherwise `C` must have an internal
+//!    edge, and it is bad (contains a fair cycle) iff every class enabled at *all* states of
+//!    `C` (counting every outgoing step, including those leaving `C` or the region) is taken by
+//!    some edge internal to `C`.
+//!
+//!    *Why the per-SCC test is exact for weak fairness.* (⇐) If the test passes, take a closed
+//!    walk through `C` that visits every state of `C` and traverses, for each class enabled at
+//!    all of `C`, one internal edge of that class (possible because `C` is strongly connected).
+//!    A class enabled at every state of this walk is enabled at every state of `C`, so it is
+//!    taken: the walk is a fair cycle. (⇒) If some class `k` is enabled at all of `C` but no
+//!    internal edge has class `k`, then every cycle inside `C` visits only states where `k` is
+//!    enabled and never takes `k`: no cycle inside `C` is fair, and every cycle lies inside one
+//!    SCC. (Strong fairness would need the recursive Emerson–Lei decomposition; weak does not.)
+//! 4. **Counterexample**: the loop start is the first bad state in BFS order from the sources;
+//!    the prefix is a shortest path to it (for leads-to: a shortest path to the P ∧ ¬Q source,
+//!    then a shortest ¬Q path). The cycle is built greedily inside `C`: while some class is
+//!    enabled at every state of the walk so far and not yet taken, walk to the nearest state
+//!    where it is disabled or take one of its internal edges; then return to the start. Both
+//!    are recorded as index paths and **replayed** with `next_state` from the initial state
+//!    (matching successor fingerprints and classes), so no full states are stored.
+//!
+//! # Symmetry
+//!
+//! [`FairChecker::symmetry`] takes a representative function (like stateright's
+//! `symmetry_fn`) and canonicalises every state before fingerprinting. It is used **for safety
+//! only**: with symmetry on, `eventually` and leads-to properties report [`Status::Unknown`]
+//! and [`FairResult::liveness_checked`] is `false`. The reason: a cycle in the quotient graph
+//! corresponds to a concrete path that returns to a *permuted* state, and fair classes such as
+//! "deliver message m to node 2" must be mapped through that permutation before the
+//! "enabled everywhere / taken somewhere" test is meaningful; a bare `fn(&S) -> S`
+//! representative does not reveal the permutation, so the quotient test could be unsound (a
+//! class taken at one node of the quotient is a different concrete class at another).
+//! `always`/`sometimes` are sound under symmetry when their predicates are symmetric, and
+//! their traces are replayed on concrete states (each step matches the successor's
+//! representative), so the traces are real behaviours.
+//!
+//! # Simulation
+//!
+//! [`FairChecker::simulate`] runs seeded random walks (a SplitMix64 generator, no `rand`). A
+//! walk stops at a deadlock, at a revisited state (a lasso) or at the step bound. A lasso is
+//! used only if its cycle is fair by the same test; it then violates `eventually P` if no state
+//! of the walk satisfies P. Simulation never proves anything: properties without a
+//! counterexample/example report [`Status::Unknown`].
+//!
+//! # Caveats
+//!
+//! Fingerprints are 64-bit hashes (hash compaction, like stateright and TLC): a collision would
+//! merge two states; with `n` states the probability is about `n² / 2^65` (≈3·10⁻⁶ for 10⁷
+//! states). `init_states`, `actions` and `next_state` must be deterministic (as stateright
+//! requires for its own path replay); otherwise [`FairError::Replay`] is returned. State
+//! indices are assigned in a thread-dependent order, but every reported path is derived from
+//! BFS over edges in action order and is therefore reproducible.
+
+mod analysis;
+mod bench;
+pub mod examples;
+mod explore;
+mod simulate;
+mod store;
+
+pub use bench::{Comparison, compare_with_stateright};
+pub use simulate::SplitMix64;
+
+use analysis::{GlobalBfs, find_fair_lasso, lasso_of, trace_to};
+use explore::{Cfg, Pred, explore};
+use stateright::{Expectation, Model};
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::time::{Duration, Instant};
+
+/// A weak-fairness class: a small id chosen by the model, e.g. "deliver message m" or "the
+/// gossip timer of node n". Actions of the same class share one fairness obligation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FairClass(pub u64);
+
+impl FairClass {
+    /// A class derived from any hashable value (deterministic within a build).
+    pub fn of<T: Hash + ?Sized>(value: &T) -> Self {
+        FairClass(store::fingerprint(value))
+    }
+}
+
+/// A leads-to property `p ~> q`: whenever `p` holds, `q` eventually holds (possibly at once).
+pub struct LeadsTo<M: Model> {
+    /// The property's name.
+    pub name: &'static str,
+    /// The trigger.
+    pub p: fn(&M, &M::State) -> bool,
+    /// The response.
+    pub q: fn(&M, &M::State) -> bool,
+}
+
+impl<M: Model> LeadsTo<M> {
+    /// A leads-to property.
+    pub fn new(
+        name: &'static str,
+        p: fn(&M, &M::State) -> bool,
+        q: fn(&M, &M::State) -> bool,
+    ) -> Self {
+        LeadsTo { name, p, q }
+    }
+}
+
+impl<M: Model> Clone for LeadsTo<M> {
+    fn clone(&self) -> Self {
+        LeadsTo { ..*self }
+    }
+}
+
+/// The fairness extension of [`Model`] that this engine needs.
+pub trait FairModel: Model {
+    /// The weak-fairness class of `action` at `state`, or `None` if the action is never forced
+    /// (message loss, crash, duplication, stutter). Called before `next_state`, for every
+    /// action; the class matters only when the action is a step.
+    fn fair_class(&self, state: &Self::State, action: &Self::Action) -> Option<FairClass>;
+
+    /// Leads-to properties (none by default).
+    fn leads_to(&self) -> Vec<LeadsTo<Self>> {
+        Vec::new()
+    }
+}
+
+/// The kind of a property.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PropertyKind {
+    /// `Expectation::Always`.
+    Always,
+    /// `Expectation::Sometimes`.
+    Sometimes,
+    /// `Expectation::Eventually`, under weak fairness.
+    Eventually,
+    /// A [`LeadsTo`] property, under weak fairness.
+    LeadsTo,
+}
+
+/// The verdict on a property.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// An `always`, `eventually` or leads-to property holds (exhaustive run only).
+    Holds,
+    /// A counterexample was found (a trace or a lasso).
+    Violated,
+    /// A `sometimes` property has an example.
+    Found,
+    /// A `sometimes` property has no example (exhaustive run only).
+    NotFound,
+    /// Not decided: the run was incomplete, a simulation, or liveness under symmetry.
+    Unknown,
+}
+
+/// A finite trace: `steps[i] = (state, action taken from it)`, ending in `last`.
+#[derive(Clone, Debug)]
+pub struct Trace<S, A> {
+    /// The steps.
+    pub steps: Vec<(S, A)>,
+    /// The final state (the violating or witnessing one).
+    pub last: S,
+}
+
+/// A lasso-shaped behaviour: `prefix` leads from an initial state to `loop_start`; `cycle`
+/// leads from `loop_start` back to it. An empty `cycle` means `loop_start` is a deadlock (the
+/// behaviour stutters there).
+#[derive(Clone, Debug)]
+pub struct Lasso<S, A> {
+    /// Steps from an initial state; the state after the last one is `loop_start`.
+    pub prefix: Vec<(S, A)>,
+    /// The first state of the cycle (or the deadlock).
+    pub loop_start: S,
+    /// Steps of the cycle: `cycle[0].0 == loop_start`, and the last action returns to it.
+    pub cycle: Vec<(S, A)>,
+}
+
+impl<S, A> Lasso<S, A> {
+    /// Whether the lasso ends in a deadlock rather than a cycle.
+    pub fn is_deadlock(&self) -> bool {
+        self.cycle.is_empty()
+    }
+}
+
+/// The result for one property.
+#[derive(Clone, Debug)]
+pub struct PropertyResult<S, A> {
+    /// The property's name.
+    pub name: &'static str,
+    /// Its kind.
+    pub kind: PropertyKind,
+    /// The verdict.
+    pub status: Status,
+    /// For `always` violations and `sometimes` examples: a shortest trace.
+    pub trace: Option<Trace<S, A>>,
+    /// For `eventually` and leads-to violations: a fair lasso.
+    pub lasso: Option<Lasso<S, A>>,
+    /// Why the status is `Unknown`, if it is.
+    pub note: Option<String>,
+}
+
+/// Whether a result comes from exhaustive checking or simulation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// [`FairChecker::run`].
+    Exhaustive,
+    /// [`FairChecker::simulate`].
+    Simulation,
+}
+
+/// Counters of a simulation run.
+#[derive(Clone, Debug, Default)]
+pub struct SimulationStats {
+    /// Walks started.
+    pub walks: u64,
+    /// Steps taken.
+    pub steps: u64,
+    /// Walks that ended in a deadlock.
+    pub deadlocks: u64,
+    /// Walks that closed a weakly fair cycle.
+    pub fair_lassos: u64,
+    /// Walks that closed an unfair cycle (ignored for liveness).
+    pub unfair_lassos: u64,
+}
+
+/// The result of a run.
+#[derive(Clone, Debug)]
+pub struct FairResult<S, A> {
+    /// Exhaustive or simulation.
+    pub mode: Mode,
+    /// One entry per property: the model's `properties()` in order, then its `leads_to()`.
+    pub properties: Vec<PropertyResult<S, A>>,
+    /// Whether every reachable state was explored (false when `max_states` stopped the run,
+    /// and always false for simulation).
+    pub complete: bool,
+    /// Unique states stored (for simulation: distinct states visited).
+    pub unique_states: u64,
+    /// Stored edges: distinct `(source, target, class)` triples (for simulation: steps).
+    pub edges: u64,
+    /// Largest BFS depth (steps from an initial state; for simulation, longest walk).
+    pub max_depth: u32,
+    /// Wall-clock seconds for the whole run.
+    pub seconds: f64,
+    /// Wall-clock seconds of the exploration phase.
+    pub explore_seconds: f64,
+    /// `unique_states / seconds` (for simulation: steps per second).
+    pub states_per_sec: f64,
+    /// Bytes of the persistent per-state structures (fingerprint table, edge offsets,
+    /// predicate bits) divided by the states, edges excluded.
+    pub bytes_per_state: f64,
+    /// Bytes of the edge array.
+    pub edge_bytes: u64,
+    /// Peak transient bytes per state of the analysis phase (BFS tree, Tarjan arrays),
+    /// allocated after exploration and freed per property.
+    pub analysis_bytes_per_state: f64,
+    /// Peak RSS of the process (`VmHWM`), if readable.
+    pub peak_rss_bytes: Option<u64>,
+    /// Number of distinct fair classes seen.
+    pub fair_classes: u64,
+    /// Whether symmetry reduction was on.
+    pub symmetry: bool,
+    /// Whether liveness properties were decided (false under symmetry: see the module docs).
+    pub liveness_checked: bool,
+    /// Simulation counters, for simulation runs.
+    pub simulation: Option<SimulationStats>,
+}
+
+impl<S, A> FairResult<S, A> {
+    /// The result for the named property.
+    pub fn property(&self, name: &str) -> Option<&PropertyResult<S, A>> {
+        self.properties.iter().find(|p| p.name == name)
+    }
+
+    /// The status of the named property (`None` if there is no such property).
+    pub fn status(&self, name: &str) -> Option<Status> {
+        self.property(name).map(|p| p.status)
+    }
+}
+
+/// The result type for a model.
+pub type FairReport<M> = FairResult<<M as Model>::State, <M as Model>::Action>;
+
+/// Which phase a [`Progress`] report is from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// State-space exploration.
+    Explore,
+    /// Property analysis after exploration.
+    Analyse,
+    /// Random walks.
+    Simulate,
+}
+
+/// A progress report, passed to the hook at most every 200 ms during exploration, after each
+/// BFS level, per analysed property and per simulation walk.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    /// The phase.
+    pub phase: Phase,
+    /// Unique states so far (simulation: distinct states visited).
+    pub states: u64,
+    /// Edges so far (simulation: steps).
+    pub edges: u64,
+    /// Current BFS depth (simulation: length of the last walk).
+    pub depth: u32,
+    /// States in the current frontier.
+    pub frontier: u64,
+    /// Time since the run started.
+    pub elapsed: Duration,
+}
+
+/// Errors of the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum FairError {
+    /// At most 64 predicates (properties plus two per leads-to) are supported.
+    #[error("too many properties: {count} predicates (properties + 2 per leads-to), at most 64")]
+    TooManyPredicates {
+        /// The number of predicates.
+        count: usize,
+    },
+    /// State indices are `u32`.
+    #[error("more than {limit} states; set max_states")]
+    TooManyStates {
+        /// The limit.
+        limit: u64,
+    },
+    /// Replaying a stored path with `next_state` failed (nondeterministic model?).
+    #[error("path replay failed: {0}")]
+    Replay(String),
+    /// [`FairChecker::symmetry_report`] needs a representative function.
+    #[error("symmetry_report needs a representative function (call .symmetry(f) first)")]
+    NoSymmetry,
+}
+
+/// Unique-state counts with and without symmetry reduction.
+#[derive(Clone, Debug)]
+pub struct SymmetryReport {
+    /// The number of interchangeable components, as given by the caller.
+    pub n: usize,
+    /// Unique states without reduction.
+    pub states_without: u64,
+    /// Unique states with reduction.
+    pub states_with: u64,
+    /// `states_without / states_with`.
+    pub reduction: f64,
+    /// `n!`, the best possible reduction factor.
+    pub n_factorial: f64,
+    /// `reduction / n!`: 1.0 would mean every orbit has the full size `n!`.
+    pub fraction_of_bound: f64,
+    /// Whether both runs were complete.
+    pub complete: bool,
+}
+
+/// The checker: configure with the builder methods, then [`run`](Self::run) or
+/// [`simulate`](Self::simulate).
+pub struct FairChecker<'a, M: Model> {
+    model: &'a M,
+    threads: usize,
+    max_states: Option<u64>,
+    symmetry: Option<fn(&M::State) -> M::State>,
+    progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
+}
+
+impl<'a, M> FairChecker<'a, M>
+where
+    M: FairModel + Sync,
+    M::State: Hash + Eq + Clone + Debug + Send + Sync,
+    M::Action: Clone + Debug + Send + Sync,
+{
+    /// A checker for `model` with as many threads as available cores, no state limit, no
+    /// symmetry and no progress hook.
+    pub fn new(model: &'a M) -> Self {
+        FairChecker {
+            model,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_states: None,
+            symmetry: None,
+            progress: None,
+        }
+    }
+
+    /// Worker threads for exploration (at least 1).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// Stop exploring after about `max_states` unique states (the run is then incomplete:
+    /// properties without a counterexample report `Unknown`).
+    pub fn max_states(mut self, max_states: u64) -> Self {
+        self.max_states = Some(max_states);
+        self
+    }
+
+    /// Symmetry reduction with a representative function (safety only; see the module docs).
+    pub fn symmetry(mut self, representative: fn(&M::State) -> M::State) -> Self {
+        self.symmetry = Some(representative);
+        self
+    }
+
+    /// A progress hook.
+    pub fn progress(mut self, hook: &'a (dyn Fn(&Progress) + Sync)) -> Self {
+        self.progress = Some(hook);
+        self
+    }
+
+    /// Exhaustively checks every property.
+    pub fn run(&self) -> Result<FairReport<M>, FairError> {
+        let start = Instant::now();
+        let props = self.model.properties();
+        let leads = self.model.leads_to();
+        let mut preds: Vec<Pred<M>> = props.iter().map(|p| p.condition).collect();
+        for l in &leads {
+            preds.push(l.p);
+            preds.push(l.q);
+        }
+        if preds.len() > 64 {
+            return Err(FairError::TooManyPredicates { count: preds.len() });
+        }
+        let cfg = Cfg {
+            threads: self.threads,
+            max_states: self.max_states,
+            symmetry: self.symmetry,
+            progress: self.progress,
+            start,
+        };
+        let g = explore(self.model, &preds, &cfg)?;
+        let explore_seconds = start.elapsed().as_secs_f64();
+        let report = |depth: u32| {
+            if let Some(p) = self.progress {
+                p(&Progress {
+                    phase: Phase::Analyse,
+                    states: u64::from(g.n_states),
+                    edges: g.edges.len(),
+                    depth,
+                    frontier: 0,
+                    elapsed: start.elapsed(),
+                });
+            }
+        };
+        report(0);
+        let global = GlobalBfs::new(&g);
+        let mut analysis_bytes = global.bytes();
+        let incomplete_note = || Some("exploration incomplete (max_states reached)".to_string());
+        let mut results = Vec::new();
+        for (i, p) in props.iter().enumerate() {
+            let bits = &g.labels[i];
+            let (kind, status, trace, lasso, note) = match p.expectation {
+                Expectation::Always | Expectation::Sometimes => {
+                    let always = p.expectation == Expectation::Always;
+                    let hit = global
+                        .order
+                        .iter()
+                        .copied()
+                        .find(|&v| g.is_expanded(v) && bits.get(v) != always);
+                    let kind = if always {
+                        PropertyKind::Always
+                    } else {
+                        PropertyKind::Sometimes
+                    };
+                    match hit {
+                        Some(v) => {
+                            let t = trace_to(self.model, &g, &global, self.symmetry, v)?;
+                            let st = if always {
+                                Status::Violated
+                            } else {
+                                Status::Found
+                            };
+                            (kind, st, Some(t), None, None)
+                        }
+                        None if !g.complete => (kind, Status::Unknown, None, None, incomplete_note()),
+                        None if always => (kind, Status::Holds, None, None, None),
+                        None => (kind, Status::NotFound, None, None, None),
+                    }
+                }
+                Expectation::Eventually => {
+                    let (st, lasso, note) = if self.symmetry.is_some() {
+                        symmetry_unknown()
+                    } else {
+                        let (w, stats) = find_fair_lasso(&g, &global, &g.init_nodes, bits);
+                        analysis_bytes = analysis_bytes.max(global.bytes() + stats.bytes);
+                        let _ = stats.sccs_checked;
+                        self.live_verdict(&g, w, &incomplete_note)?
+                    };
+                    (PropertyKind::Eventually, st, None, lasso, note)
+                }
+            };
+            results.push(PropertyResult {
+                name: p.name,
+                kind,
+                status,
+                trace,
+                lasso,
+                note,
+            });
+            report(i as u32 + 1);
+        }
+        for (j, l) in leads.iter().enumerate() {
+            let pi = props.len() + 2 * j;
+            let (st, lasso, note) = if self.symmetry.is_some() {
+                symmetry_unknown()
+            } else {
+                let (pb, qb) = (&g.labels[pi], &g.labels[pi + 1]);
+                let sources: Vec<u32> = global
+                    .order
+                    .iter()
+                    .copied()
+                    .filter(|&v| g.is_expanded(v) && pb.get(v) && !qb.get(v))
+                    .collect();
+                let (w, stats) = find_fair_lasso(&g, &global, &sources, qb);
+                analysis_bytes =
+                    analysis_bytes.max(global.bytes() + stats.bytes + sources.capacity() as u64 * 4);
+                self.live_verdict(&g, w, &incomplete_note)?
+            };
+            results.push(PropertyResult {
+                name: l.name,
+                kind: PropertyKind::LeadsTo,
+                status: st,
+                trace: None,
+                lasso,
+                note,
+            });
+            report((props.len() + j) as u32 + 1);
+        }
+
+        let seconds = start.elapsed().as_secs_f64();
+        let n = u64::from(g.n_states).max(1) as f64;
+        Ok(FairResult {
+            mode: Mode::Exhaustive,
+            properties: results,
+            complete: g.complete,
+            unique_states: u64::from(g.n_states),
+            edges: g.edges.len(),
+            max_depth: g.depth(g.n_states.saturating_sub(1)),
+            seconds,
+            explore_seconds,
+            states_per_sec: f64::from(g.n_states) / seconds.max(1e-9),
+            bytes_per_state: g.state_bytes() as f64 / n,
+            edge_bytes: g.edge_bytes(),
+            analysis_bytes_per_state: analysis_bytes as f64 / n,
+            peak_rss_bytes: store::peak_rss_bytes(),
+            fair_classes: g.classes.len() as u64,
+            symmetry: self.symmetry.is_some(),
+            liveness_checked: self.symmetry.is_none(),
+            simulation: None,
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn live_verdict(
+        &self,
+        g: &explore::Explored,
+        w: Option<analysis::LiveWitness>,
+        incomplete_note: &dyn Fn() -> Option<String>,
+    ) -> Result<(Status, Option<Lasso<M::State, M::Action>>, Option<String>), FairError> {
+        Ok(match w {
+            Some(w) => (Status::Violated, Some(lasso_of(self.model, g, &w)?), None),
+            None if g.complete => (Status::Holds, None, None),
+            None => (Status::Unknown, None, incomplete_note()),
+        })
+    }
+
+    /// Runs `walks` seeded random walks of at most `max_steps` steps each (no symmetry, no
+    /// state limit). Reproducible for a given seed.
+    pub fn simulate(&self, seed: u64, walks: usize, max_steps: usize) -> FairReport<M> {
+        simulate::simulate(self.model, seed, walks, max_steps, self.progress)
+    }
+
+    /// Explores twice, without and with the representative function, and compares the counts
+    /// with the `n!` bound (`n` = number of interchangeable components).
+    pub fn symmetry_report(&self, n: usize) -> Result<SymmetryReport, FairError> {
+        let rep = self.symmetry.ok_or(FairError::NoSymmetry)?;
+        let preds: Vec<Pred<M>> = Vec::new();
+        let run = |symmetry| {
+            explore(
+                self.model,
+                &preds,
+                &Cfg {
+                    threads: self.threads,
+                    max_states: self.max_states,
+                    symmetry,
+                    progress: self.progress,
+                    start: Instant::now(),
+                },
+            )
+        };
+        let without = run(None)?;
+        let with = run(Some(rep))?;
+        let states_without = u64::from(without.n_states);
+        let states_with = u64::from(with.n_states);
+        let reduction = states_without as f64 / (states_with.max(1)) as f64;
+        let n_factorial: f64 = (1..=n).map(|k| k as f64).product();
+        Ok(SymmetryReport {
+            n,
+            states_without,
+            states_with,
+            reduction,
+            n_factorial,
+            fraction_of_bound: reduction / n_factorial,
+            complete: without.complete && with.complete,
+        })
+    }
+}
+
+#[allow(clippy::type_complexity)]
+fn symmetry_unknown<S, A>() -> (Status, Option<Lasso<S, A>>, Option<String>) {
+    (
+        Status::Unknown,
+        None,
+        Some(
+            "symmetry reduction is safety-only: liveness is not checked on the quotient \
+             (fair classes cannot be mapped through the unknown permutation); rerun without \
+             symmetry"
+                .to_string(),
+        ),
+    )
+}

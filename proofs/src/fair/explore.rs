@@ -1,0 +1,350 @@
+//! Parallel, level-synchronous breadth-first exploration into a compact CSR graph.
+//!
+//! Level `d` holds the states at BFS distance `d`; they have the dense indices
+//! `level_starts[d] .. level_starts[d + 1]`, so the frontier is just a vector of states in index
+//! order. The frontier is cut into chunks that worker threads claim with an atomic counter. For
+//! each state a worker evaluates the predicates (one bit each), enumerates the actions, computes
+//! each successor, canonicalises it (symmetry), fingerprints it and looks the fingerprint up in
+//! the sharded table, which hands out the next dense index for a new state. The chunk's edges
+//! come back to the coordinating thread, which appends the chunks in order, so the edge array is
+//! in source-index order (a CSR layout) although workers finish out of order.
+
+use super::store::{BitVec, ChunkedVec, Edge, FpTable, MAX_STATES, NONE, fingerprint};
+use super::{FairClass, FairError, FairModel, Phase, Progress};
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// A predicate on states, as stored in `Property::condition`.
+pub(crate) type Pred<M> = fn(&M, &<M as stateright::Model>::State) -> bool;
+
+/// The explored graph.
+pub(crate) struct Explored {
+    pub(crate) table: FpTable,
+    /// `offsets[v] .. offsets[v + 1]` are the edges of `v`, for `v < expanded`.
+    pub(crate) offsets: ChunkedVec<u64>,
+    pub(crate) edges: ChunkedVec<Edge>,
+    /// One bit vector per predicate, `expanded` bits long.
+    pub(crate) labels: Vec<BitVec>,
+    pub(crate) n_states: u32,
+    /// States `0 .. expanded` have been expanded (their edges and labels are known).
+    pub(crate) expanded: u32,
+    pub(crate) level_starts: Vec<u32>,
+    /// Distinct initial states, in `init_states()` order.
+    pub(crate) init_nodes: Vec<u32>,
+    /// Interned class id to model class.
+    pub(crate) classes: Vec<FairClass>,
+    /// Model class to interned class id.
+    pub(crate) class_ids: HashMap<u64, u32>,
+    pub(crate) complete: bool,
+}
+
+impl Explored {
+    /// The edges of `v` (empty when `v` was not expanded).
+    #[inline]
+    pub(crate) fn edge_range(&self, v: u32) -> (u64, u64) {
+        if v < self.expanded {
+            let i = u64::from(v);
+            (self.offsets.get(i), self.offsets.get(i + 1))
+        } else {
+            (0, 0)
+        }
+    }
+
+    /// Iterates the edges of `v`.
+    #[inline]
+    pub(crate) fn out(&self, v: u32) -> impl Iterator<Item = Edge> + '_ {
+        let (a, b) = self.edge_range(v);
+        (a..b).map(move |i| self.edges.get(i))
+    }
+
+    /// Whether `v` has been expanded.
+    #[inline]
+    pub(crate) fn is_expanded(&self, v: u32) -> bool {
+        v < self.expanded
+    }
+
+    /// Bytes stored per state (table, offsets, labels, level index), excluding edges.
+    pub(crate) fn state_bytes(&self) -> u64 {
+        self.table.bytes()
+            + self.offsets.bytes()
+            + self.labels.iter().map(BitVec::bytes).sum::<u64>()
+            + (self.level_starts.capacity() * 4 + self.init_nodes.capacity() * 4) as u64
+            + (self.classes.capacity() * 8 + self.class_ids.capacity() * 16) as u64
+    }
+
+    /// Bytes of the edge array.
+    pub(crate) fn edge_bytes(&self) -> u64 {
+        self.edges.bytes()
+    }
+
+    /// Depth (BFS distance from an initial state) of `v`.
+    pub(crate) fn depth(&self, v: u32) -> u32 {
+        (self.level_starts.partition_point(|&s| s <= v) - 1) as u32
+    }
+}
+
+/// Exploration settings.
+pub(crate) struct Cfg<'a, S> {
+    pub(crate) threads: usize,
+    pub(crate) max_states: Option<u64>,
+    pub(crate) symmetry: Option<fn(&S) -> S>,
+    pub(crate) progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
+    pub(crate) start: Instant,
+}
+
+/// What a worker returns for one chunk of the frontier.
+struct ChunkOut {
+    chunk: usize,
+    degrees: Vec<u32>,
+    edges: Vec<Edge>,
+    masks: Vec<u64>,
+}
+
+/// Shared interning of fair classes (a handful of distinct values, so a mutex is fine; workers
+/// keep a local cache in front of it).
+struct Interner {
+    map: Mutex<(HashMap<u64, u32>, Vec<FairClass>)>,
+}
+
+impl Interner {
+    fn intern(&self, c: FairClass, cache: &mut HashMap<u64, u32>) -> u32 {
+        if let Some(&id) = cache.get(&c.0) {
+            return id;
+        }
+        let mut g = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let next = g.1.len() as u32;
+        let id = *g.0.entry(c.0).or_insert(next);
+        if id == next {
+            g.1.push(c);
+        }
+        cache.insert(c.0, id);
+        id
+    }
+}
+
+/// Canonicalises (if symmetry is on) and fingerprints a state.
+#[inline]
+pub(crate) fn canonical_fp<S: Hash>(s: S, symmetry: Option<fn(&S) -> S>) -> (u64, S) {
+    match symmetry {
+        Some(rep) => {
+            let r = rep(&s);
+            (fingerprint(&r), r)
+        }
+        None => (fingerprint(&s), s),
+    }
+}
+
+/// Explores the reachable graph of `model`.
+pub(crate) fn explore<M>(
+    model: &M,
+    preds: &[Pred<M>],
+    cfg: &Cfg<'_, M::State>,
+) -> Result<Explored, FairError>
+where
+    M: FairModel + Sync,
+    M::State: Hash + Eq + Clone + std::fmt::Debug + Send + Sync,
+    M::Action: Clone + std::fmt::Debug + Send + Sync,
+{
+    let threads = cfg.threads.max(1);
+    let limit = cfg.max_states.unwrap_or(MAX_STATES).min(MAX_STATES);
+    let table = FpTable::new();
+    let interner = Interner {
+        map: Mutex::new((HashMap::new(), Vec::new())),
+    };
+    let mut offsets: ChunkedVec<u64> = ChunkedVec::new();
+    offsets.push(0);
+    let mut edges: ChunkedVec<Edge> = ChunkedVec::new();
+    let mut labels: Vec<BitVec> = (0..preds.len()).map(|_| BitVec::default()).collect();
+
+    // Level 0: the distinct initial states, in order.
+    let mut frontier: Vec<M::State> = Vec::new();
+    let mut init_nodes = Vec::new();
+    for s in model.init_states() {
+        let (fp, s) = canonical_fp(s, cfg.symmetry);
+        let (idx, new) = table.get_or_insert(fp);
+        if new {
+            frontier.push(s);
+            init_nodes.push(idx);
+        }
+    }
+    let mut level_starts = vec![0u32, frontier.len() as u32];
+    let mut expanded: u32 = 0;
+    let mut complete = true;
+    let edge_count = AtomicU64::new(0);
+    let last_report = Mutex::new(Instant::now());
+
+    let report = |depth: u32, frontier_len: usize, force: bool| {
+        if let Some(p) = cfg.progress {
+            let mut last = last_report.lock().unwrap_or_else(|e| e.into_inner());
+            if force || last.elapsed() >= Duration::from_millis(200) {
+                *last = Instant::now();
+                p(&Progress {
+                    phase: Phase::Explore,
+                    states: table.len(),
+                    edges: edge_count.load(Ordering::Relaxed),
+                    depth,
+                    frontier: frontier_len as u64,
+                    elapsed: cfg.start.elapsed(),
+                });
+            }
+        }
+    };
+
+    let mut depth: u32 = 0;
+    while !frontier.is_empty() {
+        let base = expanded;
+        let level_end = base + frontier.len() as u32;
+        let chunk_size = (frontier.len() / (threads * 16)).clamp(1, 512);
+        let n_chunks = frontier.len().div_ceil(chunk_size);
+        let next_chunk = AtomicUsize::new(0);
+        let stop = AtomicBool::new(table.len() >= limit);
+        let outs: Mutex<Vec<ChunkOut>> = Mutex::new(Vec::new());
+        let news: Mutex<Vec<Vec<(u32, M::State)>>> = Mutex::new(Vec::new());
+        let frontier_ref = &frontier;
+
+        std::thread::scope(|scope| {
+            let work = || {
+                let mut cache: HashMap<u64, u32> = HashMap::new();
+                let mut local_outs = Vec::new();
+                let mut local_new: Vec<(u32, M::State)> = Vec::new();
+                let mut actions: Vec<M::Action> = Vec::new();
+                loop {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let c = next_chunk.fetch_add(1, Ordering::Relaxed);
+                    if c >= n_chunks {
+                        break;
+                    }
+                    let lo = c * chunk_size;
+                    let hi = (lo + chunk_size).min(frontier_ref.len());
+                    let mut out = ChunkOut {
+                        chunk: c,
+                        degrees: Vec::with_capacity(hi - lo),
+                        edges: Vec::new(),
+                        masks: Vec::with_capacity(hi - lo),
+                    };
+                    for s in &frontier_ref[lo..hi] {
+                        let mut mask = 0u64;
+                        for (i, p) in preds.iter().enumerate() {
+                            if p(model, s) {
+                                mask |= 1 << i;
+                            }
+                        }
+                        out.masks.push(mask);
+                        let first = out.edges.len();
+                        model.actions(s, &mut actions);
+                        for a in actions.drain(..) {
+                            let class = match model.fair_class(s, &a) {
+                                Some(c) => interner.intern(c, &mut cache),
+                                None => NONE,
+                            };
+                            let Some(t) = model.next_state(s, a) else {
+                                continue;
+                            };
+                            let (fp, t) = canonical_fp(t, cfg.symmetry);
+                            let (target, new) = table.get_or_insert(fp);
+                            if new {
+                                if u64::from(target) + 1 >= limit {
+                                    stop.store(true, Ordering::Relaxed);
+                                }
+                                local_new.push((target, t));
+                            }
+                            let e = Edge { target, class };
+                            if !out.edges[first..].contains(&e) {
+                                out.edges.push(e);
+                            }
+                        }
+                        out.degrees.push((out.edges.len() - first) as u32);
+                    }
+                    edge_count.fetch_add(out.edges.len() as u64, Ordering::Relaxed);
+                    local_outs.push(out);
+                    report(depth, frontier_ref.len(), false);
+                }
+                outs.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend(local_outs);
+                news.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(local_new);
+            };
+            for _ in 1..threads {
+                scope.spawn(work);
+            }
+            work();
+        });
+
+        if table.len() >= MAX_STATES {
+            return Err(FairError::TooManyStates { limit: MAX_STATES });
+        }
+
+        // Append the chunks in order (the claimed chunks are always a prefix).
+        let mut outs = outs.into_inner().unwrap_or_else(|e| e.into_inner());
+        outs.sort_unstable_by_key(|o| o.chunk);
+        for o in &outs {
+            let mut e = 0usize;
+            for (k, &d) in o.degrees.iter().enumerate() {
+                let d = d as usize;
+                edges.extend_from_slice(&o.edges[e..e + d]);
+                e += d;
+                offsets.push(edges.len());
+                for (i, l) in labels.iter_mut().enumerate() {
+                    l.push(o.masks[k] >> i & 1 == 1);
+                }
+            }
+            expanded += o.degrees.len() as u32;
+        }
+        drop(outs);
+
+        // The next frontier: states with indices level_end .. table.len(), placed by index.
+        let total = table.len() as u32;
+        let mut slots: Vec<Option<M::State>> = Vec::new();
+        slots.resize_with((total - level_end) as usize, || None);
+        for v in news.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            for (idx, s) in v {
+                slots[(idx - level_end) as usize] = Some(s);
+            }
+        }
+        if expanded < level_end {
+            // Stopped early (max_states): states from `expanded` on stay unexpanded.
+            complete = false;
+            level_starts.push(total);
+            report(depth, 0, true);
+            break;
+        }
+        frontier = slots.into_iter().flatten().collect();
+        if frontier.is_empty() {
+            report(depth, 0, true);
+            break;
+        }
+        depth += 1;
+        level_starts.push(total);
+        report(depth, frontier.len(), true);
+        if table.len() >= limit {
+            complete = false;
+            break;
+        }
+    }
+    // Drop empty trailing levels.
+    while level_starts.len() > 1 && level_starts[level_starts.len() - 1] == level_starts[level_starts.len() - 2] {
+        level_starts.pop();
+    }
+
+    let (class_ids, classes) = interner.map.into_inner().unwrap_or_else(|e| e.into_inner());
+    Ok(Explored {
+        n_states: table.len() as u32,
+        table,
+        offsets,
+        edges,
+        labels,
+        expanded,
+        level_starts,
+        init_nodes,
+        classes,
+        class_ids,
+        complete,
+    })
+}
