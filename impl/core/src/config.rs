@@ -1,0 +1,218 @@
+//! Configuration of a [`Core`](crate::Core).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Which messages a gossip exchange uses (protocol.md §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum GossipMode {
+    /// Syn (digest) → SynAck (digest + delta) → Ack (delta). The default.
+    #[default]
+    PushPull,
+    /// Syn (digest) → SynAck (delta); no Ack.
+    Pull,
+    /// Syn carrying a delta of everything the sender holds (cut to the MTU); no reply.
+    Push,
+}
+
+impl GossipMode {
+    pub(crate) fn to_u8(self) -> u8 {
+        match self {
+            GossipMode::PushPull => 0,
+            GossipMode::Pull => 1,
+            GossipMode::Push => 2,
+        }
+    }
+    pub(crate) fn from_u8(v: u8) -> Option<Self> {
+        match v {
+            0 => Some(GossipMode::PushPull),
+            1 => Some(GossipMode::Pull),
+            2 => Some(GossipMode::Push),
+            _ => None,
+        }
+    }
+}
+
+/// Bounds on what a node stores about others, so that memory stays bounded under hostile or
+/// misconfigured peers. What exceeds them is dropped and counted in [`Stats`](crate::Stats).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Maximum number of nodes in the view (the node itself included). Node deltas about new
+    /// nodes beyond this are dropped (`Stats::dropped_nodes`).
+    pub max_nodes: usize,
+    /// Maximum number of keys (tombstones included) held per node. Updates that would create
+    /// more are dropped (the node delta is cut there; `Stats::dropped_updates`).
+    pub max_keys_per_node: usize,
+    /// Maximum length of a value in bytes. Local writes above it fail; a datagram carrying one
+    /// is rejected (`RejectReason::LimitExceeded`).
+    pub max_value_len: usize,
+    /// Maximum length of a key in bytes (same treatment as `max_value_len`).
+    pub max_key_len: usize,
+    /// Maximum length of a node name in bytes (same treatment as `max_value_len`).
+    pub max_name_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_nodes: 10_000,
+            max_keys_per_node: 10_000,
+            max_value_len: 512,
+            max_key_len: 128,
+            max_name_len: 64,
+        }
+    }
+}
+
+/// Configuration of one node's [`Core`](crate::Core). Build it with [`Config::new`] and
+/// adjust the public fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    /// The node's name (unique in the cluster).
+    pub name: String,
+    /// The node's gossip address: peers send datagrams here; part of its [`NodeId`](crate::NodeId).
+    pub gossip_addr: SocketAddr,
+    /// Cluster id; datagrams carrying another one are rejected (`RejectReason::WrongCluster`).
+    pub cluster_id: String,
+    /// Seed addresses used to join and when isolated (protocol.md §6, §7).
+    pub seeds: Vec<SocketAddr>,
+    /// This run's **generation**: must be strictly greater than every earlier run of the same
+    /// node (the shell typically uses the boot time in milliseconds).
+    pub generation: u64,
+    /// Gossip timer period (default 1 s).
+    pub gossip_interval: Duration,
+    /// Peers chosen per gossip round (default 1).
+    pub fanout: usize,
+    /// Exchange variant (default push-pull).
+    pub mode: GossipMode,
+    /// Maximum datagram size in bytes, everything included (default 1,400).
+    pub mtu: usize,
+    /// Phi-accrual threshold above which a node is suspected (default 8.0).
+    pub phi_threshold: f64,
+    /// Number of heartbeat inter-arrival intervals the detector keeps (default 1,000).
+    pub phi_window: usize,
+    /// Lower bound of the standard deviation used by the detector (default 500 ms).
+    pub min_std_dev: Duration,
+    /// Interval assumed before any heartbeat interval has been observed (default 1 s).
+    pub initial_interval_estimate: Duration,
+    /// How long a node stays suspected before it is declared dead (default 10 s).
+    pub dead_after: Duration,
+    /// How long a dead or left node stays in the view before it is forgotten (default 24 h).
+    pub dead_grace_period: Duration,
+    /// How long a tombstone is held before it is collected (default 1 h).
+    pub tombstone_grace_period: Duration,
+    /// How long a forgotten record is kept (default 48 h).
+    pub forgotten_retention: Duration,
+    /// Maximum number of updates per delta, mirroring the model's `max_delta`; `None` (the
+    /// default) means only the MTU cuts.
+    pub max_delta_updates: Option<usize>,
+    /// When true (the default), the node at which delta building starts rotates after each cut
+    /// delta so that no node is starved; when false, deltas always start at the smallest node id
+    /// (exactly the order of protocol.md §4, for conformance testing).
+    pub rotate_delta_start: bool,
+    /// Memory bounds.
+    pub limits: Limits,
+}
+
+impl Config {
+    /// A configuration with the defaults above, cluster id `"default"`, no seeds and
+    /// generation 1.
+    pub fn new(name: impl Into<String>, gossip_addr: SocketAddr) -> Self {
+        Self {
+            name: name.into(),
+            gossip_addr,
+            cluster_id: "default".to_owned(),
+            seeds: Vec::new(),
+            generation: 1,
+            gossip_interval: Duration::from_secs(1),
+            fanout: 1,
+            mode: GossipMode::PushPull,
+            mtu: 1_400,
+            phi_threshold: 8.0,
+            phi_window: 1_000,
+            min_std_dev: Duration::from_millis(500),
+            initial_interval_estimate: Duration::from_secs(1),
+            dead_after: Duration::from_secs(10),
+            dead_grace_period: Duration::from_secs(24 * 3600),
+            tombstone_grace_period: Duration::from_secs(3600),
+            forgotten_retention: Duration::from_secs(48 * 3600),
+            max_delta_updates: None,
+            rotate_delta_start: true,
+            limits: Limits::default(),
+        }
+    }
+
+    /// Checks that the configuration is usable. Called by [`Core::new`](crate::Core::new).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.name.is_empty() {
+            return Err(ConfigError::EmptyName);
+        }
+        if self.name.len() > self.limits.max_name_len {
+            return Err(ConfigError::NameTooLong);
+        }
+        if self.gossip_interval.is_zero() {
+            return Err(ConfigError::ZeroGossipInterval);
+        }
+        if self.fanout == 0 {
+            return Err(ConfigError::ZeroFanout);
+        }
+        if self.phi_window == 0 || !(self.phi_threshold.is_finite() && self.phi_threshold > 0.0) {
+            return Err(ConfigError::BadFailureDetector);
+        }
+        if self.initial_interval_estimate.is_zero() {
+            return Err(ConfigError::BadFailureDetector);
+        }
+        if self.max_delta_updates == Some(0) {
+            return Err(ConfigError::ZeroMaxDelta);
+        }
+        if self.cluster_id.len() > 255 {
+            return Err(ConfigError::ClusterIdTooLong);
+        }
+        let need = crate::wire::min_mtu(self);
+        if self.mtu < need {
+            return Err(ConfigError::MtuTooSmall {
+                mtu: self.mtu,
+                needed: need,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Why a [`Config`] was refused by [`Core::new`](crate::Core::new). No core is created.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The node name is empty.
+    #[error("node name is empty")]
+    EmptyName,
+    /// The node name is longer than `limits.max_name_len`.
+    #[error("node name is longer than limits.max_name_len")]
+    NameTooLong,
+    /// `gossip_interval` is zero.
+    #[error("gossip_interval is zero")]
+    ZeroGossipInterval,
+    /// `fanout` is zero.
+    #[error("fanout is zero")]
+    ZeroFanout,
+    /// `phi_window` is zero, `phi_threshold` is not a positive number, or
+    /// `initial_interval_estimate` is zero.
+    #[error("invalid failure detector parameters")]
+    BadFailureDetector,
+    /// `max_delta_updates` is `Some(0)`: no delta could ever carry an update.
+    #[error("max_delta_updates is zero")]
+    ZeroMaxDelta,
+    /// The cluster id is longer than 255 bytes.
+    #[error("cluster id is longer than 255 bytes")]
+    ClusterIdTooLong,
+    /// The MTU cannot hold a message with one digest entry and one maximal update.
+    #[error("mtu {mtu} is too small for the limits; at least {needed} bytes are needed")]
+    MtuTooSmall {
+        /// The configured MTU.
+        mtu: usize,
+        /// The smallest MTU that fits the configured limits.
+        needed: usize,
+    },
+}

@@ -1,0 +1,1057 @@
+//! The sans-io protocol engine.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::ops::Bound;
+use std::time::Duration;
+
+use rand::seq::SliceRandom;
+use rand::{Rng, RngCore};
+use tracing::{debug, trace};
+
+use crate::config::{Config, ConfigError, GossipMode};
+use crate::error::{DatagramError, WriteError};
+use crate::id::NodeId;
+use crate::state::{Forgotten, NodeState};
+use crate::view::{ClusterView, Event, ForgottenView, Stats, Status, Transmit};
+use crate::wire::{
+    self, Change, DeltaKind, Digest, DigestEntry, DigestRange, Envelope, Message, NodeDelta,
+    array_hdr_len, envelope_base_len,
+};
+
+/// A borrowed entry of a node state, as returned by [`Core::get`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntryRef<'a> {
+    /// The change's version.
+    pub version: u64,
+    /// The value, or `None` for a tombstone.
+    pub value: Option<&'a [u8]>,
+}
+
+/// The protocol engine of one node: the whole protocol of `docs/spec/protocol.md`, without
+/// sockets, clocks, threads or global randomness.
+///
+/// # Call order contract
+///
+/// Time is a [`Duration`] since an arbitrary monotonic epoch, passed to every input. It must not
+/// go backwards (a smaller `now` is treated as the largest `now` seen so far).
+///
+/// 1. Create the core with [`Core::new`]. Its first gossip round is due immediately.
+/// 2. Feed inputs as they happen: [`Core::handle_datagram`] for every received datagram,
+///    [`Core::handle_timeout`] when the timer set from [`Core::poll_timeout`] fires, and the local
+///    writes [`Core::set`], [`Core::delete`], [`Core::leave`].
+/// 3. **After every input**, drain [`Core::poll_transmit`] (send each datagram) and
+///    [`Core::poll_event`] until they return `None`, then re-arm the timer with
+///    [`Core::poll_timeout`] (its value may change after any input).
+///
+/// Calling [`Core::handle_timeout`] early or late is harmless: it does what is due at `now`.
+/// Nothing is ever sent or changed except in reaction to one of the inputs above.
+pub struct Core<R: RngCore> {
+    config: Config,
+    id: NodeId,
+    rng: R,
+    nodes: BTreeMap<NodeId, NodeState>,
+    forgotten: BTreeMap<NodeId, Forgotten>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    stats: Stats,
+    now: Duration,
+    next_gossip: Duration,
+    digest_cursor: Option<NodeId>,
+    delta_cursor: Option<NodeId>,
+    left_acknowledged: bool,
+}
+
+impl<R: RngCore> std::fmt::Debug for Core<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("id", &self.id)
+            .field("nodes", &self.nodes.len())
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Plan {
+    /// Send updates of version > `from` (all held changes for a reset).
+    Updates { kind: DeltaKind, from: u64 },
+    /// Send the heartbeat only.
+    HeartbeatOnly,
+}
+
+impl<R: RngCore> Core<R> {
+    /// Creates a node that knows only itself (generation `config.generation`, version 0,
+    /// heartbeat 0). Fails, creating nothing, if the configuration is invalid.
+    pub fn new(config: Config, rng: R, now: Duration) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let id = NodeId::new(config.name.clone(), config.gossip_addr);
+        let mut nodes = BTreeMap::new();
+        nodes.insert(id.clone(), NodeState::new(config.generation, now));
+        Ok(Self {
+            config,
+            id,
+            rng,
+            nodes,
+            forgotten: BTreeMap::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+            now,
+            next_gossip: now,
+            digest_cursor: None,
+            delta_cursor: None,
+            left_acknowledged: false,
+        })
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> &NodeId {
+        &self.id
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn tick(&mut self, now: Duration) -> Duration {
+        if now > self.now {
+            self.now = now;
+        }
+        self.now
+    }
+
+    fn own(&self) -> &NodeState {
+        &self.nodes[&self.id]
+    }
+
+    fn own_mut(&mut self) -> &mut NodeState {
+        self.nodes
+            .get_mut(&self.id)
+            .expect("the view always holds the node itself")
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // local writes
+
+    fn check_key(&self, key: &str) -> Result<(), WriteError> {
+        if self.own().left.is_some() {
+            return Err(WriteError::Left);
+        }
+        if key.is_empty() {
+            return Err(WriteError::EmptyKey);
+        }
+        let max = self.config.limits.max_key_len;
+        if key.len() > max {
+            return Err(WriteError::KeyTooLong {
+                len: key.len(),
+                max,
+            });
+        }
+        if !self.own().entries.contains_key(key)
+            && self.own().entries.len() >= self.config.limits.max_keys_per_node
+        {
+            return Err(WriteError::TooManyKeys);
+        }
+        Ok(())
+    }
+
+    /// Sets `key = value` in the node's own state (protocol.md §1). Returns the change's version.
+    pub fn set(&mut self, key: &str, value: &[u8], now: Duration) -> Result<u64, WriteError> {
+        let now = self.tick(now);
+        self.check_key(key)?;
+        let max = self.config.limits.max_value_len;
+        if value.len() > max {
+            return Err(WriteError::ValueTooLong {
+                len: value.len(),
+                max,
+            });
+        }
+        let own = self.own_mut();
+        let version = own.watermark + 1;
+        own.put(key.to_owned(), version, Some(value.to_vec()), now);
+        own.watermark = version;
+        debug!(key, version, "set");
+        Ok(version)
+    }
+
+    /// Deletes `key` from the node's own state: it is replaced by a **tombstone** (even if the
+    /// key was absent). Returns the tombstone's version.
+    pub fn delete(&mut self, key: &str, now: Duration) -> Result<u64, WriteError> {
+        let now = self.tick(now);
+        self.check_key(key)?;
+        let own = self.own_mut();
+        let version = own.watermark + 1;
+        own.put(key.to_owned(), version, None, now);
+        own.watermark = version;
+        debug!(key, version, "delete");
+        Ok(version)
+    }
+
+    /// Records the node's **leave** marker (protocol.md §7): the heartbeat stops, later writes
+    /// fail with [`WriteError::Left`], and the node keeps gossiping until
+    /// [`Core::left_acknowledged`]. Returns the marker's version.
+    pub fn leave(&mut self, now: Duration) -> Result<u64, WriteError> {
+        let now = self.tick(now);
+        let own = self.own_mut();
+        if own.left.is_some() {
+            return Err(WriteError::Left);
+        }
+        let version = own.watermark + 1;
+        own.left = Some(version);
+        own.watermark = version;
+        own.status = Status::Left;
+        own.status_since = now;
+        debug!(version, "leave");
+        Ok(version)
+    }
+
+    /// Whether a peer's digest has shown that it holds this node's leave marker.
+    pub fn left_acknowledged(&self) -> bool {
+        self.left_acknowledged
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // outputs
+
+    /// The next datagram to send, if any.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        let t = self.transmits.pop_front()?;
+        self.stats.datagrams_out += 1;
+        self.stats.bytes_out += t.payload.len() as u64;
+        Some(t)
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Core::handle_timeout`] should next be called: the next gossip tick. Failure
+    /// detection, forgetting and tombstone collection run on every `handle_timeout`, so their
+    /// resolution is the gossip interval.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        Some(self.next_gossip)
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// A consistent snapshot of the view.
+    pub fn view(&self) -> ClusterView {
+        ClusterView {
+            self_id: Some(self.id.clone()),
+            nodes: self.nodes.iter().map(|(id, st)| st.to_view(id)).collect(),
+            forgotten: self
+                .forgotten
+                .iter()
+                .map(|(id, f)| ForgottenView {
+                    id: id.clone(),
+                    generation: f.generation,
+                    heartbeat: f.heartbeat,
+                })
+                .collect(),
+        }
+    }
+
+    /// The entry `key` of `node` (tombstones included), if held.
+    pub fn get(&self, node: &NodeId, key: &str) -> Option<EntryRef<'_>> {
+        let e = self.nodes.get(node)?.entries.get(key)?;
+        Some(EntryRef {
+            version: e.version,
+            value: e.value.as_deref(),
+        })
+    }
+
+    /// The status of `node`, if known.
+    pub fn status(&self, node: &NodeId) -> Option<Status> {
+        self.nodes.get(node).map(|s| s.status)
+    }
+
+    /// The ids of the nodes in the view (the node itself included), ascending.
+    pub fn node_ids(&self) -> impl Iterator<Item = &NodeId> {
+        self.nodes.keys()
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // timers and rounds
+
+    /// Does whatever is due at `now`: failure detection (suspect, dead), forgetting, forgotten
+    /// record expiry and tombstone collection, then the gossip round if its tick is due.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        let now = self.tick(now);
+        self.housekeeping(now);
+        if now >= self.next_gossip {
+            self.next_gossip += self.config.gossip_interval;
+            if self.next_gossip <= now {
+                self.next_gossip = now + self.config.gossip_interval;
+            }
+            self.gossip_round(now);
+        }
+    }
+
+    /// Starts one gossip round with `peer` exactly as the gossip timer does once its RNG has
+    /// picked `peer`: increments the heartbeat (unless left) and sends `peer` a Syn. Does not
+    /// move the gossip timer.
+    pub fn start_round_with(&mut self, peer: SocketAddr, now: Duration) {
+        let now = self.tick(now);
+        self.begin_round();
+        self.send_syn(peer, now);
+    }
+
+    fn begin_round(&mut self) {
+        self.stats.rounds += 1;
+        let own = self.own_mut();
+        if own.left.is_none() {
+            own.heartbeat += 1;
+        }
+    }
+
+    fn gossip_round(&mut self, now: Duration) {
+        if self.own().left.is_some() && self.left_acknowledged {
+            return;
+        }
+        let me = self.config.gossip_addr;
+        let candidates: Vec<SocketAddr> = self
+            .nodes
+            .iter()
+            .filter(|(id, st)| **id != self.id && id.addr != me && st.status != Status::Left)
+            .map(|(id, _)| id.addr)
+            .collect();
+        let live = self
+            .nodes
+            .iter()
+            .filter(|(id, st)| **id != self.id && st.status == Status::Alive)
+            .count();
+        let mut peers: Vec<SocketAddr> = candidates
+            .choose_multiple(&mut self.rng, self.config.fanout)
+            .copied()
+            .collect();
+        let seeds: Vec<SocketAddr> = self
+            .config
+            .seeds
+            .iter()
+            .copied()
+            .filter(|s| *s != me)
+            .collect();
+        if !seeds.is_empty() && (live == 0 || self.rng.gen_range(0..=live) == 0) {
+            let seed = seeds[self.rng.gen_range(0..seeds.len())];
+            if !peers.contains(&seed) {
+                peers.push(seed);
+            }
+        }
+        self.begin_round();
+        trace!(?peers, "gossip round");
+        for p in peers {
+            self.send_syn(p, now);
+        }
+    }
+
+    fn send_syn(&mut self, dst: SocketAddr, _now: Duration) {
+        let mode = self.config.mode;
+        let base = envelope_base_len(&self.config.cluster_id);
+        let message = match mode {
+            GossipMode::PushPull | GossipMode::Pull => {
+                // body: fixarray(3), mode, digest, empty delta array
+                let budget = self.config.mtu - base - 3;
+                let digest = self.build_digest(budget);
+                Message::Syn {
+                    mode,
+                    digest: Some(digest),
+                    delta: Vec::new(),
+                }
+            }
+            GossipMode::Push => {
+                // body: fixarray(3), mode, nil digest
+                let budget = self.config.mtu - base - 3;
+                let delta = self.build_delta(None, budget);
+                Message::Syn {
+                    mode,
+                    digest: None,
+                    delta,
+                }
+            }
+        };
+        self.stats.syns_sent += 1;
+        self.send(dst, message);
+    }
+
+    fn send(&mut self, dst: SocketAddr, message: Message) {
+        let env = Envelope {
+            cluster_id: self.config.cluster_id.clone(),
+            message,
+        };
+        let payload = wire::encode(&env);
+        debug_assert_eq!(payload.len(), env.encoded_len());
+        debug_assert!(payload.len() <= self.config.mtu, "{} > mtu", payload.len());
+        if payload.len() > self.config.mtu {
+            tracing::warn!(len = payload.len(), "dropping an oversize datagram (bug)");
+            return;
+        }
+        trace!(%dst, len = payload.len(), "transmit");
+        self.transmits.push_back(Transmit { dst, payload });
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // digests and deltas
+
+    fn digest_entry(id: &NodeId, st: &NodeState) -> DigestEntry {
+        DigestEntry {
+            node: id.clone(),
+            generation: st.generation,
+            heartbeat: st.heartbeat,
+            watermark: st.watermark,
+        }
+    }
+
+    /// The digest of every known node if it fits in `budget` bytes, else a partial digest of a
+    /// contiguous range starting at the rotating cursor (protocol.md §3, §9).
+    fn build_digest(&mut self, budget: usize) -> Digest {
+        let entries: Vec<DigestEntry> = self
+            .nodes
+            .iter()
+            .map(|(id, st)| Self::digest_entry(id, st))
+            .collect();
+        let full = Digest {
+            range: None,
+            entries,
+        };
+        if full.encoded_len() <= budget {
+            return full;
+        }
+        let max_id = self
+            .nodes
+            .keys()
+            .map(NodeId::encoded_len)
+            .max()
+            .unwrap_or(0);
+        let start_key = self.digest_cursor.clone();
+        let ordered: Vec<&DigestEntry> = match &start_key {
+            Some(c) => {
+                let split = full.entries.partition_point(|e| e.node < *c);
+                full.entries[split..]
+                    .iter()
+                    .chain(full.entries[..split].iter())
+                    .collect()
+            }
+            None => full.entries.iter().collect(),
+        };
+        let start = ordered[0].node.clone();
+        // digest array header (fixarray 2) + range (array header, start, end) + entries header
+        let fixed = 1 + 1 + start.encoded_len() + max_id;
+        let mut used = 0usize;
+        let mut taken = 0usize;
+        for e in &ordered {
+            let len = e.encoded_len();
+            if fixed + array_hdr_len(taken + 1) + used + len > budget {
+                break;
+            }
+            used += len;
+            taken += 1;
+        }
+        let taken = taken.max(1).min(ordered.len());
+        let end = ordered[taken % ordered.len()].node.clone();
+        self.digest_cursor = Some(end.clone());
+        Digest {
+            range: Some(DigestRange { start, end }),
+            entries: ordered[..taken].iter().map(|e| (*e).clone()).collect(),
+        }
+    }
+
+    /// The delta answering `digest` (`None`: the peer is assumed to know nothing, push mode),
+    /// within `budget` bytes (protocol.md §4).
+    fn build_delta(&mut self, digest: Option<&Digest>, budget: usize) -> Vec<NodeDelta> {
+        let lookup: BTreeMap<&NodeId, &DigestEntry> = match digest {
+            Some(d) => {
+                let mut m = BTreeMap::new();
+                for e in &d.entries {
+                    m.entry(&e.node).or_insert(e);
+                }
+                m
+            }
+            None => BTreeMap::new(),
+        };
+        let order: Vec<&NodeId> = match (&self.delta_cursor, self.config.rotate_delta_start) {
+            (Some(c), true) => self
+                .nodes
+                .range::<NodeId, _>((Bound::Included(c), Bound::Unbounded))
+                .chain(
+                    self.nodes
+                        .range::<NodeId, _>((Bound::Unbounded, Bound::Excluded(c))),
+                )
+                .map(|(id, _)| id)
+                .collect(),
+            _ => self.nodes.keys().collect(),
+        };
+        let mut out: Vec<NodeDelta> = Vec::new();
+        let mut used = 0usize; // bytes of node deltas in `out`
+        let mut updates_left = self.config.max_delta_updates.unwrap_or(usize::MAX);
+        let mut cut_at: Option<usize> = None; // index in `order` of the cut node
+        let mut resets = 0u64;
+        for (idx, id) in order.iter().enumerate() {
+            let st = &self.nodes[*id];
+            if digest.is_some_and(|d| !d.covers(id)) {
+                continue;
+            }
+            let peer = lookup.get(*id);
+            let (g, w, f, h) = (st.generation, st.watermark, st.gc_floor, st.heartbeat);
+            // `base`: the version the peer is known to hold up to (for heartbeat-only deltas).
+            let (plan, base, lacks) = match peer {
+                None => (Self::from_scratch(f), 0, true),
+                Some(p) if p.generation < g => (Self::from_scratch(f), 0, true),
+                Some(p) if p.generation == g && p.watermark < w => {
+                    if p.watermark < f {
+                        let plan = Plan::Updates {
+                            kind: DeltaKind::Reset { gc_floor: f },
+                            from: 0,
+                        };
+                        (plan, p.watermark, false)
+                    } else {
+                        let plan = Plan::Updates {
+                            kind: DeltaKind::Incremental { from: p.watermark },
+                            from: p.watermark,
+                        };
+                        (plan, p.watermark, false)
+                    }
+                }
+                Some(p) if p.generation == g && p.heartbeat < h => {
+                    (Plan::HeartbeatOnly, p.watermark, false)
+                }
+                _ => continue,
+            };
+            let peer_hb_behind = peer.is_none_or(|p| p.generation < g || p.heartbeat < h);
+            let remaining = budget.saturating_sub(array_hdr_len(out.len() + 1) + used);
+            if let Plan::Updates { kind, from } = plan {
+                if cut_at.is_none() && updates_left > 0 {
+                    let mut nd = NodeDelta {
+                        node: (*id).clone(),
+                        generation: g,
+                        heartbeat: h,
+                        kind,
+                        updates: Vec::new(),
+                        watermark_after: w,
+                    };
+                    // Conservative header: 3-byte updates array header, watermark_after ≤ w.
+                    let mut len = nd.header_len(65_535);
+                    let mut complete = true;
+                    for u in st.changes_after(from) {
+                        if u.version > w {
+                            break;
+                        }
+                        let ul = u.encoded_len();
+                        if updates_left == 0 || len + ul > remaining {
+                            complete = false;
+                            break;
+                        }
+                        len += ul;
+                        updates_left -= 1;
+                        nd.updates.push(u);
+                    }
+                    if complete || !nd.updates.is_empty() {
+                        if !complete {
+                            nd.watermark_after = nd.updates.last().map_or(w, |u| u.version);
+                            cut_at = Some(idx);
+                        }
+                        if len <= remaining {
+                            if matches!(nd.kind, DeltaKind::Reset { .. }) {
+                                resets += 1;
+                            }
+                            used += nd.encoded_len();
+                            out.push(nd);
+                            continue;
+                        }
+                    }
+                }
+                cut_at.get_or_insert(idx);
+            }
+            // Heartbeat only (or the updates did not fit): tell the peer about the node and its
+            // heartbeat without updates, if that is news to it.
+            if !(lacks || peer_hb_behind) {
+                continue;
+            }
+            let nd = NodeDelta {
+                node: (*id).clone(),
+                generation: g,
+                heartbeat: h,
+                kind: DeltaKind::Incremental { from: base },
+                updates: Vec::new(),
+                watermark_after: base,
+            };
+            let len = nd.encoded_len();
+            if len > remaining {
+                cut_at.get_or_insert(idx);
+                break;
+            }
+            used += len;
+            out.push(nd);
+        }
+        self.stats.resets_sent += resets;
+        if let Some(i) = cut_at {
+            self.stats.deltas_cut += 1;
+            if self.config.rotate_delta_start {
+                // Next time, start after the node that was cut, so every node gets its turn.
+                let next = order.get(i + 1).or(order.first()).map(|id| (*id).clone());
+                self.delta_cursor = next;
+            }
+        }
+        out
+    }
+
+    fn from_scratch(gc_floor: u64) -> Plan {
+        if gc_floor > 0 {
+            Plan::Updates {
+                kind: DeltaKind::Reset { gc_floor },
+                from: 0,
+            }
+        } else {
+            Plan::Updates {
+                kind: DeltaKind::Incremental { from: 0 },
+                from: 0,
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // receiving
+
+    /// Handles one received datagram from `src`. Never panics. On error the datagram is
+    /// dropped, counted in [`Stats::rejected`] and **nothing else changes** (see
+    /// [`DatagramError`]).
+    pub fn handle_datagram(
+        &mut self,
+        src: SocketAddr,
+        bytes: &[u8],
+        now: Duration,
+    ) -> Result<(), DatagramError> {
+        self.stats.datagrams_in += 1;
+        self.stats.bytes_in += bytes.len() as u64;
+        let env = match self.check(bytes) {
+            Ok(env) => env,
+            Err(e) => {
+                debug!(%src, error = %e, "rejected datagram");
+                self.stats.rejected.bump(e.reason());
+                return Err(e);
+            }
+        };
+        let now = self.tick(now);
+        match env.message {
+            Message::Syn {
+                mode,
+                digest,
+                delta,
+            } => {
+                self.apply_delta(&delta, now);
+                if let Some(d) = &digest {
+                    self.check_left_ack(d);
+                }
+                match (mode, digest) {
+                    (GossipMode::Push, _) | (_, None) => {}
+                    (GossipMode::PushPull, Some(d)) => self.send_synack(src, &d, true),
+                    (GossipMode::Pull, Some(d)) => self.send_synack(src, &d, false),
+                }
+            }
+            Message::SynAck { digest, delta } => {
+                self.apply_delta(&delta, now);
+                if let Some(d) = digest {
+                    self.check_left_ack(&d);
+                    let budget = self.config.mtu - envelope_base_len(&self.config.cluster_id) - 1;
+                    let delta = self.build_delta(Some(&d), budget);
+                    self.stats.acks_sent += 1;
+                    self.send(src, Message::Ack { delta });
+                }
+            }
+            Message::Ack { delta } => self.apply_delta(&delta, now),
+        }
+        Ok(())
+    }
+
+    fn send_synack(&mut self, dst: SocketAddr, peer_digest: &Digest, with_digest: bool) {
+        // body: fixarray(2), digest (or nil), delta
+        let avail = self.config.mtu - envelope_base_len(&self.config.cluster_id) - 1;
+        let message = if with_digest {
+            // Reserve up to a quarter of the space for our digest; the delta takes the rest and
+            // whatever it leaves goes to the digest.
+            let full_digest = 1
+                + 1
+                + array_hdr_len(self.nodes.len())
+                + self
+                    .nodes
+                    .iter()
+                    .map(|(id, st)| Self::digest_entry(id, st).encoded_len())
+                    .sum::<usize>();
+            let reserve = full_digest.min(avail / 4);
+            let delta = self.build_delta(Some(peer_digest), avail - reserve);
+            let digest = self.build_digest(avail - wire::delta_len(&delta));
+            Message::SynAck {
+                digest: Some(digest),
+                delta,
+            }
+        } else {
+            let delta = self.build_delta(Some(peer_digest), avail - 1);
+            Message::SynAck {
+                digest: None,
+                delta,
+            }
+        };
+        self.stats.synacks_sent += 1;
+        self.send(dst, message);
+    }
+
+    fn check_left_ack(&mut self, digest: &Digest) {
+        let own = &self.nodes[&self.id];
+        let Some(lv) = own.left else { return };
+        if digest
+            .entries
+            .iter()
+            .any(|e| e.node == self.id && e.generation == own.generation && e.watermark >= lv)
+        {
+            if !self.left_acknowledged {
+                debug!("leave acknowledged");
+            }
+            self.left_acknowledged = true;
+        }
+    }
+
+    /// Decodes and validates; no state is touched.
+    fn check(&self, bytes: &[u8]) -> Result<Envelope, DatagramError> {
+        let env = wire::decode(bytes, self.config.mtu)?;
+        if env.cluster_id != self.config.cluster_id {
+            return Err(DatagramError::WrongCluster(env.cluster_id));
+        }
+        let limits = &self.config.limits;
+        let check_id = |id: &NodeId| {
+            if id.name.len() > limits.max_name_len {
+                Err(DatagramError::LimitExceeded("node name"))
+            } else if id.name.is_empty() {
+                Err(DatagramError::Invalid("empty node name"))
+            } else {
+                Ok(())
+            }
+        };
+        let (digest, delta) = match &env.message {
+            Message::Syn {
+                mode,
+                digest,
+                delta,
+            } => {
+                if *mode != GossipMode::Push && digest.is_none() {
+                    return Err(DatagramError::Invalid("syn without digest"));
+                }
+                (digest.as_ref(), delta)
+            }
+            Message::SynAck { digest, delta } => (digest.as_ref(), delta),
+            Message::Ack { delta } => (None, delta),
+        };
+        if let Some(d) = digest {
+            if let Some(r) = &d.range {
+                check_id(&r.start)?;
+                check_id(&r.end)?;
+            }
+            for e in &d.entries {
+                check_id(&e.node)?;
+            }
+        }
+        for nd in delta {
+            check_id(&nd.node)?;
+            let lo = match nd.kind {
+                DeltaKind::Incremental { from } => from,
+                DeltaKind::Reset { .. } => 0,
+            };
+            if lo > nd.watermark_after {
+                return Err(DatagramError::Invalid("from above watermark_after"));
+            }
+            let mut prev = lo;
+            for u in &nd.updates {
+                if u.version <= prev {
+                    return Err(DatagramError::Invalid(
+                        "updates not in strictly increasing version order above from",
+                    ));
+                }
+                if u.version > nd.watermark_after {
+                    return Err(DatagramError::Invalid("update above watermark_after"));
+                }
+                prev = u.version;
+                match &u.change {
+                    Change::Set { key, value } => {
+                        if key.len() > limits.max_key_len {
+                            return Err(DatagramError::LimitExceeded("key"));
+                        }
+                        if value.len() > limits.max_value_len {
+                            return Err(DatagramError::LimitExceeded("value"));
+                        }
+                    }
+                    Change::Delete { key } => {
+                        if key.len() > limits.max_key_len {
+                            return Err(DatagramError::LimitExceeded("key"));
+                        }
+                    }
+                    Change::Leave => {}
+                }
+            }
+        }
+        Ok(env)
+    }
+
+    fn apply_delta(&mut self, delta: &[NodeDelta], now: Duration) {
+        for nd in delta {
+            self.apply_node_delta(nd, now);
+        }
+    }
+
+    /// protocol.md §5.
+    fn apply_node_delta(&mut self, nd: &NodeDelta, now: Duration) {
+        // 1. gossip about ourselves is ignored
+        if nd.node == self.id {
+            return;
+        }
+        let (g2, h2) = (nd.generation, nd.heartbeat);
+        // 2. forgotten records: no zombies
+        if let Some(f) = self.forgotten.get(&nd.node) {
+            if g2 < f.generation || (g2 == f.generation && h2 <= f.heartbeat) {
+                self.stats.zombies_ignored += 1;
+                trace!(node = %nd.node, "ignoring stale gossip about a forgotten node");
+                return;
+            }
+            self.forgotten.remove(&nd.node);
+        }
+        let starts_from_scratch = matches!(
+            nd.kind,
+            DeltaKind::Reset { .. } | DeltaKind::Incremental { from: 0 }
+        );
+        let mut fresh = false;
+        match self.nodes.get(&nd.node) {
+            // 3. an older generation never overwrites a newer one
+            Some(st) if st.generation > g2 => return,
+            Some(st) if st.generation == g2 => {}
+            // 4. unknown node, or a newer generation
+            known => {
+                if !starts_from_scratch {
+                    self.stats.gaps += 1;
+                    return;
+                }
+                if known.is_none() && self.nodes.len() >= self.config.limits.max_nodes {
+                    self.stats.dropped_nodes += 1;
+                    return;
+                }
+                let mut st = NodeState::new(g2, now);
+                st.heartbeat = h2;
+                self.nodes.insert(nd.node.clone(), st);
+                fresh = true;
+                debug!(node = %nd.node, generation = g2, "node joined");
+                self.events.push_back(Event::NodeJoined {
+                    node: nd.node.clone(),
+                    generation: g2,
+                });
+            }
+        }
+        let max_keys = self.config.limits.max_keys_per_node;
+        let st = self
+            .nodes
+            .get_mut(&nd.node)
+            .expect("inserted or known above");
+        let events = &mut self.events;
+        let stats = &mut self.stats;
+        match nd.kind {
+            // 5. reset
+            DeltaKind::Reset { gc_floor } => {
+                if nd.watermark_after > st.watermark {
+                    let old = std::mem::take(&mut st.entries);
+                    st.clear();
+                    let mut wm = nd.watermark_after;
+                    for (i, u) in nd.updates.iter().enumerate() {
+                        match &u.change {
+                            Change::Set { key, .. } | Change::Delete { key }
+                                if !st.entries.contains_key(key)
+                                    && st.entries.len() >= max_keys =>
+                            {
+                                stats.dropped_updates += (nd.updates.len() - i) as u64;
+                                wm = if i == 0 { 0 } else { nd.updates[i - 1].version };
+                                break;
+                            }
+                            Change::Set { key, value } => {
+                                st.put(key.clone(), u.version, Some(value.clone()), now)
+                            }
+                            Change::Delete { key } => st.put(key.clone(), u.version, None, now),
+                            Change::Leave => st.left = Some(u.version),
+                        }
+                    }
+                    // events: what changed relative to the old entries
+                    for (key, e) in &st.entries {
+                        if old.get(key).is_none_or(|o| o.version != e.version) {
+                            events.push_back(change_event(&nd.node, key, e.version, &e.value));
+                        }
+                    }
+                    for (key, o) in &old {
+                        if !st.entries.contains_key(key) && o.value.is_some() {
+                            events.push_back(Event::KeyDeleted {
+                                node: nd.node.clone(),
+                                key: key.clone(),
+                                version: gc_floor,
+                            });
+                        }
+                    }
+                    st.watermark = wm;
+                    st.gc_floor = st.gc_floor.max(gc_floor);
+                    stats.resets_applied += 1;
+                }
+            }
+            // 6. incremental
+            DeltaKind::Incremental { from } => {
+                if st.watermark < from {
+                    stats.gaps += 1;
+                } else {
+                    let mut wm_after = nd.watermark_after;
+                    for (i, u) in nd.updates.iter().enumerate() {
+                        if u.version <= st.watermark {
+                            continue;
+                        }
+                        match &u.change {
+                            Change::Set { key, .. } | Change::Delete { key } => {
+                                let cur = st.entries.get(key).map(|e| e.version);
+                                if cur.is_some_and(|c| c >= u.version) {
+                                    continue;
+                                }
+                                if cur.is_none() && st.entries.len() >= max_keys {
+                                    stats.dropped_updates += (nd.updates.len() - i) as u64;
+                                    wm_after = if i == 0 {
+                                        from
+                                    } else {
+                                        nd.updates[i - 1].version
+                                    };
+                                    break;
+                                }
+                                let value = match &u.change {
+                                    Change::Set { value, .. } => Some(value.clone()),
+                                    _ => None,
+                                };
+                                events.push_back(change_event(&nd.node, key, u.version, &value));
+                                st.put(key.clone(), u.version, value, now);
+                            }
+                            Change::Leave => {
+                                if st.left.is_none_or(|l| l < u.version) {
+                                    st.left = Some(u.version);
+                                }
+                            }
+                        }
+                    }
+                    st.watermark = st.watermark.max(wm_after);
+                }
+            }
+        }
+        // 7. heartbeat
+        if h2 > st.heartbeat {
+            st.heartbeat = h2;
+            if !fresh {
+                st.fd.heartbeat(now, self.config.phi_window);
+            }
+            if matches!(st.status, Status::Suspected | Status::Dead) && st.left.is_none() {
+                st.status = Status::Alive;
+                st.status_since = now;
+                debug!(node = %nd.node, "node up");
+                events.push_back(Event::NodeUp {
+                    node: nd.node.clone(),
+                });
+            }
+        }
+        if st.left.is_some() && st.status != Status::Left {
+            st.status = Status::Left;
+            st.status_since = now;
+            debug!(node = %nd.node, "node left");
+            events.push_back(Event::NodeLeft {
+                node: nd.node.clone(),
+            });
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // housekeeping
+
+    fn housekeeping(&mut self, now: Duration) {
+        let cfg = &self.config;
+        let mut forget = Vec::new();
+        for (id, st) in self.nodes.iter_mut() {
+            // tombstone collection (protocol.md §8)
+            let expired: Vec<String> = st
+                .entries
+                .iter()
+                .filter(|(_, e)| {
+                    e.value.is_none() && now.saturating_sub(e.since) >= cfg.tombstone_grace_period
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in expired {
+                trace!(node = %id, key = %k, "collecting tombstone");
+                st.collect(&k);
+            }
+            if *id == self.id {
+                continue;
+            }
+            // failure detection and forgetting (protocol.md §7)
+            let since = now.saturating_sub(st.status_since);
+            match st.status {
+                Status::Alive => {
+                    let phi = st
+                        .fd
+                        .phi(now, cfg.initial_interval_estimate, cfg.min_std_dev);
+                    if phi >= cfg.phi_threshold {
+                        st.status = Status::Suspected;
+                        st.status_since = now;
+                        debug!(node = %id, phi, "node suspected");
+                        self.events
+                            .push_back(Event::NodeSuspected { node: id.clone() });
+                    }
+                }
+                Status::Suspected => {
+                    if since >= cfg.dead_after {
+                        st.status = Status::Dead;
+                        st.status_since = now;
+                        debug!(node = %id, "node dead");
+                        self.events.push_back(Event::NodeDead { node: id.clone() });
+                    }
+                }
+                Status::Dead | Status::Left => {
+                    if since >= cfg.dead_grace_period {
+                        forget.push(id.clone());
+                    }
+                }
+            }
+        }
+        for id in forget {
+            if let Some(st) = self.nodes.remove(&id) {
+                debug!(node = %id, "node forgotten");
+                self.forgotten.insert(
+                    id.clone(),
+                    Forgotten {
+                        generation: st.generation,
+                        heartbeat: st.heartbeat,
+                        since: now,
+                    },
+                );
+                self.events.push_back(Event::NodeForgotten {
+                    node: id,
+                    generation: st.generation,
+                });
+            }
+        }
+        let retention = self.config.forgotten_retention;
+        self.forgotten
+            .retain(|_, f| now.saturating_sub(f.since) < retention);
+    }
+}
+
+fn change_event(node: &NodeId, key: &str, version: u64, value: &Option<Vec<u8>>) -> Event {
+    match value {
+        Some(_) => Event::KeySet {
+            node: node.clone(),
+            key: key.to_owned(),
+            version,
+        },
+        None => Event::KeyDeleted {
+            node: node.clone(),
+            key: key.to_owned(),
+            version,
+        },
+    }
+}

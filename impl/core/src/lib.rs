@@ -1,0 +1,28 @@
+//! `gossip-core`: the sans-io reference implementation of the gossip protocol specified in
+//! `docs/spec/protocol.md` (wire format: `docs/spec/wire.md`).
+//!
+//! The [`Core`] is a pure state machine in the style of `quinn-proto`: inputs are
+//! `handle_*` calls and local writes, each given the current time; outputs are pulled with
+//! `poll_transmit`, `poll_event` and `poll_timeout`. It reads no clock, opens no socket and
+//! uses only the random number generator it is given, so that a run is a deterministic
+//! function of its inputs (see the [`sim`] module behind the `sim` feature).
+
+mod config;
+mod core;
+mod error;
+mod fd;
+mod id;
+mod state;
+mod view;
+pub mod wire;
+
+#[cfg(feature = "sim")]
+pub mod sim;
+
+pub use crate::config::{Config, ConfigError, GossipMode, Limits};
+pub use crate::core::{Core, EntryRef};
+pub use crate::error::{DatagramError, RejectReason, WriteError};
+pub use crate::id::NodeId;
+pub use crate::view::{
+    ClusterView, EntryView, Event, ForgottenView, NodeView, Rejected, Stats, Status, Transmit,
+};

@@ -1,0 +1,1 @@
+//! Deterministic multi-node driver in virtual time (feature `sim`).

@@ -1,0 +1,253 @@
+//! What the core exposes: transmits, events, the read-only view and counters.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::RejectReason;
+use crate::id::NodeId;
+
+/// A datagram to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// Destination address.
+    pub dst: SocketAddr,
+    /// The datagram (at most `Config::mtu` bytes).
+    pub payload: Vec<u8>,
+}
+
+/// A node's status in the local view (protocol.md §2, §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Status {
+    /// Heartbeats arrive as expected.
+    Alive,
+    /// φ reached the threshold.
+    Suspected,
+    /// Suspected for `dead_after`.
+    Dead,
+    /// Its leave marker is held.
+    Left,
+}
+
+/// Something that changed in the view because of gossip or failure detection (the node's own
+/// writes produce no events). Drain them with [`Core::poll_event`](crate::Core::poll_event).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    /// A key of `node` was set (learned by gossip).
+    KeySet {
+        /// The owner.
+        node: NodeId,
+        /// The key.
+        key: String,
+        /// The change's version.
+        version: u64,
+    },
+    /// A key of `node` was deleted (a tombstone was learned, or a reset dropped the key).
+    KeyDeleted {
+        /// The owner.
+        node: NodeId,
+        /// The key.
+        key: String,
+        /// The tombstone's version (for a key dropped by a reset without tombstone: the
+        /// reset's `gc_floor`).
+        version: u64,
+    },
+    /// A node (or a new generation of it) entered the view.
+    NodeJoined {
+        /// The node.
+        node: NodeId,
+        /// Its generation.
+        generation: u64,
+    },
+    /// A suspected or dead node showed a fresh heartbeat.
+    NodeUp {
+        /// The node.
+        node: NodeId,
+    },
+    /// φ reached the threshold.
+    NodeSuspected {
+        /// The node.
+        node: NodeId,
+    },
+    /// The node stayed suspected for `dead_after`.
+    NodeDead {
+        /// The node.
+        node: NodeId,
+    },
+    /// The node's leave marker arrived.
+    NodeLeft {
+        /// The node.
+        node: NodeId,
+    },
+    /// The node was removed from the view after the dead grace period; a forgotten record
+    /// is kept.
+    NodeForgotten {
+        /// The node.
+        node: NodeId,
+        /// The generation remembered in the forgotten record.
+        generation: u64,
+    },
+}
+
+/// One entry of a node state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryView {
+    /// The change's version.
+    pub version: u64,
+    /// The value, or `None` for a **tombstone**.
+    pub value: Option<Vec<u8>>,
+}
+
+/// What the node knows about one node (protocol.md §2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeView {
+    /// The node.
+    pub id: NodeId,
+    /// Highest generation heard of.
+    pub generation: u64,
+    /// Highest heartbeat heard for that generation.
+    pub heartbeat: u64,
+    /// Key → latest held change.
+    pub entries: BTreeMap<String, EntryView>,
+    /// The version of its leave marker, if held.
+    pub left: Option<u64>,
+    /// The watermark.
+    pub watermark: u64,
+    /// The gc_floor.
+    pub gc_floor: u64,
+    /// The local verdict.
+    pub status: Status,
+}
+
+/// A **forgotten record**.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForgottenView {
+    /// The forgotten node.
+    pub id: NodeId,
+    /// Its generation when forgotten.
+    pub generation: u64,
+    /// Its heartbeat when forgotten.
+    pub heartbeat: u64,
+}
+
+/// A consistent snapshot of the view, nodes in ascending id order (the node itself included).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ClusterView {
+    /// The node that took the snapshot.
+    pub self_id: Option<NodeId>,
+    /// One entry per known node.
+    pub nodes: Vec<NodeView>,
+    /// Forgotten records, ascending id order.
+    pub forgotten: Vec<ForgottenView>,
+}
+
+impl ClusterView {
+    /// The node state of `id`, if known.
+    pub fn node(&self, id: &NodeId) -> Option<&NodeView> {
+        self.nodes
+            .binary_search_by(|n| n.id.cmp(id))
+            .ok()
+            .map(|i| &self.nodes[i])
+    }
+
+    /// The node state of the node named `name`, if known (the first in id order).
+    pub fn node_named(&self, name: &str) -> Option<&NodeView> {
+        self.nodes.iter().find(|n| n.id.name == name)
+    }
+}
+
+/// Datagrams rejected, per reason.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejected {
+    /// Longer than the MTU.
+    pub oversize: u64,
+    /// Empty or ending early.
+    pub truncated: u64,
+    /// Unknown protocol version byte.
+    pub unknown_version: u64,
+    /// Not a well-formed message.
+    pub malformed: u64,
+    /// Another cluster id.
+    pub wrong_cluster: u64,
+    /// Structurally invalid.
+    pub invalid: u64,
+    /// Exceeds the limits.
+    pub limit_exceeded: u64,
+}
+
+impl Rejected {
+    /// The counter for `reason`.
+    pub fn get(&self, reason: RejectReason) -> u64 {
+        match reason {
+            RejectReason::Oversize => self.oversize,
+            RejectReason::Truncated => self.truncated,
+            RejectReason::UnknownVersion => self.unknown_version,
+            RejectReason::Malformed => self.malformed,
+            RejectReason::WrongCluster => self.wrong_cluster,
+            RejectReason::Invalid => self.invalid,
+            RejectReason::LimitExceeded => self.limit_exceeded,
+        }
+    }
+
+    pub(crate) fn bump(&mut self, reason: RejectReason) {
+        let c = match reason {
+            RejectReason::Oversize => &mut self.oversize,
+            RejectReason::Truncated => &mut self.truncated,
+            RejectReason::UnknownVersion => &mut self.unknown_version,
+            RejectReason::Malformed => &mut self.malformed,
+            RejectReason::WrongCluster => &mut self.wrong_cluster,
+            RejectReason::Invalid => &mut self.invalid,
+            RejectReason::LimitExceeded => &mut self.limit_exceeded,
+        };
+        *c += 1;
+    }
+
+    /// Sum over all reasons.
+    pub fn total(&self) -> u64 {
+        self.oversize
+            + self.truncated
+            + self.unknown_version
+            + self.malformed
+            + self.wrong_cluster
+            + self.invalid
+            + self.limit_exceeded
+    }
+}
+
+/// Counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Datagrams handed to `handle_datagram` (accepted or not).
+    pub datagrams_in: u64,
+    /// Their bytes.
+    pub bytes_in: u64,
+    /// Datagrams produced by `poll_transmit`.
+    pub datagrams_out: u64,
+    /// Their bytes.
+    pub bytes_out: u64,
+    /// Gossip rounds started.
+    pub rounds: u64,
+    /// Syns sent.
+    pub syns_sent: u64,
+    /// SynAcks sent.
+    pub synacks_sent: u64,
+    /// Acks sent.
+    pub acks_sent: u64,
+    /// Reset node deltas sent.
+    pub resets_sent: u64,
+    /// Reset node deltas whose updates were applied.
+    pub resets_applied: u64,
+    /// Deltas that were cut (MTU or `max_delta_updates`).
+    pub deltas_cut: u64,
+    /// Node deltas ignored because of a gap (§5.4, §5.6).
+    pub gaps: u64,
+    /// Node deltas ignored because of a forgotten record (§5.2).
+    pub zombies_ignored: u64,
+    /// Node deltas about new nodes dropped because of `limits.max_nodes`.
+    pub dropped_nodes: u64,
+    /// Updates dropped because of `limits.max_keys_per_node`.
+    pub dropped_updates: u64,
+    /// Datagrams rejected, per reason.
+    pub rejected: Rejected,
+}

@@ -1,0 +1,699 @@
+//! The wire format (docs/spec/wire.md): one protocol version byte, then a MessagePack body
+//! encoded with `rmp-serde` (structs as arrays, enums as small integer tags).
+//!
+//! Encoded sizes are computed exactly without encoding ([`Message`]'s `encoded_len` family),
+//! so that the core can fill a datagram up to the MTU; a unit test checks them against the
+//! encoder.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeOwned, SeqAccess, Visitor};
+use serde::ser::SerializeTuple;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::config::{Config, GossipMode};
+use crate::error::DatagramError;
+use crate::id::NodeId;
+
+/// The protocol version byte that starts every datagram.
+pub const PROTOCOL_VERSION: u8 = 1;
+
+/// A **digest** entry: what the sender knows about one node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestEntry {
+    /// The node.
+    pub node: NodeId,
+    /// The sender's generation for it.
+    pub generation: u64,
+    /// The sender's heartbeat for it.
+    pub heartbeat: u64,
+    /// The sender's watermark for it.
+    pub watermark: u64,
+}
+
+/// The range of node ids a partial digest covers: from `start` (inclusive) to `end`
+/// (exclusive), ascending and wrapping around (when `end <= start` the range wraps past the
+/// largest id; `start == end` covers every id).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestRange {
+    /// First id covered.
+    pub start: NodeId,
+    /// First id after the range.
+    pub end: NodeId,
+}
+
+impl DigestRange {
+    /// Whether `id` lies in the range.
+    pub fn contains(&self, id: &NodeId) -> bool {
+        if self.start < self.end {
+            *id >= self.start && *id < self.end
+        } else if self.start > self.end {
+            *id >= self.start || *id < self.end
+        } else {
+            true
+        }
+    }
+}
+
+/// A **digest**: `(node, generation, heartbeat, watermark)` per node; partial when `range` is
+/// set (protocol.md §3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Digest {
+    /// `None` for a complete digest; otherwise the range covered.
+    pub range: Option<DigestRange>,
+    /// The entries, in ascending node id order (from `range.start`, wrapping, for a partial
+    /// digest).
+    #[serde(deserialize_with = "de_vec")]
+    pub entries: Vec<DigestEntry>,
+}
+
+impl Digest {
+    /// Whether the digest speaks about `id` (it lies in its range).
+    pub fn covers(&self, id: &NodeId) -> bool {
+        self.range.as_ref().is_none_or(|r| r.contains(id))
+    }
+}
+
+/// The kind of a node delta (protocol.md §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeltaKind {
+    /// The updates are the node's changes with version in `(from, watermark_after]`.
+    Incremental {
+        /// Exclusive lower bound of the versions carried.
+        from: u64,
+    },
+    /// The updates are the sender's whole node state (tombstones included).
+    Reset {
+        /// The sender's gc_floor for the node.
+        gc_floor: u64,
+    },
+}
+
+/// One change of a node's own state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// `key = value`.
+    Set {
+        /// The key.
+        key: String,
+        /// The value.
+        value: Vec<u8>,
+    },
+    /// The key was deleted (a **tombstone**).
+    Delete {
+        /// The key.
+        key: String,
+    },
+    /// The node left the cluster.
+    Leave,
+}
+
+/// A versioned change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Update {
+    /// The change's version.
+    pub version: u64,
+    /// The change.
+    pub change: Change,
+}
+
+/// A **node delta** (protocol.md §3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeDelta {
+    /// The node.
+    pub node: NodeId,
+    /// The sender's generation for it.
+    pub generation: u64,
+    /// The sender's heartbeat for it.
+    pub heartbeat: u64,
+    /// Incremental or reset.
+    pub kind: DeltaKind,
+    /// Changes in strictly increasing version order.
+    #[serde(deserialize_with = "de_vec")]
+    pub updates: Vec<Update>,
+    /// The watermark the receiver may take after applying the updates.
+    pub watermark_after: u64,
+}
+
+/// One gossip message (protocol.md §3). The cluster id travels in the [`Envelope`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// Starts a round. In push-pull and pull mode it carries a digest and an empty delta; in
+    /// push mode no digest and a delta.
+    Syn {
+        /// The exchange the sender asks for.
+        mode: GossipMode,
+        /// The sender's digest (`None` in push mode).
+        digest: Option<Digest>,
+        /// A delta (empty unless push mode).
+        delta: Vec<NodeDelta>,
+    },
+    /// Answers a Syn: the answerer's digest (`None` in pull mode: no Ack wanted) and what the
+    /// Syn's sender lacks.
+    SynAck {
+        /// The answerer's digest.
+        digest: Option<Digest>,
+        /// What the Syn's sender lacks.
+        delta: Vec<NodeDelta>,
+    },
+    /// Answers a SynAck: what the SynAck's sender lacks.
+    Ack {
+        /// What the SynAck's sender lacks.
+        delta: Vec<NodeDelta>,
+    },
+}
+
+/// A message with its cluster id: the MessagePack body of a datagram.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Envelope {
+    /// The sender's cluster id.
+    pub cluster_id: String,
+    /// The message.
+    pub message: Message,
+}
+
+// ---------------------------------------------------------------------------------------------
+// serde for the enums: compact integer tags instead of rmp-serde's variant-name maps.
+
+const TAG_SYN: u8 = 0;
+const TAG_SYNACK: u8 = 1;
+const TAG_ACK: u8 = 2;
+const TAG_SET: u8 = 0;
+const TAG_DELETE: u8 = 1;
+const TAG_LEAVE: u8 = 2;
+const KIND_INCREMENTAL: u8 = 0;
+const KIND_RESET: u8 = 1;
+
+impl Serialize for DeltaKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (tag, v) = match *self {
+            DeltaKind::Incremental { from } => (KIND_INCREMENTAL, from),
+            DeltaKind::Reset { gc_floor } => (KIND_RESET, gc_floor),
+        };
+        (tag, v).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for DeltaKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (tag, v) = <(u8, u64)>::deserialize(d)?;
+        match tag {
+            KIND_INCREMENTAL => Ok(DeltaKind::Incremental { from: v }),
+            KIND_RESET => Ok(DeltaKind::Reset { gc_floor: v }),
+            _ => Err(de::Error::custom("unknown delta kind")),
+        }
+    }
+}
+
+/// A byte string serialized as MessagePack `bin` (accepts `bin` or an array of small ints).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Bytes(pub Vec<u8>);
+
+struct BytesRef<'a>(&'a [u8]);
+
+impl Serialize for BytesRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0)
+    }
+}
+
+impl Serialize for Bytes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Bytes;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Bytes, E> {
+                Ok(Bytes(v.to_vec()))
+            }
+            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Bytes, E> {
+                Ok(Bytes(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Bytes, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+                while let Some(b) = seq.next_element::<u8>()? {
+                    out.push(b);
+                }
+                Ok(Bytes(out))
+            }
+        }
+        d.deserialize_bytes(V)
+    }
+}
+
+impl Serialize for Update {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.change {
+            Change::Set { key, value } => {
+                let mut t = s.serialize_tuple(4)?;
+                t.serialize_element(&self.version)?;
+                t.serialize_element(&TAG_SET)?;
+                t.serialize_element(key)?;
+                t.serialize_element(&BytesRef(value))?;
+                t.end()
+            }
+            Change::Delete { key } => {
+                let mut t = s.serialize_tuple(3)?;
+                t.serialize_element(&self.version)?;
+                t.serialize_element(&TAG_DELETE)?;
+                t.serialize_element(key)?;
+                t.end()
+            }
+            Change::Leave => {
+                let mut t = s.serialize_tuple(2)?;
+                t.serialize_element(&self.version)?;
+                t.serialize_element(&TAG_LEAVE)?;
+                t.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Update {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Update;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an update [version, tag, ...]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Update, A::Error> {
+                let version: u64 = next(&mut seq, 0, &self)?;
+                let tag: u8 = next(&mut seq, 1, &self)?;
+                let change = match tag {
+                    TAG_SET => {
+                        let key: String = next(&mut seq, 2, &self)?;
+                        let value: Bytes = next(&mut seq, 3, &self)?;
+                        Change::Set {
+                            key,
+                            value: value.0,
+                        }
+                    }
+                    TAG_DELETE => Change::Delete {
+                        key: next(&mut seq, 2, &self)?,
+                    },
+                    TAG_LEAVE => Change::Leave,
+                    _ => return Err(de::Error::custom("unknown change tag")),
+                };
+                Ok(Update { version, change })
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+fn next<'de, A: SeqAccess<'de>, T: Deserialize<'de>>(
+    seq: &mut A,
+    i: usize,
+    exp: &dyn de::Expected,
+) -> Result<T, A::Error> {
+    seq.next_element()?
+        .ok_or_else(|| de::Error::invalid_length(i, exp))
+}
+
+#[derive(Serialize, Deserialize)]
+struct SynBody {
+    mode: u8,
+    digest: Option<Digest>,
+    #[serde(deserialize_with = "de_vec")]
+    delta: Vec<NodeDelta>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SynAckBody {
+    digest: Option<Digest>,
+    #[serde(deserialize_with = "de_vec")]
+    delta: Vec<NodeDelta>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AckBody {
+    #[serde(deserialize_with = "de_vec")]
+    delta: Vec<NodeDelta>,
+}
+
+#[derive(Serialize)]
+struct SynBodyRef<'a> {
+    mode: u8,
+    digest: &'a Option<Digest>,
+    delta: &'a Vec<NodeDelta>,
+}
+
+#[derive(Serialize)]
+struct SynAckBodyRef<'a> {
+    digest: &'a Option<Digest>,
+    delta: &'a Vec<NodeDelta>,
+}
+
+#[derive(Serialize)]
+struct AckBodyRef<'a> {
+    delta: &'a Vec<NodeDelta>,
+}
+
+impl Serialize for Envelope {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut t = s.serialize_tuple(3)?;
+        t.serialize_element(&self.cluster_id)?;
+        match &self.message {
+            Message::Syn {
+                mode,
+                digest,
+                delta,
+            } => {
+                t.serialize_element(&TAG_SYN)?;
+                t.serialize_element(&SynBodyRef {
+                    mode: mode.to_u8(),
+                    digest,
+                    delta,
+                })?;
+            }
+            Message::SynAck { digest, delta } => {
+                t.serialize_element(&TAG_SYNACK)?;
+                t.serialize_element(&SynAckBodyRef { digest, delta })?;
+            }
+            Message::Ack { delta } => {
+                t.serialize_element(&TAG_ACK)?;
+                t.serialize_element(&AckBodyRef { delta })?;
+            }
+        }
+        t.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Envelope {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Envelope;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an envelope [cluster_id, tag, body]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Envelope, A::Error> {
+                let cluster_id: String = next(&mut seq, 0, &self)?;
+                let tag: u8 = next(&mut seq, 1, &self)?;
+                let message = match tag {
+                    TAG_SYN => {
+                        let b: SynBody = next(&mut seq, 2, &self)?;
+                        Message::Syn {
+                            mode: GossipMode::from_u8(b.mode)
+                                .ok_or_else(|| de::Error::custom("unknown gossip mode"))?,
+                            digest: b.digest,
+                            delta: b.delta,
+                        }
+                    }
+                    TAG_SYNACK => {
+                        let b: SynAckBody = next(&mut seq, 2, &self)?;
+                        Message::SynAck {
+                            digest: b.digest,
+                            delta: b.delta,
+                        }
+                    }
+                    TAG_ACK => {
+                        let b: AckBody = next(&mut seq, 2, &self)?;
+                        Message::Ack { delta: b.delta }
+                    }
+                    _ => return Err(de::Error::custom("unknown message tag")),
+                };
+                Ok(Envelope {
+                    cluster_id,
+                    message,
+                })
+            }
+        }
+        d.deserialize_tuple(3, V)
+    }
+}
+
+/// Deserializes a sequence without trusting its length prefix for preallocation: at most 16
+/// elements are reserved up front; the vector then only grows with elements actually present
+/// in the (MTU-bounded) input.
+pub(crate) fn de_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct V<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a sequence")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(16));
+            while let Some(x) = seq.next_element()? {
+                out.push(x);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(V(PhantomData))
+}
+
+// ---------------------------------------------------------------------------------------------
+// encode / decode
+
+/// Encodes a datagram: the protocol version byte followed by the MessagePack body.
+pub fn encode(env: &Envelope) -> Vec<u8> {
+    let mut out = Vec::with_capacity(env.encoded_len());
+    out.push(PROTOCOL_VERSION);
+    // Writing into a Vec cannot fail and every type here is serializable.
+    rmp_serde::encode::write(&mut out, env).expect("encoding into a Vec cannot fail");
+    out
+}
+
+/// Decodes a datagram of at most `mtu` bytes. Never panics; rejects oversize input before
+/// decoding anything. Does not check the cluster id nor the limits (see
+/// [`Core::handle_datagram`](crate::Core::handle_datagram)).
+pub fn decode(bytes: &[u8], mtu: usize) -> Result<Envelope, DatagramError> {
+    if bytes.len() > mtu {
+        return Err(DatagramError::Oversize {
+            len: bytes.len(),
+            mtu,
+        });
+    }
+    let (&version, body) = bytes.split_first().ok_or(DatagramError::Truncated)?;
+    if version != PROTOCOL_VERSION {
+        return Err(DatagramError::UnknownVersion(version));
+    }
+    let mut rest = body;
+    let env = {
+        let mut de = rmp_serde::Deserializer::new(&mut rest);
+        de.set_max_depth(32);
+        Envelope::deserialize(&mut de).map_err(map_decode_error)?
+    };
+    if !rest.is_empty() {
+        return Err(DatagramError::Malformed("trailing bytes".into()));
+    }
+    Ok(env)
+}
+
+fn map_decode_error(e: rmp_serde::decode::Error) -> DatagramError {
+    use rmp_serde::decode::Error as E;
+    match &e {
+        E::InvalidMarkerRead(io) | E::InvalidDataRead(io)
+            if io.kind() == std::io::ErrorKind::UnexpectedEof =>
+        {
+            DatagramError::Truncated
+        }
+        _ => DatagramError::Malformed(e.to_string()),
+    }
+}
+
+/// Decodes a MessagePack value with the same precautions (used by tests and tools).
+pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DatagramError> {
+    let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
+    de.set_max_depth(32);
+    T::deserialize(&mut de).map_err(map_decode_error)
+}
+
+// ---------------------------------------------------------------------------------------------
+// exact encoded sizes
+
+pub(crate) fn uint_len(v: u64) -> usize {
+    match v {
+        0..=127 => 1,
+        128..=255 => 2,
+        256..=65_535 => 3,
+        65_536..=4_294_967_295 => 5,
+        _ => 9,
+    }
+}
+
+pub(crate) fn array_hdr_len(n: usize) -> usize {
+    match n {
+        0..=15 => 1,
+        16..=65_535 => 3,
+        _ => 5,
+    }
+}
+
+pub(crate) fn str_len(n: usize) -> usize {
+    n + match n {
+        0..=31 => 1,
+        32..=255 => 2,
+        256..=65_535 => 3,
+        _ => 5,
+    }
+}
+
+pub(crate) fn bin_len(n: usize) -> usize {
+    n + match n {
+        0..=255 => 2,
+        256..=65_535 => 3,
+        _ => 5,
+    }
+}
+
+impl NodeId {
+    /// Encoded size in bytes.
+    pub fn encoded_len(&self) -> usize {
+        let addr = if self.addr.is_ipv4() { 6 } else { 18 };
+        1 + str_len(self.name.len()) + bin_len(addr)
+    }
+}
+
+impl DigestEntry {
+    /// Encoded size in bytes.
+    pub fn encoded_len(&self) -> usize {
+        1 + self.node.encoded_len()
+            + uint_len(self.generation)
+            + uint_len(self.heartbeat)
+            + uint_len(self.watermark)
+    }
+}
+
+impl DigestRange {
+    /// Encoded size in bytes.
+    pub fn encoded_len(&self) -> usize {
+        1 + self.start.encoded_len() + self.end.encoded_len()
+    }
+}
+
+impl Digest {
+    /// Encoded size in bytes.
+    pub fn encoded_len(&self) -> usize {
+        1 + self.range.as_ref().map_or(1, DigestRange::encoded_len)
+            + array_hdr_len(self.entries.len())
+            + self
+                .entries
+                .iter()
+                .map(DigestEntry::encoded_len)
+                .sum::<usize>()
+    }
+}
+
+impl DeltaKind {
+    /// Encoded size in bytes.
+    pub fn encoded_len(&self) -> usize {
+        let v = match *self {
+            DeltaKind::Incremental { from } => from,
+            DeltaKind::Reset { gc_floor } => gc_floor,
+        };
+        2 + uint_len(v)
+    }
+}
+
+impl Update {
+    /// Encoded size in bytes.
+    pub fn encoded_len(&self) -> usize {
+        2 + uint_len(self.version)
+            + match &self.change {
+                Change::Set { key, value } => str_len(key.len()) + bin_len(value.len()),
+                Change::Delete { key } => str_len(key.len()),
+                Change::Leave => 0,
+            }
+    }
+}
+
+impl NodeDelta {
+    /// Encoded size in bytes without its updates and with an updates array header of
+    /// `n_updates` elements.
+    pub fn header_len(&self, n_updates: usize) -> usize {
+        1 + self.node.encoded_len()
+            + uint_len(self.generation)
+            + uint_len(self.heartbeat)
+            + self.kind.encoded_len()
+            + array_hdr_len(n_updates)
+            + uint_len(self.watermark_after)
+    }
+
+    /// Encoded size in bytes.
+    pub fn encoded_len(&self) -> usize {
+        self.header_len(self.updates.len())
+            + self.updates.iter().map(Update::encoded_len).sum::<usize>()
+    }
+}
+
+pub(crate) fn delta_len(delta: &[NodeDelta]) -> usize {
+    array_hdr_len(delta.len()) + delta.iter().map(NodeDelta::encoded_len).sum::<usize>()
+}
+
+impl Envelope {
+    /// Size of the whole datagram (version byte included) in bytes.
+    pub fn encoded_len(&self) -> usize {
+        let opt = |d: &Option<Digest>| d.as_ref().map_or(1, Digest::encoded_len);
+        let body = match &self.message {
+            Message::Syn { digest, delta, .. } => 2 + opt(digest) + delta_len(delta),
+            Message::SynAck { digest, delta } => 1 + opt(digest) + delta_len(delta),
+            Message::Ack { delta } => 1 + delta_len(delta),
+        };
+        // version byte, fixarray(3), cluster id, tag
+        1 + 1 + str_len(self.cluster_id.len()) + 1 + body
+    }
+}
+
+/// The smallest MTU for which every message can carry at least one digest entry (with a
+/// worst-case range) and one maximal update for a maximal node name.
+pub(crate) fn min_mtu(config: &Config) -> usize {
+    let worst_id = NodeId {
+        name: "x".repeat(config.limits.max_name_len),
+        addr: "[::1]:1".parse().expect("valid literal"),
+    };
+    let digest = Digest {
+        range: Some(DigestRange {
+            start: worst_id.clone(),
+            end: worst_id.clone(),
+        }),
+        entries: vec![DigestEntry {
+            node: worst_id.clone(),
+            generation: u64::MAX,
+            heartbeat: u64::MAX,
+            watermark: u64::MAX,
+        }],
+    };
+    let delta = vec![NodeDelta {
+        node: worst_id,
+        generation: u64::MAX,
+        heartbeat: u64::MAX,
+        kind: DeltaKind::Reset { gc_floor: u64::MAX },
+        updates: vec![Update {
+            version: u64::MAX,
+            change: Change::Set {
+                key: "k".repeat(config.limits.max_key_len),
+                value: vec![0; config.limits.max_value_len],
+            },
+        }],
+        watermark_after: u64::MAX,
+    }];
+    // envelope, SynAck body header (fixarray 2)
+    let base = envelope_base_len(&config.cluster_id) + 1;
+    let d = digest.encoded_len() + 2;
+    let u = delta_len(&delta) + 2;
+    let avail = (4 * d).max((4 * u).div_ceil(3));
+    base + avail
+}
+
+/// Bytes of a datagram before its message body: version byte, envelope array header, cluster
+/// id and message tag.
+pub(crate) fn envelope_base_len(cluster_id: &str) -> usize {
+    1 + 1 + str_len(cluster_id.len()) + 1
+}
