@@ -1,1 +1,260 @@
-//! The gossip protocol's formal model (placeholder; being written).
+//! # The gossip protocol's specification: a stateright model
+//!
+//! This crate is the executable form of `docs/spec/protocol.md`: a Scuttlebutt-style
+//! push-pull anti-entropy protocol with generations, versioned key-values, tombstones and
+//! their garbage collection, heartbeats, an abstract failure detector, forgetting, leave and
+//! restart. It shares no code with the implementation in `impl/`; a conformance test drives
+//! both with the same [`GossipAction`]s.
+//!
+//! ## The state
+//!
+//! A [`GossipState`] holds every node's process state (up or crashed), its **view** (for every
+//! node it knows, itself included: generation, heartbeat, entries, leave marker, watermark,
+//! gc floor, status) and forgotten records; the **network** (messages in flight, a sorted
+//! multiset, or per-link FIFO queues); the fault budgets used; and **ghost state** that only
+//! the properties read: the owners' write history, and transition-check violations.
+//!
+//! A node's own entry in its view *is* its own state: its version counter is its own
+//! watermark. Node ids are `0..nodes`; a node starts knowing only itself; the seeds (default
+//! n0) are gossip targets for everyone.
+//!
+//! ## The actions
+//!
+//! Each [`GossipAction`] is one input the implementation can be given: an application write
+//! or delete, a gossip timer tick with the peers its RNG picked, the delivery, loss or
+//! duplication of one message, a crash, a restart, a leave, and the three timeouts
+//! (`Convict`: the failure detector; `Forget`: the dead grace period; `CollectTombstones`:
+//! the tombstone grace period). Timeouts are abstract: they may fire at any time, so the
+//! model covers every timing, including false suspicion.
+//!
+//! ## Bounds, all inside the model
+//!
+//! Writes, deletes, crashes and restarts have budgets; heartbeats saturate at
+//! `max_heartbeat`; at most `max_in_flight` messages are in flight (a gossip round that
+//! would exceed it is simply not enabled); a delta carries at most `max_delta` updates (the
+//! MTU's stand-in). None of this uses `within_boundary`, so no state looks terminal merely
+//! because the checker cut it off.
+//!
+//! ## Abstraction choices (what keeps the state space small)
+//!
+//! * Messages are exactly the protocol's: digests of (node, generation, heartbeat,
+//!   watermark) and deltas of versioned updates; no version vectors, no timestamps.
+//! * An Ack whose delta is empty is not sent (protocol.md §6 says so too).
+//! * Everything is canonical: ordered maps and sorted vectors only.
+//! * History-dependent properties are *transition checks*: `next_state` compares a state
+//!   with its successor and records a violation in a ghost set that stays empty in correct
+//!   runs, so they cost no states. The only real ghost state is the owners' write history
+//!   (needed to know what "a value its owner wrote" and "a sound watermark" mean) and a copy
+//!   of the forgotten records that equals the protocol's own records in correct runs.
+//! * `suspected` is folded into `alive` ([`Status`]); convicting is one abstract step.
+//! * Partial digests (protocol.md §9) are not modelled: clusters of ≤ 6 nodes fit one datagram.
+//!
+//! ## Properties
+//!
+//! See [`properties`]: safety invariants and transition checks, quiescence-conditioned
+//! liveness ("once quiescent, …"), and reachability. Each property's name is the sentence it
+//! asserts. For the fairness-aware checker, [`GossipModel::fair_class`] and
+//! [`GossipModel::liveness`] give weak-fairness classes and "p leads to q" pairs.
+//!
+//! ## Variants
+//!
+//! [`Variant`] selects the correct protocol or a seeded bug; each bug is caught by the
+//! property [`Variant::expected_violation`] names, with a shortest counterexample the tests
+//! pin.
+
+#![forbid(unsafe_code)]
+
+mod config;
+pub mod format;
+pub mod linearizability;
+mod model;
+pub mod properties;
+pub mod protocol;
+mod state;
+pub mod symmetry;
+
+use std::hash::{Hash, Hasher};
+
+pub use config::{ConfigError, GossipConfig, MAX_NODES, Mode, NetworkConfig, Variant};
+pub use model::GossipModel;
+pub use state::{
+    Change, DeltaKind, DigestEntry, Envelope, Forgotten, Generation, GossipAction, GossipState,
+    Heartbeat, Key, Msg, Node, NodeDelta, NodeId, NodeView, Status, Update, Value, Version,
+    Violation,
+};
+
+use properties::names::*;
+use stateright::{Expectation, Model};
+
+/// What checking a property is expected to give for a configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Expected {
+    /// An `always` property with no counterexample.
+    Holds,
+    /// An `always` property with a counterexample (a seeded bug).
+    Violated,
+    /// A `sometimes` property with an example.
+    Found,
+    /// A `sometimes` property that cannot be reached in this configuration (a feature or
+    /// fault it needs is disabled).
+    NotFound,
+}
+
+/// "p leads to q": whenever `p` holds, `q` eventually holds, under weak fairness of the
+/// actions [`GossipModel::fair_class`] classifies.
+#[derive(Clone, Copy)]
+pub struct Liveness {
+    /// The sentence, e.g. "after the last write, all live nodes converge".
+    pub name: &'static str,
+    /// The trigger.
+    pub p: fn(&GossipModel, &GossipState) -> bool,
+    /// The response.
+    pub q: fn(&GossipModel, &GossipState) -> bool,
+}
+
+impl std::fmt::Debug for Liveness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Liveness").field("name", &self.name).finish()
+    }
+}
+
+/// Weak-fairness class tags (the high byte of a class id).
+const FAIR_DELIVER: u64 = 1 << 56;
+const FAIR_GOSSIP: u64 = 2 << 56;
+const FAIR_CONVICT: u64 = 3 << 56;
+
+impl GossipModel {
+    /// The expected result of checking `property` (a name from [`properties::names`]) in this
+    /// configuration: seeded bugs violate the property [`Variant::expected_violation`] names
+    /// (and possibly others, see [`Variant::also_violates`]); reachability depends on which
+    /// features and faults are enabled. Panics on an unknown name.
+    pub fn expected(&self, property: &str) -> Expected {
+        let p = self
+            .properties()
+            .into_iter()
+            .find(|p| p.name == property)
+            .unwrap_or_else(|| panic!("unknown property {property:?}"));
+        let v = self.cfg.variant;
+        if p.expectation != Expectation::Sometimes {
+            let violated = v.expected_violation() == Some(p.name) || v.also_violates().contains(&p.name);
+            return if violated { Expected::Violated } else { Expected::Holds };
+        }
+        let c = &self.cfg;
+        let two = c.nodes >= 2;
+        let reachable = match p.name {
+            R_WRITE_SPREADS | R_CONVERGED_AFTER_WRITE => two && c.writes_per_node > 0,
+            R_DELETE_SPREADS => two && c.writes_per_node > 0 && c.deletes_per_node > 0,
+            R_TOMBSTONE_COLLECTED => c.writes_per_node > 0 && c.deletes_per_node > 0 && c.gc,
+            R_RESET_SENT => two && c.writes_per_node > 0 && c.deletes_per_node > 0 && c.gc,
+            R_RESET_APPLIED => {
+                two && c.writes_per_node > 0
+                    && c.deletes_per_node > 0
+                    && c.gc
+                    && c.max_delta < (c.writes_per_node + c.deletes_per_node) as usize
+            }
+            R_CUT => {
+                let per_node = c.writes_per_node as usize
+                    + c.deletes_per_node as usize
+                    + usize::from(c.leave);
+                two && c.nodes * per_node > c.max_delta
+            }
+            R_CONVICTED | R_FALSELY_CONVICTED => two && c.convict && c.max_heartbeat > 0,
+            R_CRASH_DETECTED => two && c.convict && c.crashes > 0,
+            R_FORGOTTEN => two && c.forget && (c.convict || c.leave),
+            R_RESTART_SEEN => two && c.restarts > 0,
+            R_LEAVE_SEEN => two && c.leave,
+            R_DUPLICATE => two && c.network.max_in_flight >= 2,
+            R_JOINED => two,
+            _ => true,
+        };
+        if reachable { Expected::Found } else { Expected::NotFound }
+    }
+
+    /// Multi-line: what each node believes, and what is in flight.
+    pub fn describe_state(&self, s: &GossipState) -> String {
+        format::state(s)
+    }
+
+    /// The symmetry representative (see [`symmetry`]); for `CheckerBuilder::symmetry_fn`,
+    /// honoured by DFS and simulation only. Sound only when [`GossipModel::symmetric_nodes`]
+    /// is at least 2.
+    pub fn representative(s: &GossipState) -> GossipState {
+        symmetry::representative(s)
+    }
+
+    /// How many nodes are interchangeable (the non-seeds), or 1 when symmetry reduction is not
+    /// sound for this configuration: a delta cut across nodes takes them in id order, so
+    /// renaming nodes would change behaviour; that cannot happen when `max_delta` is at least
+    /// the number of changes all nodes together can make in a generation.
+    pub fn symmetric_nodes(&self) -> usize {
+        let c = &self.cfg;
+        let per_node =
+            c.writes_per_node as usize + c.deletes_per_node as usize + usize::from(c.leave);
+        if c.max_delta < c.nodes * per_node {
+            return 1;
+        }
+        let seeds = (0..c.nodes)
+            .filter(|i| c.seeds.contains(&(*i as NodeId)))
+            .count();
+        (c.nodes - seeds).max(seeds).max(1)
+    }
+
+    /// The weak-fairness class of `action` in `state`, or `None` if the action is never
+    /// fair. Weakly fair (if continuously enabled, eventually taken): the delivery of each
+    /// in-flight message, each gossip timer (from, to), and `Convict` when the subject really
+    /// crashed or left. Never fair: faults (`Drop`, `Duplicate`, `Crash`, `Restart`), the
+    /// application (`Write`, `Delete`, `Leave`) and the grace-period timeouts (`Forget`,
+    /// `CollectTombstones`).
+    pub fn fair_class(&self, state: &GossipState, action: &GossipAction) -> Option<u64> {
+        match action {
+            GossipAction::Deliver(env) => {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                env.hash(&mut h);
+                Some(FAIR_DELIVER | (h.finish() >> 8))
+            }
+            GossipAction::Gossip { from, to } => {
+                let peers = to.iter().fold(0u64, |acc, t| acc | (1 << t));
+                Some(FAIR_GOSSIP | (u64::from(*from) << 16) | peers)
+            }
+            GossipAction::Convict { observer, subject } => {
+                let s = &state.nodes[*subject as usize];
+                let really = !s.up || s.view[subject].left.is_some();
+                really.then_some(FAIR_CONVICT | (u64::from(*observer) << 8) | u64::from(*subject))
+            }
+            _ => None,
+        }
+    }
+
+    /// The liveness requirements as "p leads to q" pairs, for the fairness-aware checker.
+    pub fn liveness(&self) -> Vec<Liveness> {
+        let mut out = vec![
+            Liveness {
+                name: "all live nodes eventually converge and know each other",
+                p: |_, _| true,
+                q: |_, s| properties::agree(s) && properties::joined(s),
+            },
+            Liveness {
+                name: "a node that left is eventually seen as left by every live node that knows it",
+                p: |_, s| !properties::leaves_seen(s),
+                q: |_, s| properties::leaves_seen(s),
+            },
+        ];
+        if self.cfg.convict {
+            out.push(Liveness {
+                name: "a crashed node is eventually seen dead by every live node that knows it",
+                p: |_, s| !properties::crashes_detected(s),
+                q: |_, s| properties::crashes_detected(s),
+            });
+        }
+        out
+    }
+}
+
+impl Variant {
+    /// Properties other than [`Variant::expected_violation`] that this bug also violates in
+    /// its [`Variant::witness_config`] (measured; listed so that tools can tell expected
+    /// results from surprises).
+    pub fn also_violates(self) -> &'static [&'static str] {
+        &[]
+    }
+}

@@ -1,0 +1,183 @@
+//! Human-readable protocol events and states ("n1 writes k0=a (version 1)").
+
+use std::fmt::Write;
+
+use crate::{
+    Change, DeltaKind, DigestEntry, GossipAction, GossipModel, GossipState, Msg, NodeDelta,
+    NodeView, Status, Update,
+};
+
+fn value(v: u8) -> char {
+    (b'a' + v) as char
+}
+
+fn digest(d: &[DigestEntry]) -> String {
+    let parts: Vec<String> = d
+        .iter()
+        .map(|e| {
+            format!(
+                "n{} g{} h{} w{}",
+                e.node, e.generation, e.heartbeat, e.watermark
+            )
+        })
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
+fn update(u: &Update) -> String {
+    match u.change {
+        Change::Set { key, value: v } => format!("{}:k{key}={}", u.version, value(v)),
+        Change::Delete { key } => format!("{}:del k{key}", u.version),
+        Change::Leave => format!("{}:leave", u.version),
+    }
+}
+
+fn node_delta(d: &NodeDelta) -> String {
+    let kind = match d.kind {
+        DeltaKind::Incremental { from } => format!("from {from}"),
+        DeltaKind::Reset { gc_floor } => format!("reset gc{gc_floor}"),
+    };
+    let ups: Vec<String> = d.updates.iter().map(update).collect();
+    format!(
+        "n{} g{} h{} {kind} [{}] →w{}",
+        d.node,
+        d.generation,
+        d.heartbeat,
+        ups.join(" "),
+        d.watermark_after
+    )
+}
+
+fn delta(d: &[NodeDelta]) -> String {
+    let parts: Vec<String> = d.iter().map(node_delta).collect();
+    format!("{{{}}}", parts.join("; "))
+}
+
+/// A message, e.g. `Syn [n0 g1 h1 w1]`.
+pub fn msg(m: &Msg) -> String {
+    match m {
+        Msg::Syn { digest: d, delta: x } if d.is_empty() => format!("Syn {}", delta(x)),
+        Msg::Syn { digest: d, .. } => format!("Syn {}", digest(d)),
+        Msg::SynAck { digest: d, delta: x } if d.is_empty() => format!("SynAck {}", delta(x)),
+        Msg::SynAck { digest: d, delta: x } => format!("SynAck {} {}", digest(d), delta(x)),
+        Msg::Ack { delta: x } => format!("Ack {}", delta(x)),
+    }
+}
+
+/// An action without its context.
+pub fn action(a: &GossipAction) -> String {
+    match a {
+        GossipAction::Write { node, key, value: v } => {
+            format!("n{node} writes k{key}={}", value(*v))
+        }
+        GossipAction::Delete { node, key } => format!("n{node} deletes k{key}"),
+        GossipAction::Gossip { from, to } => {
+            let to: Vec<String> = to.iter().map(|t| format!("n{t}")).collect();
+            format!("n{from} gossips with {}", to.join(", "))
+        }
+        GossipAction::Deliver(e) => format!("n{} → n{} {}", e.from, e.to, msg(&e.msg)),
+        GossipAction::Drop(e) => format!("network drops {} n{}→n{}", e.msg.kind(), e.from, e.to),
+        GossipAction::Duplicate(e) => {
+            format!("network duplicates {} n{}→n{}", e.msg.kind(), e.from, e.to)
+        }
+        GossipAction::Crash { node } => format!("n{node} crashes"),
+        GossipAction::Restart { node } => format!("n{node} restarts"),
+        GossipAction::Leave { node } => format!("n{node} leaves"),
+        GossipAction::Convict { observer, subject } => {
+            format!("n{observer} convicts n{subject}")
+        }
+        GossipAction::Forget { observer, subject } => format!("n{observer} forgets n{subject}"),
+        GossipAction::CollectTombstones { node, subject } => {
+            format!("n{node} collects the tombstones of n{subject}")
+        }
+    }
+}
+
+/// An action in the state it is taken from (adds versions and generations).
+pub fn step(m: &GossipModel, s: &GossipState, a: &GossipAction) -> String {
+    let own = |n: u8| &s.nodes[n as usize].view[&n];
+    match a {
+        GossipAction::Write { node, .. } | GossipAction::Delete { node, .. } => {
+            format!("{} (version {})", action(a), own(*node).watermark + 1)
+        }
+        GossipAction::Leave { node } => {
+            format!("{} (version {})", action(a), own(*node).watermark + 1)
+        }
+        GossipAction::Restart { node } => {
+            let g = own(*node).generation;
+            let g = if m.cfg.variant == crate::Variant::ReuseGenerationOnRestart {
+                g
+            } else {
+                g + 1
+            };
+            format!("{} (generation {g})", action(a))
+        }
+        GossipAction::Deliver(e) if !s.nodes[e.to as usize].up => {
+            format!("{} (lost: n{} is down)", action(a), e.to)
+        }
+        _ => action(a),
+    }
+}
+
+/// One line per view: `n1: g1 h2 w1 gc0 alive {k0=1:a}`.
+pub fn view(v: &NodeView) -> String {
+    let entries: Vec<String> = v
+        .entries
+        .iter()
+        .map(|(k, (ver, val))| match val {
+            Some(x) => format!("k{k}={ver}:{}", value(*x)),
+            None => format!("k{k}={ver}:†"),
+        })
+        .collect();
+    let status = match v.status {
+        Status::Alive => "alive",
+        Status::Dead => "dead",
+        Status::Left => "left",
+    };
+    let left = v.left.map(|l| format!(" leave@{l}")).unwrap_or_default();
+    format!(
+        "g{} h{} w{} gc{} {status}{left} {{{}}}",
+        v.generation,
+        v.heartbeat,
+        v.watermark,
+        v.gc_floor,
+        entries.join(", ")
+    )
+}
+
+/// Multi-line: what each node believes, then the network.
+pub fn state(s: &GossipState) -> String {
+    let mut out = String::new();
+    for (i, n) in s.nodes.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "n{i}{}{}:",
+            if n.up { "" } else { " (crashed)" },
+            if n.seed { " [seed]" } else { "" }
+        );
+        for (m, v) in &n.view {
+            let _ = writeln!(out, "  n{m}: {}", view(v));
+        }
+        for (m, f) in &n.forgotten {
+            let _ = writeln!(
+                out,
+                "  n{m}: forgotten at g{} h{}{}",
+                f.generation,
+                f.heartbeat,
+                if f.left { " (left)" } else { "" }
+            );
+        }
+    }
+    if s.network.is_empty() {
+        out.push_str("network: empty\n");
+    } else {
+        out.push_str("network:\n");
+        for e in &s.network {
+            let _ = writeln!(out, "  n{} → n{} {}", e.from, e.to, msg(&e.msg));
+        }
+    }
+    if !s.violations.is_empty() {
+        let _ = writeln!(out, "violations: {:?}", s.violations);
+    }
+    out
+}

@@ -1,0 +1,515 @@
+//! The `stateright::Model`: initial state, enabled actions, and the effect of each action.
+//! Transition checks (properties that compare a state with its successor) are at the end of
+//! `next_state`; they record into the ghost `violations` set, which stays empty in correct runs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use stateright::{Model, Property};
+
+use crate::protocol::{apply_delta, build_delta, digest};
+use crate::{
+    Change, DeltaKind, Envelope, Forgotten, GossipAction, GossipConfig, GossipState, Mode, Msg,
+    Node, NodeDelta, NodeId, NodeView, Status, Variant, Violation,
+};
+
+/// The gossip protocol as a model: the configuration is the whole of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GossipModel {
+    /// The parameters (bounds, faults, protocol options, variant).
+    pub cfg: GossipConfig,
+}
+
+impl GossipModel {
+    /// Whether `node` is a gossip target candidate of `from` (protocol.md §6.2, abstracted:
+    /// any known node that has not left, or any seed).
+    fn candidates(&self, s: &GossipState, from: usize) -> Vec<NodeId> {
+        let node = &s.nodes[from];
+        let mut c: BTreeSet<NodeId> = node
+            .view
+            .iter()
+            .filter(|(n, v)| **n as usize != from && v.status != Status::Left)
+            .map(|(n, _)| *n)
+            .collect();
+        c.extend(self.cfg.seeds.iter().filter(|&&n| n as usize != from));
+        c.into_iter().collect()
+    }
+
+    /// Sends `env` (the network keeps its canonical order).
+    fn send(&self, s: &mut GossipState, env: Envelope) {
+        let pos = if self.cfg.network.ordered {
+            // Behind every message of the same or a smaller link: per-link FIFO.
+            s.network
+                .partition_point(|e| (e.from, e.to) <= (env.from, env.to))
+        } else {
+            s.network.partition_point(|e| *e <= env)
+        };
+        s.network.insert(pos, env);
+    }
+
+    /// The envelopes the network may deliver now (each distinct envelope once).
+    fn deliverable(&self, s: &GossipState) -> Vec<Envelope> {
+        let mut out: Vec<Envelope> = Vec::new();
+        for (i, e) in s.network.iter().enumerate() {
+            if self.cfg.network.ordered
+                && i > 0
+                && (s.network[i - 1].from, s.network[i - 1].to) == (e.from, e.to)
+            {
+                continue; // not the head of its link
+            }
+            if out.last() != Some(e) && !out.contains(e) {
+                out.push(e.clone());
+            }
+        }
+        out
+    }
+
+    fn distinct_in_flight(&self, s: &GossipState) -> Vec<Envelope> {
+        let mut out: Vec<Envelope> = s.network.clone();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Applies a delivered message at its receiver (protocol.md §6).
+    fn deliver(&self, s: &mut GossipState, env: &Envelope) {
+        let r = env.to as usize;
+        if !s.nodes[r].up {
+            return; // a datagram to a crashed process is lost
+        }
+        let cfg = &self.cfg;
+        let mut replies = Vec::new();
+        {
+            let node = &mut s.nodes[r];
+            match &env.msg {
+                Msg::Syn { digest: d, delta } => {
+                    if cfg.variant == Variant::BumpOnReceive {
+                        bump(cfg, node, r); // BUG: heartbeat bumped on receive.
+                    }
+                    match cfg.mode {
+                        Mode::Push => apply_delta(cfg, env.to, node, delta),
+                        Mode::Pull => {
+                            let reply = build_delta(cfg, env.to, node, Some(d));
+                            // §6 (pull): no Ack follows, so the Syn's digest itself introduces
+                            // the nodes it lists, as heartbeat-only node deltas.
+                            let learn: Vec<NodeDelta> = d
+                                .iter()
+                                .map(|e| NodeDelta {
+                                    node: e.node,
+                                    generation: e.generation,
+                                    heartbeat: e.heartbeat,
+                                    kind: DeltaKind::Incremental { from: 0 },
+                                    updates: vec![],
+                                    watermark_after: 0,
+                                })
+                                .collect();
+                            apply_delta(cfg, env.to, node, &learn);
+                            replies.push(Msg::SynAck {
+                                digest: vec![],
+                                delta: reply,
+                            });
+                        }
+                        Mode::PushPull => {
+                            let reply = build_delta(cfg, env.to, node, Some(d));
+                            replies.push(Msg::SynAck {
+                                digest: digest(node),
+                                delta: reply,
+                            });
+                        }
+                    }
+                }
+                Msg::SynAck { digest: d, delta } => {
+                    apply_delta(cfg, env.to, node, delta);
+                    if cfg.mode == Mode::PushPull {
+                        let ack = build_delta(cfg, env.to, node, Some(d));
+                        if !ack.is_empty() {
+                            replies.push(Msg::Ack { delta: ack });
+                        }
+                    }
+                }
+                Msg::Ack { delta } => apply_delta(cfg, env.to, node, delta),
+            }
+        }
+        for msg in replies {
+            self.send(
+                s,
+                Envelope {
+                    from: env.to,
+                    to: env.from,
+                    msg,
+                },
+            );
+        }
+    }
+
+    /// Records the owner's change in the ghost history.
+    fn record(s: &mut GossipState, node: usize, change: Change) {
+        s.changes[node] += 1;
+        let g = s.nodes[node].view[&(node as NodeId)].generation;
+        s.history.insert((node as NodeId, g, s.changes[node], change));
+    }
+
+    /// The transition checks: compare `before` and `after` and record violations.
+    fn check_transition(&self, before: &GossipState, action: &GossipAction, after: &mut GossipState) {
+        let mut found = BTreeSet::new();
+        for (x, (b, a)) in before.nodes.iter().zip(&after.nodes).enumerate() {
+            if matches!(action, GossipAction::Restart { node } if *node as usize == x) {
+                continue; // a new incarnation starts from nothing
+            }
+            for (n, bv) in &b.view {
+                let Some(av) = a.view.get(n) else { continue };
+                if av.generation < bv.generation {
+                    found.insert(Violation::OlderGeneration);
+                } else if av.generation == bv.generation {
+                    if av.heartbeat < bv.heartbeat || av.watermark < bv.watermark {
+                        found.insert(Violation::Backwards);
+                    }
+                    if bv.left.is_some() && av.left.is_none() {
+                        found.insert(Violation::Zombie);
+                    }
+                    if bv.status == Status::Dead
+                        && av.status == Status::Alive
+                        && av.heartbeat <= bv.heartbeat
+                    {
+                        found.insert(Violation::StaleRevival);
+                    }
+                }
+            }
+            for (n, av) in &a.view {
+                if b.view.contains_key(n) {
+                    continue;
+                }
+                if let Some(f) = before.forgotten_ghost.get(&(x as NodeId, *n)) {
+                    let evidence = av.generation > f.generation
+                        || (av.generation == f.generation
+                            && !f.left
+                            && av.heartbeat > f.heartbeat);
+                    if !evidence {
+                        found.insert(Violation::Zombie);
+                    }
+                }
+            }
+            if matches!(action, GossipAction::Deliver(_)) {
+                let me = x as NodeId;
+                if b.view.get(&me) != a.view.get(&me) {
+                    found.insert(Violation::OwnStateChanged);
+                }
+            }
+        }
+        // Ghost records end where the protocol's do: when the node state is re-created.
+        let nodes = &after.nodes;
+        after
+            .forgotten_ghost
+            .retain(|(x, n), _| !nodes[*x as usize].view.contains_key(n));
+        after.violations.extend(found);
+    }
+
+    /// All `k`-subsets of `c`, in lexicographic order.
+    fn subsets(c: &[NodeId], k: usize) -> Vec<Vec<NodeId>> {
+        if k == 0 {
+            return vec![vec![]];
+        }
+        let mut out = Vec::new();
+        for i in 0..c.len() {
+            if c.len() - i < k {
+                break;
+            }
+            for mut rest in Self::subsets(&c[i + 1..], k - 1) {
+                rest.insert(0, c[i]);
+                out.push(rest);
+            }
+        }
+        out
+    }
+}
+
+/// Increments a node's own heartbeat (saturating at `max_heartbeat`), unless it has left.
+fn bump(cfg: &GossipConfig, node: &mut Node, me: usize) {
+    let own = node.view.get_mut(&(me as NodeId)).expect("own view");
+    if own.left.is_none() && own.heartbeat < cfg.max_heartbeat {
+        own.heartbeat += 1;
+    }
+}
+
+fn own(s: &GossipState, i: usize) -> &NodeView {
+    &s.nodes[i].view[&(i as NodeId)]
+}
+
+fn own_mut(s: &mut GossipState, i: usize) -> &mut NodeView {
+    s.nodes[i]
+        .view
+        .get_mut(&(i as NodeId))
+        .expect("a node always knows itself")
+}
+
+impl Model for GossipModel {
+    type State = GossipState;
+    type Action = GossipAction;
+
+    fn init_states(&self) -> Vec<GossipState> {
+        let n = self.cfg.nodes;
+        let nodes = (0..n)
+            .map(|i| Node {
+                up: true,
+                seed: self.cfg.seeds.contains(&(i as NodeId)),
+                view: BTreeMap::from([(i as NodeId, NodeView::empty(1, 0))]),
+                forgotten: BTreeMap::new(),
+                writes: 0,
+                deletes: 0,
+                pushed: 0,
+            })
+            .collect();
+        vec![GossipState {
+            nodes,
+            network: vec![],
+            crashes: 0,
+            restarts: 0,
+            history: BTreeSet::new(),
+            changes: vec![0; n],
+            forgotten_ghost: BTreeMap::new(),
+            violations: BTreeSet::new(),
+            ordered_network: self.cfg.network.ordered,
+        }]
+    }
+
+    fn actions(&self, s: &GossipState, actions: &mut Vec<GossipAction>) {
+        let cfg = &self.cfg;
+        for i in 0..cfg.nodes {
+            let id = i as NodeId;
+            let node = &s.nodes[i];
+            if !node.up {
+                if s.restarts < cfg.restarts {
+                    actions.push(GossipAction::Restart { node: id });
+                }
+                continue;
+            }
+            let me = own(s, i);
+            let active = me.left.is_none();
+            if active && node.writes < cfg.writes_per_node {
+                for key in 0..cfg.keys {
+                    for value in 0..cfg.values {
+                        actions.push(GossipAction::Write {
+                            node: id,
+                            key,
+                            value,
+                        });
+                    }
+                }
+            }
+            if active && node.deletes < cfg.deletes_per_node {
+                for (&key, &(_, value)) in &me.entries {
+                    if value.is_some() {
+                        actions.push(GossipAction::Delete { node: id, key });
+                    }
+                }
+            }
+            let c = self.candidates(s, i);
+            let k = cfg.fanout.min(c.len());
+            if k > 0 && s.network.len() + k <= cfg.network.max_in_flight {
+                for to in Self::subsets(&c, k) {
+                    actions.push(GossipAction::Gossip { from: id, to });
+                }
+            }
+            if s.crashes < cfg.crashes {
+                actions.push(GossipAction::Crash { node: id });
+            }
+            if cfg.leave && active {
+                actions.push(GossipAction::Leave { node: id });
+            }
+            for (&n, v) in &node.view {
+                if n == id {
+                    continue;
+                }
+                let subject = &s.nodes[n as usize];
+                // A live subject can be falsely convicted only while its heartbeat can still
+                // advance (a bound artefact: after saturation no fresh heartbeat could revive it).
+                let can_suspect = !subject.up || own(s, n as usize).heartbeat < cfg.max_heartbeat;
+                if cfg.convict && v.status == Status::Alive && can_suspect {
+                    actions.push(GossipAction::Convict {
+                        observer: id,
+                        subject: n,
+                    });
+                }
+                if cfg.forget && v.status != Status::Alive {
+                    actions.push(GossipAction::Forget {
+                        observer: id,
+                        subject: n,
+                    });
+                }
+            }
+            if cfg.gc {
+                for (&n, v) in &node.view {
+                    if v.entries.values().any(|e| e.1.is_none()) {
+                        actions.push(GossipAction::CollectTombstones {
+                            node: id,
+                            subject: n,
+                        });
+                    }
+                }
+            }
+        }
+        for env in self.deliverable(s) {
+            actions.push(GossipAction::Deliver(env));
+        }
+        if cfg.network.lossy || cfg.network.duplicating {
+            for env in self.distinct_in_flight(s) {
+                if cfg.network.lossy {
+                    actions.push(GossipAction::Drop(env.clone()));
+                }
+                if cfg.network.duplicating && s.network.len() < cfg.network.max_in_flight {
+                    actions.push(GossipAction::Duplicate(env));
+                }
+            }
+        }
+    }
+
+    fn next_state(&self, before: &GossipState, action: GossipAction) -> Option<GossipState> {
+        let cfg = &self.cfg;
+        let mut s = before.clone();
+        match &action {
+            &GossipAction::Write { node, key, value } => {
+                let i = node as usize;
+                let v = own_mut(&mut s, i);
+                v.watermark += 1;
+                let version = v.watermark;
+                v.entries.insert(key, (version, Some(value)));
+                s.nodes[i].writes += 1;
+                Self::record(&mut s, i, Change::Set { key, value });
+            }
+            &GossipAction::Delete { node, key } => {
+                let i = node as usize;
+                let v = own_mut(&mut s, i);
+                if cfg.variant == Variant::DeleteReusesVersion {
+                    let old = v.entries[&key].0; // BUG: the tombstone keeps the old version.
+                    v.entries.insert(key, (old, None));
+                } else {
+                    v.watermark += 1;
+                    let version = v.watermark;
+                    v.entries.insert(key, (version, None));
+                }
+                s.nodes[i].deletes += 1;
+                Self::record(&mut s, i, Change::Delete { key });
+            }
+            &GossipAction::Leave { node } => {
+                let i = node as usize;
+                let v = own_mut(&mut s, i);
+                if cfg.variant != Variant::LeaveWithoutVersion {
+                    v.watermark += 1;
+                } // else BUG: the marker reuses the current version.
+                v.left = Some(v.watermark);
+                v.status = Status::Left;
+                Self::record(&mut s, i, Change::Leave);
+            }
+            GossipAction::Gossip { from, to } => {
+                let i = *from as usize;
+                if cfg.variant != Variant::NoHeartbeatBump {
+                    bump(cfg, &mut s.nodes[i], i);
+                }
+                for &t in to {
+                    let msg = match cfg.mode {
+                        Mode::Push => Msg::Syn {
+                            digest: vec![],
+                            delta: build_delta(cfg, *from, &mut s.nodes[i], None),
+                        },
+                        _ => Msg::Syn {
+                            digest: digest(&s.nodes[i]),
+                            delta: vec![],
+                        },
+                    };
+                    self.send(
+                        &mut s,
+                        Envelope {
+                            from: *from,
+                            to: t,
+                            msg,
+                        },
+                    );
+                }
+            }
+            GossipAction::Deliver(env) => {
+                let pos = s.network.iter().position(|e| e == env)?;
+                s.network.remove(pos);
+                self.deliver(&mut s, env);
+            }
+            GossipAction::Drop(env) => {
+                let pos = s.network.iter().position(|e| e == env)?;
+                s.network.remove(pos);
+            }
+            GossipAction::Duplicate(env) => {
+                let pos = s.network.iter().position(|e| e == env)?;
+                s.network.insert(pos + 1, env.clone());
+            }
+            &GossipAction::Crash { node } => {
+                s.nodes[node as usize].up = false;
+                s.crashes += 1;
+            }
+            &GossipAction::Restart { node } => {
+                let i = node as usize;
+                let old = own(&s, i).generation;
+                let generation = if cfg.variant == Variant::ReuseGenerationOnRestart {
+                    old // BUG: the new run reuses the generation.
+                } else {
+                    old + 1
+                };
+                let n = &mut s.nodes[i];
+                n.up = true;
+                n.view = BTreeMap::from([(node, NodeView::empty(generation, 0))]);
+                n.forgotten.clear();
+                n.pushed = 0;
+                s.changes[i] = 0;
+                s.restarts += 1;
+                s.forgotten_ghost.retain(|(x, _), _| *x != node);
+            }
+            &GossipAction::Convict { observer, subject } => {
+                let v = s.nodes[observer as usize]
+                    .view
+                    .get_mut(&subject)
+                    .expect("enabled only for known subjects");
+                v.status = Status::Dead;
+            }
+            &GossipAction::Forget { observer, subject } => {
+                let v = s.nodes[observer as usize]
+                    .view
+                    .remove(&subject)
+                    .expect("enabled only for known subjects");
+                let record = Forgotten {
+                    generation: v.generation,
+                    heartbeat: v.heartbeat,
+                    left: v.left.is_some(),
+                };
+                if cfg.variant != Variant::ForgetWithoutRecord {
+                    s.nodes[observer as usize].forgotten.insert(subject, record);
+                } // else BUG: no record is kept.
+                s.forgotten_ghost.insert((observer, subject), record);
+            }
+            &GossipAction::CollectTombstones { node, subject } => {
+                let v = s.nodes[node as usize]
+                    .view
+                    .get_mut(&subject)
+                    .expect("enabled only for known subjects");
+                let top = v
+                    .entries
+                    .values()
+                    .filter(|e| e.1.is_none())
+                    .map(|e| e.0)
+                    .max()
+                    .unwrap_or(0);
+                v.entries.retain(|_, e| e.1.is_some());
+                v.gc_floor = v.gc_floor.max(top);
+            }
+        }
+        self.check_transition(before, &action, &mut s);
+        Some(s)
+    }
+
+    fn format_action(&self, action: &GossipAction) -> String {
+        crate::format::action(action)
+    }
+
+    fn format_step(&self, last: &GossipState, action: GossipAction) -> Option<String> {
+        Some(crate::format::step(self, last, &action))
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        crate::properties::all()
+    }
+}

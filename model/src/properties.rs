@@ -1,0 +1,402 @@
+//! The properties. Each is named by the English sentence it asserts; the constants in
+//! [`names`] are those sentences. Three kinds:
+//!
+//! * **safety** (`always`), either a state invariant checked against the ghost write history,
+//!   or a *transition check* recorded by `next_state` into the ghost `violations` set;
+//! * **quiescence-conditioned liveness** (`always`): "once quiescent, …", where *quiescent*
+//!   means nothing is in flight and no single reliable gossip round (simulated with the
+//!   model's own `next_state`) would change any node. Stateright's `eventually` is unsound on
+//!   cycles, and a gossiping model is all cycles, so it is not used;
+//! * **reachability** (`sometimes`): every interesting situation is reached, so no property
+//!   holds vacuously.
+
+use std::collections::BTreeMap;
+
+use stateright::{Model, Property};
+
+use crate::{
+    Change, DeltaKind, GossipAction, GossipModel, GossipState, NodeId, NodeView, Status,
+    Violation,
+};
+
+/// The property names, each an English sentence.
+pub mod names {
+    /// Every key-value (or tombstone) any node holds for (node, generation, version) is the
+    /// change that owner made at that version.
+    pub const NO_INVENTED_VALUE: &str = "no node holds a value its owner never wrote at that version";
+    /// Two views never disagree about what (node, generation, key, version) is.
+    pub const SAME_VALUE: &str =
+        "two nodes holding the same node, generation, key and version hold the same value";
+    /// protocol.md §2: applying the owner's changes above a view's watermark to the view
+    /// yields the owner's state, and no entry is above the watermark.
+    pub const WATERMARK_RULE: &str =
+        "every watermark is sound: the owner's changes above it turn the view into the owner's state";
+    /// Transition check: within a generation, a view's watermark and heartbeat only grow.
+    pub const MONOTONIC: &str =
+        "watermarks and heartbeats seen for a node never go backwards within a generation";
+    /// Transition check: the generation a view holds for a node only grows (forgotten
+    /// records included).
+    pub const NO_OLDER_GENERATION: &str = "state of an older generation never overwrites a newer one";
+    /// No view holds a set of a key older than a delete of that key its watermark covers.
+    pub const NO_RESURRECTION: &str =
+        "a deleted key never reappears at a node whose watermark covers the delete";
+    /// Transition check: a forgotten node comes back only with a higher generation or (if it
+    /// had not left) a fresh heartbeat; a held leave marker is never lost.
+    pub const NO_ZOMBIE: &str = "a node that left or was forgotten never reappears without a fresh heartbeat or a higher generation";
+    /// Transition check: receiving a message never changes the receiver's own node state.
+    pub const OWN_STATE: &str = "no node's own state is changed by gossip from others";
+    /// Transition check: `dead` becomes `alive` only with a fresh heartbeat or newer generation.
+    pub const REVIVAL: &str = "a dead node is revived only by a fresh heartbeat or a newer generation";
+    /// Quiescence-conditioned convergence.
+    pub const CONVERGENCE: &str =
+        "once quiescent, all live nodes agree on every node they both know";
+    /// Quiescence-conditioned join.
+    pub const JOIN: &str = "once quiescent, every live node knows every other live node";
+    /// Quiescence-conditioned leave.
+    pub const LEAVE_SEEN: &str =
+        "once quiescent, a running node that left is seen as left by every live node that knows it";
+    /// Quiescence-conditioned failure-detector accuracy: false convictions are undone.
+    pub const ALIVE_SEEN: &str = "once quiescent, every live node is seen alive by every live node that knows its generation";
+
+    /// Reachability.
+    pub const R_WRITE_SPREADS: &str = "a write reaches another node";
+    /// Reachability.
+    pub const R_CONVERGED_AFTER_WRITE: &str = "all live nodes converge after a write";
+    /// Reachability.
+    pub const R_DELETE_SPREADS: &str = "a delete reaches another node";
+    /// Reachability.
+    pub const R_TOMBSTONE_COLLECTED: &str = "a tombstone is collected";
+    /// Reachability.
+    pub const R_RESET_SENT: &str = "a reset delta is in flight";
+    /// Reachability.
+    pub const R_RESET_APPLIED: &str =
+        "a node holds a gc floor above its watermark (only a cut reset does that)";
+    /// Reachability.
+    pub const R_CUT: &str = "a delta is cut by max_delta";
+    /// Reachability.
+    pub const R_CONVICTED: &str = "a node is convicted";
+    /// Reachability.
+    pub const R_FALSELY_CONVICTED: &str = "a running node is falsely convicted";
+    /// Reachability.
+    pub const R_CRASH_DETECTED: &str = "a crashed node is seen dead by every live node that knows it";
+    /// Reachability.
+    pub const R_FORGOTTEN: &str = "a node is forgotten";
+    /// Reachability.
+    pub const R_RESTART_SEEN: &str = "a restart is seen by another node";
+    /// Reachability.
+    pub const R_LEAVE_SEEN: &str = "a leave is seen by another node";
+    /// Reachability.
+    pub const R_DUPLICATE: &str = "two copies of one message are in flight";
+    /// Reachability.
+    pub const R_JOINED: &str = "every live node knows every other live node";
+}
+
+use names::*;
+
+/// A node is *live* when its process runs and it has not left.
+pub fn is_live(s: &GossipState, i: usize) -> bool {
+    s.nodes[i].up && s.nodes[i].view[&(i as NodeId)].left.is_none()
+}
+
+fn up_nodes(s: &GossipState) -> impl Iterator<Item = usize> + '_ {
+    (0..s.nodes.len()).filter(|&i| s.nodes[i].up)
+}
+
+fn live_nodes(s: &GossipState) -> impl Iterator<Item = usize> + '_ {
+    (0..s.nodes.len()).filter(|&i| is_live(s, i))
+}
+
+/// Every view of every node, as (observer, subject, view).
+fn views(s: &GossipState) -> impl Iterator<Item = (usize, NodeId, &NodeView)> {
+    s.nodes
+        .iter()
+        .enumerate()
+        .flat_map(|(x, n)| n.view.iter().map(move |(&m, v)| (x, m, v)))
+}
+
+/// The changes the owner made in `(node, generation)`, in version order.
+fn history_of(s: &GossipState, node: NodeId, generation: u8) -> Vec<(u8, Change)> {
+    s.history
+        .range((node, generation, 0, Change::Leave)..)
+        .take_while(|(n, g, _, _)| (*n, *g) == (node, generation))
+        .map(|&(_, _, v, c)| (v, c))
+        .collect()
+}
+
+fn change_key(c: &Change) -> Option<u8> {
+    match *c {
+        Change::Set { key, .. } | Change::Delete { key } => Some(key),
+        Change::Leave => None,
+    }
+}
+
+fn no_invented_value(_: &GossipModel, s: &GossipState) -> bool {
+    views(s).all(|(_, n, v)| {
+        v.entries.iter().all(|(&key, &(version, value))| {
+            let change = match value {
+                Some(value) => Change::Set { key, value },
+                None => Change::Delete { key },
+            };
+            s.history.contains(&(n, v.generation, version, change))
+        })
+    })
+}
+
+fn same_value(_: &GossipModel, s: &GossipState) -> bool {
+    let mut seen = BTreeMap::new();
+    views(s).all(|(_, n, v)| {
+        v.entries.iter().all(|(&key, &(version, value))| {
+            *seen
+                .entry((n, v.generation, key, version))
+                .or_insert(value)
+                == value
+        })
+    })
+}
+
+fn watermark_rule(_: &GossipModel, s: &GossipState) -> bool {
+    views(s).all(|(_, n, v)| {
+        let w = v.watermark;
+        if v.entries.values().any(|e| e.0 > w) || v.left.is_some_and(|l| l > w) {
+            return false;
+        }
+        let history = history_of(s, n, v.generation);
+        // The leave marker: held iff the owner left at a version the watermark covers.
+        if history.iter().any(|(ver, c)| *c == Change::Leave && *ver <= w) && v.left.is_none() {
+            return false;
+        }
+        // Each key: if the owner changed it above w, those changes will fix it; otherwise the
+        // view must hold the owner's latest change ≤ w (or, for a tombstone within the gc
+        // floor, nothing at all).
+        let keys: std::collections::BTreeSet<u8> = history
+            .iter()
+            .filter_map(|(_, c)| change_key(c))
+            .chain(v.entries.keys().copied())
+            .collect();
+        keys.into_iter().all(|k| {
+            let of_k = history.iter().filter(|(_, c)| change_key(c) == Some(k));
+            if of_k.clone().any(|(ver, _)| *ver > w) {
+                return true;
+            }
+            let held = v.entries.get(&k);
+            match of_k.max_by_key(|(ver, _)| *ver) {
+                None => held.is_none(),
+                Some(&(ver, Change::Delete { .. })) => match held {
+                    None => ver <= v.gc_floor,
+                    Some(&(hv, value)) => hv == ver && value.is_none(),
+                },
+                Some(&(ver, _)) => held.is_some_and(|&(hv, value)| hv == ver && value.is_some()),
+            }
+        })
+    })
+}
+
+fn no_resurrection(_: &GossipModel, s: &GossipState) -> bool {
+    views(s).all(|(_, n, v)| {
+        let history = history_of(s, n, v.generation);
+        v.entries.iter().all(|(&key, &(version, value))| {
+            value.is_none()
+                || !history.iter().any(|&(ver, c)| {
+                    c == Change::Delete { key } && version < ver && ver <= v.watermark
+                })
+        })
+    })
+}
+
+fn no_violation(s: &GossipState, v: Violation) -> bool {
+    !s.violations.contains(&v)
+}
+
+/// The part of a view that must agree across nodes at quiescence: tombstones and gc floors
+/// are local bookkeeping, statuses are local verdicts.
+fn agreed(v: &NodeView) -> impl PartialEq + '_ {
+    (v.generation, v.heartbeat, v.watermark, v.left, v.values())
+}
+
+/// All live nodes agree on every node they both know.
+pub fn agree(s: &GossipState) -> bool {
+    let live: Vec<usize> = live_nodes(s).collect();
+    live.iter().all(|&x| {
+        live.iter().all(|&y| {
+            s.nodes[x].view.iter().all(|(n, vx)| {
+                s.nodes[y]
+                    .view
+                    .get(n)
+                    .is_none_or(|vy| agreed(vx) == agreed(vy))
+            })
+        })
+    })
+}
+
+/// Every live node knows every other live node.
+pub fn joined(s: &GossipState) -> bool {
+    let live: Vec<usize> = live_nodes(s).collect();
+    live.iter()
+        .all(|&x| live.iter().all(|&y| s.nodes[x].view.contains_key(&(y as NodeId))))
+}
+
+/// Every running node that left is seen as left by every live node that knows it.
+pub fn leaves_seen(s: &GossipState) -> bool {
+    up_nodes(s)
+        .filter(|&l| !is_live(s, l))
+        .all(|l| {
+            let g = s.nodes[l].view[&(l as NodeId)].generation;
+            live_nodes(s).all(|x| {
+                s.nodes[x]
+                    .view
+                    .get(&(l as NodeId))
+                    .is_none_or(|v| v.generation != g || v.status == Status::Left)
+            })
+        })
+}
+
+/// Every live node is seen alive by every live node that knows its current generation.
+pub fn alive_seen(s: &GossipState) -> bool {
+    live_nodes(s).all(|n| {
+        let g = s.nodes[n].view[&(n as NodeId)].generation;
+        live_nodes(s).all(|x| {
+            s.nodes[x]
+                .view
+                .get(&(n as NodeId))
+                .is_none_or(|v| v.generation != g || v.status == Status::Alive)
+        })
+    })
+}
+
+/// Every live node sees every crashed node it knows (in its last generation) as dead.
+pub fn crashes_detected(s: &GossipState) -> bool {
+    (0..s.nodes.len()).filter(|&d| !s.nodes[d].up).all(|d| {
+        let g = s.nodes[d].view[&(d as NodeId)].generation;
+        live_nodes(s).all(|x| {
+            s.nodes[x]
+                .view
+                .get(&(d as NodeId))
+                .is_none_or(|v| v.generation != g || v.status != Status::Alive)
+        })
+    })
+}
+
+impl GossipModel {
+    /// Quiescence: nothing is in flight, and no gossip round, run on a reliable network to
+    /// completion with this model's own `next_state`, would change any node.
+    pub fn quiescent(&self, s: &GossipState) -> bool {
+        if !s.network.is_empty() {
+            return false;
+        }
+        let mut actions = Vec::new();
+        self.actions(s, &mut actions);
+        actions
+            .into_iter()
+            .filter(|a| matches!(a, GossipAction::Gossip { .. }))
+            .all(|a| {
+                let mut t = self.next_state(s, a).expect("gossip is always possible");
+                while let Some(env) = t.network.first().cloned() {
+                    t = self
+                        .next_state(&t, GossipAction::Deliver(env))
+                        .expect("delivery is always possible");
+                }
+                t.nodes == s.nodes
+            })
+    }
+}
+
+/// All properties, safety first, then quiescence-conditioned liveness, then reachability.
+pub fn all() -> Vec<Property<GossipModel>> {
+    vec![
+        Property::always(NO_INVENTED_VALUE, no_invented_value),
+        Property::always(SAME_VALUE, same_value),
+        Property::always(WATERMARK_RULE, watermark_rule),
+        Property::always(MONOTONIC, |_: &GossipModel, s: &GossipState| no_violation(s, Violation::Backwards)),
+        Property::always(NO_OLDER_GENERATION, |_: &GossipModel, s: &GossipState| {
+            no_violation(s, Violation::OlderGeneration)
+        }),
+        Property::always(NO_RESURRECTION, no_resurrection),
+        Property::always(NO_ZOMBIE, |_: &GossipModel, s: &GossipState| no_violation(s, Violation::Zombie)),
+        Property::always(OWN_STATE, |_: &GossipModel, s: &GossipState| {
+            no_violation(s, Violation::OwnStateChanged)
+        }),
+        Property::always(REVIVAL, |_: &GossipModel, s: &GossipState| no_violation(s, Violation::StaleRevival)),
+        Property::always(CONVERGENCE, |m: &GossipModel, s: &GossipState| agree(s) || !m.quiescent(s)),
+        Property::always(JOIN, |m: &GossipModel, s: &GossipState| joined(s) || !m.quiescent(s)),
+        Property::always(LEAVE_SEEN, |m: &GossipModel, s: &GossipState| leaves_seen(s) || !m.quiescent(s)),
+        Property::always(ALIVE_SEEN, |m: &GossipModel, s: &GossipState| alive_seen(s) || !m.quiescent(s)),
+        Property::sometimes(R_WRITE_SPREADS, |_: &GossipModel, s: &GossipState| {
+            views(s).any(|(x, n, v)| x != n as usize && v.entries.values().any(|e| e.1.is_some()))
+        }),
+        Property::sometimes(R_CONVERGED_AFTER_WRITE, |m: &GossipModel, s: &GossipState| {
+            live_nodes(s).count() >= 2
+                && s.history.iter().any(|h| matches!(h.3, Change::Set { .. }))
+                && live_nodes(s).all(|x| {
+                    s.history.iter().all(|&(n, g, ver, _)| {
+                        s.nodes[x]
+                            .view
+                            .get(&n)
+                            .is_some_and(|v| v.generation > g || v.watermark >= ver)
+                    })
+                })
+                && joined(s)
+                && agree(s)
+                && m.quiescent(s)
+        }),
+        Property::sometimes(R_DELETE_SPREADS, |_: &GossipModel, s: &GossipState| {
+            views(s).any(|(x, n, v)| x != n as usize && v.entries.values().any(|e| e.1.is_none()))
+        }),
+        Property::sometimes(R_TOMBSTONE_COLLECTED, |_: &GossipModel, s: &GossipState| {
+            views(s).any(|(_, _, v)| v.gc_floor > 0)
+        }),
+        Property::sometimes(R_RESET_SENT, |_: &GossipModel, s: &GossipState| {
+            s.network.iter().any(|e| {
+                e.msg
+                    .delta()
+                    .iter()
+                    .any(|d| matches!(d.kind, DeltaKind::Reset { .. }))
+            })
+        }),
+        Property::sometimes(R_RESET_APPLIED, |_: &GossipModel, s: &GossipState| {
+            views(s).any(|(_, _, v)| v.gc_floor > v.watermark)
+        }),
+        Property::sometimes(R_CUT, |m: &GossipModel, s: &GossipState| {
+            s.network.iter().any(|e| {
+                let delta = e.msg.delta();
+                let sent: usize = delta.iter().map(|d| d.updates.len()).sum();
+                sent == m.cfg.max_delta
+                    && delta.iter().any(|d| {
+                        !d.updates.is_empty()
+                            && s.nodes[e.from as usize].view.get(&d.node).is_some_and(|v| {
+                                v.generation == d.generation && v.watermark > d.watermark_after
+                            })
+                    })
+            })
+        }),
+        Property::sometimes(R_CONVICTED, |_: &GossipModel, s: &GossipState| {
+            views(s).any(|(_, _, v)| v.status == Status::Dead)
+        }),
+        Property::sometimes(R_FALSELY_CONVICTED, |_: &GossipModel, s: &GossipState| {
+            views(s).any(|(x, n, v)| {
+                s.nodes[x].up
+                    && is_live(s, n as usize)
+                    && v.status == Status::Dead
+                    && v.generation == s.nodes[n as usize].view[&n].generation
+            })
+        }),
+        Property::sometimes(R_CRASH_DETECTED, |_: &GossipModel, s: &GossipState| {
+            (0..s.nodes.len()).any(|d| {
+                !s.nodes[d].up
+                    && live_nodes(s).any(|x| s.nodes[x].view.contains_key(&(d as NodeId)))
+            }) && crashes_detected(s)
+        }),
+        Property::sometimes(R_FORGOTTEN, |_: &GossipModel, s: &GossipState| {
+            s.nodes.iter().any(|n| !n.forgotten.is_empty())
+        }),
+        Property::sometimes(R_RESTART_SEEN, |_: &GossipModel, s: &GossipState| {
+            views(s).any(|(x, n, v)| x != n as usize && v.generation > 1)
+        }),
+        Property::sometimes(R_LEAVE_SEEN, |_: &GossipModel, s: &GossipState| {
+            views(s).any(|(x, n, v)| x != n as usize && v.status == Status::Left)
+        }),
+        Property::sometimes(R_DUPLICATE, |_: &GossipModel, s: &GossipState| {
+            s.network.windows(2).any(|w| w[0] == w[1])
+        }),
+        Property::sometimes(R_JOINED, |_, s| live_nodes(s).count() >= 2 && joined(s)),
+    ]
+}

@@ -1,0 +1,270 @@
+//! The protocol's rules, one function per section of protocol.md: the digest (§3), building a
+//! delta from a digest (§4) and applying a node delta (§5). The seeded bugs are the
+//! `cfg.variant == …` branches; each is one comparison or one statement away from the rule.
+
+use std::collections::BTreeMap;
+
+use crate::{
+    DeltaKind, DigestEntry, GossipConfig, Node, NodeDelta, NodeId, NodeView, Status, Update,
+    Variant,
+};
+
+/// §3: one digest entry per known node (forgotten nodes are not in the view).
+pub fn digest(node: &Node) -> Vec<DigestEntry> {
+    node.view
+        .iter()
+        .map(|(&n, v)| DigestEntry {
+            node: n,
+            generation: v.generation,
+            heartbeat: v.heartbeat,
+            watermark: v.watermark,
+        })
+        .collect()
+}
+
+/// §4: the delta `me` sends to a peer whose digest is `peer` (`None`: push mode, the peer's
+/// knowledge is unknown, so everything is sent as if the peer knew nothing).
+pub fn build_delta(
+    cfg: &GossipConfig,
+    me: NodeId,
+    node: &mut Node,
+    peer: Option<&[DigestEntry]>,
+) -> Vec<NodeDelta> {
+    let peer: BTreeMap<NodeId, DigestEntry> = peer
+        .unwrap_or(&[])
+        .iter()
+        .map(|e| (e.node, *e))
+        .collect();
+    let mut budget = cfg.max_delta;
+    let mut delta = Vec::new();
+    let mut pushed = node.pushed;
+    for (&n, v) in &node.view {
+        let d = peer.get(&n);
+        if cfg.variant == Variant::DeltaFromDigestOnly && d.is_none() {
+            continue; // BUG: walks the peer's digest instead of its own view.
+        }
+        // The peer's watermark for this generation (0 if it lacks the generation).
+        let (kind, known) = match d {
+            // §4.1: the peer lacks this generation.
+            None => (full(v), 0),
+            Some(e) if e.generation < v.generation => (full(v), 0),
+            // §4.2: the peer is behind within this generation.
+            Some(e) if e.generation == v.generation && e.watermark < v.watermark => {
+                let reset =
+                    e.watermark < v.gc_floor && cfg.variant != Variant::GcWithoutReset;
+                if reset {
+                    (
+                        DeltaKind::Reset {
+                            gc_floor: v.gc_floor,
+                        },
+                        e.watermark,
+                    )
+                } else {
+                    (
+                        DeltaKind::Incremental { from: e.watermark },
+                        e.watermark,
+                    )
+                }
+            }
+            // §4.3: only the heartbeat is news.
+            Some(e) if e.generation == v.generation && e.heartbeat < v.heartbeat => {
+                delta.push(heartbeat_only(n, v, e.watermark));
+                continue;
+            }
+            // §4.4: nothing to send.
+            Some(_) => continue,
+        };
+        let mut updates: Vec<Update> = match kind {
+            DeltaKind::Reset { .. } => v.held_changes(),
+            DeltaKind::Incremental { from } => v
+                .held_changes()
+                .into_iter()
+                .filter(|u| u.version > from)
+                .collect(),
+        };
+        if cfg.variant == Variant::PushOnce && n == me {
+            // BUG: own changes already sent once are never sent again.
+            if updates.iter().any(|u| u.version <= node.pushed) {
+                delta.push(heartbeat_only(n, v, known));
+                continue;
+            }
+        }
+        if updates.is_empty() || budget == 0 {
+            if budget == 0 && !updates.is_empty() {
+                // After the cut, node deltas carry the heartbeat only.
+                delta.push(heartbeat_only(n, v, known));
+                continue;
+            }
+            delta.push(NodeDelta {
+                node: n,
+                generation: v.generation,
+                heartbeat: v.heartbeat,
+                kind,
+                updates,
+                watermark_after: v.watermark,
+            });
+            continue;
+        }
+        let mut watermark_after = v.watermark;
+        if updates.len() > budget {
+            if cfg.variant == Variant::CutNotPrefix {
+                // BUG: keeps the newest updates and still claims the full watermark.
+                updates.drain(..updates.len() - budget);
+            } else {
+                updates.truncate(budget);
+                watermark_after = updates.last().expect("budget > 0").version;
+            }
+        }
+        budget -= updates.len();
+        if cfg.variant == Variant::PushOnce && n == me {
+            pushed = pushed.max(updates.last().map_or(0, |u| u.version));
+        }
+        delta.push(NodeDelta {
+            node: n,
+            generation: v.generation,
+            heartbeat: v.heartbeat,
+            kind,
+            updates,
+            watermark_after,
+        });
+    }
+    node.pushed = pushed;
+    delta
+}
+
+/// §4.1: what a peer lacking the whole generation gets.
+fn full(v: &NodeView) -> DeltaKind {
+    if v.gc_floor > 0 {
+        DeltaKind::Reset {
+            gc_floor: v.gc_floor,
+        }
+    } else {
+        DeltaKind::Incremental { from: 0 }
+    }
+}
+
+/// §4.3 (and after a cut): a node delta that carries the generation and heartbeat only.
+fn heartbeat_only(n: NodeId, v: &NodeView, peer_watermark: u8) -> NodeDelta {
+    NodeDelta {
+        node: n,
+        generation: v.generation,
+        heartbeat: v.heartbeat,
+        kind: DeltaKind::Incremental {
+            from: peer_watermark,
+        },
+        updates: vec![],
+        watermark_after: peer_watermark,
+    }
+}
+
+/// §5: `me` applies a whole delta, node delta by node delta.
+pub fn apply_delta(cfg: &GossipConfig, me: NodeId, node: &mut Node, delta: &[NodeDelta]) {
+    for nd in delta {
+        apply_node_delta(cfg, me, node, nd);
+    }
+}
+
+/// §5: `me` applies one node delta.
+pub fn apply_node_delta(cfg: &GossipConfig, me: NodeId, node: &mut Node, nd: &NodeDelta) {
+    let variant = cfg.variant;
+    // §5.1: gossip about oneself is ignored.
+    if nd.node == me {
+        return;
+    }
+    // §5.2: no zombies. The record is dropped only when the node state is re-created (§5.4).
+    if let Some(f) = node.forgotten.get(&nd.node) {
+        let stale = nd.generation < f.generation
+            || (nd.generation == f.generation && (f.left || nd.heartbeat <= f.heartbeat));
+        if stale {
+            return;
+        }
+    }
+    let gap_check = variant != Variant::ApplyPastGap;
+    let held = node.view.get(&nd.node).map(|v| v.generation);
+    let fresh_generation = match held {
+        // §5.3: an older generation never overwrites a newer one.
+        Some(g) if g > nd.generation => {
+            if variant != Variant::AcceptOlderGeneration {
+                return;
+            }
+            true // BUG: replaces the newer generation.
+        }
+        Some(g) if g == nd.generation => variant == Variant::EqualGenerationWins, // BUG if true
+        _ => true,
+    };
+    if fresh_generation {
+        // §5.4: a new generation must start from the beginning.
+        let from_start = match nd.kind {
+            DeltaKind::Reset { .. } => true,
+            DeltaKind::Incremental { from } => from == 0,
+        };
+        if !from_start && gap_check {
+            return;
+        }
+        node.view
+            .insert(nd.node, NodeView::empty(nd.generation, nd.heartbeat));
+        node.forgotten.remove(&nd.node);
+    }
+    let v = node.view.get_mut(&nd.node).expect("inserted above");
+    let old_heartbeat = v.heartbeat;
+    match nd.kind {
+        // §5.5
+        DeltaKind::Reset { gc_floor } => {
+            if nd.watermark_after > v.watermark {
+                v.entries.clear();
+                v.left = None;
+                for u in &nd.updates {
+                    set(v, u);
+                }
+                v.watermark = nd.watermark_after;
+                v.gc_floor = v.gc_floor.max(gc_floor);
+            }
+        }
+        // §5.6
+        DeltaKind::Incremental { from } => {
+            if v.watermark >= from || !gap_check {
+                for u in &nd.updates {
+                    let current = current_version(v, u);
+                    let above_watermark =
+                        u.version > v.watermark || variant == Variant::ResurrectAfterGc;
+                    if current.is_none_or(|c| u.version > c) && above_watermark {
+                        set(v, u);
+                    }
+                }
+                v.watermark = v.watermark.max(nd.watermark_after);
+            }
+        }
+    }
+    // §5.7: heartbeat and status.
+    let fresh = nd.heartbeat > old_heartbeat;
+    v.heartbeat = v.heartbeat.max(nd.heartbeat);
+    if v.status == Status::Dead && (fresh || variant == Variant::ReviveOnStaleGossip) {
+        v.status = Status::Alive;
+    }
+    if v.left.is_some() {
+        v.status = Status::Left;
+    }
+}
+
+/// The version of the held change the update competes with (same key, or the leave marker).
+fn current_version(v: &NodeView, u: &Update) -> Option<u8> {
+    match u.change {
+        crate::Change::Set { key, .. } | crate::Change::Delete { key } => {
+            v.entries.get(&key).map(|e| e.0)
+        }
+        crate::Change::Leave => v.left,
+    }
+}
+
+/// Stores an update in a view.
+fn set(v: &mut NodeView, u: &Update) {
+    match u.change {
+        crate::Change::Set { key, value } => {
+            v.entries.insert(key, (u.version, Some(value)));
+        }
+        crate::Change::Delete { key } => {
+            v.entries.insert(key, (u.version, None));
+        }
+        crate::Change::Leave => v.left = Some(u.version),
+    }
+}
