@@ -1,0 +1,736 @@
+//! Engine-style tests: feed one input to a core, assert the exact list of outputs (decoded
+//! datagrams and events).
+
+mod support;
+
+use gossip_core::wire::{Change, DeltaKind, Digest, DigestRange, Message, NodeDelta, Update};
+use gossip_core::{Event, GossipMode, Status, WriteError};
+use support::*;
+
+fn set(version: u64, key: &str, value: &[u8]) -> Update {
+    Update {
+        version,
+        change: Change::Set {
+            key: key.into(),
+            value: value.to_vec(),
+        },
+    }
+}
+
+fn del(version: u64, key: &str) -> Update {
+    Update {
+        version,
+        change: Change::Delete { key: key.into() },
+    }
+}
+
+fn nd(
+    node: &gossip_core::NodeId,
+    generation: u64,
+    heartbeat: u64,
+    kind: DeltaKind,
+    updates: Vec<Update>,
+    watermark_after: u64,
+) -> NodeDelta {
+    NodeDelta {
+        node: node.clone(),
+        generation,
+        heartbeat,
+        kind,
+        updates,
+        watermark_after,
+    }
+}
+
+const INC0: DeltaKind = DeltaKind::Incremental { from: 0 };
+
+#[test]
+fn a_new_core_knows_only_itself_and_is_due_to_gossip_immediately() {
+    let a = core_a();
+    let v = a.view();
+    assert_eq!(v.nodes.len(), 1);
+    assert_eq!(v.nodes[0].id, id("a", 1));
+    assert_eq!(v.nodes[0].generation, 1);
+    assert_eq!((v.nodes[0].heartbeat, v.nodes[0].watermark), (0, 0));
+    assert_eq!(a.poll_timeout(), Some(secs(0)));
+}
+
+#[test]
+fn an_isolated_node_gossips_with_a_seed() {
+    let mut c = config("a", 1);
+    c.seeds = vec![addr(9)];
+    let mut a = core_with(c);
+    a.handle_timeout(secs(0));
+    let a_id = id("a", 1);
+    assert_eq!(
+        sent(&mut a),
+        vec![(
+            addr(9),
+            Message::Syn {
+                mode: GossipMode::PushPull,
+                digest: Some(full_digest(vec![entry(&a_id, 1, 1, 0)])),
+                delta: vec![],
+            }
+        )]
+    );
+    assert_eq!(a.poll_timeout(), Some(secs(1)));
+    assert!(events(&mut a).is_empty());
+}
+
+#[test]
+fn a_syn_from_a_peer_that_lacks_a_write_gets_a_synack_carrying_it() {
+    let mut a = core_a();
+    assert_eq!(a.set("k", b"v", secs(0)), Ok(1));
+    let b = id("b", 2);
+    a.handle_datagram(addr(2), &syn(vec![entry(&b, 1, 3, 0)]), secs(0))
+        .unwrap();
+    let a_id = id("a", 1);
+    assert_eq!(
+        sent(&mut a),
+        vec![(
+            addr(2),
+            Message::SynAck {
+                digest: Some(full_digest(vec![entry(&a_id, 1, 0, 1)])),
+                delta: vec![nd(&a_id, 1, 0, INC0, vec![set(1, "k", b"v")], 1)],
+            }
+        )]
+    );
+    assert!(events(&mut a).is_empty(), "a syn carries no delta");
+}
+
+#[test]
+fn a_syn_from_a_peer_missing_only_later_versions_gets_an_incremental_delta_from_its_watermark() {
+    let mut a = core_a();
+    a.set("x", b"1", secs(0)).unwrap();
+    a.set("y", b"2", secs(0)).unwrap();
+    a.set("x", b"3", secs(0)).unwrap();
+    let a_id = id("a", 1);
+    a.handle_datagram(addr(2), &syn(vec![entry(&a_id, 1, 0, 1)]), secs(0))
+        .unwrap();
+    let out = sent(&mut a);
+    let Message::SynAck { delta, .. } = &out[0].1 else {
+        panic!("{out:?}")
+    };
+    // x@1 was superseded by x@3; y@2 and x@3 are sent, in version order.
+    assert_eq!(
+        delta,
+        &vec![nd(
+            &a_id,
+            1,
+            0,
+            DeltaKind::Incremental { from: 1 },
+            vec![set(2, "y", b"2"), set(3, "x", b"3")],
+            3
+        )]
+    );
+}
+
+#[test]
+fn a_synack_is_applied_and_answered_with_an_ack_carrying_what_the_peer_lacks() {
+    let mut a = core_a();
+    let (a_id, b) = (id("a", 1), id("b", 2));
+    let synack = encode(Message::SynAck {
+        digest: Some(full_digest(vec![entry(&b, 1, 3, 2)])),
+        delta: vec![nd(
+            &b,
+            1,
+            3,
+            INC0,
+            vec![set(1, "x", b"1"), set(2, "y", b"2")],
+            2,
+        )],
+    });
+    a.handle_datagram(addr(2), &synack, secs(5)).unwrap();
+    assert_eq!(
+        events(&mut a),
+        vec![
+            Event::NodeJoined {
+                node: b.clone(),
+                generation: 1
+            },
+            Event::KeySet {
+                node: b.clone(),
+                key: "x".into(),
+                version: 1
+            },
+            Event::KeySet {
+                node: b.clone(),
+                key: "y".into(),
+                version: 2
+            },
+        ]
+    );
+    assert_eq!(
+        sent(&mut a),
+        vec![(
+            addr(2),
+            Message::Ack {
+                delta: vec![nd(&a_id, 1, 0, INC0, vec![], 0)]
+            }
+        )]
+    );
+    let v = a.view();
+    let bv = v.node(&b).unwrap();
+    assert_eq!((bv.generation, bv.heartbeat, bv.watermark), (1, 3, 2));
+    assert_eq!(bv.status, Status::Alive);
+}
+
+#[test]
+fn in_pull_mode_the_synack_carries_no_digest_and_gets_no_ack() {
+    let mut a = core_a();
+    let b = id("b", 2);
+    let syn = encode(Message::Syn {
+        mode: GossipMode::Pull,
+        digest: Some(full_digest(vec![entry(&b, 1, 1, 0)])),
+        delta: vec![],
+    });
+    a.handle_datagram(addr(2), &syn, secs(0)).unwrap();
+    let a_id = id("a", 1);
+    assert_eq!(
+        sent(&mut a),
+        vec![(
+            addr(2),
+            Message::SynAck {
+                digest: None,
+                delta: vec![nd(&a_id, 1, 0, INC0, vec![], 0)]
+            }
+        )]
+    );
+    let synack = encode(Message::SynAck {
+        digest: None,
+        delta: vec![nd(&b, 1, 1, INC0, vec![], 0)],
+    });
+    a.handle_datagram(addr(2), &synack, secs(0)).unwrap();
+    assert!(sent(&mut a).is_empty());
+}
+
+#[test]
+fn in_push_mode_a_syn_carries_a_delta_and_gets_no_reply() {
+    let mut c = config("a", 1);
+    c.mode = GossipMode::Push;
+    let mut a = core_with(c);
+    a.set("k", b"v", secs(0)).unwrap();
+    a.start_round_with(addr(2), secs(0));
+    let a_id = id("a", 1);
+    assert_eq!(
+        sent(&mut a),
+        vec![(
+            addr(2),
+            Message::Syn {
+                mode: GossipMode::Push,
+                digest: None,
+                delta: vec![nd(&a_id, 1, 1, INC0, vec![set(1, "k", b"v")], 1)],
+            }
+        )]
+    );
+    let b = id("b", 2);
+    let push = encode(Message::Syn {
+        mode: GossipMode::Push,
+        digest: None,
+        delta: vec![nd(&b, 1, 1, INC0, vec![set(1, "x", b"y")], 1)],
+    });
+    a.handle_datagram(addr(2), &push, secs(0)).unwrap();
+    assert!(sent(&mut a).is_empty());
+    assert_eq!(a.get(&b, "x").unwrap().value, Some(&b"y"[..]));
+}
+
+#[test]
+fn a_peer_behind_the_gc_floor_gets_a_reset_not_an_incremental_delta() {
+    let mut a = core_a();
+    a.set("k", b"v", secs(0)).unwrap();
+    a.delete("k", secs(0)).unwrap();
+    a.handle_timeout(secs(3600)); // tombstone grace period: 1 h
+    let v = a.view();
+    assert_eq!((v.nodes[0].watermark, v.nodes[0].gc_floor), (2, 2));
+    assert!(v.nodes[0].entries.is_empty());
+    let (a_id, b) = (id("a", 1), id("b", 2));
+    a.handle_datagram(
+        addr(2),
+        &syn(vec![entry(&a_id, 1, 0, 1), entry(&b, 1, 1, 0)]),
+        secs(3600),
+    )
+    .unwrap();
+    assert_eq!(
+        sent(&mut a),
+        vec![(
+            addr(2),
+            Message::SynAck {
+                digest: Some(full_digest(vec![entry(&a_id, 1, 1, 2)])),
+                delta: vec![nd(&a_id, 1, 1, DeltaKind::Reset { gc_floor: 2 }, vec![], 2)],
+            }
+        )]
+    );
+    assert_eq!(a.stats().resets_sent, 1);
+}
+
+#[test]
+fn a_peer_at_the_gc_floor_gets_an_incremental_delta() {
+    let mut a = core_a();
+    a.set("k", b"v", secs(0)).unwrap();
+    a.delete("k", secs(0)).unwrap();
+    a.set("z", b"1", secs(3000)).unwrap();
+    a.handle_timeout(secs(3600));
+    let a_id = id("a", 1);
+    a.handle_datagram(addr(2), &syn(vec![entry(&a_id, 1, 1, 2)]), secs(3600))
+        .unwrap();
+    let out = sent(&mut a);
+    let Message::SynAck { delta, .. } = &out[0].1 else {
+        panic!()
+    };
+    assert_eq!(
+        delta,
+        &vec![nd(
+            &a_id,
+            1,
+            1,
+            DeltaKind::Incremental { from: 2 },
+            vec![set(3, "z", b"1")],
+            3
+        )]
+    );
+}
+
+#[test]
+fn a_reset_replaces_the_entries_and_drops_keys_whose_tombstones_were_collected() {
+    let mut a = core_a();
+    let b = id("b", 2);
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![nd(&b, 1, 1, INC0, vec![set(1, "k", b"v")], 1)]),
+        secs(0),
+    )
+    .unwrap();
+    events(&mut a);
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![nd(
+            &b,
+            1,
+            2,
+            DeltaKind::Reset { gc_floor: 2 },
+            vec![set(3, "z", b"1")],
+            3,
+        )]),
+        secs(1),
+    )
+    .unwrap();
+    assert_eq!(
+        events(&mut a),
+        vec![
+            Event::KeySet {
+                node: b.clone(),
+                key: "z".into(),
+                version: 3
+            },
+            Event::KeyDeleted {
+                node: b.clone(),
+                key: "k".into(),
+                version: 2
+            },
+        ]
+    );
+    let v = a.view();
+    let bv = v.node(&b).unwrap();
+    assert_eq!((bv.watermark, bv.gc_floor), (3, 2));
+    assert_eq!(bv.entries.keys().collect::<Vec<_>>(), vec!["z"]);
+    assert_eq!(a.stats().resets_applied, 1);
+}
+
+#[test]
+fn an_incremental_delta_beyond_the_watermark_is_a_gap_and_is_ignored() {
+    let mut a = core_a();
+    let b = id("b", 2);
+    a.handle_datagram(addr(2), &ack(vec![nd(&b, 1, 1, INC0, vec![], 0)]), secs(0))
+        .unwrap();
+    events(&mut a);
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![nd(
+            &b,
+            1,
+            1,
+            DeltaKind::Incremental { from: 5 },
+            vec![set(6, "k", b"v")],
+            6,
+        )]),
+        secs(0),
+    )
+    .unwrap();
+    assert!(events(&mut a).is_empty());
+    assert_eq!(a.view().node(&b).unwrap().watermark, 0);
+    assert_eq!(a.stats().gaps, 1);
+}
+
+#[test]
+fn an_unknown_node_is_learned_only_from_a_delta_starting_at_zero() {
+    let mut a = core_a();
+    let b = id("b", 2);
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![nd(
+            &b,
+            1,
+            1,
+            DeltaKind::Incremental { from: 1 },
+            vec![set(2, "k", b"v")],
+            2,
+        )]),
+        secs(0),
+    )
+    .unwrap();
+    assert!(a.view().node(&b).is_none());
+    assert!(events(&mut a).is_empty());
+}
+
+#[test]
+fn an_equal_version_is_the_same_change_and_is_not_applied_twice() {
+    let mut a = core_a();
+    let b = id("b", 2);
+    let d = ack(vec![nd(&b, 1, 1, INC0, vec![set(1, "k", b"v")], 1)]);
+    a.handle_datagram(addr(2), &d, secs(0)).unwrap();
+    assert_eq!(events(&mut a).len(), 2);
+    a.handle_datagram(addr(2), &d, secs(0)).unwrap();
+    assert!(events(&mut a).is_empty());
+}
+
+#[test]
+fn a_newer_generation_replaces_the_node_and_an_older_one_is_ignored() {
+    let mut a = core_a();
+    let b = id("b", 2);
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![nd(&b, 5, 9, INC0, vec![set(1, "old", b"1")], 1)]),
+        secs(0),
+    )
+    .unwrap();
+    events(&mut a);
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![nd(&b, 6, 1, INC0, vec![set(1, "new", b"2")], 1)]),
+        secs(1),
+    )
+    .unwrap();
+    assert_eq!(
+        events(&mut a),
+        vec![
+            Event::NodeJoined {
+                node: b.clone(),
+                generation: 6
+            },
+            Event::KeySet {
+                node: b.clone(),
+                key: "new".into(),
+                version: 1
+            },
+        ]
+    );
+    // The previous generation, even with a higher heartbeat, never overwrites the newer one.
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![nd(&b, 5, 100, INC0, vec![set(2, "old2", b"1")], 2)]),
+        secs(2),
+    )
+    .unwrap();
+    assert!(events(&mut a).is_empty());
+    let v = a.view();
+    let bv = v.node(&b).unwrap();
+    assert_eq!((bv.generation, bv.heartbeat), (6, 1));
+    assert_eq!(bv.entries.keys().collect::<Vec<_>>(), vec!["new"]);
+}
+
+#[test]
+fn gossip_about_the_node_itself_is_ignored() {
+    let mut a = core_a();
+    let a_id = id("a", 1);
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![nd(&a_id, 9, 9, INC0, vec![set(1, "k", b"v")], 1)]),
+        secs(0),
+    )
+    .unwrap();
+    let v = a.view();
+    assert_eq!(v.nodes.len(), 1);
+    assert_eq!((v.nodes[0].generation, v.nodes[0].watermark), (1, 0));
+    assert!(events(&mut a).is_empty());
+}
+
+#[test]
+fn a_silent_node_is_suspected_then_dead_then_forgotten_and_stale_gossip_does_not_revive_it() {
+    let mut c = config("a", 1);
+    c.dead_grace_period = secs(60);
+    let mut a = core_with(c);
+    let b = id("b", 2);
+    let stale = ack(vec![nd(&b, 1, 1, INC0, vec![], 0)]);
+    a.handle_datagram(addr(2), &stale, secs(0)).unwrap();
+    assert_eq!(
+        events(&mut a),
+        vec![Event::NodeJoined {
+            node: b.clone(),
+            generation: 1
+        }]
+    );
+    a.handle_timeout(secs(2));
+    assert!(
+        events(&mut a).is_empty(),
+        "φ is low 2 s after the last heartbeat"
+    );
+    a.handle_timeout(secs(10));
+    assert_eq!(
+        events(&mut a),
+        vec![Event::NodeSuspected { node: b.clone() }]
+    );
+    a.handle_timeout(secs(19));
+    assert!(events(&mut a).is_empty());
+    a.handle_timeout(secs(20));
+    assert_eq!(events(&mut a), vec![Event::NodeDead { node: b.clone() }]);
+    a.handle_timeout(secs(79));
+    assert!(events(&mut a).is_empty());
+    a.handle_timeout(secs(80));
+    assert_eq!(
+        events(&mut a),
+        vec![Event::NodeForgotten {
+            node: b.clone(),
+            generation: 1
+        }]
+    );
+    let v = a.view();
+    assert!(v.node(&b).is_none());
+    assert_eq!(v.forgotten.len(), 1);
+    assert_eq!(
+        (v.forgotten[0].generation, v.forgotten[0].heartbeat),
+        (1, 1)
+    );
+    // No zombie: the same (generation, heartbeat) is not evidence of life.
+    a.handle_datagram(addr(3), &stale, secs(81)).unwrap();
+    assert!(events(&mut a).is_empty());
+    assert!(a.view().node(&b).is_none());
+    assert_eq!(a.stats().zombies_ignored, 1);
+    // A fresh heartbeat is.
+    a.handle_datagram(addr(2), &ack(vec![nd(&b, 1, 2, INC0, vec![], 0)]), secs(82))
+        .unwrap();
+    assert_eq!(
+        events(&mut a),
+        vec![Event::NodeJoined {
+            node: b.clone(),
+            generation: 1
+        }]
+    );
+    assert!(a.view().forgotten.is_empty());
+}
+
+#[test]
+fn a_fresh_heartbeat_revives_a_suspected_node() {
+    let mut a = core_a();
+    let b = id("b", 2);
+    a.handle_datagram(addr(2), &ack(vec![nd(&b, 1, 1, INC0, vec![], 0)]), secs(0))
+        .unwrap();
+    a.handle_timeout(secs(10));
+    events(&mut a);
+    assert_eq!(a.status(&b), Some(Status::Suspected));
+    // The same heartbeat again is not fresh.
+    a.handle_datagram(addr(2), &ack(vec![nd(&b, 1, 1, INC0, vec![], 0)]), secs(11))
+        .unwrap();
+    assert_eq!(a.status(&b), Some(Status::Suspected));
+    a.handle_datagram(addr(2), &ack(vec![nd(&b, 1, 2, INC0, vec![], 0)]), secs(11))
+        .unwrap();
+    assert_eq!(events(&mut a), vec![Event::NodeUp { node: b.clone() }]);
+    assert_eq!(a.status(&b), Some(Status::Alive));
+}
+
+#[test]
+fn a_leave_marker_makes_the_node_left_and_heartbeats_do_not_revive_it() {
+    let mut a = core_a();
+    let b = id("b", 2);
+    let leave = Update {
+        version: 2,
+        change: Change::Leave,
+    };
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![nd(&b, 1, 1, INC0, vec![set(1, "k", b"v"), leave], 2)]),
+        secs(0),
+    )
+    .unwrap();
+    assert_eq!(
+        events(&mut a),
+        vec![
+            Event::NodeJoined {
+                node: b.clone(),
+                generation: 1
+            },
+            Event::KeySet {
+                node: b.clone(),
+                key: "k".into(),
+                version: 1
+            },
+            Event::NodeLeft { node: b.clone() },
+        ]
+    );
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![nd(
+            &b,
+            1,
+            5,
+            DeltaKind::Incremental { from: 2 },
+            vec![],
+            2,
+        )]),
+        secs(1),
+    )
+    .unwrap();
+    assert!(events(&mut a).is_empty());
+    assert_eq!(a.status(&b), Some(Status::Left));
+    a.handle_timeout(secs(100));
+    assert!(events(&mut a).is_empty(), "a left node is not suspected");
+    // It is not chosen as a gossip peer.
+    assert!(sent(&mut a).is_empty());
+}
+
+#[test]
+fn leaving_stops_the_heartbeat_and_is_acknowledged_by_a_peer_digest() {
+    let mut a = core_a();
+    let a_id = id("a", 1);
+    a.set("k", b"v", secs(0)).unwrap();
+    assert_eq!(a.leave(secs(0)), Ok(2));
+    assert_eq!(a.leave(secs(0)), Err(WriteError::Left));
+    assert_eq!(a.set("k", b"w", secs(0)), Err(WriteError::Left));
+    a.start_round_with(addr(2), secs(0));
+    let out = sent(&mut a);
+    let Message::Syn { digest, .. } = &out[0].1 else {
+        panic!()
+    };
+    assert_eq!(
+        digest.as_ref().unwrap().entries,
+        vec![entry(&a_id, 1, 0, 2)]
+    );
+    assert!(!a.left_acknowledged());
+    a.handle_datagram(addr(2), &syn(vec![entry(&a_id, 1, 0, 1)]), secs(1))
+        .unwrap();
+    assert!(
+        !a.left_acknowledged(),
+        "watermark 1 does not cover the leave"
+    );
+    a.handle_datagram(addr(2), &syn(vec![entry(&a_id, 1, 0, 2)]), secs(1))
+        .unwrap();
+    assert!(a.left_acknowledged());
+}
+
+#[test]
+fn writes_beyond_the_limits_are_refused_without_consuming_a_version() {
+    let mut c = config("a", 1);
+    c.limits.max_keys_per_node = 1;
+    let mut a = core_with(c);
+    assert_eq!(a.set("", b"v", secs(0)), Err(WriteError::EmptyKey));
+    assert!(matches!(
+        a.set(&"k".repeat(200), b"v", secs(0)),
+        Err(WriteError::KeyTooLong { .. })
+    ));
+    assert!(matches!(
+        a.set("k", &[0; 600], secs(0)),
+        Err(WriteError::ValueTooLong { .. })
+    ));
+    assert_eq!(a.set("k", b"v", secs(0)), Ok(1));
+    assert_eq!(a.set("j", b"v", secs(0)), Err(WriteError::TooManyKeys));
+    assert_eq!(a.set("k", b"w", secs(0)), Ok(2));
+}
+
+#[test]
+fn max_delta_updates_cuts_the_delta_and_lowers_watermark_after() {
+    let mut c = config("a", 1);
+    c.max_delta_updates = Some(2);
+    let mut a = core_with(c);
+    for k in ["p", "q", "r"] {
+        a.set(k, b"v", secs(0)).unwrap();
+    }
+    let (a_id, b) = (id("a", 1), id("b", 2));
+    a.handle_datagram(addr(2), &syn(vec![entry(&b, 1, 0, 0)]), secs(0))
+        .unwrap();
+    let out = sent(&mut a);
+    let Message::SynAck { delta, .. } = &out[0].1 else {
+        panic!()
+    };
+    assert_eq!(
+        delta,
+        &vec![nd(
+            &a_id,
+            1,
+            0,
+            INC0,
+            vec![set(1, "p", b"v"), set(2, "q", b"v")],
+            2
+        )]
+    );
+    assert_eq!(a.stats().deltas_cut, 1);
+}
+
+#[test]
+fn the_mtu_cuts_the_delta_at_a_prefix_in_version_order() {
+    let mut a = core_a();
+    for i in 0..10 {
+        a.set(&format!("k{i}"), &[i as u8; 400], secs(0)).unwrap();
+    }
+    let (a_id, b) = (id("a", 1), id("b", 2));
+    a.handle_datagram(addr(2), &syn(vec![entry(&b, 1, 0, 0)]), secs(0))
+        .unwrap();
+    let out = sent(&mut a);
+    let Message::SynAck { delta, .. } = &out[0].1 else {
+        panic!()
+    };
+    assert_eq!(delta.len(), 1);
+    let d = &delta[0];
+    let versions: Vec<u64> = d.updates.iter().map(|u| u.version).collect();
+    // Three 400-byte values fit in 1,400 bytes next to the digest; the fourth does not.
+    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(d.watermark_after, 3);
+    assert_eq!(d.node, a_id);
+}
+
+#[test]
+fn a_digest_that_does_not_fit_is_partial_and_its_range_rotates_over_every_node() {
+    let mut a = core_a();
+    let n = 200u32;
+    let mut ids = vec![id("a", 1)];
+    for i in 0..n {
+        let node = gossip_core::NodeId::new(
+            format!("node-with-a-long-name-{i:04}"),
+            std::net::SocketAddr::from(([10, 1, (i / 250) as u8, (i % 250) as u8], 7000)),
+        );
+        a.handle_datagram(
+            addr(2),
+            &ack(vec![nd(&node, 1, 1, INC0, vec![], 0)]),
+            secs(0),
+        )
+        .unwrap();
+        ids.push(node);
+    }
+    ids.sort();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut prev_end: Option<gossip_core::NodeId> = None;
+    let mut rounds = 0;
+    while seen.len() < ids.len() {
+        rounds += 1;
+        assert!(rounds < 50, "the rotation does not cover every node");
+        a.start_round_with(addr(2), secs(0));
+        let out = sent(&mut a);
+        let Message::Syn {
+            digest: Some(Digest { range, entries }),
+            ..
+        } = &out[0].1
+        else {
+            panic!()
+        };
+        let DigestRange { start, end } = range.clone().expect("partial digest");
+        if let Some(p) = &prev_end {
+            assert_eq!(&start, p, "consecutive ranges are contiguous");
+        }
+        assert_eq!(entries[0].node, start);
+        for e in entries {
+            assert!(range.as_ref().unwrap().contains(&e.node));
+            seen.insert(e.node.clone());
+        }
+        prev_end = Some(end);
+    }
+    let per = ids.len().div_ceil(rounds);
+    assert!(rounds >= 2 && per > 10, "rounds {rounds}");
+}

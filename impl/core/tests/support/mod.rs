@@ -1,0 +1,94 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use gossip_core::wire::{self, Digest, DigestEntry, Envelope, Message, NodeDelta};
+use gossip_core::{Config, Core, Event, NodeId};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+pub const CLUSTER: &str = "test";
+
+pub fn addr(last: u8) -> SocketAddr {
+    SocketAddr::from(([10, 0, 0, last], 7000))
+}
+
+pub fn id(name: &str, last: u8) -> NodeId {
+    NodeId::new(name, addr(last))
+}
+
+pub fn config(name: &str, last: u8) -> Config {
+    let mut c = Config::new(name, addr(last));
+    c.cluster_id = CLUSTER.into();
+    c
+}
+
+pub fn core_with(config: Config) -> Core<ChaCha8Rng> {
+    Core::new(config, ChaCha8Rng::seed_from_u64(1), Duration::ZERO).expect("valid config")
+}
+
+/// Node "a" at 10.0.0.1.
+pub fn core_a() -> Core<ChaCha8Rng> {
+    core_with(config("a", 1))
+}
+
+pub fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+pub fn encode(message: Message) -> Vec<u8> {
+    wire::encode(&Envelope {
+        cluster_id: CLUSTER.into(),
+        message,
+    })
+}
+
+pub fn entry(node: &NodeId, generation: u64, heartbeat: u64, watermark: u64) -> DigestEntry {
+    DigestEntry {
+        node: node.clone(),
+        generation,
+        heartbeat,
+        watermark,
+    }
+}
+
+pub fn full_digest(entries: Vec<DigestEntry>) -> Digest {
+    Digest {
+        range: None,
+        entries,
+    }
+}
+
+pub fn syn(entries: Vec<DigestEntry>) -> Vec<u8> {
+    encode(Message::Syn {
+        mode: gossip_core::GossipMode::PushPull,
+        digest: Some(full_digest(entries)),
+        delta: vec![],
+    })
+}
+
+pub fn ack(delta: Vec<NodeDelta>) -> Vec<u8> {
+    encode(Message::Ack { delta })
+}
+
+/// Every pending transmit, decoded.
+pub fn sent<R: rand::RngCore>(core: &mut Core<R>) -> Vec<(SocketAddr, Message)> {
+    let mut out = Vec::new();
+    while let Some(t) = core.poll_transmit() {
+        assert!(
+            t.payload.len() <= core.config().mtu,
+            "datagram over the MTU"
+        );
+        let env = wire::decode(&t.payload, core.config().mtu).expect("own datagrams decode");
+        assert_eq!(env.cluster_id, core.config().cluster_id);
+        out.push((t.dst, env.message));
+    }
+    out
+}
+
+/// Every pending event.
+pub fn events<R: rand::RngCore>(core: &mut Core<R>) -> Vec<Event> {
+    std::iter::from_fn(|| core.poll_event()).collect()
+}
