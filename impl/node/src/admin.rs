@@ -1,0 +1,354 @@
+//! The admin HTTP/JSON API that `gossipd` serves on a loopback address.
+//!
+//! | method and path | answer |
+//! |---|---|
+//! | `GET /health` | `200 {"phase":"running"}`; `503` once leaving or stopped |
+//! | `GET /members` | JSON array: `name`, `addr`, `generation`, `heartbeat`, `status`, `watermark`, `keys`, `is_self` |
+//! | `GET /kv` | JSON object: node name → key → value (UTF-8 values as strings, others as `{"hex": ".."}`); tombstones omitted |
+//! | `GET /kv/{node}/{key}` | the raw value (`application/octet-stream`), `404` if unknown or deleted |
+//! | `PUT /kv/{key}` | body = value; `200 {"version":n}`, `400` if refused (limits, left), `503` if stopped |
+//! | `DELETE /kv/{key}` | `200 {"version":n}` (same errors) |
+//! | `POST /leave` | graceful leave (10 s timeout): `200 {"outcome":"acknowledged"\|"timed_out"}` |
+//! | `GET /metrics` | Prometheus text format (see [`render_metrics`]) |
+
+use std::fmt::Write as _;
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use gossip_core::Status;
+use serde_json::{Value, json};
+
+use crate::node::{LeaveOutcome, NodeError, NodeHandle, NodeSnapshot};
+use gossip_sync::Phase;
+
+/// The admin API's routes over `handle`.
+pub fn router(handle: NodeHandle) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/members", get(members))
+        .route("/kv", get(kv_all))
+        .route("/kv/{node}/{key}", get(kv_get))
+        .route("/kv/{key}", put(kv_put).delete(kv_delete))
+        .route("/leave", post(leave))
+        .route("/metrics", get(metrics))
+        .with_state(handle)
+}
+
+/// Serves the admin API on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    handle: NodeHandle,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(handle))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+fn phase_name(p: Phase) -> &'static str {
+    match p {
+        Phase::Running => "running",
+        Phase::Leaving => "leaving",
+        Phase::Stopped => "stopped",
+    }
+}
+
+fn status_name(s: Status) -> &'static str {
+    match s {
+        Status::Alive => "alive",
+        Status::Suspected => "suspected",
+        Status::Dead => "dead",
+        Status::Left => "left",
+    }
+}
+
+async fn health(State(h): State<NodeHandle>) -> Response {
+    let phase = h.phase();
+    let code = if phase == Phase::Running {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, axum::Json(json!({ "phase": phase_name(phase) }))).into_response()
+}
+
+async fn members(State(h): State<NodeHandle>) -> Response {
+    let snap = h.snapshot();
+    let me = snap.view.self_id.clone();
+    let list: Vec<Value> = snap
+        .view
+        .nodes
+        .iter()
+        .map(|n| {
+            json!({
+                "name": n.id.name,
+                "addr": n.id.addr.to_string(),
+                "generation": n.generation,
+                "heartbeat": n.heartbeat,
+                "status": status_name(n.status),
+                "watermark": n.watermark,
+                "keys": n.entries.values().filter(|e| e.value.is_some()).count(),
+                "is_self": Some(&n.id) == me.as_ref(),
+            })
+        })
+        .collect();
+    axum::Json(Value::Array(list)).into_response()
+}
+
+fn value_json(v: &[u8]) -> Value {
+    match std::str::from_utf8(v) {
+        Ok(s) => Value::String(s.to_owned()),
+        Err(_) => {
+            let mut hex = String::with_capacity(v.len() * 2);
+            for b in v {
+                let _ = write!(hex, "{b:02x}");
+            }
+            json!({ "hex": hex })
+        }
+    }
+}
+
+async fn kv_all(State(h): State<NodeHandle>) -> Response {
+    let snap = h.snapshot();
+    let mut out = serde_json::Map::new();
+    for n in &snap.view.nodes {
+        let mut kv = serde_json::Map::new();
+        for (k, e) in &n.entries {
+            if let Some(v) = &e.value {
+                kv.insert(k.clone(), value_json(v));
+            }
+        }
+        out.insert(n.id.name.clone(), Value::Object(kv));
+    }
+    axum::Json(Value::Object(out)).into_response()
+}
+
+async fn kv_get(
+    State(h): State<NodeHandle>,
+    Path((node, key)): Path<(String, String)>,
+) -> Response {
+    match h.get(&node, &key) {
+        Some(v) => ([(header::CONTENT_TYPE, "application/octet-stream")], v).into_response(),
+        None => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+    }
+}
+
+fn write_result(r: Result<u64, NodeError>) -> Response {
+    match r {
+        Ok(version) => axum::Json(json!({ "version": version })).into_response(),
+        Err(NodeError::Stopped) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "node stopped\n").into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+    }
+}
+
+async fn kv_put(State(h): State<NodeHandle>, Path(key): Path<String>, body: Bytes) -> Response {
+    write_result(h.set(key, body.to_vec()).await)
+}
+
+async fn kv_delete(State(h): State<NodeHandle>, Path(key): Path<String>) -> Response {
+    write_result(h.delete(key).await)
+}
+
+async fn leave(State(h): State<NodeHandle>) -> Response {
+    match h.leave(Duration::from_secs(10)).await {
+        Ok(o) => axum::Json(json!({ "outcome": match o {
+            LeaveOutcome::Acknowledged => "acknowledged",
+            LeaveOutcome::TimedOut => "timed_out",
+        }}))
+        .into_response(),
+        Err(e) => (StatusCode::CONFLICT, format!("{e}\n")).into_response(),
+    }
+}
+
+async fn metrics(State(h): State<NodeHandle>) -> Response {
+    let snap = h.snapshot();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        render_metrics(&snap),
+    )
+        .into_response()
+}
+
+/// Renders a snapshot in the Prometheus text exposition format. The metric families are
+/// listed in `docs/implementation.md` (section *Node*, *Metrics*).
+pub fn render_metrics(snap: &NodeSnapshot) -> String {
+    let mut m = String::new();
+    let s = &snap.stats;
+    let mut counter = |name: &str, help: &str, v: u64| {
+        let _ = writeln!(m, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+    };
+    counter(
+        "gossip_datagrams_in_total",
+        "Datagrams received and handed to the core (accepted or rejected).",
+        s.datagrams_in,
+    );
+    counter(
+        "gossip_bytes_in_total",
+        "Bytes of those datagrams.",
+        s.bytes_in,
+    );
+    counter(
+        "gossip_datagrams_out_total",
+        "Datagrams produced by the core for sending.",
+        s.datagrams_out,
+    );
+    counter(
+        "gossip_bytes_out_total",
+        "Bytes of those datagrams.",
+        s.bytes_out,
+    );
+    counter("gossip_rounds_total", "Gossip rounds started.", s.rounds);
+    counter(
+        "gossip_resets_sent_total",
+        "Reset node deltas sent.",
+        s.resets_sent,
+    );
+    counter(
+        "gossip_resets_applied_total",
+        "Reset node deltas applied.",
+        s.resets_applied,
+    );
+    counter(
+        "gossip_deltas_cut_total",
+        "Deltas cut to fit the MTU.",
+        s.deltas_cut,
+    );
+    counter(
+        "gossip_gaps_total",
+        "Node deltas ignored because of a version gap.",
+        s.gaps,
+    );
+    counter(
+        "gossip_zombies_ignored_total",
+        "Node deltas about forgotten nodes ignored as stale.",
+        s.zombies_ignored,
+    );
+    counter(
+        "gossip_dropped_nodes_total",
+        "New nodes dropped because of limits.max_nodes.",
+        s.dropped_nodes,
+    );
+    counter(
+        "gossip_dropped_updates_total",
+        "Updates dropped because of limits.max_keys_per_node.",
+        s.dropped_updates,
+    );
+    counter(
+        "gossip_send_errors_total",
+        "Datagrams the socket failed to send (dropped).",
+        snap.io.send_errors,
+    );
+    counter(
+        "gossip_recv_errors_total",
+        "Errors returned by the socket on receive.",
+        snap.io.recv_errors,
+    );
+
+    let _ = writeln!(
+        m,
+        "# HELP gossip_messages_sent_total Gossip messages sent, by type.\n\
+         # TYPE gossip_messages_sent_total counter"
+    );
+    for (t, v) in [
+        ("syn", s.syns_sent),
+        ("synack", s.synacks_sent),
+        ("ack", s.acks_sent),
+    ] {
+        let _ = writeln!(m, "gossip_messages_sent_total{{type=\"{t}\"}} {v}");
+    }
+
+    let r = &s.rejected;
+    let _ = writeln!(
+        m,
+        "# HELP gossip_datagrams_rejected_total Datagrams rejected by the core, by reason.\n\
+         # TYPE gossip_datagrams_rejected_total counter"
+    );
+    for (reason, v) in [
+        ("oversize", r.oversize),
+        ("truncated", r.truncated),
+        ("unknown_version", r.unknown_version),
+        ("malformed", r.malformed),
+        ("wrong_cluster", r.wrong_cluster),
+        ("invalid", r.invalid),
+        ("limit_exceeded", r.limit_exceeded),
+    ] {
+        let _ = writeln!(
+            m,
+            "gossip_datagrams_rejected_total{{reason=\"{reason}\"}} {v}"
+        );
+    }
+
+    let _ = writeln!(
+        m,
+        "# HELP gossip_members Nodes in this node's view (itself included), by status.\n\
+         # TYPE gossip_members gauge"
+    );
+    for st in [Status::Alive, Status::Suspected, Status::Dead, Status::Left] {
+        let n = snap.view.nodes.iter().filter(|n| n.status == st).count();
+        let _ = writeln!(m, "gossip_members{{status=\"{}\"}} {n}", status_name(st));
+    }
+    let mut gauge = |name: &str, help: &str, v: String| {
+        let _ = writeln!(m, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+    };
+    gauge(
+        "gossip_forgotten_nodes",
+        "Forgotten records held.",
+        snap.view.forgotten.len().to_string(),
+    );
+    let me = snap.view.self_id.as_ref().and_then(|id| snap.view.node(id));
+    gauge(
+        "gossip_generation",
+        "This run's generation.",
+        me.map_or(0, |n| n.generation).to_string(),
+    );
+    gauge(
+        "gossip_heartbeat",
+        "This node's own heartbeat.",
+        me.map_or(0, |n| n.heartbeat).to_string(),
+    );
+    gauge(
+        "gossip_version",
+        "This node's own latest version (its watermark).",
+        me.map_or(0, |n| n.watermark).to_string(),
+    );
+    gauge(
+        "gossip_keys_held",
+        "Live keys held, all nodes together (tombstones excluded).",
+        snap.view
+            .nodes
+            .iter()
+            .map(|n| n.entries.values().filter(|e| e.value.is_some()).count())
+            .sum::<usize>()
+            .to_string(),
+    );
+    gauge(
+        "gossip_max_heartbeat_age_seconds",
+        "Over the peers this node sees as alive: the longest time since it last saw one's \
+         heartbeat advance (0 with no peer). Bounds how stale this node's news of its live peers \
+         is, dissemination delay plus up to one gossip interval; it does not measure how long a \
+         write takes to spread.",
+        format!(
+            "{:.3}",
+            snap.max_alive_heartbeat_age()
+                .unwrap_or_default()
+                .as_secs_f64()
+        ),
+    );
+    gauge(
+        "gossip_up",
+        "1 while the node is running, 0 once it is leaving or stopped.",
+        u8::from(snap.phase == Phase::Running).to_string(),
+    );
+    m
+}

@@ -1,0 +1,368 @@
+//! `gossipd`: runs one gossip node with a loopback admin API, or talks to one.
+//!
+//! ```text
+//! gossipd --bind 127.0.0.1:7946 --admin 127.0.0.1:8946 --node-name a
+//! gossipd --bind 127.0.0.1:7947 --admin 127.0.0.1:8947 --node-name b --seed 127.0.0.1:7946
+//! gossipd set --admin 127.0.0.1:8946 color blue
+//! gossipd get --admin 127.0.0.1:8947 a color
+//! gossipd members --admin 127.0.0.1:8947
+//! ```
+//!
+//! Exit codes: 0 success, 1 runtime failure (socket in use, node unreachable, key not found),
+//! 2 configuration error (clap's parse errors and this program's own validation).
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use gossip_node::http_client::{self, encode_segment};
+use gossip_node::{Config, LeaveOutcome, Node, NodeConfig, UdpTransport, admin};
+use std::io::Write as _;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gossipd",
+    version,
+    about = "Runs one gossip node, or talks to one's admin API."
+)]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(flatten)]
+    run: RunArgs,
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// UDP address to gossip on (port 0: any free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7946", value_parser = parse_addr)]
+    bind: SocketAddr,
+    /// A seed's gossip address (repeatable).
+    #[arg(long = "seed", value_name = "ADDR", value_parser = parse_addr)]
+    seeds: Vec<SocketAddr>,
+    /// Cluster id; datagrams from other clusters are dropped.
+    #[arg(long, value_name = "ID", default_value = "default")]
+    cluster_id: String,
+    /// Gossip round period, e.g. `1s`, `250ms`.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    gossip_interval: Duration,
+    /// This node's name, unique in the cluster [default: node-<gossip port>].
+    #[arg(long, value_name = "NAME")]
+    node_name: Option<String>,
+    /// Directory for the persisted generation counter [default: none: the generation is the
+    /// wall clock in milliseconds].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Loopback address for the admin HTTP API (port 0: any free port) [default: no admin API].
+    #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+    admin: Option<SocketAddr>,
+    /// How long a leave (on SIGINT/SIGTERM) waits for the leave to be gossiped.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    leave_timeout: Duration,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Prints the value of NODE's KEY as the node at --admin knows it.
+    Get {
+        /// The admin API address of the node to ask.
+        #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+        admin: SocketAddr,
+        /// The owner node's name.
+        node: String,
+        /// The key.
+        key: String,
+    },
+    /// Sets KEY = VALUE on the node at --admin.
+    Set {
+        /// The admin API address of the node to write on.
+        #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+        admin: SocketAddr,
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+    },
+    /// Deletes KEY on the node at --admin.
+    Delete {
+        /// The admin API address of the node to write on.
+        #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+        admin: SocketAddr,
+        /// The key.
+        key: String,
+    },
+    /// Lists the members the node at --admin knows.
+    Members {
+        /// The admin API address of the node to ask.
+        #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+        admin: SocketAddr,
+    },
+}
+
+fn parse_addr(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(a) = s.parse() {
+        return Ok(a);
+    }
+    s.to_socket_addrs()
+        .map_err(|e| format!("not an address (expected HOST:PORT): {e}"))?
+        .next()
+        .ok_or_else(|| "the name resolves to no address".to_owned())
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(
+        s.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(s.len()),
+    );
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("not a duration: {s:?} (expected e.g. 1s, 250ms)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("unknown unit {unit:?} (use ms, s or m)")),
+    };
+    if !secs.is_finite() || secs <= 0.0 {
+        return Err("must be positive".to_owned());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// A configuration error: reported like clap's, exit code 2.
+#[derive(Debug)]
+struct Usage(String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse(); // exits 2 on parse errors
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.cmd {
+            Some(cmd) => client(cmd).await,
+            None => run(cli.run).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<Usage>().is_some() => {
+            eprintln!("error: {e}\n\nFor more information, try '--help'.");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    if let Some(a) = args.admin
+        && !a.ip().is_loopback()
+    {
+        return Err(Usage(format!(
+            "--admin {a}: the admin API has no authentication and only listens on loopback"
+        ))
+        .into());
+    }
+    if args.leave_timeout.is_zero() {
+        return Err(Usage("--leave-timeout must be positive".into()).into());
+    }
+    // Validate before binding anything, with a placeholder address (bind may pick the port).
+    let mut core = Config::new(
+        args.node_name.clone().unwrap_or_else(|| "node".into()),
+        args.bind,
+    );
+    core.cluster_id = args.cluster_id.clone();
+    core.seeds = args.seeds.clone();
+    core.gossip_interval = args.gossip_interval;
+    core.validate()
+        .map_err(|e| Usage(format!("invalid configuration: {e}")))?;
+
+    let transport = UdpTransport::bind(args.bind)
+        .await
+        .with_context(|| format!("cannot bind the gossip socket on {}", args.bind))?;
+    let gossip_addr = gossip_node::Transport::local_addr(&transport);
+    core.name = args
+        .node_name
+        .unwrap_or_else(|| format!("node-{}", gossip_addr.port()));
+    let mut config = NodeConfig::new(core);
+    config.data_dir = args.data_dir;
+    let handle = Node::start_with_transport(config, transport)?;
+
+    let admin = match args.admin {
+        Some(a) => {
+            let l = tokio::net::TcpListener::bind(a)
+                .await
+                .with_context(|| format!("cannot bind the admin API on {a}"))?;
+            Some(l)
+        }
+        None => None,
+    };
+    let admin_addr = admin.as_ref().map(|l| l.local_addr()).transpose()?;
+    // The readiness line (scripts and tests read the actual ports from it).
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "ready name={} gossip={} admin={} generation={}",
+            handle.id().name,
+            gossip_addr,
+            admin_addr.map_or("-".to_owned(), |a| a.to_string()),
+            handle.generation()
+        )?;
+        out.flush()?;
+    }
+
+    if let Some(l) = admin {
+        let h = handle.clone();
+        let stopped = handle.clone();
+        tokio::spawn(async move {
+            if let Err(e) = admin::serve(l, h, async move { stopped.stopped().await }).await {
+                tracing::error!(error = %e, "admin API failed");
+            }
+        });
+    }
+
+    tokio::select! {
+        () = shutdown_signal() => {
+            tracing::info!("signal received; leaving");
+            match handle.leave(args.leave_timeout).await {
+                Ok(LeaveOutcome::Acknowledged) => tracing::info!("leave acknowledged"),
+                Ok(LeaveOutcome::TimedOut) => tracing::warn!("leave not acknowledged in time"),
+                Err(e) => tracing::warn!(error = %e, "leave failed"),
+            }
+        }
+        () = handle.stopped() => tracing::info!("node stopped"),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn client(cmd: Cmd) -> anyhow::Result<()> {
+    match cmd {
+        Cmd::Get { admin, node, key } => {
+            let path = format!("/kv/{}/{}", encode_segment(&node), encode_segment(&key));
+            let r = http_client::request(admin, "GET", &path, None, TIMEOUT)
+                .await
+                .with_context(|| format!("cannot reach the admin API at {admin}"))?;
+            match r.status {
+                200 => {
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(&r.body)?;
+                    out.write_all(b"\n")?;
+                    out.flush()?;
+                    Ok(())
+                }
+                404 => bail!("{node}/{key}: not found"),
+                s => bail!("HTTP {s}: {}", r.text().trim()),
+            }
+        }
+        Cmd::Set { admin, key, value } => {
+            let path = format!("/kv/{}", encode_segment(&key));
+            let r = http_client::request(admin, "PUT", &path, Some(value.as_bytes()), TIMEOUT)
+                .await
+                .with_context(|| format!("cannot reach the admin API at {admin}"))?;
+            print_write(r)
+        }
+        Cmd::Delete { admin, key } => {
+            let path = format!("/kv/{}", encode_segment(&key));
+            let r = http_client::request(admin, "DELETE", &path, None, TIMEOUT)
+                .await
+                .with_context(|| format!("cannot reach the admin API at {admin}"))?;
+            print_write(r)
+        }
+        Cmd::Members { admin } => {
+            let r = http_client::request(admin, "GET", "/members", None, TIMEOUT)
+                .await
+                .with_context(|| format!("cannot reach the admin API at {admin}"))?;
+            if r.status != 200 {
+                bail!("HTTP {}: {}", r.status, r.text().trim());
+            }
+            let members: Vec<serde_json::Value> =
+                serde_json::from_slice(&r.body).context("bad /members answer")?;
+            println!(
+                "{:<20} {:<22} {:<10} {:>15} {:>10} {:>6}",
+                "NAME", "ADDR", "STATUS", "GENERATION", "HEARTBEAT", "KEYS"
+            );
+            for m in members {
+                let s = |k: &str| m[k].as_str().unwrap_or("?").to_owned();
+                let n = |k: &str| m[k].as_u64().unwrap_or(0);
+                println!(
+                    "{:<20} {:<22} {:<10} {:>15} {:>10} {:>6}{}",
+                    s("name"),
+                    s("addr"),
+                    s("status"),
+                    n("generation"),
+                    n("heartbeat"),
+                    n("keys"),
+                    if m["is_self"].as_bool() == Some(true) {
+                        "  (self)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_write(r: http_client::Response) -> anyhow::Result<()> {
+    if r.status != 200 {
+        bail!("HTTP {}: {}", r.status, r.text().trim());
+    }
+    let v: serde_json::Value = serde_json::from_slice(&r.body).context("bad answer")?;
+    println!("version {}", v["version"]);
+    Ok(())
+}

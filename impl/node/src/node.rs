@@ -1,0 +1,633 @@
+//! [`Node`], [`NodeHandle`] and the event loop.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gossip_core::{ClusterView, Config, ConfigError, Core, Event, NodeId, Stats, WriteError};
+use gossip_sync::{
+    CommandReceiver, CommandSender, Lifecycle, Phase, Replier, Subscribers, Subscription, ViewCell,
+    command_queue, reply_slot,
+};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use crate::generation::{GenerationError, GenerationSource, choose_generation};
+use crate::transport::{Transport, UdpTransport};
+
+/// How a node is started.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The core's configuration. `gossip_addr` is where the UDP socket is bound (port 0 picks
+    /// a free port; the core is then given the bound address). `generation` is overwritten
+    /// unless [`generation`](Self::generation) is `Some`.
+    pub core: Config,
+    /// Where the generation counter is persisted (see [`crate::generation`]).
+    pub data_dir: Option<PathBuf>,
+    /// Use exactly this generation (tests); `None` chooses it from `data_dir` or the clock.
+    pub generation: Option<u64>,
+    /// Seed of the core's RNG (peer choice); `None` seeds from the OS.
+    pub rng_seed: Option<u64>,
+    /// Capacity of each subscriber's event queue (beyond it: a `Lagged` marker).
+    pub event_capacity: usize,
+}
+
+impl NodeConfig {
+    /// A configuration with the defaults: no data directory, generation from the wall clock,
+    /// OS-seeded RNG, 1,024 queued events per subscriber.
+    pub fn new(core: Config) -> Self {
+        Self {
+            core,
+            data_dir: None,
+            generation: None,
+            rng_seed: None,
+            event_capacity: 1_024,
+        }
+    }
+}
+
+/// Errors of the node and its handle.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The core refused the configuration.
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// The gossip socket could not be bound.
+    #[error("cannot bind the gossip socket on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The generation could not be chosen.
+    #[error(transparent)]
+    Generation(#[from] GenerationError),
+    /// The core refused the write (nothing changed).
+    #[error("write refused: {0}")]
+    Write(#[from] WriteError),
+    /// The node stopped before the command was applied (nothing changed).
+    #[error("the node has stopped; the command was not applied")]
+    Stopped,
+}
+
+/// How a graceful leave ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaveOutcome {
+    /// A peer's digest showed it holds the leave marker; the node then stopped.
+    Acknowledged,
+    /// No acknowledgement within the timeout; the node stopped anyway.
+    TimedOut,
+}
+
+/// Transport-level counters kept by the shell (the core counts everything it is handed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IoStats {
+    /// Datagrams whose `send_to` failed (dropped).
+    pub send_errors: u64,
+    /// `recv_from` errors (e.g. ICMP port unreachable reported on the socket).
+    pub recv_errors: u64,
+    /// Event-loop iterations (inputs handled).
+    pub loop_iterations: u64,
+    /// Times the snapshot was republished.
+    pub publications: u64,
+}
+
+/// What the event loop publishes after every input: one consistent snapshot.
+#[derive(Debug, Clone)]
+pub struct NodeSnapshot {
+    /// The cluster view.
+    pub view: ClusterView,
+    /// The core's counters at the same instant.
+    pub stats: Stats,
+    /// The shell's counters.
+    pub io: IoStats,
+    /// The lifecycle phase when it was taken.
+    pub phase: Phase,
+    /// The loop's clock (time since the node started) when it was taken.
+    pub taken_at: Duration,
+    /// For each other node in the view: how long before `taken_at` this node last saw its
+    /// heartbeat (or generation) advance. See the `gossip_heartbeat_age_seconds` metric.
+    pub heartbeat_age: Vec<(NodeId, Duration)>,
+}
+
+impl NodeSnapshot {
+    /// The largest [`heartbeat_age`](Self::heartbeat_age) among nodes whose status is alive.
+    pub fn max_alive_heartbeat_age(&self) -> Option<Duration> {
+        self.heartbeat_age
+            .iter()
+            .filter(|(id, _)| {
+                self.view
+                    .node(id)
+                    .is_some_and(|n| n.status == gossip_core::Status::Alive)
+            })
+            .map(|(_, d)| *d)
+            .max()
+    }
+}
+
+enum Command {
+    Set {
+        key: String,
+        value: Vec<u8>,
+        reply: Replier<Result<u64, NodeError>>,
+    },
+    Delete {
+        key: String,
+        reply: Replier<Result<u64, NodeError>>,
+    },
+    Leave {
+        timeout: Duration,
+        reply: Replier<Result<LeaveOutcome, NodeError>>,
+    },
+    Shutdown,
+}
+
+impl Command {
+    /// Answers a command that will not be applied.
+    fn fail(self) {
+        match self {
+            Command::Set { reply, .. } | Command::Delete { reply, .. } => {
+                reply.send(Err(NodeError::Stopped))
+            }
+            Command::Leave { reply, .. } => reply.send(Err(NodeError::Stopped)),
+            Command::Shutdown => {}
+        }
+    }
+}
+
+/// Starts nodes. See [`Node::start`].
+#[derive(Debug)]
+pub struct Node;
+
+impl Node {
+    /// Binds a UDP socket on `config.core.gossip_addr`, chooses the generation and spawns the
+    /// event loop on the current tokio runtime.
+    pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
+        let addr = config.core.gossip_addr;
+        let transport = UdpTransport::bind(addr)
+            .await
+            .map_err(|source| NodeError::Bind { addr, source })?;
+        Self::start_with_transport(config, transport)
+    }
+
+    /// Like [`start`](Self::start) over an already bound transport (e.g. a
+    /// [`MemoryTransport`](crate::MemoryTransport)); the core's gossip address is the
+    /// transport's local address.
+    pub fn start_with_transport<T: Transport>(
+        mut config: NodeConfig,
+        transport: T,
+    ) -> Result<NodeHandle, NodeError> {
+        config.core.gossip_addr = transport.local_addr();
+        let (generation, source) = match config.generation {
+            Some(g) => (g, None),
+            None => {
+                let (g, s) = choose_generation(config.data_dir.as_deref())?;
+                (g, Some(s))
+            }
+        };
+        config.core.generation = generation;
+        let rng = match config.rng_seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_entropy(),
+        };
+        let core = Core::new(config.core.clone(), rng, Duration::ZERO)?;
+        let id = core.id().clone();
+        info!(
+            node = %id,
+            generation,
+            source = match source {
+                Some(GenerationSource::DataDir) => "data-dir",
+                Some(GenerationSource::WallClock) => "wall-clock",
+                None => "fixed",
+            },
+            "node starting"
+        );
+        let (tx, rx) = command_queue();
+        let lifecycle = Lifecycle::new();
+        let subs = Subscribers::new(config.event_capacity);
+        let first = NodeSnapshot {
+            view: core.view(),
+            stats: core.stats().clone(),
+            io: IoStats::default(),
+            phase: Phase::Running,
+            taken_at: Duration::ZERO,
+            heartbeat_age: Vec::new(),
+        };
+        let view = Arc::new(ViewCell::new(gossip_sync::Arc::new(first)));
+        let event_loop = EventLoop {
+            core,
+            transport,
+            cmds: rx,
+            view: view.clone(),
+            subs: subs.clone(),
+            lifecycle: lifecycle.clone(),
+            start: Instant::now(),
+            io: IoStats::default(),
+            leave: None,
+            stop: false,
+            deferred: Vec::new(),
+            heard: HashMap::new(),
+        };
+        tokio::spawn(event_loop.run());
+        Ok(NodeHandle {
+            shared: Arc::new(Shared {
+                id,
+                generation,
+                cmds: tx,
+                view,
+                subs,
+                lifecycle,
+            }),
+        })
+    }
+}
+
+struct Shared {
+    id: NodeId,
+    generation: u64,
+    cmds: CommandSender<Command>,
+    view: Arc<ViewCell<NodeSnapshot>>,
+    subs: Subscribers<Event>,
+    lifecycle: Lifecycle,
+}
+
+/// A handle to a running node. Cheap to clone; `Send + Sync`. When every handle is dropped
+/// the node stops (without leaving).
+///
+/// Writes go through the node's command queue and return once the event loop has applied
+/// them *and republished the snapshot*, so a `get` or `snapshot` after a successful `set`
+/// sees the write (read-your-writes on every handle of the node). Reads never wait for the
+/// event loop.
+#[derive(Clone)]
+pub struct NodeHandle {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for NodeHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeHandle")
+            .field("id", &self.shared.id)
+            .field("phase", &self.phase())
+            .finish()
+    }
+}
+
+impl NodeHandle {
+    /// This node's id (its name and gossip address).
+    pub fn id(&self) -> &NodeId {
+        &self.shared.id
+    }
+
+    /// This run's generation.
+    pub fn generation(&self) -> u64 {
+        self.shared.generation
+    }
+
+    /// The lifecycle phase.
+    pub fn phase(&self) -> Phase {
+        self.shared.lifecycle.phase()
+    }
+
+    fn send<T>(
+        &self,
+        make: impl FnOnce(Replier<Result<T, NodeError>>) -> Command,
+    ) -> gossip_sync::ReplyWaiter<Result<T, NodeError>> {
+        let (reply, waiter) = reply_slot();
+        if let Err(gossip_sync::Closed(cmd)) = self.shared.cmds.send(make(reply)) {
+            cmd.fail();
+        }
+        waiter
+    }
+
+    /// Sets `key = value` in this node's own state. Returns the change's version.
+    pub async fn set(
+        &self,
+        key: impl Into<String>,
+        value: impl Into<Vec<u8>>,
+    ) -> Result<u64, NodeError> {
+        let (key, value) = (key.into(), value.into());
+        let w = self.send(|reply| Command::Set { key, value, reply });
+        w.await.unwrap_or(Err(NodeError::Stopped))
+    }
+
+    /// Deletes `key` from this node's own state (a tombstone). Returns its version.
+    pub async fn delete(&self, key: impl Into<String>) -> Result<u64, NodeError> {
+        let key = key.into();
+        let w = self.send(|reply| Command::Delete { key, reply });
+        w.await.unwrap_or(Err(NodeError::Stopped))
+    }
+
+    /// [`set`](Self::set) for threads outside the async runtime (blocks the thread; never
+    /// call it from a task of the runtime the node runs on).
+    pub fn set_blocking(
+        &self,
+        key: impl Into<String>,
+        value: impl Into<Vec<u8>>,
+    ) -> Result<u64, NodeError> {
+        let (key, value) = (key.into(), value.into());
+        let w = self.send(|reply| Command::Set { key, value, reply });
+        w.wait_blocking().unwrap_or(Err(NodeError::Stopped))
+    }
+
+    /// [`delete`](Self::delete) for threads outside the async runtime (see
+    /// [`set_blocking`](Self::set_blocking)).
+    pub fn delete_blocking(&self, key: impl Into<String>) -> Result<u64, NodeError> {
+        let key = key.into();
+        let w = self.send(|reply| Command::Delete { key, reply });
+        w.wait_blocking().unwrap_or(Err(NodeError::Stopped))
+    }
+
+    /// The latest published snapshot (view, counters, phase). Never waits for the loop.
+    pub fn snapshot(&self) -> gossip_sync::Arc<NodeSnapshot> {
+        self.shared.view.load()
+    }
+
+    /// The value of `key` owned by the node named `node`, as this node currently knows it
+    /// (`None` if unknown or deleted).
+    pub fn get(&self, node: &str, key: &str) -> Option<Vec<u8>> {
+        let snap = self.snapshot();
+        snap.view.node_named(node)?.entries.get(key)?.value.clone()
+    }
+
+    /// The value of one of this node's own keys.
+    pub fn get_own(&self, key: &str) -> Option<Vec<u8>> {
+        let snap = self.snapshot();
+        snap.view
+            .node(&self.shared.id)?
+            .entries
+            .get(key)?
+            .value
+            .clone()
+    }
+
+    /// Subscribes to the core's events (changes learned by gossip, membership changes).
+    /// Events published after this call are delivered; a subscriber that falls more than
+    /// `event_capacity` events behind gets a [`Delivery::Lagged`](crate::Delivery) marker.
+    /// The stream ends when the node stops.
+    pub fn subscribe(&self) -> Subscription<Event> {
+        self.shared.subs.subscribe()
+    }
+
+    /// Leaves gracefully: records the leave marker, keeps gossiping until a peer's digest
+    /// acknowledges it (or `timeout` passes), then stops the node. Writes during the leave
+    /// fail with [`WriteError::Left`]. Returns `Err(Stopped)` if the node had already stopped.
+    pub async fn leave(&self, timeout: Duration) -> Result<LeaveOutcome, NodeError> {
+        let w = self.send(|reply| Command::Leave { timeout, reply });
+        let outcome = w.await.unwrap_or(Err(NodeError::Stopped));
+        self.shared.lifecycle.wait_for(Phase::Stopped).await;
+        outcome
+    }
+
+    /// Stops the node without leaving (peers will eventually see it as dead). Commands queued
+    /// behind the shutdown fail with [`NodeError::Stopped`]; returns once the loop has
+    /// stopped, after which every earlier command has been answered.
+    pub async fn shutdown(&self) {
+        let _ = self.shared.cmds.send(Command::Shutdown);
+        self.shared.lifecycle.wait_for(Phase::Stopped).await;
+    }
+
+    /// Waits until the node has stopped (by shutdown, leave, or every other handle dropped).
+    pub async fn stopped(&self) {
+        self.shared.lifecycle.wait_for(Phase::Stopped).await;
+    }
+}
+
+/// A reply to send after the snapshot that reflects it has been published.
+enum Deferred {
+    Write(Replier<Result<u64, NodeError>>, Result<u64, NodeError>),
+}
+
+struct Leaving {
+    deadline: Duration,
+    waiters: Vec<Replier<Result<LeaveOutcome, NodeError>>>,
+}
+
+enum Input {
+    Command(Option<Command>),
+    Datagram(io::Result<usize>, std::net::SocketAddr),
+    Timer,
+}
+
+/// The event loop: owns the core and the transport.
+struct EventLoop<T: Transport> {
+    core: Core<StdRng>,
+    transport: T,
+    cmds: CommandReceiver<Command>,
+    view: Arc<ViewCell<NodeSnapshot>>,
+    subs: Subscribers<Event>,
+    lifecycle: Lifecycle,
+    start: Instant,
+    io: IoStats,
+    leave: Option<Leaving>,
+    stop: bool,
+    deferred: Vec<Deferred>,
+    /// Per other node: (generation, heartbeat) last seen and when it last advanced.
+    heard: HashMap<NodeId, (u64, u64, Duration)>,
+}
+
+const RECV_BUF: usize = 65_536;
+
+impl<T: Transport> EventLoop<T> {
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    async fn run(mut self) {
+        let mut buf = vec![0u8; RECV_BUF];
+        debug!(node = %self.core.id(), "event loop running");
+        while !self.stop {
+            let wake = self.next_wake();
+            let input = tokio::select! {
+                biased;
+                cmd = self.cmds.recv() => Input::Command(cmd),
+                r = self.transport.recv_from(&mut buf) => match r {
+                    Ok((n, src)) => Input::Datagram(Ok(n), src),
+                    Err(e) => Input::Datagram(Err(e), self.transport.local_addr()),
+                },
+                () = tokio::time::sleep_until(wake) => Input::Timer,
+            };
+            self.io.loop_iterations += 1;
+            let now = self.now();
+            match input {
+                Input::Command(None) => {
+                    debug!("every handle dropped; stopping");
+                    self.stop = true;
+                }
+                Input::Command(Some(cmd)) => {
+                    self.on_command(cmd, now);
+                    // Take whatever else is queued in the same iteration (one publication).
+                    while !self.stop {
+                        let Some(cmd) = self.cmds.try_recv() else {
+                            break;
+                        };
+                        self.on_command(cmd, now);
+                    }
+                }
+                Input::Datagram(Ok(n), src) => {
+                    if let Err(e) = self.core.handle_datagram(src, &buf[..n], now) {
+                        debug!(%src, error = %e, "datagram rejected");
+                    }
+                }
+                Input::Datagram(Err(e), _) => {
+                    self.io.recv_errors += 1;
+                    debug!(error = %e, "recv error");
+                }
+                Input::Timer => self.core.handle_timeout(now),
+            }
+            self.check_leave(now);
+            self.flush(now).await;
+        }
+        // Dropping `self` runs the stop sequence (also on panic): see `Drop`.
+    }
+
+    /// The earliest of the core's timeout and the leave deadline.
+    fn next_wake(&self) -> Instant {
+        let mut at = self
+            .core
+            .poll_timeout()
+            .unwrap_or(self.now() + Duration::from_secs(3600));
+        if let Some(l) = &self.leave {
+            at = at.min(l.deadline);
+        }
+        self.start + at
+    }
+
+    fn on_command(&mut self, cmd: Command, now: Duration) {
+        match cmd {
+            Command::Set { key, value, reply } => {
+                let r = self.core.set(&key, &value, now).map_err(NodeError::from);
+                self.deferred.push(Deferred::Write(reply, r));
+            }
+            Command::Delete { key, reply } => {
+                let r = self.core.delete(&key, now).map_err(NodeError::from);
+                self.deferred.push(Deferred::Write(reply, r));
+            }
+            Command::Leave { timeout, reply } => match &mut self.leave {
+                Some(l) => l.waiters.push(reply),
+                None => match self.core.leave(now) {
+                    Ok(version) => {
+                        info!(version, "leaving");
+                        self.lifecycle.advance(Phase::Leaving);
+                        self.leave = Some(Leaving {
+                            deadline: now + timeout,
+                            waiters: vec![reply],
+                        });
+                    }
+                    Err(e) => reply.send(Err(e.into())),
+                },
+            },
+            Command::Shutdown => {
+                info!("shutdown requested");
+                self.stop = true;
+            }
+        }
+    }
+
+    fn check_leave(&mut self, now: Duration) {
+        let Some(l) = &self.leave else { return };
+        let outcome = if self.core.left_acknowledged() {
+            LeaveOutcome::Acknowledged
+        } else if now >= l.deadline {
+            LeaveOutcome::TimedOut
+        } else {
+            return;
+        };
+        info!(?outcome, "leave finished");
+        for w in self.leave.take().into_iter().flat_map(|l| l.waiters) {
+            w.send(Ok(outcome));
+        }
+        self.stop = true;
+    }
+
+    /// Sends the core's transmits, publishes its events and the snapshot, then answers the
+    /// writes applied in this iteration.
+    async fn flush(&mut self, now: Duration) {
+        while let Some(t) = self.core.poll_transmit() {
+            if let Err(e) = self.transport.send_to(&t.payload, t.dst).await {
+                self.io.send_errors += 1;
+                debug!(dst = %t.dst, error = %e, "send failed");
+            }
+        }
+        while let Some(ev) = self.core.poll_event() {
+            self.subs.publish(&ev);
+        }
+        self.publish(now);
+        for d in self.deferred.drain(..) {
+            match d {
+                Deferred::Write(reply, r) => reply.send(r),
+            }
+        }
+    }
+
+    fn publish(&mut self, now: Duration) {
+        let view = self.core.view();
+        let me = self.core.id().clone();
+        let mut ages = Vec::with_capacity(view.nodes.len());
+        for n in &view.nodes {
+            if n.id == me {
+                continue;
+            }
+            let e = self
+                .heard
+                .entry(n.id.clone())
+                .or_insert((n.generation, n.heartbeat, now));
+            if (n.generation, n.heartbeat) > (e.0, e.1) {
+                *e = (n.generation, n.heartbeat, now);
+            }
+            ages.push((n.id.clone(), now.saturating_sub(e.2)));
+        }
+        if self.heard.len() > view.nodes.len() {
+            self.heard.retain(|id, _| view.node(id).is_some());
+        }
+        self.io.publications += 1;
+        let snap = NodeSnapshot {
+            view,
+            stats: self.core.stats().clone(),
+            io: self.io.clone(),
+            phase: self.lifecycle.phase(),
+            taken_at: now,
+            heartbeat_age: ages,
+        };
+        self.view.publish(gossip_sync::Arc::new(snap));
+    }
+}
+
+impl<T: Transport> Drop for EventLoop<T> {
+    /// The stop sequence, also run if the loop panics: close the queue and fail what it
+    /// held, fail pending leaves, publish the final snapshot, end the subscriptions, and only
+    /// then advance the lifecycle to `Stopped`.
+    fn drop(&mut self) {
+        for cmd in self.cmds.close() {
+            cmd.fail();
+        }
+        if let Some(l) = self.leave.take() {
+            for w in l.waiters {
+                w.send(Err(NodeError::Stopped));
+            }
+        }
+        // Deferred replies only exist mid-iteration (a panic); their writes were applied, but
+        // the snapshot may not show them: answer them anyway, the core state is authoritative.
+        for d in self.deferred.drain(..) {
+            match d {
+                Deferred::Write(reply, r) => reply.send(r),
+            }
+        }
+        if std::thread::panicking() {
+            warn!("event loop panicked; node stopped");
+        } else {
+            let now = self.now();
+            let mut snap = (*self.view.load()).clone();
+            snap.phase = Phase::Stopped;
+            snap.taken_at = now;
+            self.view.publish(gossip_sync::Arc::new(snap));
+        }
+        self.subs.close();
+        self.lifecycle.advance(Phase::Stopped);
+        info!(node = %self.core.id(), "node stopped");
+    }
+}
