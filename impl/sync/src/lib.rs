@@ -2,8 +2,8 @@
 //!
 //! This crate has no async runtime dependency. Every type is built from one `Mutex` (plus a
 //! `Condvar` where a thread can block) taken from the [`sync`] shim, which is `loom::sync`
-//! under `--cfg loom` and `std::sync` otherwise, so the loom models in `proofs/` (or in this
-//! crate's `tests/loom_*.rs`) check exactly the code the node runs. Async waiting uses
+//! under `--cfg loom` and `std::sync` otherwise, so the loom models in this
+//! crate (`tests/loom_*.rs`) check exactly the code the node runs. Async waiting uses
 //! `std::task::Waker`s registered under the same lock as the state they wait for, so a
 //! wake-up can never be missed.
 //!
@@ -14,13 +14,21 @@
 //! | [`reply_slot`] | loop (reply) / caller (await or block) | the caller gets the reply or [`Canceled`], never waits forever |
 //! | [`Subscribers`] | loop (publish) / subscribers | no duplicates, none after unsubscribe, overflow reported as [`Delivery::Lagged`] |
 //! | [`Lifecycle`] | loop (advance) / handles (wait) | phases only move forward; `Stopped` means every queued command was answered |
+//! | [`Outbox`] | loop only (orders the hand-offs above) | snapshot published, then events delivered, then replies sent |
+//!
+//! The loom models are in `tests/loom_*.rs`; `docs/verification.md` (section "Loom") lists
+//! what each proves. Under `--cfg loom` only, the `broken` module (absent otherwise) can
+//! switch on deliberately racy variants so that the models can show they catch them.
 //!
 //! Under `--cfg loom` the same API is compiled against loom's types; [`Subscription`] then
 //! holds a strong reference to its registry (loom's `Arc` has no `Weak`).
 
 pub(crate) mod sync;
 
+#[cfg(loom)]
+pub mod broken;
 mod lifecycle;
+mod outbox;
 mod queue;
 mod reply;
 mod subscribers;
@@ -30,6 +38,7 @@ mod view;
 mod test_util;
 
 pub use lifecycle::{Lifecycle, Phase, WaitFor};
+pub use outbox::Outbox;
 pub use queue::{Closed, CommandReceiver, CommandSender, Recv, command_queue};
 pub use reply::{Canceled, Replier, ReplyWaiter, reply_slot};
 pub use subscribers::{Delivery, SubRecv, Subscribers, Subscription, TryRecv};

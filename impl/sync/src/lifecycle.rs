@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
+use crate::queue::CommandReceiver;
 use crate::sync::{Arc, Condvar, Mutex, lock, wait};
 
 /// The phase of a node's life. Phases only move forward: `Running < Leaving < Stopped`.
@@ -34,7 +35,7 @@ pub enum Phase {
 ///
 /// The event loop is the only caller of `advance(Stopped)`, and it calls it only *after*
 /// [`CommandReceiver::close`](crate::CommandReceiver::close) has returned and it has failed
-/// every command handed back. Hence, once a caller observes `Stopped`, every command it
+/// every command handed back: [`stop`](Self::stop) does exactly that, in that order. Hence, once a caller observes `Stopped`, every command it
 /// sent earlier has been answered (applied or failed), and every later `send` fails.
 ///
 /// `Lifecycle` is a cheap handle: clones share one state.
@@ -99,6 +100,33 @@ impl Lifecycle {
             w.wake();
         }
         before
+    }
+
+    /// The event loop's stop sequence, with its one ordering constraint built in: closes `rx`
+    /// (every later `send` fails), passes each command it handed back to `fail` (which must
+    /// answer it, e.g. drop or fail its [`Replier`](crate::Replier)), runs `finish` (publish
+    /// the final snapshot, end the subscriptions, fail pending leaves, ...), and only then
+    /// advances to [`Phase::Stopped`]. Returns the phase before the call.
+    ///
+    /// Hence a thread that observes `Stopped` (by [`phase`](Self::phase) or a wait) knows
+    /// that every command sent before has been answered, and that `finish` has run.
+    pub fn stop<C>(
+        &self,
+        rx: &mut CommandReceiver<C>,
+        fail: impl FnMut(C),
+        finish: impl FnOnce(),
+    ) -> Phase {
+        #[cfg(loom)]
+        if crate::broken::on(crate::broken::Broken::StoppedBeforeClose) {
+            // Racy: announces `Stopped` before the queue is closed and drained.
+            let before = self.advance(Phase::Stopped);
+            rx.close().into_iter().for_each(fail);
+            finish();
+            return before;
+        }
+        rx.close().into_iter().for_each(fail);
+        finish();
+        self.advance(Phase::Stopped)
     }
 
     /// Waits (async) until the phase is at least `phase`.
@@ -190,6 +218,26 @@ mod tests {
         lc.advance(Phase::Stopped);
         assert_eq!(a.join().unwrap(), Phase::Stopped);
         b.join().unwrap();
+    }
+
+    #[test]
+    fn stop_fails_queued_commands_runs_finish_then_advances() {
+        let lc = Lifecycle::new();
+        let (tx, mut rx) = crate::command_queue();
+        tx.send(1).unwrap();
+        tx.send(2).unwrap();
+        let mut failed = Vec::new();
+        let mut finished_while = None;
+        let before = lc.stop(
+            &mut rx,
+            |c| failed.push(c),
+            || finished_while = Some(lc.phase()),
+        );
+        assert_eq!(before, Phase::Running);
+        assert_eq!(failed, vec![1, 2]);
+        assert_eq!(finished_while, Some(Phase::Running));
+        assert_eq!(lc.phase(), Phase::Stopped);
+        assert!(tx.send(3).is_err());
     }
 
     #[test]

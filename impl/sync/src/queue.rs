@@ -108,6 +108,22 @@ impl<C> CommandSender<C> {
     ///
     /// Returns `Err(Closed(cmd))`, giving the command back, if the queue has been closed.
     pub fn send(&self, cmd: C) -> Result<(), Closed<C>> {
+        #[cfg(loom)]
+        if crate::broken::on(crate::broken::Broken::SendAfterClose) {
+            // Racy: the `closed` check and the push are separate critical sections.
+            if lock(&self.shared.state).closed {
+                return Err(Closed(cmd));
+            }
+            let waker = {
+                let mut st = lock(&self.shared.state);
+                st.queue.push_back(cmd);
+                st.waker.take()
+            };
+            if let Some(w) = waker {
+                w.wake();
+            }
+            return Ok(());
+        }
         let waker = {
             let mut st = lock(&self.shared.state);
             if st.closed {
@@ -180,6 +196,21 @@ impl<C> Future for Recv<'_, C> {
     type Output = Option<C>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<C>> {
+        #[cfg(loom)]
+        if crate::broken::on(crate::broken::Broken::QueueLostWakeup) {
+            // Racy: the waker is stored in a second critical section, after the check.
+            {
+                let mut st = lock(&self.rx.shared.state);
+                if let Some(cmd) = st.queue.pop_front() {
+                    return Poll::Ready(Some(cmd));
+                }
+                if st.closed || st.senders == 0 {
+                    return Poll::Ready(None);
+                }
+            }
+            lock(&self.rx.shared.state).waker = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
         let mut st = lock(&self.rx.shared.state);
         if let Some(cmd) = st.queue.pop_front() {
             return Poll::Ready(Some(cmd));

@@ -308,6 +308,21 @@ impl<E: Clone> Future for SubRecv<'_, E> {
     type Output = Option<Delivery<E>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        #[cfg(loom)]
+        if crate::broken::on(crate::broken::Broken::SubLostWakeup) {
+            // Racy: the waker is stored in a second critical section, after the check.
+            {
+                let mut st = lock(&self.sub.shared.state);
+                if let Some(d) = pop(&mut st) {
+                    return Poll::Ready(Some(d));
+                }
+                if st.unsubscribed || st.ended {
+                    return Poll::Ready(None);
+                }
+            }
+            lock(&self.sub.shared.state).waker = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
         let mut st = lock(&self.sub.shared.state);
         if let Some(d) = pop(&mut st) {
             return Poll::Ready(Some(d));

@@ -48,6 +48,18 @@ impl<T> ViewCell<T> {
     /// The previous snapshot stays valid for readers that hold it; it is freed when the last of
     /// them drops it.
     pub fn publish(&self, value: Arc<T>) -> u64 {
+        #[cfg(loom)]
+        if crate::broken::on(crate::broken::Broken::ViewTornPublish) {
+            // Racy: the epoch and the value change in separate critical sections.
+            let epoch = {
+                let mut slot = lock(&self.inner);
+                slot.epoch += 1;
+                slot.epoch
+            };
+            let old = std::mem::replace(&mut lock(&self.inner).value, value);
+            drop(old);
+            return epoch;
+        }
         let (epoch, old) = {
             let mut slot = lock(&self.inner);
             slot.epoch += 1;
