@@ -4,8 +4,8 @@
 //! avoid the goal.
 
 use gossip_proofs::fair::examples::{
-    Chain, CycleMod, Grid, Mutex2, MutexAction, Pc, Processes, RequestReply, Rumor, ServedThenStuck,
-    SpinAction, SpinLoop,
+    Chain, CycleMod, Grid, Mutex2, MutexAction, Pc, Processes, RequestReply, Rumor,
+    ServedThenStuck, SpinAction, SpinLoop,
 };
 use gossip_proofs::fair::{
     FairChecker, FairClass, FairModel, FairReport, FairResult, Lasso, Mode, Progress, Status, Trace,
@@ -70,7 +70,10 @@ where
     if l.cycle.is_empty() {
         let mut acts = Vec::new();
         m.actions(&l.loop_start, &mut acts);
-        if acts.into_iter().any(|a| m.next_state(&l.loop_start, a).is_some()) {
+        if acts
+            .into_iter()
+            .any(|a| m.next_state(&l.loop_start, a).is_some())
+        {
             return Err("empty cycle but loop_start is not a deadlock".into());
         }
     } else {
@@ -98,7 +101,9 @@ where
             .collect();
         for c in always_enabled.unwrap_or_default() {
             if !taken.contains(&c) {
-                return Err(format!("unfair cycle: class {c:?} always enabled, never taken"));
+                return Err(format!(
+                    "unfair cycle: class {c:?} always enabled, never taken"
+                ));
             }
         }
     }
@@ -174,7 +179,13 @@ fn without_fairness_a_thinking_neighbour_starves_the_waiting_process() {
     assert_eq!(r.status("mutual exclusion"), Some(Status::Holds));
     assert_eq!(r.status("p0 critical"), Some(Status::Violated));
     assert_eq!(r.status("waiting ~> critical"), Some(Status::Violated));
-    check_lasso(&m, lasso_of(&r, "p0 critical"), |s| s.pc[0] != Pc::Critical, 0).unwrap();
+    check_lasso(
+        &m,
+        lasso_of(&r, "p0 critical"),
+        |s| s.pc[0] != Pc::Critical,
+        0,
+    )
+    .unwrap();
     let l = lasso_of(&r, "waiting ~> critical");
     let from = l
         .prefix
@@ -236,7 +247,10 @@ fn leads_to_holds_only_when_the_reply_is_weakly_fair() {
         reply_is_fair: false,
     };
     let broken = run(&m);
-    assert_eq!(broken.status("requested ~> replied"), Some(Status::Violated));
+    assert_eq!(
+        broken.status("requested ~> replied"),
+        Some(Status::Violated)
+    );
     let l = lasso_of(&broken, "requested ~> replied");
     assert_eq!(l.prefix, vec![(0, "Request")]);
     assert_eq!(l.loop_start, 1);
@@ -316,78 +330,46 @@ fn stateright_eventually_misses_a_cycle_that_this_engine_catches() {
 
 // (f) exact counts ------------------------------------------------------------------------
 
+/// (unique states, edges, max depth) of a complete run.
+fn counts<M>(m: &M) -> (u64, u64, u32)
+where
+    M: FairModel + Sync,
+    M::State: Hash + Eq + Clone + Debug + Send + Sync,
+    M::Action: Clone + Debug + Send + Sync,
+{
+    let r = run(m);
+    assert!(r.complete);
+    (r.unique_states, r.edges, r.max_depth)
+}
+
 #[test]
 fn unique_state_and_edge_counts_are_exact() {
-    let counts = |r: &dyn Fn() -> (u64, u64, u32)| r();
-    let g = run(&Grid { w: 4, h: 3 });
-    assert_eq!((g.unique_states, g.edges, g.max_depth), (12, 3 * 3 + 4 * 2, 5));
-    let cases: Vec<(&str, (u64, u64, u32), (u64, u64, u32))> = vec![
-        (
-            "spin",
-            counts(&|| {
-                let r = run(&SpinLoop { exit_is_fair: true });
-                (r.unique_states, r.edges, r.max_depth)
-            }),
-            (2, 2, 1),
-        ),
-        (
-            "mutex contended",
-            counts(&|| {
-                let r = run(&Mutex2 {
-                    fair: true,
-                    contended: true,
-                    broken_lock: false,
-                });
-                (r.unique_states, r.edges, r.max_depth)
-            }),
-            (8, 14, 3),
-        ),
-        (
-            "mutex broken",
-            counts(&|| {
-                let r = run(&Mutex2 {
-                    fair: true,
-                    contended: true,
-                    broken_lock: true,
-                });
-                (r.unique_states, r.edges, r.max_depth)
-            }),
-            (9, 18, 4),
-        ),
-        (
-            "mutex uncontended",
-            counts(&|| {
-                let r = run(&Mutex2 {
-                    fair: true,
-                    contended: false,
-                    broken_lock: false,
-                });
-                (r.unique_states, r.edges, r.max_depth)
-            }),
-            (6, 12, 3),
-        ),
-        (
-            "request/reply",
-            counts(&|| {
-                let r = run(&RequestReply {
-                    reply_is_fair: true,
-                });
-                (r.unique_states, r.edges, r.max_depth)
-            }),
-            (3, 6, 2),
-        ),
-        (
-            "processes n=4",
-            counts(&|| {
-                let r = run(&Processes { n: 4 });
-                (r.unique_states, r.edges, r.max_depth)
-            }),
-            (81, 4 * 81, 8),
-        ),
-    ];
-    for (name, got, want) in cases {
-        assert_eq!(got, want, "{name}: (states, edges, depth)");
-    }
+    // Hand-counted: see the doc comment of each example model.
+    assert_eq!(counts(&Grid { w: 4, h: 3 }), (12, 3 * 3 + 4 * 2, 5));
+    assert_eq!(counts(&Grid { w: 1, h: 1 }), (1, 0, 0));
+    assert_eq!(counts(&SpinLoop { exit_is_fair: true }), (2, 2, 1));
+    let mutex = |contended, broken_lock| Mutex2 {
+        fair: true,
+        contended,
+        broken_lock,
+    };
+    assert_eq!(counts(&mutex(true, false)), (8, 14, 3));
+    assert_eq!(counts(&mutex(true, true)), (9, 18, 4));
+    assert_eq!(counts(&mutex(false, false)), (6, 12, 3));
+    assert_eq!(
+        counts(&RequestReply {
+            reply_is_fair: true
+        }),
+        (3, 6, 2)
+    );
+    assert_eq!(counts(&Processes { n: 4 }), (81, 4 * 81, 8));
+    assert_eq!(
+        counts(&Chain {
+            len: 5,
+            goal_at_end: true
+        }),
+        (6, 5, 5)
+    );
 }
 
 #[test]
@@ -436,12 +418,22 @@ fn always_violations_and_sometimes_examples_have_shortest_replayable_traces() {
     let m = Grid { w: 4, h: 3 };
     let r = run(&m);
     assert_eq!(r.status("not at far corner"), Some(Status::Violated));
-    let t = r.property("not at far corner").unwrap().trace.as_ref().unwrap();
+    let t = r
+        .property("not at far corner")
+        .unwrap()
+        .trace
+        .as_ref()
+        .unwrap();
     assert_eq!(t.steps.len(), 5);
     assert_eq!(t.last, (3, 2));
     check_trace(&m, t).unwrap();
     assert_eq!(r.status("diagonal (1,1)"), Some(Status::Found));
-    let t = r.property("diagonal (1,1)").unwrap().trace.as_ref().unwrap();
+    let t = r
+        .property("diagonal (1,1)")
+        .unwrap()
+        .trace
+        .as_ref()
+        .unwrap();
     assert_eq!(t.steps.len(), 2);
     check_trace(&m, t).unwrap();
     assert_eq!(r.status("outside the grid"), Some(Status::NotFound));
@@ -454,7 +446,12 @@ fn always_violations_and_sometimes_examples_have_shortest_replayable_traces() {
     };
     let r = run(&m);
     assert_eq!(r.status("mutual exclusion"), Some(Status::Violated));
-    let t = r.property("mutual exclusion").unwrap().trace.as_ref().unwrap();
+    let t = r
+        .property("mutual exclusion")
+        .unwrap()
+        .trace
+        .as_ref()
+        .unwrap();
     assert_eq!(t.steps.len(), 4);
     assert_eq!(t.last.pc, [Pc::Critical, Pc::Critical]);
     check_trace(&m, t).unwrap();
@@ -571,7 +568,10 @@ fn simulation_reports_unknown_on_a_fair_model() {
     let r = FairChecker::new(&m).simulate(7, 50, 100);
     assert_eq!(r.status("done"), Some(Status::Unknown));
     let s = r.simulation.as_ref().unwrap();
-    assert!(s.unfair_lassos > 0, "walks did close (unfair) spin cycles: {s:?}");
+    assert!(
+        s.unfair_lassos > 0,
+        "walks did close (unfair) spin cycles: {s:?}"
+    );
     assert_eq!(s.fair_lassos, 0);
 }
 
@@ -584,7 +584,13 @@ fn simulation_catches_starvation_and_broken_safety() {
     };
     let r = FairChecker::new(&m).simulate(1, 200, 50);
     assert_eq!(r.status("p0 critical"), Some(Status::Violated));
-    check_lasso(&m, lasso_of(&r, "p0 critical"), |s| s.pc[0] != Pc::Critical, 0).unwrap();
+    check_lasso(
+        &m,
+        lasso_of(&r, "p0 critical"),
+        |s| s.pc[0] != Pc::Critical,
+        0,
+    )
+    .unwrap();
     assert_eq!(r.status("p0 critical reachable"), Some(Status::Found));
     let contended = Mutex2 {
         contended: true,
@@ -594,7 +600,11 @@ fn simulation_catches_starvation_and_broken_safety() {
     assert_eq!(r.status("mutual exclusion"), Some(Status::Violated));
     check_trace(
         &contended,
-        r.property("mutual exclusion").unwrap().trace.as_ref().unwrap(),
+        r.property("mutual exclusion")
+            .unwrap()
+            .trace
+            .as_ref()
+            .unwrap(),
     )
     .unwrap();
 }

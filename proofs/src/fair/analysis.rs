@@ -3,7 +3,7 @@
 
 use super::explore::{Explored, canonical_fp};
 use super::store::{BitVec, Edge, NONE};
-use super::{FairError, FairModel, Lasso, Trace};
+use super::{FairError, FairModel, Lasso, Representative, Trace};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 
@@ -335,10 +335,7 @@ fn build_fair_cycle(g: &Explored, entry: u32, in_c: &dyn Fn(u32) -> bool) -> Vec
         enabled(g, s.1.target, buf);
         inter.retain(|c| buf.binary_search(c).is_ok());
     };
-    loop {
-        let Some(&k) = inter.iter().find(|c| !taken.contains(c)) else {
-            break;
-        };
+    while let Some(&k) = inter.iter().find(|c| !taken.contains(c)) {
         let k_edge = |v: u32| g.out(v).find(|e| e.class == k && in_c(e.target));
         let goal = |v: u32| {
             let mut b = Vec::new();
@@ -377,10 +374,10 @@ fn build_fair_cycle(g: &Explored, entry: u32, in_c: &dyn Fn(u32) -> bool) -> Vec
 pub(crate) fn replay<M>(
     model: &M,
     g: &Explored,
-    symmetry: Option<fn(&M::State) -> M::State>,
+    symmetry: Option<Representative<M::State>>,
     start: u32,
     steps: &[(u32, u32)],
-) -> Result<(Vec<(M::State, M::Action)>, M::State), FairError>
+) -> Result<Trace<M::State, M::Action>, FairError>
 where
     M: FairModel,
     M::State: Hash + Clone,
@@ -426,7 +423,10 @@ where
         })?;
         out.push((std::mem::replace(&mut cur, t), a));
     }
-    Ok((out, cur))
+    Ok(Trace {
+        steps: out,
+        last: cur,
+    })
 }
 
 /// Turns a node path into replay steps with [`ANY`] class.
@@ -439,7 +439,7 @@ pub(crate) fn trace_to<M>(
     model: &M,
     g: &Explored,
     global: &GlobalBfs,
-    symmetry: Option<fn(&M::State) -> M::State>,
+    symmetry: Option<Representative<M::State>>,
     v: u32,
 ) -> Result<Trace<M::State, M::Action>, FairError>
 where
@@ -448,8 +448,7 @@ where
     M::Action: Clone,
 {
     let nodes = global.path_to(v);
-    let (steps, last) = replay(model, g, symmetry, nodes[0], &any_steps(&nodes))?;
-    Ok(Trace { steps, last })
+    replay(model, g, symmetry, nodes[0], &any_steps(&nodes))
 }
 
 /// Replays a liveness witness into a lasso.
@@ -466,7 +465,10 @@ where
     let mut steps = any_steps(&w.prefix);
     let np = steps.len();
     steps.extend(w.cycle.iter().map(|(_, e)| (e.target, e.class)));
-    let (mut all, last) = replay(model, g, None, w.prefix[0], &steps)?;
+    let Trace {
+        steps: mut all,
+        last,
+    } = replay(model, g, None, w.prefix[0], &steps)?;
     let cycle = all.split_off(np);
     let loop_start = match cycle.first() {
         Some((s, _)) => s.clone(),

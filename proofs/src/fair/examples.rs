@@ -170,7 +170,9 @@ impl Model for Mutex2 {
             Property::always("mutual exclusion", |_, s: &MutexState| {
                 !(s.pc[0] == Pc::Critical && s.pc[1] == Pc::Critical)
             }),
-            Property::sometimes("p0 critical reachable", |_, s: &MutexState| s.pc[0] == Pc::Critical),
+            Property::sometimes("p0 critical reachable", |_, s: &MutexState| {
+                s.pc[0] == Pc::Critical
+            }),
             Property::eventually("p0 critical", |_, s: &MutexState| s.pc[0] == Pc::Critical),
         ]
     }
@@ -231,7 +233,11 @@ impl FairModel for RequestReply {
         }
     }
     fn leads_to(&self) -> Vec<LeadsTo<Self>> {
-        vec![LeadsTo::new("requested ~> replied", |_, s| *s == 1, |_, s| *s == 2)]
+        vec![LeadsTo::new(
+            "requested ~> replied",
+            |_, s| *s == 1,
+            |_, s| *s == 2,
+        )]
     }
 }
 
@@ -265,7 +271,11 @@ impl FairModel for ServedThenStuck {
         Some(FairClass(7))
     }
     fn leads_to(&self) -> Vec<LeadsTo<Self>> {
-        vec![LeadsTo::new("asked ~> served", |_, s| *s == 1, |_, s| *s == 0)]
+        vec![LeadsTo::new(
+            "asked ~> served",
+            |_, s| *s == 1,
+            |_, s| *s == 0,
+        )]
     }
 }
 
@@ -365,11 +375,17 @@ impl Model for Grid {
         }
     }
     fn next_state(&self, s: &(u32, u32), a: char) -> Option<(u32, u32)> {
-        Some(if a == 'R' { (s.0 + 1, s.1) } else { (s.0, s.1 + 1) })
+        Some(if a == 'R' {
+            (s.0 + 1, s.1)
+        } else {
+            (s.0, s.1 + 1)
+        })
     }
     fn properties(&self) -> Vec<Property<Self>> {
         vec![
-            Property::always("not at far corner", |m: &Grid, s: &(u32, u32)| s.0 + s.1 < m.w + m.h - 2),
+            Property::always("not at far corner", |m: &Grid, s: &(u32, u32)| {
+                s.0 + s.1 < m.w + m.h - 2
+            }),
             Property::sometimes("diagonal (1,1)", |_, s: &(u32, u32)| *s == (1, 1)),
             Property::sometimes("outside the grid", |m: &Grid, s: &(u32, u32)| s.0 >= m.w),
         ]
@@ -392,7 +408,9 @@ pub struct Processes {
 }
 
 impl Processes {
-    /// The symmetry representative: the sorted vector.
+    /// The symmetry representative: the sorted vector. (It takes `&Vec` because a
+    /// representative must be a `fn(&State) -> State`.)
+    #[allow(clippy::ptr_arg)]
     pub fn sorted(s: &Vec<u8>) -> Vec<u8> {
         let mut s = s.clone();
         s.sort_unstable();

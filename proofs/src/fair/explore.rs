@@ -9,7 +9,7 @@
 //! come back to the coordinating thread, which appends the chunks in order, so the edge array is
 //! in source-index order (a CSR layout) although workers finish out of order.
 
-use super::store::{BitVec, ChunkedVec, Edge, FpTable, MAX_STATES, NONE, fingerprint};
+use super::store::{BitVec, ChunkedVec, Edge, FpTable, IdBuild, MAX_STATES, NONE, fingerprint};
 use super::{FairClass, FairError, FairModel, Phase, Progress};
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -37,7 +37,7 @@ pub(crate) struct Explored {
     /// Interned class id to model class.
     pub(crate) classes: Vec<FairClass>,
     /// Model class to interned class id.
-    pub(crate) class_ids: HashMap<u64, u32>,
+    pub(crate) class_ids: HashMap<u64, u32, IdBuild>,
     pub(crate) complete: bool,
 }
 
@@ -90,10 +90,13 @@ impl Explored {
 pub(crate) struct Cfg<'a, S> {
     pub(crate) threads: usize,
     pub(crate) max_states: Option<u64>,
-    pub(crate) symmetry: Option<fn(&S) -> S>,
+    pub(crate) symmetry: Option<super::Representative<S>>,
     pub(crate) progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
     pub(crate) start: Instant,
 }
+
+/// States discovered by one worker during a level, with their indices.
+type NewStates<S> = Vec<(u32, S)>;
 
 /// What a worker returns for one chunk of the frontier.
 struct ChunkOut {
@@ -106,11 +109,11 @@ struct ChunkOut {
 /// Shared interning of fair classes (a handful of distinct values, so a mutex is fine; workers
 /// keep a local cache in front of it).
 struct Interner {
-    map: Mutex<(HashMap<u64, u32>, Vec<FairClass>)>,
+    map: Mutex<(HashMap<u64, u32, IdBuild>, Vec<FairClass>)>,
 }
 
 impl Interner {
-    fn intern(&self, c: FairClass, cache: &mut HashMap<u64, u32>) -> u32 {
+    fn intern(&self, c: FairClass, cache: &mut HashMap<u64, u32, IdBuild>) -> u32 {
         if let Some(&id) = cache.get(&c.0) {
             return id;
         }
@@ -127,7 +130,7 @@ impl Interner {
 
 /// Canonicalises (if symmetry is on) and fingerprints a state.
 #[inline]
-pub(crate) fn canonical_fp<S: Hash>(s: S, symmetry: Option<fn(&S) -> S>) -> (u64, S) {
+pub(crate) fn canonical_fp<S: Hash>(s: S, symmetry: Option<super::Representative<S>>) -> (u64, S) {
     match symmetry {
         Some(rep) => {
             let r = rep(&s);
@@ -152,7 +155,7 @@ where
     let limit = cfg.max_states.unwrap_or(MAX_STATES).min(MAX_STATES);
     let table = FpTable::new();
     let interner = Interner {
-        map: Mutex::new((HashMap::new(), Vec::new())),
+        map: Mutex::new((HashMap::default(), Vec::new())),
     };
     let mut offsets: ChunkedVec<u64> = ChunkedVec::new();
     offsets.push(0);
@@ -202,12 +205,12 @@ where
         let next_chunk = AtomicUsize::new(0);
         let stop = AtomicBool::new(table.len() >= limit);
         let outs: Mutex<Vec<ChunkOut>> = Mutex::new(Vec::new());
-        let news: Mutex<Vec<Vec<(u32, M::State)>>> = Mutex::new(Vec::new());
+        let news: Mutex<Vec<NewStates<M::State>>> = Mutex::new(Vec::new());
         let frontier_ref = &frontier;
 
         std::thread::scope(|scope| {
             let work = || {
-                let mut cache: HashMap<u64, u32> = HashMap::new();
+                let mut cache: HashMap<u64, u32, IdBuild> = HashMap::default();
                 let mut local_outs = Vec::new();
                 let mut local_new: Vec<(u32, M::State)> = Vec::new();
                 let mut actions: Vec<M::Action> = Vec::new();
@@ -329,7 +332,9 @@ where
         }
     }
     // Drop empty trailing levels.
-    while level_starts.len() > 1 && level_starts[level_starts.len() - 1] == level_starts[level_starts.len() - 2] {
+    while level_starts.len() > 1
+        && level_starts[level_starts.len() - 1] == level_starts[level_starts.len() - 2]
+    {
         level_starts.pop();
     }
 

@@ -136,6 +136,10 @@ impl FairClass {
     }
 }
 
+/// A symmetry representative function, as in stateright's `symmetry_fn`: maps a state to the
+/// canonical member of its orbit.
+pub type Representative<S> = fn(&S) -> S;
+
 /// A leads-to property `p ~> q`: whenever `p` holds, `q` eventually holds (possibly at once).
 pub struct LeadsTo<M: Model> {
     /// The property's name.
@@ -408,7 +412,7 @@ pub struct FairChecker<'a, M: Model> {
     model: &'a M,
     threads: usize,
     max_states: Option<u64>,
-    symmetry: Option<fn(&M::State) -> M::State>,
+    symmetry: Option<Representative<M::State>>,
     progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
 }
 
@@ -444,7 +448,7 @@ where
     }
 
     /// Symmetry reduction with a representative function (safety only; see the module docs).
-    pub fn symmetry(mut self, representative: fn(&M::State) -> M::State) -> Self {
+    pub fn symmetry(mut self, representative: Representative<M::State>) -> Self {
         self.symmetry = Some(representative);
         self
     }
@@ -519,7 +523,9 @@ where
                             };
                             (kind, st, Some(t), None, None)
                         }
-                        None if !g.complete => (kind, Status::Unknown, None, None, incomplete_note()),
+                        None if !g.complete => {
+                            (kind, Status::Unknown, None, None, incomplete_note())
+                        }
                         None if always => (kind, Status::Holds, None, None, None),
                         None => (kind, Status::NotFound, None, None, None),
                     }
@@ -559,8 +565,8 @@ where
                     .filter(|&v| g.is_expanded(v) && pb.get(v) && !qb.get(v))
                     .collect();
                 let (w, stats) = find_fair_lasso(&g, &global, &sources, qb);
-                analysis_bytes =
-                    analysis_bytes.max(global.bytes() + stats.bytes + sources.capacity() as u64 * 4);
+                analysis_bytes = analysis_bytes
+                    .max(global.bytes() + stats.bytes + sources.capacity() as u64 * 4);
                 self.live_verdict(&g, w, &incomplete_note)?
             };
             results.push(PropertyResult {

@@ -1,14 +1,14 @@
 //! Seeded random walks with fair-lasso detection, for models too big to exhaust.
 
-use super::store::fingerprint;
+use super::store::{IdBuild, fingerprint};
 use super::{
     FairClass, FairModel, FairResult, Lasso, Mode, Phase, Progress, PropertyKind, PropertyResult,
     SimulationStats, Status, Trace,
 };
-use std::collections::HashMap;
+use stateright::Expectation;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::time::Instant;
-use stateright::Expectation;
 
 /// SplitMix64: a tiny, well-mixed, seedable PRNG (Steele, Lea, Flood 2014).
 #[derive(Clone, Debug)]
@@ -98,7 +98,7 @@ where
         }))
         .collect();
     let mut stats = SimulationStats::default();
-    let mut seen: HashMap<u64, ()> = HashMap::new();
+    let mut seen: HashSet<u64, IdBuild> = HashSet::default();
     let inits = model.init_states();
     let mut actions = Vec::new();
 
@@ -108,7 +108,7 @@ where
         }
         stats.walks += 1;
         let mut steps: Vec<Step<M::State, M::Action>> = Vec::new();
-        let mut pos: HashMap<u64, usize> = HashMap::new();
+        let mut pos: HashMap<u64, usize, IdBuild> = HashMap::default();
         let mut cur = inits[rng.below(inits.len())].clone();
         // `end`: Some(Some(p)) = cycle back to p; Some(None) = deadlock; None = step bound.
         let mut end: Option<Option<usize>> = None;
@@ -119,7 +119,7 @@ where
                 break;
             }
             pos.insert(fp, steps.len());
-            seen.insert(fp, ());
+            seen.insert(fp);
             actions.clear();
             model.actions(&cur, &mut actions);
             let mut succ = Vec::new();
@@ -164,15 +164,30 @@ where
                 continue;
             }
             let want = matches!(p.expectation, Expectation::Sometimes);
-            if let Some(k) = steps.iter().position(|s| (p.condition)(model, &s.state) == want) {
+            if let Some(k) = steps
+                .iter()
+                .position(|s| (p.condition)(model, &s.state) == want)
+            {
                 r.trace = Some(Trace {
                     steps: steps[..k]
                         .iter()
-                        .map(|s| (s.state.clone(), s.taken.clone().map(|t| t.0).unwrap_or_else(|| unreachable!())))
+                        .map(|s| {
+                            (
+                                s.state.clone(),
+                                s.taken
+                                    .clone()
+                                    .map(|t| t.0)
+                                    .unwrap_or_else(|| unreachable!()),
+                            )
+                        })
                         .collect(),
                     last: steps[k].state.clone(),
                 });
-                r.status = if want { Status::Found } else { Status::Violated };
+                r.status = if want {
+                    Status::Found
+                } else {
+                    Status::Violated
+                };
                 r.note = None;
             }
         }
@@ -199,7 +214,10 @@ where
             let to_pair = |s: &Step<M::State, M::Action>| {
                 (
                     s.state.clone(),
-                    s.taken.clone().map(|t| t.0).unwrap_or_else(|| unreachable!()),
+                    s.taken
+                        .clone()
+                        .map(|t| t.0)
+                        .unwrap_or_else(|| unreachable!()),
                 )
             };
             Lasso {

@@ -19,17 +19,47 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// `u32::MAX` absorbs the states discovered by chunks in flight when the limit is hit).
 pub(crate) const MAX_STATES: u64 = 4_000_000_000;
 
+/// The fixed-seed hasher behind fingerprints (aHash, as in stateright, with our own seeds).
+static FP_HASHER: std::sync::LazyLock<ahash::RandomState> = std::sync::LazyLock::new(|| {
+    ahash::RandomState::with_seeds(
+        0x243F_6A88_85A3_08D3,
+        0x1319_8A2E_0370_7344,
+        0xA409_3822_299F_31D0,
+        0x082E_FA98_EC4E_6C89,
+    )
+});
+
 /// A 64-bit fingerprint of a value, never zero (zero marks an empty table slot).
 ///
-/// Uses the standard library's `DefaultHasher::new()`, which is keyed with zeros and therefore
-/// deterministic for a given build of the standard library.
+/// aHash with fixed seeds: deterministic for a given build (the algorithm may differ between
+/// CPUs with and without AES instructions, so fingerprints are not portable across machines;
+/// nothing is persisted).
 #[inline]
 pub(crate) fn fingerprint<T: Hash + ?Sized>(value: &T) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    value.hash(&mut h);
-    let fp = h.finish();
+    let fp = FP_HASHER.hash_one(value);
     if fp == 0 { 1 } else { fp }
 }
+
+/// A hasher for keys that are already hashes (fingerprints, class ids): identity.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// `BuildHasher` for [`IdHasher`].
+pub(crate) type IdBuild = std::hash::BuildHasherDefault<IdHasher>;
 
 /// One shard: open addressing with linear probing; keys and values in separate arrays so that
 /// a slot costs 12 bytes.
@@ -198,9 +228,17 @@ impl<T: Copy> ChunkedVec<T> {
     }
 
     /// Appends a slice.
-    pub(crate) fn extend_from_slice(&mut self, xs: &[T]) {
-        for &x in xs {
-            self.push(x);
+    pub(crate) fn extend_from_slice(&mut self, mut xs: &[T]) {
+        while !xs.is_empty() {
+            if self.blocks.last().is_none_or(|b| b.len() == BLOCK) {
+                self.blocks.push(Vec::with_capacity(BLOCK));
+            }
+            if let Some(b) = self.blocks.last_mut() {
+                let k = (BLOCK - b.len()).min(xs.len());
+                b.extend_from_slice(&xs[..k]);
+                self.len += k as u64;
+                xs = &xs[k..];
+            }
         }
     }
 
@@ -241,7 +279,7 @@ impl BitVec {
     /// Appends a bit.
     #[inline]
     pub(crate) fn push(&mut self, b: bool) {
-        if self.len % 64 == 0 {
+        if self.len.is_multiple_of(64) {
             self.words.push(0);
         }
         if b {

@@ -1,0 +1,50 @@
+//! Throughput of the fair engine versus stateright's `spawn_bfs` on the same model, measured in
+//! the same process. Prints the comparison; run with
+//! `cargo test -p gossip-proofs --release --test fair_bench -- --nocapture`.
+//! `FAIR_BENCH=n,cap[,lossy]` picks a bigger instance (default `4,2`, a few seconds).
+
+use gossip_proofs::fair::examples::Rumor;
+use gossip_proofs::fair::{FairChecker, Status, compare_with_stateright};
+
+fn instance() -> Rumor {
+    let spec = std::env::var("FAIR_BENCH").unwrap_or_else(|_| "4,2".into());
+    let f: Vec<&str> = spec.split(',').collect();
+    Rumor {
+        n: f[0].parse().expect("n"),
+        cap: f.get(1).map_or(2, |c| c.parse().expect("cap")),
+        lossy: f.get(2).is_some_and(|l| *l == "lossy"),
+    }
+}
+
+#[test]
+fn the_engine_explores_the_same_states_as_stateright_and_reports_its_speed() {
+    let m = instance();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let c = compare_with_stateright(&m, threads).expect("comparison");
+    println!("model: {m:?}\n{c}");
+    assert_eq!(
+        c.ours_states, c.stateright_states,
+        "both explore the whole space"
+    );
+    assert!(c.ours_bytes_per_state <= 64.0, "{}", c.ours_bytes_per_state);
+    let r = FairChecker::new(&m).threads(threads).run().expect("run");
+    println!(
+        "fair engine detail: {} states, {} edges, depth {}, {:.3} s ({:.3} s exploring), {:.0} states/s, \
+         {:.1} B/state + {:.1} B/edge, analysis {:.1} B/state transient, peak RSS {} MiB, {} fair classes",
+        r.unique_states,
+        r.edges,
+        r.max_depth,
+        r.seconds,
+        r.explore_seconds,
+        r.states_per_sec,
+        r.bytes_per_state,
+        r.edge_bytes as f64 / r.edges.max(1) as f64,
+        r.analysis_bytes_per_state,
+        r.peak_rss_bytes.unwrap_or(0) >> 20,
+        r.fair_classes
+    );
+    for p in &r.properties {
+        println!("  {:<16} {:?} {:?}", p.name, p.kind, p.status);
+    }
+    assert_eq!(r.status("own rumour kept"), Some(Status::Holds));
+}
