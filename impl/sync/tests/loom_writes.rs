@@ -15,11 +15,13 @@ use gossip_sync::broken::Broken;
 use gossip_sync::{Arc, Outbox, Replier, Subscribers, ViewCell, command_queue, reply_slot};
 use loom::future::block_on;
 use loom::thread;
-use loom_support::{Core, Snap, expect_caught, model};
+use loom_support::{Core, Outcomes, Snap, expect_caught, model};
 
 enum Cmd {
     Set(&'static str, Replier<u64>),
 }
+
+static OUTCOMES: Outcomes<2> = Outcomes::new(["both-writes-in-one-iteration", "two-iterations"]);
 
 fn two_writers_and_a_remote_delta() {
     let view = Arc::new(ViewCell::new(Arc::new(Snap::default())));
@@ -53,6 +55,7 @@ fn two_writers_and_a_remote_delta() {
     let mut outbox = Outbox::new();
     let (mut applied, mut delta_applied) = (0, false);
     let (mut last_version, mut last_epoch) = (0, 0);
+    let mut iterations = 0;
     while applied < 2 {
         let mut next = Some(block_on(rx.recv()).expect("writers still hold senders"));
         while let Some(Cmd::Set(key, replier)) = next {
@@ -71,7 +74,9 @@ fn two_writers_and_a_remote_delta() {
         let epoch = outbox.publish(&view, snap, &subs);
         assert!(epoch > last_epoch, "epochs increase");
         last_epoch = epoch;
+        iterations += 1;
     }
+    OUTCOMES.hit(iterations - 1);
 
     let versions: Vec<u64> = writers.into_iter().map(|w| w.join().unwrap()).collect();
     assert_ne!(versions[0], versions[1], "acknowledged versions are unique");
@@ -85,6 +90,7 @@ fn two_writers_and_a_remote_delta() {
 #[test]
 fn acknowledged_writes_are_in_the_next_view() {
     model("writes", two_writers_and_a_remote_delta);
+    OUTCOMES.check("writes", &[]);
 }
 
 #[test]

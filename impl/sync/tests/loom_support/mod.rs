@@ -183,3 +183,56 @@ impl Core {
         Arc::new(self.state.clone())
     }
 }
+
+/// How often each outcome of a model occurred over all its executions: a model whose
+/// interesting outcomes never happen proves nothing, so each test checks that every outcome
+/// was reached at least once (and reports the counts).
+pub struct Outcomes<const N: usize> {
+    labels: [&'static str; N],
+    counts: [AtomicUsize; N],
+}
+
+impl<const N: usize> Outcomes<N> {
+    /// Zero counts for the outcomes named `labels`.
+    pub const fn new(labels: [&'static str; N]) -> Self {
+        Self {
+            labels,
+            counts: [const { AtomicUsize::new(0) }; N],
+        }
+    }
+
+    /// Records one occurrence of outcome `i` (a plain std atomic: invisible to loom).
+    pub fn hit(&self, i: usize) {
+        self.counts[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Asserts that every outcome except those in `never` occurred, and that those in
+    /// `never` did not; reports the counts.
+    pub fn check(&self, model: &str, never: &[usize]) {
+        let counts: Vec<usize> = self
+            .counts
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect();
+        let summary: Vec<String> = self
+            .labels
+            .iter()
+            .zip(&counts)
+            .map(|(l, c)| format!("{l}={c}"))
+            .collect();
+        report(&format!(
+            "loom model {model}: outcomes {}",
+            summary.join(", ")
+        ));
+        for (i, (label, c)) in self.labels.iter().zip(&counts).enumerate() {
+            if never.contains(&i) {
+                assert_eq!(*c, 0, "model {model}: outcome {label} must never occur");
+            } else {
+                assert!(
+                    *c > 0,
+                    "model {model}: outcome {label} never reached (vacuous)"
+                );
+            }
+        }
+    }
+}
