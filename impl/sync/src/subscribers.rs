@@ -73,7 +73,8 @@ struct SubShared<E> {
 
 #[derive(Debug)]
 struct SubState<E> {
-    /// At most `capacity` events plus one trailing `Lagged` marker.
+    /// At most `capacity` events; a `Lagged` marker may follow each of them (and sit in
+    /// front), so at most `2 * capacity + 1` entries. Consecutive losses share one marker.
     queue: VecDeque<Delivery<E>>,
     /// Events currently in `queue` (markers excluded).
     events: usize,

@@ -1,5 +1,5 @@
 //! Loom model 1: two application threads write through the command queue (each with a reply
-//! slot) while the event loop applies the commands and a remote delta, then publishes the
+//! slot; one awaits it, one blocks on it) while the event loop applies the commands and a remote delta, then publishes the
 //! view through the production [`Outbox`] (publish, then reply).
 //!
 //! Proves: every acknowledged write is in the view its writer reads next (read-your-writes),
@@ -36,7 +36,14 @@ fn two_writers_and_a_remote_delta() {
             thread::spawn(move || {
                 let (replier, waiter) = reply_slot();
                 assert!(tx.send(Cmd::Set(key, replier)).is_ok(), "queue open");
-                let version = block_on(waiter).expect("the write is answered");
+                // One writer awaits its reply (`NodeHandle::set`), the other blocks on it
+                // (`NodeHandle::set_blocking`, the condvar path).
+                let version = if key == "a" {
+                    block_on(waiter)
+                } else {
+                    waiter.wait_blocking()
+                }
+                .expect("the write is answered");
                 let snap = view.load();
                 assert_eq!(
                     snap.entries.get(key),
