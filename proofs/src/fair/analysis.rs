@@ -84,10 +84,11 @@ pub(crate) struct LiveStats {
 }
 
 /// Searches for a ¬goal path from one of `sources` (given in deterministic order) that ends in a
-/// fair ¬goal cycle or a ¬goal deadlock. `global` provides paths from initial states to sources.
+/// fair ¬goal cycle or a ¬goal deadlock. `global` provides paths from initial states to sources
+/// (`None` when the sources are initial states).
 pub(crate) fn find_fair_lasso(
     g: &Explored,
-    global: &GlobalBfs,
+    global: Option<&GlobalBfs>,
     sources: &[u32],
     goal: &BitVec,
 ) -> (Option<LiveWitness>, LiveStats) {
@@ -213,8 +214,14 @@ pub(crate) fn find_fair_lasso(
         local.push(x);
     }
     local.reverse();
-    let mut prefix = global.path_to(local[0]);
-    prefix.extend_from_slice(&local[1..]);
+    let prefix = match global {
+        Some(global) => {
+            let mut p = global.path_to(local[0]);
+            p.extend_from_slice(&local[1..]);
+            p
+        }
+        None => local,
+    };
 
     let c = low[entry as usize];
     let in_c = |w: u32| in_r(w) && low[w as usize] == c;

@@ -163,13 +163,16 @@ where
     let mut labels: Vec<BitVec> = (0..preds.len()).map(|_| BitVec::default()).collect();
 
     // Level 0: the distinct initial states, in order.
-    let mut frontier: Vec<M::State> = Vec::new();
+    // Every slot of the frontier is `Some`; `Option` only lets the next frontier be placed by
+    // index without a second move.
+    let mut frontier: Vec<Option<M::State>> = Vec::new();
+    let mut garbage: Option<Vec<Option<M::State>>> = None;
     let mut init_nodes = Vec::new();
     for s in model.init_states() {
         let (fp, s) = canonical_fp(s, cfg.symmetry);
         let (idx, new) = table.get_or_insert(fp);
         if new {
-            frontier.push(s);
+            frontier.push(Some(s));
             init_nodes.push(idx);
         }
     }
@@ -209,6 +212,10 @@ where
         let frontier_ref = &frontier;
 
         std::thread::scope(|scope| {
+            // Free the previous frontier (one deallocation per state) off the critical path.
+            if let Some(old) = garbage.take() {
+                scope.spawn(move || drop(old));
+            }
             let work = || {
                 let mut cache: HashMap<u64, u32, IdBuild> = HashMap::default();
                 let mut local_outs = Vec::new();
@@ -230,7 +237,7 @@ where
                         edges: Vec::new(),
                         masks: Vec::with_capacity(hi - lo),
                     };
-                    for s in &frontier_ref[lo..hi] {
+                    for s in frontier_ref[lo..hi].iter().flatten() {
                         let mut mask = 0u64;
                         for (i, p) in preds.iter().enumerate() {
                             if p(model, s) {
@@ -318,7 +325,7 @@ where
             report(depth, 0, true);
             break;
         }
-        frontier = slots.into_iter().flatten().collect();
+        garbage = Some(std::mem::replace(&mut frontier, slots));
         if frontier.is_empty() {
             report(depth, 0, true);
             break;

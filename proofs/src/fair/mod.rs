@@ -494,8 +494,9 @@ where
             }
         };
         report(0);
-        let global = GlobalBfs::new(&g);
-        let mut analysis_bytes = global.bytes();
+        // The deterministic BFS tree is built only when a path through it is needed.
+        let mut global: Option<GlobalBfs> = None;
+        let mut analysis_bytes = 0u64;
         let incomplete_note = || Some("exploration incomplete (max_states reached)".to_string());
         let mut results = Vec::new();
         for (i, p) in props.iter().enumerate() {
@@ -503,11 +504,18 @@ where
             let (kind, status, trace, lasso, note) = match p.expectation {
                 Expectation::Always | Expectation::Sometimes => {
                     let always = p.expectation == Expectation::Always;
-                    let hit = global
-                        .order
-                        .iter()
-                        .copied()
-                        .find(|&v| g.is_expanded(v) && bits.get(v) != always);
+                    let any_hit = (0..g.expanded).any(|v| bits.get(v) != always);
+                    let hit = if any_hit {
+                        let global = global.get_or_insert_with(|| GlobalBfs::new(&g));
+                        analysis_bytes = analysis_bytes.max(global.bytes());
+                        global
+                            .order
+                            .iter()
+                            .copied()
+                            .find(|&v| g.is_expanded(v) && bits.get(v) != always)
+                    } else {
+                        None
+                    };
                     let kind = if always {
                         PropertyKind::Always
                     } else {
@@ -515,7 +523,10 @@ where
                     };
                     match hit {
                         Some(v) => {
-                            let t = trace_to(self.model, &g, &global, self.symmetry, v)?;
+                            let global = global
+                                .as_ref()
+                                .ok_or_else(|| FairError::Replay("internal: no BFS tree".into()))?;
+                            let t = trace_to(self.model, &g, global, self.symmetry, v)?;
                             let st = if always {
                                 Status::Violated
                             } else {
@@ -534,8 +545,8 @@ where
                     let (st, lasso, note) = if self.symmetry.is_some() {
                         symmetry_unknown()
                     } else {
-                        let (w, stats) = find_fair_lasso(&g, &global, &g.init_nodes, bits);
-                        analysis_bytes = analysis_bytes.max(global.bytes() + stats.bytes);
+                        let (w, stats) = find_fair_lasso(&g, None, &g.init_nodes, bits);
+                        analysis_bytes = analysis_bytes.max(stats.bytes);
                         let _ = stats.sccs_checked;
                         self.live_verdict(&g, w, &incomplete_note)?
                     };
@@ -558,13 +569,14 @@ where
                 symmetry_unknown()
             } else {
                 let (pb, qb) = (&g.labels[pi], &g.labels[pi + 1]);
+                let global = global.get_or_insert_with(|| GlobalBfs::new(&g));
                 let sources: Vec<u32> = global
                     .order
                     .iter()
                     .copied()
                     .filter(|&v| g.is_expanded(v) && pb.get(v) && !qb.get(v))
                     .collect();
-                let (w, stats) = find_fair_lasso(&g, &global, &sources, qb);
+                let (w, stats) = find_fair_lasso(&g, Some(global), &sources, qb);
                 analysis_bytes = analysis_bytes
                     .max(global.bytes() + stats.bytes + sources.capacity() as u64 * 4);
                 self.live_verdict(&g, w, &incomplete_note)?
