@@ -1,7 +1,8 @@
 //! Throughput of the fair engine versus stateright's `spawn_bfs` on the same model, measured in
 //! the same process. Prints the comparison; run with
 //! `cargo test -p gossip-proofs --release --test fair_bench -- --nocapture`.
-//! `FAIR_BENCH=n,cap[,lossy]` picks a bigger instance (default `4,2`, a few seconds).
+//! `FAIR_BENCH=n,cap[,lossy]` picks a bigger instance (default `4,2`, a few seconds);
+//! `FAIR_BENCH_THREADS=k` sets the thread count of both checkers (default: all cores).
 
 use gossip_proofs::fair::examples::Rumor;
 use gossip_proofs::fair::{FairChecker, Status, compare_with_stateright};
@@ -19,7 +20,10 @@ fn instance() -> Rumor {
 #[test]
 fn the_engine_explores_the_same_states_as_stateright_and_reports_its_speed() {
     let m = instance();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = std::env::var("FAIR_BENCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let c = compare_with_stateright(&m, threads).expect("comparison");
     println!("model: {m:?}\n{c}");
     assert_eq!(

@@ -98,6 +98,7 @@ where
         }))
         .collect();
     let mut stats = SimulationStats::default();
+    let mut max_depth = 0u32;
     let mut seen: HashSet<u64, IdBuild> = HashSet::default();
     let inits = model.init_states();
     let mut actions = Vec::new();
@@ -158,6 +159,8 @@ where
 
         // Safety properties along the walk.
         let n_steps = steps.len();
+        let walk_len = steps.iter().filter(|s| s.taken.is_some()).count();
+        max_depth = max_depth.max(walk_len as u32);
         for (i, p) in props.iter().enumerate() {
             let r = &mut results[i];
             if r.trace.is_some() || matches!(p.expectation, Expectation::Eventually) {
@@ -277,7 +280,7 @@ where
         complete: false,
         unique_states: seen.len() as u64,
         edges: stats.steps,
-        max_depth: 0,
+        max_depth,
         seconds,
         explore_seconds: seconds,
         states_per_sec: stats.steps as f64 / seconds.max(1e-9),
