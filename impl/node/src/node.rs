@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use gossip_core::{ClusterView, Config, ConfigError, Core, Event, NodeId, Stats, WriteError};
 use gossip_sync::{
-    CommandReceiver, CommandSender, Lifecycle, Phase, Replier, Subscribers, Subscription, ViewCell,
-    command_queue, reply_slot,
+    CommandReceiver, CommandSender, Lifecycle, Outbox, Phase, Replier, Subscribers, Subscription,
+    ViewCell, command_queue, reply_slot,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -230,7 +230,7 @@ impl Node {
             io: IoStats::default(),
             leave: None,
             stop: false,
-            deferred: Vec::new(),
+            outbox: Outbox::new(),
             heard: HashMap::new(),
         };
         tokio::spawn(event_loop.run());
@@ -397,11 +397,6 @@ impl NodeHandle {
     }
 }
 
-/// A reply to send after the snapshot that reflects it has been published.
-enum Deferred {
-    Write(Replier<Result<u64, NodeError>>, Result<u64, NodeError>),
-}
-
 struct Leaving {
     deadline: Duration,
     waiters: Vec<Replier<Result<LeaveOutcome, NodeError>>>,
@@ -425,7 +420,9 @@ struct EventLoop<T: Transport> {
     io: IoStats,
     leave: Option<Leaving>,
     stop: bool,
-    deferred: Vec<Deferred>,
+    /// This iteration's events and write replies, made visible by `flush` in the order
+    /// snapshot, events, replies.
+    outbox: Outbox<Event, Result<u64, NodeError>>,
     /// Per other node: (generation, heartbeat) last seen and when it last advanced.
     heard: HashMap<NodeId, (u64, u64, Duration)>,
 }
@@ -501,11 +498,11 @@ impl<T: Transport> EventLoop<T> {
         match cmd {
             Command::Set { key, value, reply } => {
                 let r = self.core.set(&key, &value, now).map_err(NodeError::from);
-                self.deferred.push(Deferred::Write(reply, r));
+                self.outbox.push_reply(reply, r);
             }
             Command::Delete { key, reply } => {
                 let r = self.core.delete(&key, now).map_err(NodeError::from);
-                self.deferred.push(Deferred::Write(reply, r));
+                self.outbox.push_reply(reply, r);
             }
             Command::Leave { timeout, reply } => match &mut self.leave {
                 Some(l) => l.waiters.push(reply),
@@ -544,8 +541,10 @@ impl<T: Transport> EventLoop<T> {
         self.stop = true;
     }
 
-    /// Sends the core's transmits, publishes its events and the snapshot, then answers the
-    /// writes applied in this iteration.
+    /// Sends the core's transmits, then (through the [`Outbox`]) publishes the snapshot,
+    /// delivers the core's events and answers the writes applied in this iteration, in that
+    /// order: a subscriber that reads the view on an event, and a writer that reads after its
+    /// write returned, both see a snapshot that contains it.
     async fn flush(&mut self, now: Duration) {
         while let Some(t) = self.core.poll_transmit() {
             if let Err(e) = self.transport.send_to(&t.payload, t.dst).await {
@@ -554,17 +553,14 @@ impl<T: Transport> EventLoop<T> {
             }
         }
         while let Some(ev) = self.core.poll_event() {
-            self.subs.publish(&ev);
+            self.outbox.push_event(ev);
         }
-        self.publish(now);
-        for d in self.deferred.drain(..) {
-            match d {
-                Deferred::Write(reply, r) => reply.send(r),
-            }
-        }
+        let snap = self.snapshot(now);
+        self.outbox
+            .publish(&self.view, gossip_sync::Arc::new(snap), &self.subs);
     }
 
-    fn publish(&mut self, now: Duration) {
+    fn snapshot(&mut self, now: Duration) -> NodeSnapshot {
         let view = self.core.view();
         let me = self.core.id().clone();
         let mut ages = Vec::with_capacity(view.nodes.len());
@@ -585,49 +581,53 @@ impl<T: Transport> EventLoop<T> {
             self.heard.retain(|id, _| view.node(id).is_some());
         }
         self.io.publications += 1;
-        let snap = NodeSnapshot {
+        NodeSnapshot {
             view,
             stats: self.core.stats().clone(),
             io: self.io.clone(),
             phase: self.lifecycle.phase(),
             taken_at: now,
             heartbeat_age: ages,
-        };
-        self.view.publish(gossip_sync::Arc::new(snap));
+        }
     }
 }
 
 impl<T: Transport> Drop for EventLoop<T> {
-    /// The stop sequence, also run if the loop panics: close the queue and fail what it
-    /// held, fail pending leaves, publish the final snapshot, end the subscriptions, and only
-    /// then advance the lifecycle to `Stopped`.
+    /// The stop sequence, also run if the loop panics ([`Lifecycle::stop`]): close the queue
+    /// and fail what it held, then fail pending leaves, answer any write applied but not yet
+    /// answered, publish the final snapshot and end the subscriptions, and only then advance
+    /// the lifecycle to `Stopped`.
     fn drop(&mut self) {
-        for cmd in self.cmds.close() {
-            cmd.fail();
-        }
-        if let Some(l) = self.leave.take() {
-            for w in l.waiters {
-                w.send(Err(NodeError::Stopped));
+        let panicking = std::thread::panicking();
+        let now = self.now();
+        let Self {
+            cmds,
+            lifecycle,
+            leave,
+            outbox,
+            view,
+            subs,
+            ..
+        } = self;
+        lifecycle.stop(cmds, Command::fail, || {
+            if let Some(l) = leave.take() {
+                for w in l.waiters {
+                    w.send(Err(NodeError::Stopped));
+                }
             }
-        }
-        // Deferred replies only exist mid-iteration (a panic); their writes were applied, but
-        // the snapshot may not show them: answer them anyway, the core state is authoritative.
-        for d in self.deferred.drain(..) {
-            match d {
-                Deferred::Write(reply, r) => reply.send(r),
+            if panicking {
+                // Mid-iteration: the writes were applied to the core but no consistent
+                // snapshot can be built; their callers are still told they were applied.
+                warn!("event loop panicked; node stopped");
+                outbox.reply_unpublished();
+            } else {
+                let mut snap = (*view.load()).clone();
+                snap.phase = Phase::Stopped;
+                snap.taken_at = now;
+                outbox.publish(view, gossip_sync::Arc::new(snap), subs);
             }
-        }
-        if std::thread::panicking() {
-            warn!("event loop panicked; node stopped");
-        } else {
-            let now = self.now();
-            let mut snap = (*self.view.load()).clone();
-            snap.phase = Phase::Stopped;
-            snap.taken_at = now;
-            self.view.publish(gossip_sync::Arc::new(snap));
-        }
-        self.subs.close();
-        self.lifecycle.advance(Phase::Stopped);
+            subs.close();
+        });
         info!(node = %self.core.id(), "node stopped");
     }
 }
