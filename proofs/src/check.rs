@@ -76,8 +76,8 @@ pub trait Inspect: Model {
     fn describe(&self, state: &Self::State) -> String;
     /// The action as JSON (serde of the action, or its `Debug` text if it is not serialisable).
     fn action_json(&self, action: &Self::Action) -> serde_json::Value;
-    /// The action as a human-readable protocol event.
-    fn describe_action(&self, action: &Self::Action) -> String;
+    /// The action, taken at `from`, as a human-readable protocol event.
+    fn describe_action(&self, from: &Self::State, action: &Self::Action) -> String;
 }
 
 /// A model restricted to one of its properties (`--property NAME`).
@@ -175,8 +175,8 @@ impl<M: Inspect> Inspect for Only<M> {
     fn action_json(&self, action: &Self::Action) -> serde_json::Value {
         self.inner.action_json(action)
     }
-    fn describe_action(&self, action: &Self::Action) -> String {
-        self.inner.describe_action(action)
+    fn describe_action(&self, from: &Self::State, action: &Self::Action) -> String {
+        self.inner.describe_action(from, action)
     }
 }
 
@@ -276,7 +276,11 @@ where
         Engine::Bfs => Box::new(builder.spawn_bfs()) as Box<dyn Checker<M> + Send + Sync>,
         Engine::Dfs => Box::new(builder.spawn_dfs()),
         Engine::Simulation => Box::new(builder.spawn_simulation(opts.seed, UniformChooser)),
-        Engine::Fair => return Err(CheckError::Unavailable("fair")),
+        Engine::Fair => {
+            return Err(CheckError::InvalidOptions(
+                "the fair engine is run by gossip_proofs::fair_run::run, not check::run".into(),
+            ));
+        }
     };
     let handles = checker.handles();
     wait(&*checker, handles, opts, max_states, start)?;
@@ -290,9 +294,7 @@ where
         total: checker.state_count(),
         max_depth: checker.max_depth(),
     };
-    let all_discovered = properties
-        .iter()
-        .all(|p| discoveries.contains_key(p.name));
+    let all_discovered = properties.iter().all(|p| discoveries.contains_key(p.name));
     let cut_by_states = max_states.is_some_and(|n| states.total >= n);
     let cut_by_depth = opts.max_depth.is_some_and(|d| states.max_depth >= d);
     let complete =
@@ -317,6 +319,8 @@ where
             expected,
             verdict: expected.verdict(status),
             trace: path.map(|path| trace(model, path)),
+            loop_index: None,
+            note: None,
         });
     }
     Ok(RunReport {
@@ -340,11 +344,14 @@ where
 pub fn trace<M: Inspect>(model: &M, path: Path<M::State, M::Action>) -> Vec<TraceStep> {
     let steps = path.into_vec();
     let mut out = Vec::with_capacity(steps.len());
-    let mut previous_action: Option<M::Action> = None;
+    let mut previous: Option<(M::State, M::Action)> = None;
     for (index, (state, next_action)) in steps.into_iter().enumerate() {
-        let (action, description) = match previous_action.take() {
+        let (action, description) = match previous.take() {
             None => (None, "initial state".to_string()),
-            Some(a) => (Some(model.action_json(&a)), model.describe_action(&a)),
+            Some((from, a)) => (
+                Some(model.action_json(&a)),
+                model.describe_action(&from, &a),
+            ),
         };
         out.push(TraceStep {
             index,
@@ -352,7 +359,7 @@ pub fn trace<M: Inspect>(model: &M, path: Path<M::State, M::Action>) -> Vec<Trac
             description,
             state_summary: model.describe(&state),
         });
-        previous_action = next_action;
+        previous = next_action.map(|a| (state, a));
     }
     out
 }
@@ -473,8 +480,8 @@ mod tests {
         fn action_json(&self, a: &u8) -> serde_json::Value {
             serde_json::json!(a)
         }
-        fn describe_action(&self, a: &u8) -> String {
-            format!("add {a}")
+        fn describe_action(&self, from: &u8, a: &u8) -> String {
+            format!("add {a} to {from}")
         }
     }
 
@@ -509,7 +516,7 @@ mod tests {
         assert_eq!(trace[0].index, 0);
         assert_eq!(trace[0].action, None);
         assert_eq!(trace[0].state_summary, "counter = 0");
-        assert_eq!(trace[1].description, "add 1");
+        assert_eq!(trace[1].description, "add 1 to 0");
         assert_eq!(trace[1].action, Some(serde_json::json!(1)));
         assert_eq!(trace.last().unwrap().state_summary, "counter = 2");
     }
@@ -524,7 +531,10 @@ mod tests {
         assert!(!report.complete);
         assert_eq!(report.properties[0].status, Status::Unknown);
         assert_eq!(report.properties[2].status, Status::Unknown);
-        assert!(report.expectations_met(), "unknown is inconclusive, not failed");
+        assert!(
+            report.expectations_met(),
+            "unknown is inconclusive, not failed"
+        );
     }
 
     #[test]

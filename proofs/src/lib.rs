@@ -2,4 +2,6 @@
 
 pub mod check;
 pub mod fair;
+pub mod fair_run;
+pub mod gossip;
 pub mod report;

@@ -16,6 +16,8 @@ pub enum PropertyKind {
     Eventually,
     /// Should hold in some reachable state; a discovery is an example.
     Sometimes,
+    /// `P` leads to `Q` under weak fairness (the fair engine only).
+    LeadsTo,
 }
 
 impl PropertyKind {
@@ -25,6 +27,7 @@ impl PropertyKind {
             PropertyKind::Always => "always",
             PropertyKind::Eventually => "eventually",
             PropertyKind::Sometimes => "sometimes",
+            PropertyKind::LeadsTo => "leads_to",
         }
     }
 }
@@ -147,6 +150,13 @@ pub struct PropertyReport {
     /// The counterexample or example, when there is one.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub trace: Option<Vec<TraceStep>>,
+    /// For a lasso (a liveness counterexample of the fair engine): the index of the trace step
+    /// whose state the cycle returns to. The steps after it repeat forever.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub loop_index: Option<usize>,
+    /// Why the status is what it is, when that needs saying (for example why it is unknown).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub note: Option<String>,
 }
 
 /// State-space statistics of a run.
@@ -261,7 +271,10 @@ impl RunReport {
                     format!("(inconclusive; expected {})", p.expected.as_text())
                 }
             };
-            let caveat = if p.kind == PropertyKind::Eventually && p.status == Status::Holds {
+            let caveat = if p.kind == PropertyKind::Eventually
+                && p.status == Status::Holds
+                && self.checker != "fair"
+            {
                 " [stateright eventually: sound only on acyclic paths]"
             } else {
                 ""
@@ -275,6 +288,9 @@ impl RunReport {
                 judgement,
                 caveat
             );
+            if let Some(note) = &p.note {
+                let _ = writeln!(out, "       {:<10} note: {note}", "");
+            }
         }
         for p in &self.properties {
             let Some(trace) = &p.trace else { continue };
@@ -295,20 +311,42 @@ impl RunReport {
                 trace.len().saturating_sub(1),
                 if trace.len() == 2 { "" } else { "s" }
             );
-            out.push_str(&trace_to_text(trace));
+            out.push_str(&trace_to_text(trace, p.loop_index));
         }
         out
     }
 }
 
-/// Renders a trace as numbered protocol events, each followed by the state it leads to.
-pub fn trace_to_text(trace: &[TraceStep]) -> String {
+/// Renders a trace as numbered protocol events, each followed by the state it leads to. With a
+/// `loop_index`, the trace is a lasso: the steps after that index repeat forever (or, if there
+/// are none, the behaviour is stuck there).
+pub fn trace_to_text(trace: &[TraceStep], loop_index: Option<usize>) -> String {
     let mut out = String::new();
     let width = trace.len().to_string().len();
     for step in trace {
         let _ = writeln!(out, "  {:>width$}. {}", step.index, step.description);
         for line in step.state_summary.lines() {
             let _ = writeln!(out, "  {:>width$}    | {}", "", line);
+        }
+        if Some(step.index) == loop_index {
+            if step.index + 1 == trace.len() {
+                let _ = writeln!(
+                    out,
+                    "  {:>width$}    = deadlock: no step is enabled; the behaviour stays here forever",
+                    ""
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  {:>width$}    = the cycle starts here: the following steps return to this state, forever",
+                    ""
+                );
+            }
+        }
+    }
+    if let Some(i) = loop_index {
+        if i + 1 < trace.len() {
+            let _ = writeln!(out, "  (back to step {i}, and around again)");
         }
     }
     out

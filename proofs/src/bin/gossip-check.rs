@@ -1,2 +1,426 @@
-//! gossip-check (placeholder; being written).
-fn main() {}
+//! `gossip-check`: model-checks the gossip protocol's stateright model.
+//!
+//! See `docs/checking.md` for every option, the output format, the JSON schema and the exit codes
+//! (0: every expectation met; 1: a property contradicts its expectation; 2: bad arguments;
+//! 3: internal error).
+
+use anyhow::{Context, Result, anyhow};
+use clap::{Args, Parser, Subcommand};
+use gossip_model::{GossipConfig, GossipModel, Variant};
+use gossip_proofs::check::{self, CheckError, Engine, Inspect, Only, Progress, RunOptions};
+use gossip_proofs::fair_run;
+use gossip_proofs::gossip::{self as adapter, FairGossip, Faults, Features};
+use gossip_proofs::report::{RunReport, Verdict};
+use serde::Serialize;
+use stateright::Checker;
+use stateright::Model as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Model-checks the gossip protocol (and a linearizability demo model).
+///
+/// Without options: checks the built-in default configuration exhaustively with BFS, then runs
+/// the linearizability demo. Exit codes: 0 every expectation met, 1 a property contradicts its
+/// expectation, 2 bad arguments, 3 internal error.
+#[derive(Parser, Debug)]
+#[command(name = "gossip-check", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve stateright's Explorer web UI for the chosen configuration (runs until killed).
+    Explore {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        addr: String,
+        /// Worker threads of the on-demand checker behind the UI.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+}
+
+/// Options that choose the model configuration (shared by checking and `explore`).
+#[derive(Args, Debug)]
+struct ModelArgs {
+    /// Start from this JSON GossipConfig (serde) instead of the built-in default; the options
+    /// below override its fields.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Number of nodes.
+    #[arg(long)]
+    nodes: Option<usize>,
+    /// Number of distinct keys.
+    #[arg(long)]
+    keys: Option<u8>,
+    /// Number of distinct values.
+    #[arg(long)]
+    values: Option<u8>,
+    /// Writes (sets) each node may make.
+    #[arg(long)]
+    writes: Option<u8>,
+    /// Deletes each node may make.
+    #[arg(long)]
+    deletes: Option<u8>,
+    /// Faults, comma-separated; the list replaces the configuration's faults: loss, dup,
+    /// reorder, crash[=N], restart[=N], or none.
+    #[arg(long, value_name = "LIST")]
+    faults: Option<String>,
+    /// Optional protocol steps, comma-separated; the list replaces the configuration's: convict,
+    /// forget, leave, gc, or none.
+    #[arg(long, value_name = "LIST")]
+    features: Option<String>,
+    /// Exchange mode: push, pull or push-pull.
+    #[arg(long)]
+    mode: Option<String>,
+    /// Peers contacted per gossip round.
+    #[arg(long)]
+    fanout: Option<usize>,
+    /// Maximum updates per delta (the model's MTU).
+    #[arg(long)]
+    max_delta: Option<usize>,
+    /// Bound on messages in flight.
+    #[arg(long)]
+    max_in_flight: Option<usize>,
+    /// Bound on each node's heartbeat.
+    #[arg(long)]
+    max_heartbeat: Option<u8>,
+    /// A protocol variant (see --list-variants); seeded-bug variants are expected to violate
+    /// their named property.
+    #[arg(long, value_name = "NAME")]
+    variant: Option<String>,
+    /// Check only this property (its exact name); BFS then stops as soon as it is decided.
+    #[arg(long, value_name = "NAME")]
+    property: Option<String>,
+}
+
+/// Options of the checking run.
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Search engine: bfs (exhaustive, shortest traces), dfs (exhaustive, symmetry, less
+    /// memory), simulation (random walks; proves nothing), fair (fairness-aware liveness).
+    /// Default: bfs, or dfs with --symmetry.
+    #[arg(long, value_enum)]
+    checker: Option<Engine>,
+    /// Symmetry reduction over interchangeable nodes (DFS and simulation only).
+    #[arg(long)]
+    symmetry: bool,
+    /// Worker threads (BFS traces are shortest only with 1).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Stop after about this many generated states (the run is then reported incomplete).
+    #[arg(long, value_name = "N")]
+    max_states: Option<usize>,
+    /// Do not explore beyond this depth (the run is then reported incomplete).
+    #[arg(long, value_name = "N")]
+    max_depth: Option<usize>,
+    /// Seed of the simulation checker.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Write the results as one JSON object to this file.
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
+    /// List the protocol variants and exit.
+    #[arg(long)]
+    list_variants: bool,
+    /// Judge a seeded-bug variant against the correct protocol's expectations, so that catching
+    /// its bug exits 1 instead of 0.
+    #[arg(long)]
+    expect_correct: bool,
+    /// Do not run the linearizability demo model.
+    #[arg(long)]
+    no_demo: bool,
+    /// Also print the traces of examples found for sometimes properties.
+    #[arg(long)]
+    show_examples: bool,
+    /// No progress output on stderr.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// The `--json` file: the gossip run, flattened, plus the demo runs.
+#[derive(Serialize)]
+struct JsonOutput<'a> {
+    config: &'a GossipConfig,
+    #[serde(flatten)]
+    run: &'a RunReport,
+    demos: &'a [RunReport],
+    expectations_met: bool,
+}
+
+/// An error caused by the command line (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Usage(String);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match real_main(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("gossip-check: error: {err:#}");
+            let internal = err
+                .chain()
+                .any(|e| matches!(e.downcast_ref::<CheckError>(), Some(c) if !c.is_usage()));
+            ExitCode::from(if internal { 3 } else { 2 })
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> Result<ExitCode> {
+    if cli.run.list_variants {
+        print!("{}", adapter::list_variants());
+        return Ok(ExitCode::SUCCESS);
+    }
+    match cli.command {
+        Some(Command::Explore {
+            addr,
+            threads,
+            model,
+        }) => explore(&model, &addr, threads),
+        None => check_main(&cli.model, &cli.run),
+    }
+}
+
+fn build_config(args: &ModelArgs) -> Result<GossipConfig> {
+    let variant = match &args.variant {
+        Some(name) => Some(Variant::from_name(name).ok_or_else(|| {
+            let names: Vec<_> = Variant::all().iter().map(|v| v.name()).collect();
+            Usage(format!(
+                "unknown variant {name:?}; the variants are: {} (see --list-variants)",
+                names.join(", ")
+            ))
+        })?),
+        None => None,
+    };
+    let mut cfg = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Usage(format!("--config {}: {e}", path.display())))?;
+            let mut cfg: GossipConfig = serde_json::from_str(&text)
+                .map_err(|e| Usage(format!("--config {}: {e}", path.display())))?;
+            if let Some(v) = variant {
+                cfg.variant = v;
+            }
+            cfg
+        }
+        None => adapter::base_config(variant),
+    };
+    if let Some(n) = args.nodes {
+        cfg.nodes = n;
+    }
+    if let Some(n) = args.keys {
+        cfg.keys = n;
+    }
+    if let Some(n) = args.values {
+        cfg.values = n;
+    }
+    if let Some(n) = args.writes {
+        cfg.writes_per_node = n;
+    }
+    if let Some(n) = args.deletes {
+        cfg.deletes_per_node = n;
+    }
+    if let Some(list) = &args.faults {
+        let faults: Faults = list.parse().map_err(Usage)?;
+        adapter::apply_faults(&mut cfg, &faults);
+    }
+    if let Some(list) = &args.features {
+        let features: Features = list.parse().map_err(Usage)?;
+        adapter::apply_features(&mut cfg, &features);
+    }
+    if let Some(mode) = &args.mode {
+        cfg.mode = adapter::parse_mode(mode).map_err(Usage)?;
+    }
+    if let Some(n) = args.fanout {
+        cfg.fanout = n;
+    }
+    if let Some(n) = args.max_delta {
+        cfg.max_delta = n;
+    }
+    if let Some(n) = args.max_in_flight {
+        cfg.network.max_in_flight = n;
+    }
+    if let Some(n) = args.max_heartbeat {
+        cfg.max_heartbeat = n;
+    }
+    cfg.validate()
+        .map_err(|e| Usage(format!("invalid configuration: {e}")))?;
+    Ok(cfg)
+}
+
+fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
+    let engine = match (rargs.checker, rargs.symmetry) {
+        (Some(engine), _) => engine,
+        (None, true) => Engine::Dfs,
+        (None, false) => Engine::Bfs,
+    };
+    if engine == Engine::Fair && rargs.max_depth.is_some() {
+        return Err(Usage("--max-depth is not supported by --checker fair".into()).into());
+    }
+    let cfg = build_config(margs)?;
+    // Open the JSON file first, so that a bad path fails before a long run.
+    let json_file = match &rargs.json {
+        Some(path) => Some(
+            std::fs::File::create(path)
+                .map_err(|e| Usage(format!("--json {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let variant = cfg.variant;
+    println!("gossip-check: {}", adapter::summarize(&cfg));
+
+    let model = cfg.clone().into_model();
+    let symmetry = if rargs.symmetry {
+        if model.symmetric_nodes() < 2 {
+            return Err(Usage(
+                "--symmetry: symmetry reduction is not sound for this configuration (fewer \
+                 than two interchangeable nodes, or max-delta smaller than the changes all \
+                 nodes can make, so a cut delta depends on node ids); drop --symmetry"
+                    .into(),
+            )
+            .into());
+        }
+        Some(GossipModel::representative as fn(&_) -> _)
+    } else {
+        None
+    };
+    let opts = RunOptions {
+        engine,
+        threads: rargs.threads,
+        max_states: rargs.max_states,
+        max_depth: rargs.max_depth,
+        seed: rargs.seed,
+        symmetry,
+        progress: if rargs.quiet {
+            Progress::Off
+        } else {
+            Progress::Auto
+        },
+        label: "gossip".to_string(),
+    };
+    let mut report = match (engine, &margs.property) {
+        (Engine::Fair, property) => {
+            if let Some(name) = property {
+                let mut known: Vec<_> = model.properties().iter().map(|p| p.name).collect();
+                known.extend(model.liveness().iter().map(|l| l.name));
+                if !known.contains(&name.as_str()) {
+                    let known: Vec<_> = known.iter().map(|n| format!("{n:?}")).collect();
+                    return Err(Usage(format!(
+                        "unknown property {name:?}; the properties are: {}",
+                        known.join(", ")
+                    ))
+                    .into());
+                }
+            }
+            let fair = FairGossip::new(model);
+            let mut report = fair_run::run(&fair, &opts).map_err(|e| anyhow!(e))?;
+            if let Some(name) = property {
+                // The fair engine checks every property in one exploration; keep the one asked.
+                report.properties.retain(|p| &p.name == name);
+            }
+            report
+        }
+        (_, Some(name)) => check::run(Only::new(model, name).map_err(usage)?, &opts)?,
+        (_, None) => check::run(model, &opts)?,
+    };
+    if rargs.expect_correct {
+        adapter::expect_correct(&mut report, &cfg);
+    }
+    print!("{}", report.to_text(rargs.show_examples));
+    if let Some(note) = adapter::variant_note(variant, rargs.expect_correct) {
+        println!("{note}");
+    }
+
+    let mut demos = Vec::new();
+    if !rargs.no_demo && margs.property.is_none() {
+        println!();
+        let demo = adapter::run_linearizability_demo(opts.progress)?;
+        print!("{}", demo.to_text(rargs.show_examples));
+        demos.push(demo);
+    }
+
+    let met = report.expectations_met() && demos.iter().all(RunReport::expectations_met);
+    if let Some(mut file) = json_file {
+        let out = JsonOutput {
+            config: &cfg,
+            run: &report,
+            demos: &demos,
+            expectations_met: met,
+        };
+        serde_json::to_writer_pretty(&mut file, &out).context("writing the --json file")?;
+        writeln!(file).context("writing the --json file")?;
+    }
+
+    let inconclusive = std::iter::once(&report)
+        .chain(&demos)
+        .flat_map(|r| &r.properties)
+        .filter(|p| p.verdict == Verdict::Inconclusive)
+        .count();
+    println!();
+    if met {
+        if inconclusive == 0 {
+            println!("result: every expectation met");
+        } else {
+            println!(
+                "result: no expectation contradicted, but {inconclusive} propert{} unknown \
+                 (the run was not exhaustive)",
+                if inconclusive == 1 { "y is" } else { "ies are" }
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    } else {
+        let failed: Vec<_> = std::iter::once(&report)
+            .chain(&demos)
+            .flat_map(|r| &r.properties)
+            .filter(|p| p.verdict == Verdict::Failed)
+            .map(|p| format!("{:?}", p.name))
+            .collect();
+        println!(
+            "result: FAILED: {} contradict{} the expectation",
+            failed.join(", "),
+            if failed.len() == 1 { "s" } else { "" }
+        );
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn usage(e: CheckError) -> anyhow::Error {
+    anyhow!(Usage(e.to_string()))
+}
+
+fn explore(margs: &ModelArgs, addr: &str, threads: usize) -> Result<ExitCode> {
+    let cfg = build_config(margs)?;
+    // Bind once ourselves so that a busy or bad address is a clear usage error instead of a
+    // panic inside stateright's server.
+    std::net::TcpListener::bind(addr).map_err(|e| Usage(format!("--addr {addr}: {e}")))?;
+    println!("gossip-check: {}", adapter::summarize(&cfg));
+    println!("Explorer: http://{addr}/  (stop with Ctrl-C)");
+    std::io::stdout().flush().ok();
+    let model = cfg.into_model();
+    match &margs.property {
+        Some(name) => serve(Only::new(model, name).map_err(usage)?, addr, threads),
+        None => serve(model, addr, threads),
+    }
+}
+
+fn serve<M>(model: M, addr: &str, threads: usize) -> Result<ExitCode>
+where
+    M: Inspect + Send + Sync + 'static,
+    M::State: std::fmt::Debug + std::hash::Hash + Send + Sync,
+    M::Action: std::fmt::Debug + Send + Sync,
+{
+    // Blocks forever: stateright joins its HTTP thread.
+    let checker = model.checker().threads(threads).serve(addr);
+    let _ = checker.unique_state_count();
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,317 @@
+//! End-to-end tests of the `gossip-check` binary: exit codes, the JSON schema, seeded bugs and the
+//! Explorer web UI.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gossip-check");
+
+fn gossip_check(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("gossip-check runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A fresh JSON output path in the target's temporary directory.
+fn json_path(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    dir.join(format!("{name}-{}.json", std::process::id()))
+}
+
+fn read_json(path: &PathBuf) -> serde_json::Value {
+    let data = std::fs::read_to_string(path).expect("the JSON file was written");
+    serde_json::from_str(&data).expect("the JSON file parses")
+}
+
+fn property<'a>(json: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    json["properties"]
+        .as_array()
+        .expect("properties is a list")
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("property {name:?} is in the JSON"))
+}
+
+/// The first seeded-bug variant and the property it is expected to violate.
+fn seeded_bug() -> (&'static str, &'static str) {
+    gossip_model::Variant::all()
+        .into_iter()
+        .filter(|v| v.is_seeded_bug())
+        .find_map(|v| v.expected_violation().map(|p| (v.name(), p)))
+        .expect("the model has at least one seeded-bug variant")
+}
+
+/// Kills the child process when dropped, so a failing assertion cannot leak a server.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 GET over std::net; returns the status code and the body.
+fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let response = text(&response);
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no end of headers"))?;
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line in {head:?}")))?;
+    Ok((code, body.to_string()))
+}
+
+/// Starts `gossip-check explore` on a free loopback port; retries with another port if the one
+/// found free was taken in between.
+fn start_explorer() -> (KillOnDrop, u16) {
+    for _attempt in 0..5 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new(BIN)
+            .args(["explore", "--addr", &addr, "--nodes", "2"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("explore starts");
+        let mut child = KillOnDrop(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if child.0.try_wait().expect("try_wait").is_some() {
+                break; // it exited: most likely the port was taken; try another
+            }
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return (child, port);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    panic!("explore did not start listening on any of five free ports");
+}
+
+#[test]
+fn explore_serves_the_status_json_and_the_page_on_a_loopback_port() {
+    let (server, port) = start_explorer();
+
+    let (code, body) = http_get(port, "/.status").expect("GET /.status");
+    assert_eq!(code, 200, "{body}");
+    let status: serde_json::Value = serde_json::from_str(&body).expect("status is JSON");
+    assert!(
+        status["model"]
+            .as_str()
+            .unwrap_or("")
+            .contains("GossipModel"),
+        "{status}"
+    );
+    assert!(status["unique_state_count"].is_u64(), "{status}");
+    let properties = status["properties"].as_array().expect("properties list");
+    assert!(!properties.is_empty(), "{status}");
+
+    let (code, page) = http_get(port, "/").expect("GET /");
+    assert_eq!(code, 200);
+    assert!(page.to_lowercase().contains("<html"), "{page}");
+
+    drop(server);
+}
+
+#[test]
+fn list_variants_names_every_variant_with_its_expected_violation() {
+    let out = gossip_check(&["--list-variants"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for v in gossip_model::Variant::all() {
+        assert!(
+            stdout.contains(v.name()),
+            "{} missing in\n{stdout}",
+            v.name()
+        );
+        if let Some(p) = v.expected_violation() {
+            assert!(stdout.contains(p), "{p} missing in\n{stdout}");
+        }
+    }
+}
+
+#[test]
+fn a_seeded_bug_is_caught_and_counts_as_the_expected_result() {
+    let (variant, violated) = seeded_bug();
+    let json = json_path("seeded-bug");
+    let out = gossip_check(&[
+        "--variant",
+        variant,
+        "--property",
+        violated,
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("counterexample"), "{stdout}");
+    let json = read_json(&json);
+    let p = property(&json, violated);
+    assert_eq!(p["status"], "violated");
+    assert_eq!(p["expected"], "violated");
+    let trace = p["trace"].as_array().expect("a violation has a trace");
+    assert!(trace.len() >= 2, "{p}");
+    assert_eq!(trace[0]["index"], 0);
+    assert!(trace[1]["description"].as_str().is_some());
+    assert!(trace[1]["state_summary"].as_str().is_some());
+}
+
+#[test]
+fn a_seeded_bug_judged_against_the_correct_protocol_exits_one() {
+    let (variant, violated) = seeded_bug();
+    let json = json_path("expect-correct");
+    let out = gossip_check(&[
+        "--variant",
+        variant,
+        "--property",
+        violated,
+        "--expect-correct",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let json = read_json(&json);
+    let p = property(&json, violated);
+    assert_eq!(p["status"], "violated");
+    assert_eq!(p["expected"], "holds");
+    assert_eq!(p["verdict"], "failed");
+}
+
+#[test]
+fn bad_arguments_exit_two_with_a_clear_message() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--variant", "no-such-variant"], "variant"),
+        (&["--property", "no such property"], "property"),
+        (&["--nodes", "0"], "node"),
+        (&["--faults", "loss,earthquake"], "fault"),
+        (&["--checker", "bfs", "--symmetry"], "symmetry"),
+        (&["--no-such-option"], "no-such-option"),
+    ];
+    for (args, needle) in cases {
+        let out = gossip_check(args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.to_lowercase().contains(needle),
+            "{args:?}: the message should mention {needle:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn the_default_run_meets_every_expectation_and_writes_the_documented_json() {
+    let json = json_path("default");
+    let started = Instant::now();
+    let out = gossip_check(&["--json", json.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("reads are linearizable: violated (expected)"),
+        "{stdout}"
+    );
+    eprintln!("default run took {:?}", started.elapsed());
+
+    let json = read_json(&json);
+    assert!(json["config"].is_object(), "config");
+    assert_eq!(json["checker"], "bfs");
+    assert_eq!(json["complete"], true);
+    for field in ["unique", "total", "max_depth"] {
+        assert!(json["states"][field].is_u64(), "states.{field}");
+    }
+    assert!(json["seconds"].is_f64(), "seconds");
+    let properties = json["properties"].as_array().expect("properties");
+    assert!(!properties.is_empty());
+    for p in properties {
+        assert!(p["name"].is_string(), "{p}");
+        assert!(
+            ["always", "eventually", "sometimes"].contains(&p["kind"].as_str().unwrap()),
+            "{p}"
+        );
+        assert!(
+            ["holds", "violated", "found", "not_found", "unknown"]
+                .contains(&p["status"].as_str().unwrap()),
+            "{p}"
+        );
+        assert!(
+            ["holds", "violated", "found", "not_found"].contains(&p["expected"].as_str().unwrap()),
+            "{p}"
+        );
+        if let Some(trace) = p.get("trace") {
+            for (i, step) in trace.as_array().unwrap().iter().enumerate() {
+                assert_eq!(step["index"], i as u64);
+                assert!(step.get("action").is_some());
+                assert!(step["description"].is_string());
+                assert!(step["state_summary"].is_string());
+            }
+        }
+    }
+    let demo = &json["demos"][0];
+    let linearizable = property(demo, "reads are linearizable");
+    assert_eq!(linearizable["status"], "violated");
+    assert_eq!(linearizable["expected"], "violated");
+    assert!(linearizable["trace"].as_array().is_some());
+}
+
+#[test]
+fn a_max_states_bound_reports_an_incomplete_run_and_unknown_properties() {
+    let json = json_path("bounded");
+    let out = gossip_check(&[
+        "--max-states",
+        "2000",
+        "--no-demo",
+        "--faults",
+        "loss,dup,reorder,crash",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json = read_json(&json);
+    assert_eq!(json["complete"], false);
+    let statuses: Vec<_> = json["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["status"].as_str().unwrap().to_string())
+        .collect();
+    assert!(statuses.iter().any(|s| s == "unknown"), "{statuses:?}");
+    assert!(!statuses.iter().any(|s| s == "holds" || s == "not_found"));
+}
