@@ -1,0 +1,302 @@
+//! `gossipd` processes started by the test: the admin API, the CLI subcommands, bad
+//! datagrams, configuration errors and the persisted generation.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use gossip_node::http_client::{Response, request};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gossipd");
+
+/// A running `gossipd`, killed when dropped. Ports are chosen by the OS (port 0) and read
+/// back from its readiness line, so tests never race for a port.
+struct Daemon {
+    child: Child,
+    name: String,
+    gossip: SocketAddr,
+    admin: SocketAddr,
+    generation: u64,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(name: &str, seeds: &[SocketAddr], extra: &[&str]) -> Daemon {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--bind", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
+        .args(["--node-name", name, "--gossip-interval", "100ms"])
+        .args(["--cluster-id", "proc-test"])
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for s in seeds {
+        cmd.args(["--seed", &s.to_string()]);
+    }
+    let mut child = cmd.spawn().expect("spawn gossipd");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(l) => l,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("gossipd {name} printed no readiness line");
+        }
+    };
+    let field = |k: &str| {
+        line.split_whitespace()
+            .find_map(|f| f.strip_prefix(&format!("{k}=")))
+            .unwrap_or_else(|| panic!("no {k}= in {line:?}"))
+            .to_owned()
+    };
+    Daemon {
+        name: field("name"),
+        gossip: field("gossip").parse().unwrap(),
+        admin: field("admin").parse().unwrap(),
+        generation: field("generation").parse().unwrap(),
+        child,
+    }
+}
+
+async fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&[u8]>) -> Response {
+    request(addr, method, path, body, Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e}"))
+}
+
+async fn eventually(limit: Duration, what: &str, mut f: impl AsyncFnMut() -> bool) {
+    let t0 = Instant::now();
+    while !f().await {
+        assert!(t0.elapsed() < limit, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no metric {name}"))
+        .trim()
+        .parse::<f64>()
+        .unwrap() as u64
+}
+
+#[tokio::test]
+async fn a_key_set_through_one_gossipds_admin_api_is_read_through_anothers() {
+    let a = spawn("alpha", &[], &[]);
+    let b = spawn("beta", &[a.gossip], &[]);
+    let c = spawn("gamma", &[a.gossip], &[]);
+    let r = http(a.admin, "PUT", "/kv/greeting", Some(b"hello world")).await;
+    assert_eq!((r.status, r.text()), (200, r#"{"version":1}"#.to_owned()));
+    for d in [&b, &c] {
+        eventually(
+            Duration::from_secs(20),
+            "the key reaches the other node",
+            async || http(d.admin, "GET", "/kv/alpha/greeting", None).await.body == b"hello world",
+        )
+        .await;
+    }
+    let all: serde_json::Value =
+        serde_json::from_slice(&http(c.admin, "GET", "/kv", None).await.body).unwrap();
+    assert_eq!(all["alpha"]["greeting"], "hello world");
+    eventually(
+        Duration::from_secs(20),
+        "gamma lists three alive members",
+        async || {
+            let m: Vec<serde_json::Value> =
+                serde_json::from_slice(&http(c.admin, "GET", "/members", None).await.body).unwrap();
+            m.len() == 3
+                && m.iter()
+                    .all(|n| n["status"] == "alive" && n["generation"].as_u64() > Some(0))
+        },
+    )
+    .await;
+    let r = http(a.admin, "DELETE", "/kv/greeting", None).await;
+    assert_eq!(r.status, 200);
+    eventually(
+        Duration::from_secs(20),
+        "the delete reaches beta",
+        async || {
+            http(b.admin, "GET", "/kv/alpha/greeting", None)
+                .await
+                .status
+                == 404
+        },
+    )
+    .await;
+    assert_eq!(http(b.admin, "GET", "/health", None).await.status, 200);
+    assert_eq!(a.name, "alpha");
+}
+
+fn cli(args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run gossipd")
+}
+
+#[tokio::test]
+async fn the_cli_subcommands_set_get_delete_and_list_members_through_the_admin_api() {
+    let a = spawn("one", &[], &[]);
+    let b = spawn("two", &[a.gossip], &[]);
+    let (aa, ba) = (a.admin.to_string(), b.admin.to_string());
+    // The CLI blocks; run it off the runtime.
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        })
+    };
+    let out = run(vec![
+        "set".into(),
+        "--admin".into(),
+        aa.clone(),
+        "k".into(),
+        "v 1".into(),
+    ])
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "version 1\n");
+    eventually(Duration::from_secs(20), "two reads one/k", async || {
+        let out = run(vec![
+            "get".into(),
+            "--admin".into(),
+            ba.clone(),
+            "one".into(),
+            "k".into(),
+        ])
+        .await
+        .unwrap();
+        out.status.success() && out.stdout == b"v 1\n"
+    })
+    .await;
+    let out = run(vec!["members".into(), "--admin".into(), ba.clone()])
+        .await
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(table.contains("one") && table.contains("two") && table.contains("(self)"));
+    let out = run(vec![
+        "delete".into(),
+        "--admin".into(),
+        aa.clone(),
+        "k".into(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "version 2\n");
+    let out = run(vec![
+        "get".into(),
+        "--admin".into(),
+        aa,
+        "one".into(),
+        "k".into(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));
+}
+
+#[test]
+fn configuration_errors_exit_with_code_2_and_a_clear_message() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--bind", "not-an-address"], "--bind"),
+        (&["--no-such-flag"], "--no-such-flag"),
+        (&["--seed"], "--seed"),
+        (&["--seed", "127.0.0.1:notaport"], "--seed"),
+        (&["--gossip-interval", "0s"], "--gossip-interval"),
+        (&["--gossip-interval", "fast"], "--gossip-interval"),
+        (&["--admin", "192.0.2.1:80"], "loopback"),
+        (&["--node-name", ""], "name"),
+        (&["get", "--admin", "127.0.0.1:1"], "required"),
+    ];
+    for (args, needle) in cases {
+        let out = cli(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: {err:?} does not mention {needle}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_datagrams_over_real_udp_are_dropped_counted_in_metrics_and_the_node_keeps_working() {
+    let a = spawn("target", &[], &[]);
+    let b = spawn("peer", &[a.gossip], &[]);
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let oversize = vec![0u8; 2_000];
+    let garbage: &[&[u8]] = &[
+        b"",
+        b"\x00",
+        b"\xff garbage",
+        b"\x01\x93\xc1\xc1\xc1",
+        &oversize,
+    ];
+    for _ in 0..3 {
+        for g in garbage {
+            sock.send_to(g, a.gossip).unwrap();
+        }
+    }
+    let mut rejected = 0;
+    eventually(
+        Duration::from_secs(10),
+        "the 15 datagrams are counted",
+        async || {
+            let m = http(a.admin, "GET", "/metrics", None).await.text();
+            rejected = m
+                .lines()
+                .filter(|l| l.starts_with("gossip_datagrams_rejected_total{"))
+                .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+                .sum();
+            rejected >= 15
+        },
+    )
+    .await;
+    let m = http(a.admin, "GET", "/metrics", None).await.text();
+    assert!(
+        m.contains("gossip_datagrams_rejected_total{reason=\"oversize\"} 3"),
+        "{m}"
+    );
+    assert!(metric(&m, "gossip_datagrams_in_total") >= 15);
+    // Still working: a write on the target reaches the peer.
+    assert_eq!(
+        http(a.admin, "PUT", "/kv/after", Some(b"ok")).await.status,
+        200
+    );
+    eventually(
+        Duration::from_secs(20),
+        "the peer reads target/after",
+        async || http(b.admin, "GET", "/kv/target/after", None).await.body == b"ok",
+    )
+    .await;
+    assert_eq!(http(a.admin, "GET", "/health", None).await.status, 200);
+}
+
+#[test]
+fn a_restarted_gossipd_with_a_data_dir_gets_a_strictly_higher_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path().to_str().unwrap();
+    let g1 = spawn("phoenix", &[], &["--data-dir", dir]).generation;
+    let g2 = spawn("phoenix", &[], &["--data-dir", dir]).generation;
+    assert!(g2 > g1, "{g2} > {g1}");
+}
