@@ -966,6 +966,80 @@ impl<R: RngCore> Core<R> {
     }
 
     // -----------------------------------------------------------------------------------------
+    // the timeouts as separate inputs (for harnesses)
+
+    /// The failure detector's verdict on `node`, as one step: what [`Core::handle_timeout`] does
+    /// when `node` has been suspected (φ ≥ threshold) and then stayed suspected for
+    /// `dead_after`: its status becomes `dead` ([`Event::NodeDead`]). Exposed for harnesses
+    /// (the conformance test's abstract `Convict`). Returns whether `node` was `alive` or
+    /// `suspected` (otherwise nothing changes; the node itself is never convicted).
+    pub fn convict(&mut self, node: &NodeId, now: Duration) -> bool {
+        let now = self.tick(now);
+        if *node == self.id {
+            return false;
+        }
+        let Some(st) = self.nodes.get_mut(node) else {
+            return false;
+        };
+        if !matches!(st.status, Status::Alive | Status::Suspected) {
+            return false;
+        }
+        st.status = Status::Dead;
+        st.status_since = now;
+        debug!(node = %node, "node dead");
+        self.events.push_back(Event::NodeDead { node: node.clone() });
+        true
+    }
+
+    /// Forgets `node`: what [`Core::handle_timeout`] does when a `dead` or `left` node's dead
+    /// grace period has expired (the node state is removed and a forgotten record
+    /// `(generation, heartbeat)` is kept, [`Event::NodeForgotten`]). Exposed for harnesses.
+    /// Returns whether `node` was in the view (the node itself is never forgotten).
+    pub fn forget(&mut self, node: &NodeId, now: Duration) -> bool {
+        let now = self.tick(now);
+        if *node == self.id {
+            return false;
+        }
+        let Some(st) = self.nodes.remove(node) else {
+            return false;
+        };
+        debug!(node = %node, "node forgotten");
+        self.forgotten.insert(
+            node.clone(),
+            Forgotten {
+                generation: st.generation,
+                heartbeat: st.heartbeat,
+                since: now,
+            },
+        );
+        self.events.push_back(Event::NodeForgotten {
+            node: node.clone(),
+            generation: st.generation,
+        });
+        true
+    }
+
+    /// Collects every tombstone held for `node` (raising its `gc_floor`): what
+    /// [`Core::handle_timeout`] does to each of them once its tombstone grace period has
+    /// expired. Exposed for harnesses. Returns how many were collected.
+    pub fn collect_tombstones(&mut self, node: &NodeId, now: Duration) -> usize {
+        self.tick(now);
+        let Some(st) = self.nodes.get_mut(node) else {
+            return 0;
+        };
+        let dead: Vec<String> = st
+            .entries
+            .iter()
+            .filter(|(_, e)| e.value.is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &dead {
+            st.collect(k);
+        }
+        dead.len()
+    }
+
+    // -----------------------------------------------------------------------------------------
     // housekeeping
 
     fn housekeeping(&mut self, now: Duration) {
@@ -1019,21 +1093,7 @@ impl<R: RngCore> Core<R> {
             }
         }
         for id in forget {
-            if let Some(st) = self.nodes.remove(&id) {
-                debug!(node = %id, "node forgotten");
-                self.forgotten.insert(
-                    id.clone(),
-                    Forgotten {
-                        generation: st.generation,
-                        heartbeat: st.heartbeat,
-                        since: now,
-                    },
-                );
-                self.events.push_back(Event::NodeForgotten {
-                    node: id,
-                    generation: st.generation,
-                });
-            }
+            self.forget(&id, now);
         }
         let retention = self.config.forgotten_retention;
         self.forgotten
