@@ -2,8 +2,12 @@
 //! feature lists, configuration summaries, variant listings, expectations, and the
 //! [`Inspect`](crate::check::Inspect) implementations of the gossip and linearizability models.
 
-use crate::check::{CheckError, Inspect, Progress, RunOptions};
+use crate::check::{self, CheckError, Inspect, Progress, RunOptions};
 use crate::report::{Expected, RunReport};
+use gossip_model::linearizability::{
+    ClientOp, LINEARIZABLE, LinearizabilityAction, LinearizabilityConfig, LinearizabilityModel,
+    LinearizabilityState,
+};
 use gossip_model::{GossipAction, GossipConfig, GossipModel, GossipState, Mode, Variant};
 use stateright::Model as _;
 use std::fmt::Write as _;
@@ -184,6 +188,87 @@ impl Inspect for FairGossip {
     }
     fn describe_action(&self, from: &GossipState, action: &GossipAction) -> String {
         self.model.describe_action(from, action)
+    }
+}
+
+fn client_op(op: ClientOp) -> String {
+    match op {
+        ClientOp::Write(v) => format!("write({v})"),
+        ClientOp::Read => "read".into(),
+    }
+}
+
+impl Inspect for LinearizabilityModel {
+    /// The demo's point: reads over gossip are not linearizable. Every other `always` property
+    /// is expected to hold and every `sometimes` property to be reachable.
+    fn expectation(&self, property: &str) -> Expected {
+        let kind = self
+            .properties()
+            .into_iter()
+            .find(|p| p.name == property)
+            .map(|p| p.expectation);
+        match kind {
+            _ if property == LINEARIZABLE => Expected::Violated,
+            Some(stateright::Expectation::Sometimes) => Expected::Found,
+            _ => Expected::Holds,
+        }
+    }
+
+    fn describe(&self, s: &LinearizabilityState) -> String {
+        let mut out = String::new();
+        for (n, r) in s.replicas.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "n{n}: register = {} (version {}, written at n{})",
+                r.value, r.stamp.0, r.stamp.1
+            );
+        }
+        for (c, (node, script)) in self.cfg.clients.iter().enumerate() {
+            let (next, in_flight) = s.clients[c];
+            let state = if in_flight {
+                format!("waiting for n{node} to answer {}", client_op(script[next]))
+            } else if next < script.len() {
+                format!("next: {} at n{node}", client_op(script[next]))
+            } else {
+                "done".into()
+            };
+            let _ = writeln!(out, "client c{c}: {state}");
+        }
+        out
+    }
+
+    fn action_json(&self, action: &LinearizabilityAction) -> serde_json::Value {
+        serde_json::Value::String(format!("{action:?}"))
+    }
+
+    fn describe_action(
+        &self,
+        from: &LinearizabilityState,
+        action: &LinearizabilityAction,
+    ) -> String {
+        match *action {
+            LinearizabilityAction::Invoke(c) => {
+                let (node, script) = &self.cfg.clients[c];
+                let op = client_op(script[from.clients[c].0]);
+                format!("client c{c} sends {op} to n{node}")
+            }
+            LinearizabilityAction::Serve(c) => {
+                let (node, script) = &self.cfg.clients[c];
+                match script[from.clients[c].0] {
+                    ClientOp::Write(v) => {
+                        format!("n{node} applies write({v}) locally and answers client c{c}: ok")
+                    }
+                    ClientOp::Read => format!(
+                        "n{node} answers client c{c}'s read with its local value {}",
+                        from.replicas[*node].value
+                    ),
+                }
+            }
+            LinearizabilityAction::Gossip { from: a, to: b } => format!(
+                "gossip n{a} → n{b}: n{b} takes value {}",
+                from.replicas[a].value
+            ),
+        }
     }
 }
 
@@ -442,9 +527,12 @@ pub fn variant_note(variant: Variant, expect_correct: bool) -> Option<String> {
 
 /// Checks the linearizability demo model exhaustively with single-threaded BFS.
 pub fn run_linearizability_demo(progress: Progress) -> Result<RunReport, CheckError> {
-    // TODO: the demo model is being written in gossip_model::linearizability.
-    let _ = (progress, RunOptions::<()>::new("linearizability demo"));
-    Err(CheckError::Unavailable("linearizability demo"))
+    let model = LinearizabilityConfig::default().into_model();
+    let opts = RunOptions {
+        progress,
+        ..RunOptions::new("linearizability demo")
+    };
+    check::run(model, &opts)
 }
 
 #[cfg(test)]
