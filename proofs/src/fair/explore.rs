@@ -234,7 +234,7 @@ where
                     let mut out = ChunkOut {
                         chunk: c,
                         degrees: Vec::with_capacity(hi - lo),
-                        edges: Vec::new(),
+                        edges: Vec::with_capacity((hi - lo) * 8),
                         masks: Vec::with_capacity(hi - lo),
                     };
                     for s in frontier_ref[lo..hi].iter().flatten() {
