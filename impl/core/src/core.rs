@@ -265,6 +265,18 @@ impl<R: RngCore> Core<R> {
         })
     }
 
+    /// A snapshot of one node state, if known.
+    pub fn node(&self, node: &NodeId) -> Option<crate::NodeView> {
+        self.nodes.get(node).map(|st| st.to_view(node))
+    }
+
+    /// `(generation, heartbeat, watermark)` of `node`, if known (cheap: no copy of entries).
+    pub fn summary(&self, node: &NodeId) -> Option<(u64, u64, u64)> {
+        self.nodes
+            .get(node)
+            .map(|st| (st.generation, st.heartbeat, st.watermark))
+    }
+
     /// The status of `node`, if known.
     pub fn status(&self, node: &NodeId) -> Option<Status> {
         self.nodes.get(node).map(|s| s.status)
@@ -406,20 +418,36 @@ impl<R: RngCore> Core<R> {
         }
     }
 
+    fn entry_len(id: &NodeId, st: &NodeState) -> usize {
+        1 + id.encoded_len()
+            + wire::uint_len(st.generation)
+            + wire::uint_len(st.heartbeat)
+            + wire::uint_len(st.watermark)
+    }
+
+    /// Encoded size of the complete digest.
+    fn full_digest_len(&self) -> usize {
+        1 + 1
+            + array_hdr_len(self.nodes.len())
+            + self
+                .nodes
+                .iter()
+                .map(|(id, st)| Self::entry_len(id, st))
+                .sum::<usize>()
+    }
+
     /// The digest of every known node if it fits in `budget` bytes, else a partial digest of a
     /// contiguous range starting at the rotating cursor (protocol.md §3, §9).
     fn build_digest(&mut self, budget: usize) -> Digest {
-        let entries: Vec<DigestEntry> = self
-            .nodes
-            .iter()
-            .map(|(id, st)| Self::digest_entry(id, st))
-            .collect();
-        let full = Digest {
-            range: None,
-            entries,
-        };
-        if full.encoded_len() <= budget {
-            return full;
+        if self.full_digest_len() <= budget {
+            return Digest {
+                range: None,
+                entries: self
+                    .nodes
+                    .iter()
+                    .map(|(id, st)| Self::digest_entry(id, st))
+                    .collect(),
+            };
         }
         let max_id = self
             .nodes
@@ -427,36 +455,40 @@ impl<R: RngCore> Core<R> {
             .map(NodeId::encoded_len)
             .max()
             .unwrap_or(0);
-        let start_key = self.digest_cursor.clone();
-        let ordered: Vec<&DigestEntry> = match &start_key {
-            Some(c) => {
-                let split = full.entries.partition_point(|e| e.node < *c);
-                full.entries[split..]
-                    .iter()
-                    .chain(full.entries[..split].iter())
-                    .collect()
-            }
-            None => full.entries.iter().collect(),
+        let ordered: Vec<(&NodeId, &NodeState)> = match &self.digest_cursor {
+            Some(c) => self
+                .nodes
+                .range::<NodeId, _>((Bound::Included(c), Bound::Unbounded))
+                .chain(
+                    self.nodes
+                        .range::<NodeId, _>((Bound::Unbounded, Bound::Excluded(c))),
+                )
+                .collect(),
+            None => self.nodes.iter().collect(),
         };
-        let start = ordered[0].node.clone();
+        let start = ordered[0].0.clone();
         // digest array header (fixarray 2) + range (array header, start, end) + entries header
         let fixed = 1 + 1 + start.encoded_len() + max_id;
         let mut used = 0usize;
         let mut taken = 0usize;
-        for e in &ordered {
-            let len = e.encoded_len();
+        for (id, st) in &ordered {
+            let len = Self::entry_len(id, st);
             if fixed + array_hdr_len(taken + 1) + used + len > budget {
                 break;
             }
             used += len;
             taken += 1;
         }
-        let taken = taken.max(1).min(ordered.len());
-        let end = ordered[taken % ordered.len()].node.clone();
+        let taken = taken.clamp(1, ordered.len());
+        let end = ordered[taken % ordered.len()].0.clone();
+        let entries = ordered[..taken]
+            .iter()
+            .map(|(id, st)| Self::digest_entry(id, st))
+            .collect();
         self.digest_cursor = Some(end.clone());
         Digest {
             range: Some(DigestRange { start, end }),
-            entries: ordered[..taken].iter().map(|e| (*e).clone()).collect(),
+            entries,
         }
     }
 
@@ -987,7 +1019,8 @@ impl<R: RngCore> Core<R> {
         st.status = Status::Dead;
         st.status_since = now;
         debug!(node = %node, "node dead");
-        self.events.push_back(Event::NodeDead { node: node.clone() });
+        self.events
+            .push_back(Event::NodeDead { node: node.clone() });
         true
     }
 
@@ -1047,15 +1080,19 @@ impl<R: RngCore> Core<R> {
         let mut forget = Vec::new();
         for (id, st) in self.nodes.iter_mut() {
             // tombstone collection (protocol.md §8)
-            let expired: Vec<String> = st
-                .entries
-                .iter()
-                .filter(|(_, e)| {
-                    e.value.is_none() && now.saturating_sub(e.since) >= cfg.tombstone_grace_period
-                })
-                .map(|(k, _)| k.clone())
-                .collect();
-            for k in expired {
+            let expired = |e: &crate::state::Entry| {
+                e.value.is_none() && now.saturating_sub(e.since) >= cfg.tombstone_grace_period
+            };
+            let to_collect: Vec<String> = if st.entries.values().any(expired) {
+                st.entries
+                    .iter()
+                    .filter(|(_, e)| expired(e))
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            for k in to_collect {
                 trace!(node = %id, key = %k, "collecting tombstone");
                 st.collect(&k);
             }

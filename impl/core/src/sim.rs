@@ -363,7 +363,17 @@ impl Sim {
 
     /// Runs until `pred` holds (checked every 100 ms of virtual time) or `limit` more virtual
     /// time has passed. Returns whether `pred` held.
-    pub fn run_until(&mut self, limit: Duration, mut pred: impl FnMut(&Sim) -> bool) -> bool {
+    pub fn run_until(&mut self, limit: Duration, pred: impl FnMut(&Sim) -> bool) -> bool {
+        self.run_until_every(limit, Duration::from_millis(100), pred)
+    }
+
+    /// [`Sim::run_until`] checking `pred` every `every` of virtual time.
+    pub fn run_until_every(
+        &mut self,
+        limit: Duration,
+        every: Duration,
+        mut pred: impl FnMut(&Sim) -> bool,
+    ) -> bool {
         let end = self.now + limit;
         loop {
             if pred(self) {
@@ -372,7 +382,7 @@ impl Sim {
             if self.now >= end {
                 return false;
             }
-            self.run_for(Duration::from_millis(100));
+            self.run_for(every);
         }
     }
 
@@ -391,39 +401,47 @@ impl Sim {
             .all(|i| self.core(i).get(&id, key).map(|e| e.version) == Some(want))
     }
 
-    /// Whether every running node's view of every running node matches that node's own state
-    /// (generation, watermark, live entries).
+    /// Whether every running node knows every running node with that node's own generation
+    /// and watermark (by the watermark rule, it then holds its state, up to collected
+    /// tombstones). Cheap: no entries are compared.
     pub fn converged(&self) -> bool {
         let up: Vec<usize> = self.up().collect();
-        for &o in &up {
+        up.iter().all(|&o| {
             let owner = self.core(o);
-            let own = owner.view();
-            let Some(me) = own.node(owner.id()) else {
+            let Some((g, _, w)) = owner.summary(owner.id()) else {
                 return false;
             };
-            let live = |n: &crate::NodeView| {
-                n.entries
-                    .iter()
-                    .filter(|(_, e)| e.value.is_some())
-                    .map(|(k, e)| (k.clone(), e.clone()))
-                    .collect::<Vec<_>>()
+            up.iter().all(|&i| {
+                self.core(i)
+                    .summary(owner.id())
+                    .is_some_and(|(gi, _, wi)| gi == g && wi == w)
+            })
+        })
+    }
+
+    /// Whether every running node's view of every running node holds exactly that node's own
+    /// live (non-tombstone) entries, with the same generation and watermark.
+    pub fn views_agree(&self) -> bool {
+        let live = |n: &crate::NodeView| {
+            n.entries
+                .iter()
+                .filter(|(_, e)| e.value.is_some())
+                .map(|(k, e)| (k.clone(), e.clone()))
+                .collect::<Vec<_>>()
+        };
+        let up: Vec<usize> = self.up().collect();
+        up.iter().all(|&o| {
+            let owner = self.core(o);
+            let Some(me) = owner.node(owner.id()) else {
+                return false;
             };
-            let want = live(me);
-            for &i in &up {
-                if i == o {
-                    continue;
-                }
-                let v = self.core(i).view();
-                match v.node(owner.id()) {
-                    Some(n)
-                        if n.generation == me.generation
-                            && n.watermark == me.watermark
-                            && live(n) == want => {}
-                    _ => return false,
-                }
-            }
-        }
-        true
+            let want = live(&me);
+            up.iter().all(|&i| {
+                self.core(i).node(owner.id()).is_some_and(|n| {
+                    n.generation == me.generation && n.watermark == me.watermark && live(&n) == want
+                })
+            })
+        })
     }
 
     /// The status every running node other than `subject` gives `subject` (`None` if unknown).

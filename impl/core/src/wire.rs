@@ -697,3 +697,162 @@ pub(crate) fn min_mtu(config: &Config) -> usize {
 pub(crate) fn envelope_base_len(cluster_id: &str) -> usize {
     1 + 1 + str_len(cluster_id.len()) + 1
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arb_id() -> impl Strategy<Value = NodeId> {
+        ("[a-z]{1,40}", any::<[u8; 4]>(), any::<u16>(), any::<bool>()).prop_map(
+            |(name, ip, port, v6)| {
+                let addr = if v6 {
+                    std::net::SocketAddr::from(([ip[0] as u16, 0, 0, 0, 0, 0, 0, 1], port))
+                } else {
+                    std::net::SocketAddr::from((ip, port))
+                };
+                NodeId::new(name, addr)
+            },
+        )
+    }
+
+    fn arb_update() -> impl Strategy<Value = Update> {
+        (
+            any::<u64>(),
+            0u8..3,
+            "[a-z]{0,300}",
+            proptest::collection::vec(any::<u8>(), 0..300),
+        )
+            .prop_map(|(version, tag, key, value)| Update {
+                version,
+                change: match tag {
+                    0 => Change::Set { key, value },
+                    1 => Change::Delete { key },
+                    _ => Change::Leave,
+                },
+            })
+    }
+
+    fn arb_node_delta() -> impl Strategy<Value = NodeDelta> {
+        (
+            arb_id(),
+            any::<u64>(),
+            any::<u64>(),
+            any::<bool>(),
+            any::<u64>(),
+            proptest::collection::vec(arb_update(), 0..20),
+            any::<u64>(),
+        )
+            .prop_map(
+                |(node, generation, heartbeat, reset, k, updates, watermark_after)| NodeDelta {
+                    node,
+                    generation,
+                    heartbeat,
+                    kind: if reset {
+                        DeltaKind::Reset { gc_floor: k }
+                    } else {
+                        DeltaKind::Incremental { from: k }
+                    },
+                    updates,
+                    watermark_after,
+                },
+            )
+    }
+
+    fn arb_digest() -> impl Strategy<Value = Digest> {
+        (
+            proptest::option::of((arb_id(), arb_id())),
+            proptest::collection::vec((arb_id(), any::<u64>(), any::<u64>(), any::<u64>()), 0..40),
+        )
+            .prop_map(|(range, entries)| Digest {
+                range: range.map(|(start, end)| DigestRange { start, end }),
+                entries: entries
+                    .into_iter()
+                    .map(|(node, generation, heartbeat, watermark)| DigestEntry {
+                        node,
+                        generation,
+                        heartbeat,
+                        watermark,
+                    })
+                    .collect(),
+            })
+    }
+
+    fn arb_envelope() -> impl Strategy<Value = Envelope> {
+        let delta = proptest::collection::vec(arb_node_delta(), 0..20);
+        (
+            "[a-z]{0,40}",
+            0u8..3,
+            0u8..3,
+            proptest::option::of(arb_digest()),
+            delta,
+        )
+            .prop_map(|(cluster_id, tag, mode, digest, delta)| Envelope {
+                cluster_id,
+                message: match tag {
+                    0 => Message::Syn {
+                        mode: GossipMode::from_u8(mode).unwrap(),
+                        digest,
+                        delta,
+                    },
+                    1 => Message::SynAck { digest, delta },
+                    _ => Message::Ack { delta },
+                },
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn the_computed_size_is_the_encoded_size_and_decoding_round_trips(env in arb_envelope()) {
+            let bytes = encode(&env);
+            prop_assert_eq!(bytes.len(), env.encoded_len());
+            let back = decode(&bytes, usize::MAX).unwrap();
+            prop_assert_eq!(back, env);
+        }
+    }
+
+    #[test]
+    fn the_example_syn_of_wire_md_is_byte_exact() {
+        let a = NodeId::new("a", "10.0.0.1:7000".parse().unwrap());
+        let env = Envelope {
+            cluster_id: "test".into(),
+            message: Message::Syn {
+                mode: GossipMode::PushPull,
+                digest: Some(Digest {
+                    range: None,
+                    entries: vec![DigestEntry {
+                        node: a,
+                        generation: 1,
+                        heartbeat: 1,
+                        watermark: 0,
+                    }],
+                }),
+                delta: vec![],
+            },
+        };
+        let expected: Vec<u8> = vec![
+            0x01, 0x93, 0xa4, b't', b'e', b's', b't', 0x00, 0x93, 0x00, 0x92, 0xc0, 0x91, 0x94,
+            0x92, 0xa1, b'a', 0xc4, 0x06, 0x0a, 0x00, 0x00, 0x01, 0x1b, 0x58, 0x01, 0x01, 0x00,
+            0x90,
+        ];
+        assert_eq!(encode(&env), expected);
+    }
+
+    #[test]
+    fn the_default_limits_need_an_mtu_of_1005_bytes() {
+        let c = Config::new("a", "10.0.0.1:1".parse().unwrap());
+        assert_eq!(min_mtu(&c), 1005);
+    }
+
+    #[test]
+    fn a_range_wraps_around_the_largest_id() {
+        let id = |n: &str| NodeId::new(n, "10.0.0.1:1".parse().unwrap());
+        let r = DigestRange {
+            start: id("m"),
+            end: id("c"),
+        };
+        assert!(r.contains(&id("z")) && r.contains(&id("a")) && r.contains(&id("m")));
+        assert!(!r.contains(&id("c")) && !r.contains(&id("d")));
+    }
+}
