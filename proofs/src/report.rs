@@ -344,10 +344,10 @@ pub fn trace_to_text(trace: &[TraceStep], loop_index: Option<usize>) -> String {
             }
         }
     }
-    if let Some(i) = loop_index {
-        if i + 1 < trace.len() {
-            let _ = writeln!(out, "  (back to step {i}, and around again)");
-        }
+    if let Some(i) = loop_index
+        && i + 1 < trace.len()
+    {
+        let _ = writeln!(out, "  (back to step {i}, and around again)");
     }
     out
 }
@@ -357,7 +357,7 @@ pub fn group(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

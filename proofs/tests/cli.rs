@@ -43,7 +43,7 @@ fn property<'a>(json: &'a serde_json::Value, name: &str) -> &'a serde_json::Valu
 /// The first seeded-bug variant and the property it is expected to violate.
 fn seeded_bug() -> (&'static str, &'static str) {
     gossip_model::Variant::all()
-        .into_iter()
+        .iter()
         .filter(|v| v.is_seeded_bug())
         .find_map(|v| v.expected_violation().map(|p| (v.name(), p)))
         .expect("the model has at least one seeded-bug variant")

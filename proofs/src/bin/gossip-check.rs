@@ -4,7 +4,7 @@
 //! (0: every expectation met; 1: a property contradicts its expectation; 2: bad arguments;
 //! 3: internal error).
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use clap::{Args, Parser, Subcommand};
 use gossip_model::{GossipConfig, GossipModel, Variant};
 use gossip_proofs::check::{self, CheckError, Engine, Inspect, Only, Progress, RunOptions};
@@ -96,6 +96,7 @@ struct ModelArgs {
     max_heartbeat: Option<u8>,
     /// A protocol variant (see --list-variants); seeded-bug variants are expected to violate
     /// their named property.
+    /// Without --config, a seeded-bug variant starts from its witness configuration.
     #[arg(long, value_name = "NAME")]
     variant: Option<String>,
     /// Check only this property (its exact name); BFS then stops as soon as it is decided.
@@ -162,15 +163,21 @@ struct JsonOutput<'a> {
 #[error("{0}")]
 struct Usage(String);
 
+/// An internal failure after the arguments were accepted (exit code 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Internal(String);
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match real_main(cli) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("gossip-check: error: {err:#}");
-            let internal = err
-                .chain()
-                .any(|e| matches!(e.downcast_ref::<CheckError>(), Some(c) if !c.is_usage()));
+            let internal = err.chain().any(|e| {
+                e.is::<Internal>()
+                    || matches!(e.downcast_ref::<CheckError>(), Some(c) if !c.is_usage())
+            });
             ExitCode::from(if internal { 3 } else { 2 })
         }
     }
@@ -323,7 +330,8 @@ fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
                 }
             }
             let fair = FairGossip::new(model);
-            let mut report = fair_run::run(&fair, &opts).map_err(|e| anyhow!(e))?;
+            let mut report = fair_run::run(&fair, &opts)
+                .map_err(|e| Internal(format!("the fair checker failed: {e}")))?;
             if let Some(name) = property {
                 // The fair engine checks every property in one exploration; keep the one asked.
                 report.properties.retain(|p| &p.name == name);
@@ -357,8 +365,9 @@ fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
             demos: &demos,
             expectations_met: met,
         };
-        serde_json::to_writer_pretty(&mut file, &out).context("writing the --json file")?;
-        writeln!(file).context("writing the --json file")?;
+        serde_json::to_writer_pretty(&mut file, &out)
+            .map_err(|e| Internal(format!("writing the --json file: {e}")))?;
+        writeln!(file).map_err(|e| Internal(format!("writing the --json file: {e}")))?;
     }
 
     let inconclusive = std::iter::once(&report)
