@@ -379,7 +379,10 @@ impl NodeHandle {
     pub async fn leave(&self, timeout: Duration) -> Result<LeaveOutcome, NodeError> {
         let w = self.send(|reply| Command::Leave { timeout, reply });
         let outcome = w.await.unwrap_or(Err(NodeError::Stopped));
-        self.shared.lifecycle.wait_for(Phase::Stopped).await;
+        if outcome.is_ok() {
+            // The loop answers the leave, then stops: return once it has.
+            self.shared.lifecycle.wait_for(Phase::Stopped).await;
+        }
         outcome
     }
 
@@ -439,8 +442,9 @@ impl<T: Transport> EventLoop<T> {
         debug!(node = %self.core.id(), "event loop running");
         while !self.stop {
             let wake = self.next_wake();
+            // Unbiased: tokio polls the branches in random order, so neither a flood of
+            // datagrams nor a burst of commands can starve the other inputs or the timer.
             let input = tokio::select! {
-                biased;
                 cmd = self.cmds.recv() => Input::Command(cmd),
                 r = self.transport.recv_from(&mut buf) => match r {
                     Ok((n, src)) => Input::Datagram(Ok(n), src),
@@ -473,6 +477,8 @@ impl<T: Transport> EventLoop<T> {
                 Input::Datagram(Err(e), _) => {
                     self.io.recv_errors += 1;
                     debug!(error = %e, "recv error");
+                    // A persistent socket error must not turn the loop into a busy spin.
+                    tokio::time::sleep(Duration::from_millis(1)).await;
                 }
                 Input::Timer => self.core.handle_timeout(now),
             }
