@@ -637,3 +637,16 @@ impl<T: Transport> Drop for EventLoop<T> {
         info!(node = %self.core.id(), "node stopped");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_clone_send_sync<T: Clone + Send + Sync + 'static>() {}
+
+    #[test]
+    fn the_handle_is_clone_send_and_sync_and_the_snapshot_can_cross_threads() {
+        assert_clone_send_sync::<NodeHandle>();
+        assert_clone_send_sync::<gossip_sync::Arc<NodeSnapshot>>();
+    }
+}
