@@ -90,6 +90,10 @@ pub struct Config {
     pub mode: GossipMode,
     /// Maximum datagram size in bytes, everything included (default 1,400).
     pub mtu: usize,
+    /// Maximum encoded size of a digest in bytes (default 700, half the default MTU). A
+    /// smaller digest covers fewer nodes per round (more rounds to rotate over all of them) but
+    /// also draws smaller answers: this is the main bandwidth knob.
+    pub max_digest_len: usize,
     /// Phi-accrual threshold above which a node is suspected (default 8.0).
     pub phi_threshold: f64,
     /// Number of heartbeat inter-arrival intervals the detector keeps (default 1,000).
@@ -131,6 +135,7 @@ impl Config {
             fanout: 1,
             mode: GossipMode::PushPull,
             mtu: 1_400,
+            max_digest_len: 700,
             phi_threshold: 8.0,
             phi_window: 1_000,
             min_std_dev: Duration::from_millis(500),
@@ -171,6 +176,13 @@ impl Config {
         if self.cluster_id.len() > 255 {
             return Err(ConfigError::ClusterIdTooLong);
         }
+        let need_digest = crate::wire::min_digest_len(self);
+        if self.max_digest_len < need_digest {
+            return Err(ConfigError::DigestTooSmall {
+                max_digest_len: self.max_digest_len,
+                needed: need_digest,
+            });
+        }
         let need = crate::wire::min_mtu(self);
         if self.mtu < need {
             return Err(ConfigError::MtuTooSmall {
@@ -207,6 +219,14 @@ pub enum ConfigError {
     /// The cluster id is longer than 255 bytes.
     #[error("cluster id is longer than 255 bytes")]
     ClusterIdTooLong,
+    /// `max_digest_len` cannot hold one digest entry with a range for a maximal node name.
+    #[error("max_digest_len {max_digest_len} is too small; at least {needed} bytes are needed")]
+    DigestTooSmall {
+        /// The configured `max_digest_len`.
+        max_digest_len: usize,
+        /// The smallest usable value.
+        needed: usize,
+    },
     /// The MTU cannot hold a message with one digest entry and one maximal update.
     #[error("mtu {mtu} is too small for the limits; at least {needed} bytes are needed")]
     MtuTooSmall {

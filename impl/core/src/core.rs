@@ -365,14 +365,29 @@ impl<R: RngCore> Core<R> {
         let mode = self.config.mode;
         let base = envelope_base_len(&self.config.cluster_id);
         let message = match mode {
-            GossipMode::PushPull | GossipMode::Pull => {
+            GossipMode::PushPull => {
                 // body: fixarray(3), mode, digest, empty delta array
-                let budget = self.config.mtu - base - 3;
+                let budget = (self.config.mtu - base - 3).min(self.config.max_digest_len);
                 let digest = self.build_digest(budget);
                 Message::Syn {
                     mode,
                     digest: Some(digest),
                     delta: Vec::new(),
+                }
+            }
+            GossipMode::Pull => {
+                // Nothing else would ever push this node's own state to anyone (a pull-only
+                // exchange moves state from the Syn's receiver to its sender only), so a Syn in
+                // pull mode also carries the sender's own node delta, within a quarter of the
+                // space.
+                let avail = self.config.mtu - base - 2;
+                let own = self.own_node_delta(avail / 4);
+                let used = wire::delta_len(&own);
+                let digest = self.build_digest((avail - used).min(self.config.max_digest_len));
+                Message::Syn {
+                    mode,
+                    digest: Some(digest),
+                    delta: own,
                 }
             }
             GossipMode::Push => {
@@ -505,18 +520,30 @@ impl<R: RngCore> Core<R> {
             }
             None => BTreeMap::new(),
         };
-        let order: Vec<&NodeId> = match (&self.delta_cursor, self.config.rotate_delta_start) {
-            (Some(c), true) => self
+        // The nodes the digest covers, ascending; then rotated to start at the cursor.
+        let range = digest.and_then(|d| d.range.as_ref());
+        let mut order: Vec<&NodeId> = match range {
+            None => self.nodes.keys().collect(),
+            Some(r) if r.start < r.end => self
                 .nodes
-                .range::<NodeId, _>((Bound::Included(c), Bound::Unbounded))
+                .range::<NodeId, _>((Bound::Included(&r.start), Bound::Excluded(&r.end)))
+                .map(|(id, _)| id)
+                .collect(),
+            Some(r) if r.start > r.end => self
+                .nodes
+                .range::<NodeId, _>((Bound::Unbounded, Bound::Excluded(&r.end)))
                 .chain(
                     self.nodes
-                        .range::<NodeId, _>((Bound::Unbounded, Bound::Excluded(c))),
+                        .range::<NodeId, _>((Bound::Included(&r.start), Bound::Unbounded)),
                 )
                 .map(|(id, _)| id)
                 .collect(),
-            _ => self.nodes.keys().collect(),
+            Some(_) => self.nodes.keys().collect(),
         };
+        if let (Some(c), true) = (&self.delta_cursor, self.config.rotate_delta_start) {
+            let split = order.partition_point(|id| *id < c);
+            order.rotate_left(split);
+        }
         let mut out: Vec<NodeDelta> = Vec::new();
         let mut used = 0usize; // bytes of node deltas in `out`
         let mut updates_left = self.config.max_delta_updates.unwrap_or(usize::MAX);
@@ -524,9 +551,6 @@ impl<R: RngCore> Core<R> {
         let mut resets = 0u64;
         for (idx, id) in order.iter().enumerate() {
             let st = &self.nodes[*id];
-            if digest.is_some_and(|d| !d.covers(id)) {
-                continue;
-            }
             let peer = lookup.get(*id);
             let (g, w, f, h) = (st.generation, st.watermark, st.gc_floor, st.heartbeat);
             // `base`: the version the peer is known to hold up to (for heartbeat-only deltas).
@@ -629,6 +653,37 @@ impl<R: RngCore> Core<R> {
             }
         }
         out
+    }
+
+    /// The node's own state as an `incremental { from: 0 }` node delta, cut to `budget` bytes.
+    fn own_node_delta(&self, budget: usize) -> Vec<NodeDelta> {
+        let own = self.own();
+        let mut nd = NodeDelta {
+            node: self.id.clone(),
+            generation: own.generation,
+            heartbeat: own.heartbeat,
+            kind: DeltaKind::Incremental { from: 0 },
+            updates: Vec::new(),
+            watermark_after: own.watermark,
+        };
+        let mut len = 3 + nd.header_len(65_535);
+        let mut complete = true;
+        for u in own.changes_after(0) {
+            let ul = u.encoded_len();
+            if len + ul > budget {
+                complete = false;
+                break;
+            }
+            len += ul;
+            nd.updates.push(u);
+        }
+        if !complete {
+            nd.watermark_after = nd.updates.last().map_or(0, |u| u.version);
+        }
+        if len > budget {
+            return Vec::new();
+        }
+        vec![nd]
     }
 
     fn from_scratch(gc_floor: u64) -> Plan {
@@ -846,7 +901,9 @@ impl<R: RngCore> Core<R> {
                 trace!(node = %nd.node, "ignoring stale gossip about a forgotten node");
                 return;
             }
-            self.forgotten.remove(&nd.node);
+            // The record is dropped only when the node state is re-created below (the model's
+            // rule): a fresh delta that is then ignored because of a gap must not leave the
+            // node unprotected against later stale gossip.
         }
         let starts_from_scratch = matches!(
             nd.kind,
@@ -870,6 +927,7 @@ impl<R: RngCore> Core<R> {
                 let mut st = NodeState::new(g2, now);
                 st.heartbeat = h2;
                 self.nodes.insert(nd.node.clone(), st);
+                self.forgotten.remove(&nd.node);
                 fresh = true;
                 debug!(node = %nd.node, generation = g2, "node joined");
                 self.events.push_back(Event::NodeJoined {

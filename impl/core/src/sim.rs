@@ -58,6 +58,7 @@ pub struct SimNode {
     pub events: Vec<Event>,
     timer: Option<Duration>,
     group: u32,
+    starting: bool,
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -158,6 +159,7 @@ impl Sim {
             events: Vec::new(),
             timer: None,
             group: 0,
+            starting: true,
         });
         self.push(self.now + offset, Pending::Start(i));
         i
@@ -248,6 +250,7 @@ impl Sim {
         let seed = self.rng.r#gen::<u64>();
         let core = Core::new(cfg, ChaCha8Rng::seed_from_u64(seed), now).expect("valid config");
         self.nodes[i].core = Some(core);
+        self.nodes[i].starting = false;
         self.flush(i);
     }
 
@@ -405,6 +408,9 @@ impl Sim {
     /// and watermark (by the watermark rule, it then holds its state, up to collected
     /// tombstones). Cheap: no entries are compared.
     pub fn converged(&self) -> bool {
+        if self.nodes.iter().any(|n| n.starting) {
+            return false;
+        }
         let up: Vec<usize> = self.up().collect();
         up.iter().all(|&o| {
             let owner = self.core(o);

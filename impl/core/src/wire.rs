@@ -651,6 +651,28 @@ impl Envelope {
     }
 }
 
+/// The size of a digest with a worst-case range and one worst-case entry.
+pub(crate) fn min_digest_len(config: &Config) -> usize {
+    let worst_id = NodeId {
+        name: "x".repeat(config.limits.max_name_len),
+        addr: "[::1]:1".parse().expect("valid literal"),
+    };
+    Digest {
+        range: Some(DigestRange {
+            start: worst_id.clone(),
+            end: worst_id.clone(),
+        }),
+        entries: vec![DigestEntry {
+            node: worst_id,
+            generation: u64::MAX,
+            heartbeat: u64::MAX,
+            watermark: u64::MAX,
+        }],
+    }
+    .encoded_len()
+        + 2
+}
+
 /// The smallest MTU for which every message can carry at least one digest entry (with a
 /// worst-case range) and one maximal update for a maximal node name.
 pub(crate) fn min_mtu(config: &Config) -> usize {

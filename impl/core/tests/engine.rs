@@ -17,13 +17,6 @@ fn set(version: u64, key: &str, value: &[u8]) -> Update {
     }
 }
 
-fn del(version: u64, key: &str) -> Update {
-    Update {
-        version,
-        change: Change::Delete { key: key.into() },
-    }
-}
-
 fn nd(
     node: &gossip_core::NodeId,
     generation: u64,
