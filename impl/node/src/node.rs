@@ -606,6 +606,14 @@ impl<T: Transport> Drop for EventLoop<T> {
     fn drop(&mut self) {
         let panicking = std::thread::panicking();
         let now = self.now();
+        // Built from the core, not from the last published view: if the loop future was
+        // cancelled mid-iteration (e.g. the runtime shut down during a send), writes applied
+        // since the last publication must still be in the final snapshot their callers see.
+        let final_snapshot = (!panicking).then(|| {
+            let mut snap = self.snapshot(now);
+            snap.phase = Phase::Stopped;
+            snap
+        });
         let Self {
             cmds,
             lifecycle,
@@ -626,10 +634,7 @@ impl<T: Transport> Drop for EventLoop<T> {
                 // snapshot can be built; their callers are still told they were applied.
                 warn!("event loop panicked; node stopped");
                 outbox.reply_unpublished();
-            } else {
-                let mut snap = (*view.load()).clone();
-                snap.phase = Phase::Stopped;
-                snap.taken_at = now;
+            } else if let Some(snap) = final_snapshot {
                 outbox.publish(view, gossip_sync::Arc::new(snap), subs);
             }
             subs.close();
