@@ -5,8 +5,9 @@
 //! a boundary counts as a violation. It also has no fairness, so a periodic timer or a lossy
 //! network makes every liveness property either vacuous or false. This module is a separate
 //! engine for any [`stateright::Model`] that adds **weak fairness**, **leads-to** properties and
-//! an exact fair-cycle search, and that stores the state graph compactly (about 25–45 bytes per
-//! state plus 8 bytes per edge, against ~10 KB per state for stateright's BFS on large models).
+//! an exact fair-cycle search, and that stores the state graph compactly: 25–41 bytes per state
+//! (fingerprint table, edge offsets, predicate bits) plus 8 bytes per edge, with full states
+//! only in the BFS frontier (stateright's BFS queues every state with its full action path).
 //! `always` and `sometimes` properties are checked too, so it is also a complete safety
 //! checker. See `docs/fair-checking.md` for measurements.
 //!
