@@ -580,7 +580,10 @@ impl<R: RngCore> Core<R> {
             let peer_hb_behind = peer.is_none_or(|p| p.generation < g || p.heartbeat < h);
             let remaining = budget.saturating_sub(array_hdr_len(out.len() + 1) + used);
             if let Plan::Updates { kind, from } = plan {
-                if cut_at.is_none() && updates_left > 0 {
+                // A node delta without updates costs no update budget (protocol.md §4 limits
+                // updates), so it is sent complete even after a cut, as in the model.
+                let nothing_to_send = st.changes_after(from).next().is_none_or(|u| u.version > w);
+                if (cut_at.is_none() && updates_left > 0) || nothing_to_send {
                     let mut nd = NodeDelta {
                         node: (*id).clone(),
                         generation: g,
