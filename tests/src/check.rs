@@ -1,0 +1,267 @@
+//! One conformance step: after the model and the implementation took the same action, the
+//! datagrams the implementation sent must abstract to the messages the model sent, the
+//! abstracted implementation state must equal the model state, and the model's `always`
+//! properties must hold on the abstracted implementation state.
+//!
+//! ## Documented refinements (the only places where the implementation may differ)
+//!
+//! 1. **Empty Acks.** The implementation always answers a SynAck (carrying a digest) with an
+//!    Ack; the model does not send an Ack whose delta is empty (protocol.md §6 allows either:
+//!    applying an empty delta changes nothing). The harness discards such datagrams when they
+//!    are sent (a stutter) and counts them.
+//! 2. **Post-cut heartbeat fillers.** After a delta has been cut (§4, "no further node deltas
+//!    carry updates"), the model sends a heartbeat-only node delta (`incremental { from: d }`,
+//!    no updates, `watermark_after = d`) for *every* further node the peer is behind on; the
+//!    implementation sends one only when the peer's digest shows the heartbeat is news (or the
+//!    peer lacks the node). Such a node delta (where `d` is the peer's digest watermark) for a
+//!    node whose heartbeat the peer already has changes nothing at the receiver, so omitting it
+//!    is a refinement. The matcher
+//!    accepts an implementation message equal to the model's message with some of these fillers
+//!    left out; a model Ack made only of fillers that the implementation left empty becomes a
+//!    phantom in-flight entry (delivering it is a stutter). The state comparison after every
+//!    step then checks that the omission indeed changed nothing.
+//! 3. **Suspected.** The implementation's `suspected` is the model's `alive` (never reached
+//!    here: the failure detector only acts through `convict`).
+
+use gossip_model::{DeltaKind, GossipModel, GossipState, Msg, NodeDelta, Variant};
+use stateright::{Expectation, Model};
+
+use crate::cluster::{Cluster, InFlight};
+
+/// Whether a node delta is a post-cut heartbeat filler the implementation may leave out.
+pub fn is_filler(nd: &NodeDelta) -> bool {
+    nd.updates.is_empty()
+        && matches!(nd.kind, DeltaKind::Incremental { from } if from == nd.watermark_after)
+}
+
+/// Whether the implementation's message `imp` is the model's message `model`, up to left-out
+/// fillers (refinement 2).
+pub fn refines(model: &Msg, imp: &Msg) -> bool {
+    if model == imp {
+        return true;
+    }
+    let digests_equal = match (model, imp) {
+        (Msg::Syn { digest: a, .. }, Msg::Syn { digest: b, .. })
+        | (Msg::SynAck { digest: a, .. }, Msg::SynAck { digest: b, .. }) => a == b,
+        (Msg::Ack { .. }, Msg::Ack { .. }) => true,
+        _ => false,
+    };
+    if !digests_equal {
+        return false;
+    }
+    let (m, i) = (model.delta(), imp.delta());
+    let mut k = 0;
+    for nd in m {
+        if k < i.len() && i[k] == *nd {
+            k += 1;
+        } else if !is_filler(nd) {
+            return false;
+        }
+    }
+    k == i.len()
+}
+
+/// Statistics of a conformance run.
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    /// Steps checked.
+    pub steps: usize,
+    /// Messages matched exactly.
+    pub exact: usize,
+    /// Messages matched up to fillers (refinement 2).
+    pub refined: usize,
+    /// Phantom messages (refinement 2).
+    pub phantoms: usize,
+}
+
+/// Matches the datagrams the last input made the implementation send with the messages the
+/// model's step sent (`model_after` is the model state after the step).
+pub fn match_sent(
+    cluster: &mut Cluster,
+    model_after: &GossipState,
+    counters: &mut Counters,
+) -> Result<(), String> {
+    // The model's new envelopes: its network minus what was already in flight.
+    let mut new: Vec<gossip_model::Envelope> = model_after.network.clone();
+    for (k, f) in cluster.inflight.iter().enumerate() {
+        if cluster.last_sent.contains(&k) {
+            continue;
+        }
+        let want = f.model_msg.as_ref().expect("matched when sent");
+        match new
+            .iter()
+            .position(|e| e.from == f.from && e.to == f.to && e.msg == *want)
+        {
+            Some(p) => {
+                new.remove(p);
+            }
+            None => {
+                return Err(format!(
+                    "the model no longer has in flight n{} → n{} {}",
+                    f.from,
+                    f.to,
+                    gossip_model::format::msg(want)
+                ));
+            }
+        }
+    }
+    let sent: Vec<usize> = cluster.last_sent.clone();
+    for k in sent {
+        let f = &cluster.inflight[k];
+        let exact = new
+            .iter()
+            .position(|e| e.from == f.from && e.to == f.to && e.msg == f.msg);
+        let pos = exact.or_else(|| {
+            new.iter()
+                .position(|e| e.from == f.from && e.to == f.to && refines(&e.msg, &f.msg))
+        });
+        let Some(p) = pos else {
+            let model_sent: Vec<String> = new
+                .iter()
+                .map(|e| format!("n{} → n{} {}", e.from, e.to, gossip_model::format::msg(&e.msg)))
+                .collect();
+            return Err(format!(
+                "the implementation sent n{} → n{} {}\n  which is not what the model sent: [{}]",
+                f.from,
+                f.to,
+                gossip_model::format::msg(&f.msg),
+                model_sent.join("; ")
+            ));
+        };
+        if exact.is_some() {
+            counters.exact += 1;
+        } else {
+            counters.refined += 1;
+        }
+        let e = new.remove(p);
+        cluster.inflight[k].model_msg = Some(e.msg);
+    }
+    for e in new {
+        let phantom = matches!(&e.msg, Msg::Ack { delta } if delta.iter().all(is_filler));
+        if !phantom {
+            return Err(format!(
+                "the model sent n{} → n{} {}\n  which the implementation did not send",
+                e.from,
+                e.to,
+                gossip_model::format::msg(&e.msg)
+            ));
+        }
+        counters.phantoms += 1;
+        cluster.inflight.push(InFlight {
+            from: e.from,
+            to: e.to,
+            msg: e.msg.clone(),
+            model_msg: Some(e.msg),
+            bytes: None,
+        });
+    }
+    Ok(())
+}
+
+/// Compares the abstracted implementation state with the model state (processes, views,
+/// forgotten records). Returns a human-readable difference.
+pub fn compare(model: &GossipState, imp: &GossipState) -> Result<(), String> {
+    let mut diffs = Vec::new();
+    for (i, (m, x)) in model.nodes.iter().zip(&imp.nodes).enumerate() {
+        if m.up != x.up {
+            diffs.push(format!("n{i}: model up={} impl up={}", m.up, x.up));
+        }
+        let ids: std::collections::BTreeSet<_> = m.view.keys().chain(x.view.keys()).collect();
+        for n in ids {
+            let (mv, xv) = (m.view.get(n), x.view.get(n));
+            if mv != xv {
+                let show = |v: Option<&gossip_model::NodeView>| {
+                    v.map_or("(unknown)".to_owned(), gossip_model::format::view)
+                };
+                diffs.push(format!(
+                    "n{i}'s view of n{n}:\n      model: {}\n      impl:  {}",
+                    show(mv),
+                    show(xv)
+                ));
+            }
+        }
+        if m.forgotten != x.forgotten {
+            diffs.push(format!(
+                "n{i}'s forgotten records: model {:?}, impl {:?}",
+                m.forgotten, x.forgotten
+            ));
+        }
+    }
+    if diffs.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the implementation's state differs from the model's:\n    {}",
+            diffs.join("\n    ")
+        ))
+    }
+}
+
+/// The model of the *correct* protocol with the same parameters (the properties are evaluated
+/// with it, whatever variant produced a trace).
+pub fn correct_model(model: &GossipModel) -> GossipModel {
+    let mut cfg = model.cfg.clone();
+    cfg.variant = Variant::Correct;
+    GossipModel { cfg }
+}
+
+/// The names of the `always` properties violated by a state.
+pub fn violated(model: &GossipModel, s: &GossipState) -> Vec<&'static str> {
+    model
+        .properties()
+        .into_iter()
+        .filter(|p| p.expectation == Expectation::Always && !(p.condition)(model, s))
+        .map(|p| p.name)
+        .collect()
+}
+
+/// One strict conformance step, after `cluster.apply(action)` and the model's `next_state`.
+pub fn check_step(
+    cluster: &mut Cluster,
+    correct: &GossipModel,
+    model_after: &GossipState,
+    counters: &mut Counters,
+) -> Result<(), String> {
+    match_sent(cluster, model_after, counters)?;
+    let imp = cluster.abstract_state()?;
+    compare(model_after, &imp)?;
+    let bad = violated(correct, &imp);
+    if !bad.is_empty() {
+        return Err(format!(
+            "the abstracted implementation state violates: {}",
+            bad.join("; ")
+        ));
+    }
+    counters.steps += 1;
+    Ok(())
+}
+
+/// Renders a model trace as gossip-check does: numbered protocol events, each followed by
+/// the model state it leads to.
+pub fn render_trace(model: &GossipModel, actions: &[gossip_model::GossipAction]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let mut s = model.init_states().remove(0);
+    let width = (actions.len() + 1).to_string().len();
+    let _ = writeln!(out, "  {:>width$}. initial state", 0);
+    for line in model.describe_state(&s).lines() {
+        let _ = writeln!(out, "  {:>width$}    | {line}", "");
+    }
+    for (i, a) in actions.iter().enumerate() {
+        let desc = model
+            .format_step(&s, a.clone())
+            .unwrap_or_else(|| model.format_action(a));
+        let _ = writeln!(out, "  {:>width$}. {desc}", i + 1);
+        match model.next_state(&s, a.clone()) {
+            Some(t) => s = t,
+            None => {
+                let _ = writeln!(out, "  {:>width$}    | (not enabled in the model)", "");
+                break;
+            }
+        }
+        for line in model.describe_state(&s).lines() {
+            let _ = writeln!(out, "  {:>width$}    | {line}", "");
+        }
+    }
+    out
+}

@@ -1,0 +1,19 @@
+//! # gossip-conformance: evidence that the implementation does what the model says
+//!
+//! * [`cluster`]: the system under test (a cluster of `gossip-core` cores on a network the
+//!   harness controls), the mapping of every model action to an implementation input, and the
+//!   abstraction function from the cores' state to the model's state.
+//! * [`check`]: one conformance step (messages match, states equal, safety properties hold),
+//!   with the documented refinements.
+//! * [`harness`]: the proptest state-machine test (reference = the stateright model).
+//! * [`trace`]: the language-neutral JSON trace format (`docs/spec/traces.md`), export of
+//!   stateright paths, and replay against the implementation (`gossip-replay`).
+//!
+//! The algebraic laws (quickcheck) and the harness itself run from `tests/tests/`.
+
+#![forbid(unsafe_code)]
+
+pub mod check;
+pub mod cluster;
+pub mod harness;
+pub mod trace;

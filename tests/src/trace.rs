@@ -1,0 +1,294 @@
+//! Traces shared by the model and the implementation (format: `docs/spec/traces.md`): the
+//! model configuration, then the steps (model actions in their serde JSON form), each with an
+//! optional expected abstract state. [`from_path`] exports a stateright path (a
+//! counterexample or a random walk of `gossip-check`); [`replay`] runs a trace against the
+//! implementation and reports the first divergence; [`replay_properties`] runs a trace of any
+//! model variant (for example a seeded bug's counterexample) against the implementation and
+//! evaluates the model's safety properties on the abstracted implementation state.
+
+use std::collections::BTreeMap;
+
+use gossip_model::{
+    Forgotten, GossipAction, GossipConfig, GossipModel, GossipState, NodeId, NodeView,
+};
+use serde::{Deserialize, Serialize};
+use stateright::Model;
+
+use crate::check::{Counters, check_step, compare, correct_model, violated};
+use crate::cluster::{Cluster, Outcome};
+
+/// The value of [`Trace::format`].
+pub const FORMAT: &str = "gossip-trace/1";
+
+/// A trace: a model configuration and a sequence of steps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Where the trace comes from (free text, e.g. "gossip-check counterexample for …").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The model configuration (the variant included).
+    pub config: GossipConfig,
+    /// The steps, from the initial state.
+    pub steps: Vec<TraceStep>,
+}
+
+/// One step of a trace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TraceStep {
+    /// The model action, in its serde JSON form.
+    pub action: GossipAction,
+    /// The abstract state expected after the step, if recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Vec<ExpectedNode>>,
+}
+
+/// The abstract state of one node (index = node id).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExpectedNode {
+    /// Whether its process runs.
+    pub up: bool,
+    /// Its view.
+    pub view: BTreeMap<NodeId, NodeView>,
+    /// Its forgotten records.
+    #[serde(default)]
+    pub forgotten: BTreeMap<NodeId, Forgotten>,
+}
+
+fn expected_of(s: &GossipState) -> Vec<ExpectedNode> {
+    s.nodes
+        .iter()
+        .map(|n| ExpectedNode {
+            up: n.up,
+            view: n.view.clone(),
+            forgotten: n.forgotten.clone(),
+        })
+        .collect()
+}
+
+/// A trace of `actions` from the model's initial state, with the expected state after every
+/// step when `with_states` (actions the model does not enable end the expected states).
+pub fn from_actions(
+    model: &GossipModel,
+    actions: &[GossipAction],
+    with_states: bool,
+    source: Option<String>,
+) -> Trace {
+    let mut s = model.init_states().into_iter().next();
+    let steps = actions
+        .iter()
+        .map(|a| {
+            s = s.as_ref().and_then(|st| model.next_state(st, a.clone()));
+            TraceStep {
+                action: a.clone(),
+                expected: if with_states {
+                    s.as_ref().map(expected_of)
+                } else {
+                    None
+                },
+            }
+        })
+        .collect();
+    Trace {
+        format: FORMAT.to_owned(),
+        source,
+        config: model.cfg.clone(),
+        steps,
+    }
+}
+
+/// Exports a stateright path (a counterexample, an example or a random walk) as a trace with
+/// expected states. This is the function `gossip-check --trace-out` uses.
+pub fn from_path(
+    model: &GossipModel,
+    path: &stateright::Path<GossipState, GossipAction>,
+    source: Option<String>,
+) -> Trace {
+    from_actions(model, &path.clone().into_actions(), true, source)
+}
+
+/// Where a replay diverged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Divergence {
+    /// 1-based step number.
+    pub step: usize,
+    /// The step's action, as a protocol event.
+    pub action: String,
+    /// What differs.
+    pub reason: String,
+}
+
+/// The result of a strict replay.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// Steps that conformed.
+    pub steps: usize,
+    /// The first divergence, if any.
+    pub divergence: Option<Divergence>,
+    /// Message statistics.
+    pub counters: Counters,
+}
+
+/// Replays a trace against the implementation, strictly: every action must be enabled in the
+/// model of the trace's configuration, the implementation's messages must abstract to the
+/// model's, its abstracted state must equal the model's (and the trace's expected state, when
+/// recorded) and satisfy the safety properties. Fails only if the configuration is invalid or
+/// not supported by the harness.
+pub fn replay(trace: &Trace) -> Result<Report, String> {
+    trace.config.validate().map_err(|e| e.to_string())?;
+    if trace.config.fanout != 1 {
+        return Err("the harness supports fanout 1 only".into());
+    }
+    let model = trace.config.clone().into_model();
+    let correct = correct_model(&model);
+    let mut s = model.init_states().remove(0);
+    let mut cluster = Cluster::new(&model.cfg);
+    let mut counters = Counters::default();
+    for (i, step) in trace.steps.iter().enumerate() {
+        let diverge = |reason: String| Report {
+            steps: i,
+            divergence: Some(Divergence {
+                step: i + 1,
+                action: gossip_model::format::action(&step.action),
+                reason,
+            }),
+            counters: Counters::default(),
+        };
+        let mut enabled = Vec::new();
+        model.actions(&s, &mut enabled);
+        if !enabled.contains(&step.action) {
+            return Ok(diverge("the action is not enabled in the model".into()));
+        }
+        s = model
+            .next_state(&s, step.action.clone())
+            .expect("enabled actions have a successor");
+        if let Some(exp) = &step.expected {
+            if *exp != expected_of(&s) {
+                return Ok(diverge(
+                    "the model's state differs from the trace's expected state".into(),
+                ));
+            }
+        }
+        let res = cluster
+            .apply(&step.action, false)
+            .and_then(|_| check_step(&mut cluster, &correct, &s, &mut counters));
+        if let Err(e) = res {
+            return Ok(diverge(e));
+        }
+    }
+    Ok(Report {
+        steps: trace.steps.len(),
+        divergence: None,
+        counters,
+    })
+}
+
+/// The result of a property replay.
+#[derive(Clone, Debug)]
+pub struct PropertyReport {
+    /// Steps given to the implementation.
+    pub applied: usize,
+    /// Steps without an implementation counterpart (stutters), with the reason.
+    pub stutters: Vec<(usize, String)>,
+    /// The first (step, property) violated on the abstracted implementation state, if any.
+    pub violation: Option<(usize, String)>,
+    /// Extra steps taken by [`settle`] after the trace.
+    pub settle_steps: usize,
+}
+
+/// Replays a trace of any model variant (a seeded bug's counterexample, typically) against
+/// the implementation, matching messages by link and kind when the buggy model's messages
+/// differ from the implementation's, and evaluates `properties` (names; all `always`
+/// properties if empty) of the *correct* model on the abstracted implementation state after
+/// every step. With `settle`, the cluster is then driven to quiescence (see [`settle`]) and
+/// the properties are evaluated again, so that quiescence-conditioned properties do not hold
+/// vacuously.
+pub fn replay_properties(
+    trace: &Trace,
+    properties: &[&str],
+    settle_after: bool,
+) -> Result<PropertyReport, String> {
+    trace.config.validate().map_err(|e| e.to_string())?;
+    let model = correct_model(&trace.config.clone().into_model());
+    let mut cluster = Cluster::new(&model.cfg);
+    let mut report = PropertyReport {
+        applied: 0,
+        stutters: Vec::new(),
+        violation: None,
+        settle_steps: 0,
+    };
+    let check = |cluster: &Cluster| -> Result<Option<String>, String> {
+        let s = cluster.abstract_state()?;
+        let bad: Vec<&str> = violated(&model, &s)
+            .into_iter()
+            .filter(|p| properties.is_empty() || properties.contains(p))
+            .collect();
+        Ok((!bad.is_empty()).then(|| bad.join("; ")))
+    };
+    for (i, step) in trace.steps.iter().enumerate() {
+        match cluster.apply(&step.action, true)? {
+            Outcome::Applied => report.applied += 1,
+            Outcome::Stutter(why) => report.stutters.push((i + 1, why)),
+        }
+        if let Some(p) = check(&cluster)? {
+            report.violation = Some((i + 1, p));
+            return Ok(report);
+        }
+    }
+    if settle_after {
+        report.settle_steps = settle(&mut cluster, &model, 12)?;
+        if let Some(p) = check(&cluster)? {
+            report.violation = Some((trace.steps.len() + report.settle_steps, p));
+        }
+    }
+    Ok(report)
+}
+
+/// Drives the cluster towards quiescence on a reliable network: delivers everything in flight,
+/// then runs every gossip round the model enables (each to completion), for at most `rounds`
+/// rounds or until the correct model calls the abstracted state quiescent. Returns the number
+/// of steps taken.
+pub fn settle(cluster: &mut Cluster, model: &GossipModel, rounds: usize) -> Result<usize, String> {
+    fn deliver_all(cluster: &mut Cluster) -> Result<usize, String> {
+        let mut n = 0;
+        while let Some(f) = cluster.inflight.first() {
+            let env = gossip_model::Envelope {
+                from: f.from,
+                to: f.to,
+                msg: f.msg.clone(),
+            };
+            cluster.apply(&GossipAction::Deliver(env), true)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+    let mut steps = deliver_all(cluster)?;
+    for _ in 0..rounds {
+        let s = cluster.abstract_state()?;
+        if model.quiescent(&s) {
+            break;
+        }
+        let mut actions = Vec::new();
+        model.actions(&s, &mut actions);
+        for a in actions {
+            if matches!(a, GossipAction::Gossip { .. }) {
+                cluster.apply(&a, true)?;
+                steps += 1 + deliver_all(cluster)?;
+            }
+        }
+    }
+    Ok(steps)
+}
+
+/// Compares a trace's expected state with the abstracted implementation state (used by tools
+/// that replay traces recorded elsewhere).
+pub fn compare_expected(expected: &[ExpectedNode], imp: &GossipState) -> Result<(), String> {
+    let mut s = imp.clone();
+    for (n, e) in s.nodes.iter_mut().zip(expected) {
+        n.up = e.up;
+        n.view = e.view.clone();
+        n.forgotten = e.forgotten.clone();
+    }
+    compare(&s, imp)
+}
