@@ -11,23 +11,40 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let how = args.get(1).map(String::as_str).unwrap_or("bfs");
     let cfg: GossipConfig = match args.get(2) {
+        Some(v) if v.starts_with("variant:") => {
+            gossip_model::Variant::from_name(&v["variant:".len()..])
+                .expect("a variant name")
+                .witness_config()
+        }
         Some(json) => serde_json::from_str(json).expect("a GossipConfig as JSON"),
         None => GossipConfig::default(),
     };
-    let threads: usize = std::env::var("THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(2);
+    let threads: usize = std::env::var("THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(2);
     cfg.validate().expect("valid configuration");
     println!("{}", serde_json::to_string(&cfg).unwrap());
     let model = cfg.into_model();
     let props = model.properties();
     let start = Instant::now();
-    let builder = model.clone().checker().threads(threads);
+    let mut builder = model.clone().checker().threads(threads);
+    if let Some(max) = std::env::var("MAX_STATES")
+        .ok()
+        .and_then(|t| t.parse().ok())
+    {
+        builder = builder.target_state_count(max);
+    }
     match how {
         "bfs" => report(&model, &props, builder.spawn_bfs().join(), how, start),
         "dfs" => report(&model, &props, builder.spawn_dfs().join(), how, start),
         "dfs-sym" => report(
             &model,
             &props,
-            builder.symmetry_fn(GossipModel::representative).spawn_dfs().join(),
+            builder
+                .symmetry_fn(GossipModel::representative)
+                .spawn_dfs()
+                .join(),
             how,
             start,
         ),
@@ -50,6 +67,10 @@ fn report(
         checker.max_depth(),
         unique as f64 / secs,
         checker.is_done()
+            && std::env::var("MAX_STATES")
+                .ok()
+                .and_then(|t| t.parse::<usize>().ok())
+                .is_none_or(|m| checker.state_count() < m)
     );
     let discoveries = checker.discoveries();
     let mut surprises = 0;
@@ -62,15 +83,31 @@ fn report(
             (false, false) => Expected::NotFound,
         };
         let want = model.expected(p.name);
-        let mark = if got == want { " " } else { surprises += 1; "!" };
-        let len = found.map(|p| format!(" ({} steps)", p.clone().into_actions().len())).unwrap_or_default();
+        let mark = if got == want {
+            " "
+        } else {
+            surprises += 1;
+            "!"
+        };
+        let len = found
+            .map(|p| format!(" ({} steps)", p.clone().into_actions().len()))
+            .unwrap_or_default();
         println!("{mark} {got:?} (expected {want:?}): {}{len}", p.name);
-        if p.expectation.discovery_is_failure() {
-            if let Some(path) = found {
+        if p.expectation.discovery_is_failure()
+            && let Some(path) = found
+        {
+            {
                 for a in path.clone().into_actions() {
                     println!("      {}", model.format_action(&a));
                 }
-                println!("{}", model.describe_state(path.last_state()).lines().map(|l| format!("      | {l}\n")).collect::<String>());
+                println!(
+                    "{}",
+                    model
+                        .describe_state(path.last_state())
+                        .lines()
+                        .map(|l| format!("      | {l}\n"))
+                        .collect::<String>()
+                );
             }
         }
     }

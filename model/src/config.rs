@@ -49,7 +49,7 @@ impl Default for NetworkConfig {
             lossy: true,
             duplicating: false,
             ordered: false,
-            max_in_flight: 2,
+            max_in_flight: 1,
         }
     }
 }
@@ -107,7 +107,7 @@ impl Default for GossipConfig {
             deletes_per_node: 0,
             restarts: 0,
             crashes: 1,
-            max_delta: 2,
+            max_delta: 1,
             fanout: 1,
             mode: Mode::PushPull,
             network: NetworkConfig::default(),
@@ -269,10 +269,13 @@ impl GossipConfig {
 
 /// The correct protocol, or a seeded bug: a realistic one-line mistake that a named property
 /// catches. Protocol *options* (mode, fanout, max_delta) are configuration, not variants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Variant {
     /// The protocol as protocol.md specifies it.
+    #[default]
     Correct,
     /// §5.4/§5.6: an incremental delta is applied although the receiver's watermark is below its
     /// `from` (the gap check is missing).
@@ -311,12 +314,6 @@ pub enum Variant {
     /// A liveness bug: a node sends each of its own changes in one delta only, and leaves them
     /// out of later rounds; if that delta is lost, the change may never spread.
     PushOnce,
-}
-
-impl Default for Variant {
-    fn default() -> Self {
-        Variant::Correct
-    }
 }
 
 impl Variant {
@@ -530,6 +527,7 @@ impl Variant {
             BumpOnReceive => base,
             ReviveOnStaleGossip => GossipConfig {
                 nodes: 3,
+                writes_per_node: 1,
                 convict: true,
                 ..base
             },
@@ -542,6 +540,7 @@ impl Variant {
             },
             ReuseGenerationOnRestart => GossipConfig {
                 writes_per_node: 2,
+                values: 2,
                 crashes: 1,
                 restarts: 1,
                 ..base
@@ -551,7 +550,10 @@ impl Variant {
                 deletes_per_node: 1,
                 ..base
             },
-            LeaveWithoutVersion => GossipConfig { leave: true, ..base },
+            LeaveWithoutVersion => GossipConfig {
+                leave: true,
+                ..base
+            },
             DeltaFromDigestOnly => GossipConfig { nodes: 3, ..base },
             PushOnce => GossipConfig {
                 writes_per_node: 1,

@@ -56,10 +56,26 @@ fn delta(d: &[NodeDelta]) -> String {
 /// A message, e.g. `Syn [n0 g1 h1 w1]`.
 pub fn msg(m: &Msg) -> String {
     match m {
-        Msg::Syn { digest: d, delta: x } if d.is_empty() => format!("Syn {}", delta(x)),
-        Msg::Syn { digest: d, .. } => format!("Syn {}", digest(d)),
-        Msg::SynAck { digest: d, delta: x } if d.is_empty() => format!("SynAck {}", delta(x)),
-        Msg::SynAck { digest: d, delta: x } => format!("SynAck {} {}", digest(d), delta(x)),
+        Msg::Syn {
+            digest: d,
+            delta: x,
+        } if d.is_empty() => format!("Syn {}", delta(x)),
+        Msg::Syn {
+            digest: d,
+            delta: x,
+        } if x.is_empty() => format!("Syn {}", digest(d)),
+        Msg::Syn {
+            digest: d,
+            delta: x,
+        } => format!("Syn {} {}", digest(d), delta(x)),
+        Msg::SynAck {
+            digest: d,
+            delta: x,
+        } if d.is_empty() => format!("SynAck {}", delta(x)),
+        Msg::SynAck {
+            digest: d,
+            delta: x,
+        } => format!("SynAck {} {}", digest(d), delta(x)),
         Msg::Ack { delta: x } => format!("Ack {}", delta(x)),
     }
 }
@@ -67,7 +83,11 @@ pub fn msg(m: &Msg) -> String {
 /// An action without its context.
 pub fn action(a: &GossipAction) -> String {
     match a {
-        GossipAction::Write { node, key, value: v } => {
+        GossipAction::Write {
+            node,
+            key,
+            value: v,
+        } => {
             format!("n{node} writes k{key}={}", value(*v))
         }
         GossipAction::Delete { node, key } => format!("n{node} deletes k{key}"),

@@ -8,8 +8,8 @@ use stateright::{Model, Property};
 
 use crate::protocol::{apply_delta, build_delta, digest};
 use crate::{
-    Change, DeltaKind, Envelope, Forgotten, GossipAction, GossipConfig, GossipState, Mode, Msg,
-    Node, NodeDelta, NodeId, NodeView, Status, Variant, Violation,
+    Change, Envelope, Forgotten, GossipAction, GossipConfig, GossipState, Mode, Msg, Node, NodeId,
+    NodeView, Status, Variant, Violation,
 };
 
 /// The gossip protocol as a model: the configuration is the whole of it.
@@ -88,21 +88,10 @@ impl GossipModel {
                     match cfg.mode {
                         Mode::Push => apply_delta(cfg, env.to, node, delta),
                         Mode::Pull => {
+                            // §6 (pull): the Syn also carries the sender's own node delta, so
+                            // that a joining node becomes known (no Ack follows).
+                            apply_delta(cfg, env.to, node, delta);
                             let reply = build_delta(cfg, env.to, node, Some(d));
-                            // §6 (pull): no Ack follows, so the Syn's digest itself introduces
-                            // the nodes it lists, as heartbeat-only node deltas.
-                            let learn: Vec<NodeDelta> = d
-                                .iter()
-                                .map(|e| NodeDelta {
-                                    node: e.node,
-                                    generation: e.generation,
-                                    heartbeat: e.heartbeat,
-                                    kind: DeltaKind::Incremental { from: 0 },
-                                    updates: vec![],
-                                    watermark_after: 0,
-                                })
-                                .collect();
-                            apply_delta(cfg, env.to, node, &learn);
                             replies.push(Msg::SynAck {
                                 digest: vec![],
                                 delta: reply,
@@ -145,11 +134,17 @@ impl GossipModel {
     fn record(s: &mut GossipState, node: usize, change: Change) {
         s.changes[node] += 1;
         let g = s.nodes[node].view[&(node as NodeId)].generation;
-        s.history.insert((node as NodeId, g, s.changes[node], change));
+        s.history
+            .insert((node as NodeId, g, s.changes[node], change));
     }
 
     /// The transition checks: compare `before` and `after` and record violations.
-    fn check_transition(&self, before: &GossipState, action: &GossipAction, after: &mut GossipState) {
+    fn check_transition(
+        &self,
+        before: &GossipState,
+        action: &GossipAction,
+        after: &mut GossipState,
+    ) {
         let mut found = BTreeSet::new();
         for (x, (b, a)) in before.nodes.iter().zip(&after.nodes).enumerate() {
             if matches!(action, GossipAction::Restart { node } if *node as usize == x) {
@@ -180,9 +175,7 @@ impl GossipModel {
                 }
                 if let Some(f) = before.forgotten_ghost.get(&(x as NodeId, *n)) {
                     let evidence = av.generation > f.generation
-                        || (av.generation == f.generation
-                            && !f.left
-                            && av.heartbeat > f.heartbeat);
+                        || (av.generation == f.generation && !f.left && av.heartbeat > f.heartbeat);
                     if !evidence {
                         found.insert(Violation::Zombie);
                     }
@@ -409,6 +402,10 @@ impl Model for GossipModel {
                         Mode::Push => Msg::Syn {
                             digest: vec![],
                             delta: build_delta(cfg, *from, &mut s.nodes[i], None),
+                        },
+                        Mode::Pull => Msg::Syn {
+                            digest: digest(&s.nodes[i]),
+                            delta: crate::protocol::own_node_delta(cfg, *from, &mut s.nodes[i]),
                         },
                         _ => Msg::Syn {
                             digest: digest(&s.nodes[i]),

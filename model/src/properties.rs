@@ -15,28 +15,28 @@ use std::collections::BTreeMap;
 use stateright::{Model, Property};
 
 use crate::{
-    Change, DeltaKind, GossipAction, GossipModel, GossipState, NodeId, NodeView, Status,
-    Violation,
+    Change, DeltaKind, GossipAction, GossipModel, GossipState, NodeId, NodeView, Status, Violation,
 };
 
 /// The property names, each an English sentence.
 pub mod names {
     /// Every key-value (or tombstone) any node holds for (node, generation, version) is the
     /// change that owner made at that version.
-    pub const NO_INVENTED_VALUE: &str = "no node holds a value its owner never wrote at that version";
+    pub const NO_INVENTED_VALUE: &str =
+        "no node holds a value its owner never wrote at that version";
     /// Two views never disagree about what (node, generation, key, version) is.
     pub const SAME_VALUE: &str =
         "two nodes holding the same node, generation, key and version hold the same value";
     /// protocol.md §2: applying the owner's changes above a view's watermark to the view
     /// yields the owner's state, and no entry is above the watermark.
-    pub const WATERMARK_RULE: &str =
-        "every watermark is sound: the owner's changes above it turn the view into the owner's state";
+    pub const WATERMARK_RULE: &str = "every watermark is sound: the owner's changes above it turn the view into the owner's state";
     /// Transition check: within a generation, a view's watermark and heartbeat only grow.
     pub const MONOTONIC: &str =
         "watermarks and heartbeats seen for a node never go backwards within a generation";
     /// Transition check: the generation a view holds for a node only grows (forgotten
     /// records included).
-    pub const NO_OLDER_GENERATION: &str = "state of an older generation never overwrites a newer one";
+    pub const NO_OLDER_GENERATION: &str =
+        "state of an older generation never overwrites a newer one";
     /// No view holds a set of a key older than a delete of that key its watermark covers.
     pub const NO_RESURRECTION: &str =
         "a deleted key never reappears at a node whose watermark covers the delete";
@@ -46,12 +46,14 @@ pub mod names {
     /// Transition check: receiving a message never changes the receiver's own node state.
     pub const OWN_STATE: &str = "no node's own state is changed by gossip from others";
     /// Transition check: `dead` becomes `alive` only with a fresh heartbeat or newer generation.
-    pub const REVIVAL: &str = "a dead node is revived only by a fresh heartbeat or a newer generation";
+    pub const REVIVAL: &str =
+        "a dead node is revived only by a fresh heartbeat or a newer generation";
     /// Quiescence-conditioned convergence.
     pub const CONVERGENCE: &str =
-        "once quiescent, all live nodes agree on every node they both know";
+        "once quiescent, two live nodes that know each other agree on every node they both know";
     /// Quiescence-conditioned join.
-    pub const JOIN: &str = "once quiescent, every live node knows every other live node";
+    pub const JOIN: &str =
+        "once quiescent with a live seed, every live node knows every other live node";
     /// Quiescence-conditioned leave.
     pub const LEAVE_SEEN: &str =
         "once quiescent, a running node that left is seen as left by every live node that knows it";
@@ -70,15 +72,18 @@ pub mod names {
     pub const R_RESET_SENT: &str = "a reset delta is in flight";
     /// Reachability.
     pub const R_RESET_APPLIED: &str =
-        "a node holds a gc floor above its watermark (only a cut reset does that)";
-    /// Reachability.
+        "a reset that will replace a stale view is deliverable to a running node";
+    /// Reachability. The witness is approximate: a message carrying exactly `max_delta`
+    /// updates while its sender holds more for one of its node deltas; the sender may also
+    /// have learned the rest after sending.
     pub const R_CUT: &str = "a delta is cut by max_delta";
     /// Reachability.
     pub const R_CONVICTED: &str = "a node is convicted";
     /// Reachability.
     pub const R_FALSELY_CONVICTED: &str = "a running node is falsely convicted";
     /// Reachability.
-    pub const R_CRASH_DETECTED: &str = "a crashed node is seen dead by every live node that knows it";
+    pub const R_CRASH_DETECTED: &str =
+        "a crashed node is seen dead by every live node that knows it";
     /// Reachability.
     pub const R_FORGOTTEN: &str = "a node is forgotten";
     /// Reachability.
@@ -146,10 +151,7 @@ fn same_value(_: &GossipModel, s: &GossipState) -> bool {
     let mut seen = BTreeMap::new();
     views(s).all(|(_, n, v)| {
         v.entries.iter().all(|(&key, &(version, value))| {
-            *seen
-                .entry((n, v.generation, key, version))
-                .or_insert(value)
-                == value
+            *seen.entry((n, v.generation, key, version)).or_insert(value) == value
         })
     })
 }
@@ -162,7 +164,11 @@ fn watermark_rule(_: &GossipModel, s: &GossipState) -> bool {
         }
         let history = history_of(s, n, v.generation);
         // The leave marker: held iff the owner left at a version the watermark covers.
-        if history.iter().any(|(ver, c)| *c == Change::Leave && *ver <= w) && v.left.is_none() {
+        if history
+            .iter()
+            .any(|(ver, c)| *c == Change::Leave && *ver <= w)
+            && v.left.is_none()
+        {
             return false;
         }
         // Each key: if the owner changed it above w, those changes will fix it; otherwise the
@@ -213,12 +219,15 @@ fn agreed(v: &NodeView) -> impl PartialEq + '_ {
     (v.generation, v.heartbeat, v.watermark, v.left, v.values())
 }
 
-/// All live nodes agree on every node they both know.
+/// Any two live nodes that know each other agree on every node they both know. (Live nodes
+/// that do not know each other may disagree: with their seeds down they cannot meet.)
 pub fn agree(s: &GossipState) -> bool {
     let live: Vec<usize> = live_nodes(s).collect();
     live.iter().all(|&x| {
         live.iter().all(|&y| {
-            s.nodes[x].view.iter().all(|(n, vx)| {
+            let (nx, ny) = (&s.nodes[x].view, &s.nodes[y].view);
+            let met = nx.contains_key(&(y as NodeId)) && ny.contains_key(&(x as NodeId));
+            !met || nx.iter().all(|(n, vx)| {
                 s.nodes[y]
                     .view
                     .get(n)
@@ -231,23 +240,23 @@ pub fn agree(s: &GossipState) -> bool {
 /// Every live node knows every other live node.
 pub fn joined(s: &GossipState) -> bool {
     let live: Vec<usize> = live_nodes(s).collect();
-    live.iter()
-        .all(|&x| live.iter().all(|&y| s.nodes[x].view.contains_key(&(y as NodeId))))
+    live.iter().all(|&x| {
+        live.iter()
+            .all(|&y| s.nodes[x].view.contains_key(&(y as NodeId)))
+    })
 }
 
 /// Every running node that left is seen as left by every live node that knows it.
 pub fn leaves_seen(s: &GossipState) -> bool {
-    up_nodes(s)
-        .filter(|&l| !is_live(s, l))
-        .all(|l| {
-            let g = s.nodes[l].view[&(l as NodeId)].generation;
-            live_nodes(s).all(|x| {
-                s.nodes[x]
-                    .view
-                    .get(&(l as NodeId))
-                    .is_none_or(|v| v.generation != g || v.status == Status::Left)
-            })
+    up_nodes(s).filter(|&l| !is_live(s, l)).all(|l| {
+        let g = s.nodes[l].view[&(l as NodeId)].generation;
+        live_nodes(s).all(|x| {
+            s.nodes[x]
+                .view
+                .get(&(l as NodeId))
+                .is_none_or(|v| v.generation != g || v.status == Status::Left)
         })
+    })
 }
 
 /// Every live node is seen alive by every live node that knows its current generation.
@@ -306,38 +315,55 @@ pub fn all() -> Vec<Property<GossipModel>> {
         Property::always(NO_INVENTED_VALUE, no_invented_value),
         Property::always(SAME_VALUE, same_value),
         Property::always(WATERMARK_RULE, watermark_rule),
-        Property::always(MONOTONIC, |_: &GossipModel, s: &GossipState| no_violation(s, Violation::Backwards)),
+        Property::always(MONOTONIC, |_: &GossipModel, s: &GossipState| {
+            no_violation(s, Violation::Backwards)
+        }),
         Property::always(NO_OLDER_GENERATION, |_: &GossipModel, s: &GossipState| {
             no_violation(s, Violation::OlderGeneration)
         }),
         Property::always(NO_RESURRECTION, no_resurrection),
-        Property::always(NO_ZOMBIE, |_: &GossipModel, s: &GossipState| no_violation(s, Violation::Zombie)),
+        Property::always(NO_ZOMBIE, |_: &GossipModel, s: &GossipState| {
+            no_violation(s, Violation::Zombie)
+        }),
         Property::always(OWN_STATE, |_: &GossipModel, s: &GossipState| {
             no_violation(s, Violation::OwnStateChanged)
         }),
-        Property::always(REVIVAL, |_: &GossipModel, s: &GossipState| no_violation(s, Violation::StaleRevival)),
-        Property::always(CONVERGENCE, |m: &GossipModel, s: &GossipState| agree(s) || !m.quiescent(s)),
-        Property::always(JOIN, |m: &GossipModel, s: &GossipState| joined(s) || !m.quiescent(s)),
-        Property::always(LEAVE_SEEN, |m: &GossipModel, s: &GossipState| leaves_seen(s) || !m.quiescent(s)),
-        Property::always(ALIVE_SEEN, |m: &GossipModel, s: &GossipState| alive_seen(s) || !m.quiescent(s)),
+        Property::always(REVIVAL, |_: &GossipModel, s: &GossipState| {
+            no_violation(s, Violation::StaleRevival)
+        }),
+        Property::always(CONVERGENCE, |m: &GossipModel, s: &GossipState| {
+            agree(s) || !m.quiescent(s)
+        }),
+        Property::always(JOIN, |m: &GossipModel, s: &GossipState| {
+            joined(s) || !live_nodes(s).any(|i| s.nodes[i].seed) || !m.quiescent(s)
+        }),
+        Property::always(LEAVE_SEEN, |m: &GossipModel, s: &GossipState| {
+            leaves_seen(s) || !m.quiescent(s)
+        }),
+        Property::always(ALIVE_SEEN, |m: &GossipModel, s: &GossipState| {
+            alive_seen(s) || !m.quiescent(s)
+        }),
         Property::sometimes(R_WRITE_SPREADS, |_: &GossipModel, s: &GossipState| {
             views(s).any(|(x, n, v)| x != n as usize && v.entries.values().any(|e| e.1.is_some()))
         }),
-        Property::sometimes(R_CONVERGED_AFTER_WRITE, |m: &GossipModel, s: &GossipState| {
-            live_nodes(s).count() >= 2
-                && s.history.iter().any(|h| matches!(h.3, Change::Set { .. }))
-                && live_nodes(s).all(|x| {
-                    s.history.iter().all(|&(n, g, ver, _)| {
-                        s.nodes[x]
-                            .view
-                            .get(&n)
-                            .is_some_and(|v| v.generation > g || v.watermark >= ver)
+        Property::sometimes(
+            R_CONVERGED_AFTER_WRITE,
+            |m: &GossipModel, s: &GossipState| {
+                live_nodes(s).count() >= 2
+                    && s.history.iter().any(|h| matches!(h.3, Change::Set { .. }))
+                    && live_nodes(s).all(|x| {
+                        s.history.iter().all(|&(n, g, ver, _)| {
+                            s.nodes[x]
+                                .view
+                                .get(&n)
+                                .is_some_and(|v| v.generation > g || v.watermark >= ver)
+                        })
                     })
-                })
-                && joined(s)
-                && agree(s)
-                && m.quiescent(s)
-        }),
+                    && joined(s)
+                    && agree(s)
+                    && m.quiescent(s)
+            },
+        ),
         Property::sometimes(R_DELETE_SPREADS, |_: &GossipModel, s: &GossipState| {
             views(s).any(|(x, n, v)| x != n as usize && v.entries.values().any(|e| e.1.is_none()))
         }),
@@ -353,7 +379,17 @@ pub fn all() -> Vec<Property<GossipModel>> {
             })
         }),
         Property::sometimes(R_RESET_APPLIED, |_: &GossipModel, s: &GossipState| {
-            views(s).any(|(_, _, v)| v.gc_floor > v.watermark)
+            // Delivery is always enabled, so the reset is applied in the next step.
+            s.network.iter().any(|e| {
+                let r = &s.nodes[e.to as usize];
+                r.up && e.msg.delta().iter().any(|d| {
+                    matches!(d.kind, DeltaKind::Reset { gc_floor } if gc_floor > 0)
+                        && d.node != e.to
+                        && r.view.get(&d.node).is_some_and(|v| {
+                            v.generation == d.generation && d.watermark_after > v.watermark
+                        })
+                })
+            })
         }),
         Property::sometimes(R_CUT, |m: &GossipModel, s: &GossipState| {
             s.network.iter().any(|e| {
@@ -361,10 +397,9 @@ pub fn all() -> Vec<Property<GossipModel>> {
                 let sent: usize = delta.iter().map(|d| d.updates.len()).sum();
                 sent == m.cfg.max_delta
                     && delta.iter().any(|d| {
-                        !d.updates.is_empty()
-                            && s.nodes[e.from as usize].view.get(&d.node).is_some_and(|v| {
-                                v.generation == d.generation && v.watermark > d.watermark_after
-                            })
+                        s.nodes[e.from as usize].view.get(&d.node).is_some_and(|v| {
+                            v.generation == d.generation && v.watermark > d.watermark_after
+                        })
                     })
             })
         }),

@@ -30,11 +30,8 @@ pub fn build_delta(
     node: &mut Node,
     peer: Option<&[DigestEntry]>,
 ) -> Vec<NodeDelta> {
-    let peer: BTreeMap<NodeId, DigestEntry> = peer
-        .unwrap_or(&[])
-        .iter()
-        .map(|e| (e.node, *e))
-        .collect();
+    let peer: BTreeMap<NodeId, DigestEntry> =
+        peer.unwrap_or(&[]).iter().map(|e| (e.node, *e)).collect();
     let mut budget = cfg.max_delta;
     let mut delta = Vec::new();
     let mut pushed = node.pushed;
@@ -50,8 +47,7 @@ pub fn build_delta(
             Some(e) if e.generation < v.generation => (full(v), 0),
             // §4.2: the peer is behind within this generation.
             Some(e) if e.generation == v.generation && e.watermark < v.watermark => {
-                let reset =
-                    e.watermark < v.gc_floor && cfg.variant != Variant::GcWithoutReset;
+                let reset = e.watermark < v.gc_floor && cfg.variant != Variant::GcWithoutReset;
                 if reset {
                     (
                         DeltaKind::Reset {
@@ -60,10 +56,7 @@ pub fn build_delta(
                         e.watermark,
                     )
                 } else {
-                    (
-                        DeltaKind::Incremental { from: e.watermark },
-                        e.watermark,
-                    )
+                    (DeltaKind::Incremental { from: e.watermark }, e.watermark)
                 }
             }
             // §4.3: only the heartbeat is news.
@@ -129,6 +122,18 @@ pub fn build_delta(
         });
     }
     node.pushed = pushed;
+    delta
+}
+
+/// §6 (pull mode): the Syn's own node delta: what a peer lacking the sender's generation
+/// would get (§4.1, so a reset once the sender has collected one of its own tombstones),
+/// cut by `max_delta`.
+pub fn own_node_delta(cfg: &GossipConfig, me: NodeId, node: &mut Node) -> Vec<NodeDelta> {
+    let own = node.view[&me].clone();
+    let mut only_me = node.clone();
+    only_me.view = BTreeMap::from([(me, own)]);
+    let delta = build_delta(cfg, me, &mut only_me, None);
+    node.pushed = only_me.pushed;
     delta
 }
 

@@ -211,12 +211,12 @@ pub struct NodeDelta {
 /// A gossip message (protocol.md §3). The cluster id is left out: the model has one cluster.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Msg {
-    /// Starts a round. In push mode it carries a delta of everything and no digest; otherwise
-    /// a digest and no delta.
+    /// Starts a round. Push mode: a delta of everything and no digest; pull mode: a digest and
+    /// the sender's own node delta; push-pull: a digest only.
     Syn {
         /// The sender's digest (empty in push mode).
         digest: Vec<DigestEntry>,
-        /// The pushed delta (empty unless push mode).
+        /// The pushed delta (empty in push-pull mode).
         delta: Vec<NodeDelta>,
     },
     /// The reply to a Syn. Its digest is empty in pull mode (nobody would use it).

@@ -83,11 +83,17 @@ pub fn rename(s: &GossipState, p: &[usize]) -> GossipState {
             from: id(e.from),
             to: id(e.to),
             msg: match &e.msg {
-                Msg::Syn { digest: g, delta: x } => Msg::Syn {
+                Msg::Syn {
+                    digest: g,
+                    delta: x,
+                } => Msg::Syn {
                     digest: digest(g),
                     delta: delta(x),
                 },
-                Msg::SynAck { digest: g, delta: x } => Msg::SynAck {
+                Msg::SynAck {
+                    digest: g,
+                    delta: x,
+                } => Msg::SynAck {
                     digest: digest(g),
                     delta: delta(x),
                 },
@@ -103,7 +109,10 @@ pub fn rename(s: &GossipState, p: &[usize]) -> GossipState {
         network.sort();
     }
     GossipState {
-        nodes: nodes.into_iter().map(|n| n.expect("a permutation")).collect(),
+        nodes: nodes
+            .into_iter()
+            .map(|n| n.expect("a permutation"))
+            .collect(),
         network,
         crashes: s.crashes,
         restarts: s.restarts,

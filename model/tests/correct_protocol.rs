@@ -1,0 +1,172 @@
+//! The correct protocol: every safety and quiescence property holds (BFS, exhaustive), every
+//! reachability property that the configuration allows is found, and the state counts of a
+//! few configurations are pinned (a change in them is a change in the model's semantics).
+
+use gossip_model::{Expected, GossipConfig, Mode, NetworkConfig};
+use stateright::{Checker, Model};
+
+fn net(lossy: bool, duplicating: bool, ordered: bool, max_in_flight: usize) -> NetworkConfig {
+    NetworkConfig {
+        lossy,
+        duplicating,
+        ordered,
+        max_in_flight,
+    }
+}
+
+fn quiet() -> GossipConfig {
+    GossipConfig {
+        nodes: 2,
+        crashes: 0,
+        convict: false,
+        max_heartbeat: 0,
+        network: net(false, false, false, 1),
+        ..GossipConfig::default()
+    }
+}
+
+/// Checks exhaustively and compares every property with `GossipModel::expected`; returns
+/// the number of unique states.
+fn check(cfg: GossipConfig) -> usize {
+    let model = cfg.clone().into_model();
+    let checker = model.clone().checker().threads(2).spawn_bfs().join();
+    assert!(checker.is_done());
+    let discoveries = checker.discoveries();
+    for p in model.properties() {
+        let got = match (
+            p.expectation.discovery_is_failure(),
+            discoveries.contains_key(p.name),
+        ) {
+            (true, true) => Expected::Violated,
+            (true, false) => Expected::Holds,
+            (false, true) => Expected::Found,
+            (false, false) => Expected::NotFound,
+        };
+        assert_eq!(got, model.expected(p.name), "{:?} in {cfg:?}", p.name);
+    }
+    checker.unique_state_count()
+}
+
+#[test]
+fn writes_deletes_and_garbage_collection_on_a_lossy_network() {
+    let n = check(GossipConfig {
+        writes_per_node: 1,
+        deletes_per_node: 1,
+        gc: true,
+        network: net(true, false, false, 1),
+        ..quiet()
+    });
+    assert_eq!(n, 1580);
+}
+
+#[test]
+fn a_cut_reset_after_garbage_collection() {
+    check(GossipConfig {
+        writes_per_node: 2,
+        deletes_per_node: 1,
+        keys: 2,
+        gc: true,
+        ..quiet()
+    });
+}
+
+#[test]
+fn membership_leave_convict_forget_crash_and_restart() {
+    let n = check(GossipConfig {
+        writes_per_node: 0,
+        leave: true,
+        convict: true,
+        forget: true,
+        crashes: 1,
+        restarts: 1,
+        max_heartbeat: 1,
+        network: net(true, false, false, 1),
+        ..quiet()
+    });
+    assert_eq!(n, 19089);
+}
+
+#[test]
+fn three_nodes_in_each_mode() {
+    for mode in [Mode::PushPull, Mode::Pull, Mode::Push] {
+        for max_delta in [1, 3] {
+            check(GossipConfig {
+                nodes: 3,
+                writes_per_node: 1,
+                mode,
+                max_delta,
+                ..quiet()
+            });
+        }
+    }
+}
+
+#[test]
+fn duplicating_and_reordering_networks() {
+    for ordered in [false, true] {
+        check(GossipConfig {
+            writes_per_node: 1,
+            max_heartbeat: 1,
+            max_delta: 2,
+            network: net(true, true, ordered, 2),
+            ..quiet()
+        });
+    }
+}
+
+#[test]
+fn fanout_two() {
+    let n = check(GossipConfig {
+        nodes: 3,
+        writes_per_node: 0,
+        fanout: 2,
+        max_heartbeat: 1,
+        network: net(false, false, false, 2),
+        ..quiet()
+    });
+    assert_eq!(n, 1795);
+}
+
+#[test]
+fn pinned_state_count_of_three_quiet_nodes() {
+    let n = check(GossipConfig {
+        nodes: 3,
+        writes_per_node: 1,
+        ..quiet()
+    });
+    assert_eq!(n, 3909);
+}
+
+#[test]
+fn the_default_configuration_is_valid_and_serialises() {
+    let cfg = GossipConfig::default();
+    cfg.validate().unwrap();
+    let json = serde_json::to_string(&cfg).unwrap();
+    assert_eq!(serde_json::from_str::<GossipConfig>(&json).unwrap(), cfg);
+    assert_eq!(serde_json::from_str::<GossipConfig>("{}").unwrap(), cfg);
+}
+
+#[test]
+fn impossible_bounds_are_rejected() {
+    use gossip_model::ConfigError;
+    let bad = |f: fn(&mut GossipConfig)| {
+        let mut c = GossipConfig::default();
+        f(&mut c);
+        c.validate().unwrap_err()
+    };
+    assert_eq!(bad(|c| c.nodes = 0), ConfigError::NoNodes);
+    assert!(matches!(
+        bad(|c| c.fanout = 3),
+        ConfigError::BadFanout { .. }
+    ));
+    assert_eq!(bad(|c| c.max_delta = 0), ConfigError::ZeroMaxDelta);
+    assert!(matches!(
+        bad(|c| c.seeds = vec![7]),
+        ConfigError::SeedOutOfRange { .. }
+    ));
+    assert_eq!(bad(|c| c.seeds.clear()), ConfigError::NoSeeds);
+    assert!(matches!(
+        bad(|c| c.restarts = 2),
+        ConfigError::RestartsWithoutCrashes { .. }
+    ));
+}
