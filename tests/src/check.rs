@@ -118,7 +118,14 @@ pub fn match_sent(
         let Some(p) = pos else {
             let model_sent: Vec<String> = new
                 .iter()
-                .map(|e| format!("n{} → n{} {}", e.from, e.to, gossip_model::format::msg(&e.msg)))
+                .map(|e| {
+                    format!(
+                        "n{} → n{} {}",
+                        e.from,
+                        e.to,
+                        gossip_model::format::msg(&e.msg)
+                    )
+                })
                 .collect();
             return Err(format!(
                 "the implementation sent n{} → n{} {}\n  which is not what the model sent: [{}]",

@@ -572,11 +572,7 @@ impl Cluster {
                     Forgotten {
                         generation: self.model_generation(id, f.generation)?,
                         heartbeat: to_u8(f.heartbeat, "heartbeat")?,
-                        left: self
-                            .forgotten_left
-                            .get(&(me, id))
-                            .copied()
-                            .unwrap_or(false),
+                        left: self.forgotten_left.get(&(me, id)).copied().unwrap_or(false),
                     },
                 );
             }

@@ -50,7 +50,12 @@ impl fmt::Debug for Step {
 
 /// A conformance configuration: every feature and fault enabled, fanout 1, push-pull, a
 /// heartbeat bound a 50-step trace cannot reach.
-pub fn conformance_config(nodes: usize, max_delta: usize, max_in_flight: usize, ordered: bool) -> GossipConfig {
+pub fn conformance_config(
+    nodes: usize,
+    max_delta: usize,
+    max_in_flight: usize,
+    ordered: bool,
+) -> GossipConfig {
     let crashes = (nodes as u8 - 1).min(2);
     GossipConfig {
         nodes,
@@ -125,7 +130,10 @@ impl ReferenceStateMachine for ModelReference {
                 weighted.push(Step(a.clone()));
             }
         }
-        assert!(!weighted.is_empty(), "the conformance configurations never deadlock");
+        assert!(
+            !weighted.is_empty(),
+            "the conformance configurations never deadlock"
+        );
         proptest::sample::select(weighted).boxed()
     }
 

@@ -37,7 +37,12 @@ fn owner_id() -> NodeId {
 }
 
 fn core(name: &str, port: u16, generation: u64) -> Core<StepRng> {
-    Core::new(config(name, port, generation), StepRng::new(0, 1), Duration::ZERO).expect("valid")
+    Core::new(
+        config(name, port, generation),
+        StepRng::new(0, 1),
+        Duration::ZERO,
+    )
+    .expect("valid")
 }
 
 /// One change of the owner's life.
@@ -126,7 +131,9 @@ fn owner_after(ops: &[Op]) -> Core<StepRng> {
 impl Owner {
     fn new(h: &History) -> Owner {
         Owner {
-            states: (0..=h.ops.len()).map(|p| owner_after(&h.ops[..p])).collect(),
+            states: (0..=h.ops.len())
+                .map(|p| owner_after(&h.ops[..p]))
+                .collect(),
         }
     }
 
@@ -167,7 +174,8 @@ impl Owner {
         o.handle_datagram(addr(9), &wire::encode(&syn), Duration::from_millis(2))
             .expect("a valid syn");
         let t = o.poll_transmit().expect("a synack");
-        let delta: Vec<NodeDelta> = match wire::decode(&t.payload, MTU).expect("decodable").message {
+        let delta: Vec<NodeDelta> = match wire::decode(&t.payload, MTU).expect("decodable").message
+        {
             Message::SynAck { delta, .. } => delta,
             m => panic!("not a synack: {m:?}"),
         };

@@ -23,7 +23,10 @@ fn no_seeded_bug_of_the_model_is_in_the_implementation() {
         let trace = from_path(
             &model,
             &path,
-            Some(format!("BFS counterexample of {} for {property:?}", v.name())),
+            Some(format!(
+                "BFS counterexample of {} for {property:?}",
+                v.name()
+            )),
         );
         // The trace survives its JSON form.
         let json = serde_json::to_string(&trace).expect("serialisable");
@@ -56,7 +59,10 @@ fn no_seeded_bug_of_the_model_is_in_the_implementation() {
             strict
                 .divergence
                 .as_ref()
-                .map_or("conforms".to_owned(), |d| format!("diverges at step {}", d.step))
+                .map_or("conforms".to_owned(), |d| format!(
+                    "diverges at step {}",
+                    d.step
+                ))
         );
         checked += 1;
     }

@@ -62,7 +62,10 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Some(d) => {
-                    println!("diverges at step {} ({}):\n  {}", d.step, d.action, d.reason);
+                    println!(
+                        "diverges at step {} ({}):\n  {}",
+                        d.step, d.action, d.reason
+                    );
                     ExitCode::from(1)
                 }
             },
