@@ -898,15 +898,15 @@ impl<R: RngCore> Core<R> {
         }
         let (g2, h2) = (nd.generation, nd.heartbeat);
         // 2. forgotten records: no zombies
-        if let Some(f) = self.forgotten.get(&nd.node) {
-            if g2 < f.generation || (g2 == f.generation && h2 <= f.heartbeat) {
-                self.stats.zombies_ignored += 1;
-                trace!(node = %nd.node, "ignoring stale gossip about a forgotten node");
-                return;
-            }
-            // The record is dropped only when the node state is re-created below (the model's
-            // rule): a fresh delta that is then ignored because of a gap must not leave the
-            // node unprotected against later stale gossip.
+        // The record is dropped only when the node state is re-created below (the model's
+        // rule): a fresh delta that is then ignored because of a gap must not leave the node
+        // unprotected against later stale gossip.
+        if let Some(f) = self.forgotten.get(&nd.node)
+            && (g2 < f.generation || (g2 == f.generation && h2 <= f.heartbeat))
+        {
+            self.stats.zombies_ignored += 1;
+            trace!(node = %nd.node, "ignoring stale gossip about a forgotten node");
+            return;
         }
         let starts_from_scratch = matches!(
             nd.kind,
