@@ -328,10 +328,10 @@ impl Cluster {
                     return Ok(Outcome::Stutter("a phantom message (no-op)".into()));
                 };
                 let r = node_of(f.to);
-                if self.up[r] {
-                    if let Err(e) = self.cores[r].handle_datagram(addr(f.from), &bytes, now) {
-                        return err(format!("n{r} rejected a datagram of n{}: {e}", f.from));
-                    }
+                if self.up[r]
+                    && let Err(e) = self.cores[r].handle_datagram(addr(f.from), &bytes, now)
+                {
+                    return err(format!("n{r} rejected a datagram of n{}: {e}", f.from));
                 }
             }
             GossipAction::Drop(env) => {
@@ -405,11 +405,11 @@ impl Cluster {
             while let Some(t) = self.cores[i].poll_transmit() {
                 let to = node_of_addr(t.dst)?;
                 let msg = self.abstract_datagram(&t.payload)?;
-                if let Msg::Ack { delta } = &msg {
-                    if delta.is_empty() {
-                        self.empty_acks += 1;
-                        continue;
-                    }
+                if let Msg::Ack { delta } = &msg
+                    && delta.is_empty()
+                {
+                    self.empty_acks += 1;
+                    continue;
                 }
                 self.last_sent.push(self.inflight.len());
                 self.inflight.push(InFlight {

@@ -163,12 +163,12 @@ pub fn replay(trace: &Trace) -> Result<Report, String> {
         s = model
             .next_state(&s, step.action.clone())
             .expect("enabled actions have a successor");
-        if let Some(exp) = &step.expected {
-            if *exp != expected_of(&s) {
-                return Ok(diverge(
-                    "the model's state differs from the trace's expected state".into(),
-                ));
-            }
+        if let Some(exp) = &step.expected
+            && *exp != expected_of(&s)
+        {
+            return Ok(diverge(
+                "the model's state differs from the trace's expected state".into(),
+            ));
         }
         let res = cluster
             .apply(&step.action, false)
