@@ -24,9 +24,10 @@ fn net() -> NetConfig {
 fn rounds_to_spread(n: usize, fanout: usize, seed: u64) -> Option<f64> {
     let mut sim = Sim::cluster(n, net(), seed, |c| c.fanout = fanout);
     sim.run_for(Duration::from_secs(1));
-    let check = if n >= 1000 { 1_000 } else { 100 };
+    let check = if n >= 1000 { 5_000 } else { 100 };
     let every = Duration::from_millis(check);
-    if !sim.run_until_every(Duration::from_secs(900), every, |s| s.converged()) {
+    // Warm up until the cluster has converged (at N = 1,000: at most 600 s).
+    if !sim.run_until_every(Duration::from_secs(600), every, |s| s.converged()) {
         return None;
     }
     let writer = n / 2;

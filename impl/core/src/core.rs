@@ -60,6 +60,8 @@ pub struct Core<R: RngCore> {
     digest_cursor: Option<NodeId>,
     delta_cursor: Option<NodeId>,
     left_acknowledged: bool,
+    /// The largest encoded node id seen so far (conservative: never decreases).
+    max_id_len: usize,
 }
 
 impl<R: RngCore> std::fmt::Debug for Core<R> {
@@ -85,6 +87,7 @@ impl<R: RngCore> Core<R> {
     pub fn new(config: Config, rng: R, now: Duration) -> Result<Self, ConfigError> {
         config.validate()?;
         let id = NodeId::new(config.name.clone(), config.gossip_addr);
+        let id_len = id.encoded_len();
         let mut nodes = BTreeMap::new();
         nodes.insert(id.clone(), NodeState::new(config.generation, now));
         Ok(Self {
@@ -100,6 +103,7 @@ impl<R: RngCore> Core<R> {
             next_gossip: now,
             digest_cursor: None,
             delta_cursor: None,
+            max_id_len: id_len,
             left_acknowledged: false,
         })
     }
@@ -454,7 +458,8 @@ impl<R: RngCore> Core<R> {
     /// The digest of every known node if it fits in `budget` bytes, else a partial digest of a
     /// contiguous range starting at the rotating cursor (protocol.md §3, §9).
     fn build_digest(&mut self, budget: usize) -> Digest {
-        if self.full_digest_len() <= budget {
+        // Every entry takes at least 14 bytes: skip the exact sum when it cannot fit.
+        if self.nodes.len() * 14 <= budget && self.full_digest_len() <= budget {
             return Digest {
                 range: None,
                 entries: self
@@ -464,12 +469,7 @@ impl<R: RngCore> Core<R> {
                     .collect(),
             };
         }
-        let max_id = self
-            .nodes
-            .keys()
-            .map(NodeId::encoded_len)
-            .max()
-            .unwrap_or(0);
+        let max_id = self.max_id_len;
         let ordered: Vec<(&NodeId, &NodeState)> = match &self.digest_cursor {
             Some(c) => self
                 .nodes
@@ -929,6 +929,7 @@ impl<R: RngCore> Core<R> {
                 }
                 let mut st = NodeState::new(g2, now);
                 st.heartbeat = h2;
+                self.max_id_len = self.max_id_len.max(nd.node.encoded_len());
                 self.nodes.insert(nd.node.clone(), st);
                 self.forgotten.remove(&nd.node);
                 fresh = true;

@@ -42,6 +42,10 @@ impl PhiDetector {
     /// a normal distribution (logistic approximation of its CDF, as in Akka and Cassandra).
     pub(crate) fn phi(&self, now: Duration, initial: Duration, min_std_dev: Duration) -> f64 {
         let elapsed = now.saturating_sub(self.last_arrival).as_secs_f64();
+        if !self.intervals.is_empty() && elapsed * (self.intervals.len() as f64) <= self.sum {
+            // Not later than the mean interval: φ ≤ log10(2), far below any useful threshold.
+            return 0.0;
+        }
         let (mean, std) = if self.intervals.is_empty() {
             let m = initial.as_secs_f64();
             (m, m / 4.0)

@@ -10,6 +10,7 @@
 //! for i in 0..5 {
 //!     sim.add_node(Sim::config(i, &[0]));
 //! }
+//! sim.run_for(Duration::from_secs(1)); // every node has started
 //! sim.set(3, "k", b"v");
 //! assert!(sim.run_until(Duration::from_secs(60), |s| s.all_hold(3, "k")));
 //! ```

@@ -862,9 +862,9 @@ mod tests {
     }
 
     #[test]
-    fn the_default_limits_need_an_mtu_of_1005_bytes() {
+    fn the_default_limits_need_an_mtu_of_1188_bytes() {
         let c = Config::new("a", "10.0.0.1:1".parse().unwrap());
-        assert_eq!(min_mtu(&c), 1005);
+        assert_eq!(min_mtu(&c), 1188);
     }
 
     #[test]

@@ -265,7 +265,7 @@ fn at_a_thousand_nodes_every_datagram_fits_the_mtu_and_the_cluster_converges() {
     for i in (0..1000).step_by(97) {
         sim.set(i, "k", &[i as u8; 200]);
     }
-    let ok = sim.run_until_every(secs(600), secs(5), |s| s.converged());
+    let ok = sim.run_until_every(secs(900), secs(10), |s| s.converged());
     eprintln!(
         "1000 nodes: converged={ok} at {:?}, {:?}",
         sim.now(),

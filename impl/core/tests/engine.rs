@@ -727,3 +727,24 @@ fn a_digest_that_does_not_fit_is_partial_and_its_range_rotates_over_every_node()
     let per = ids.len().div_ceil(rounds);
     assert!(rounds >= 2 && per > 10, "rounds {rounds}");
 }
+
+#[test]
+fn in_pull_mode_a_syn_also_carries_the_senders_own_node_delta() {
+    let mut c = config("a", 1);
+    c.mode = GossipMode::Pull;
+    let mut a = core_with(c);
+    a.set("k", b"v", secs(0)).unwrap();
+    a.start_round_with(addr(2), secs(0));
+    let a_id = id("a", 1);
+    assert_eq!(
+        sent(&mut a),
+        vec![(
+            addr(2),
+            Message::Syn {
+                mode: GossipMode::Pull,
+                digest: Some(full_digest(vec![entry(&a_id, 1, 1, 1)])),
+                delta: vec![nd(&a_id, 1, 1, INC0, vec![set(1, "k", b"v")], 1)],
+            }
+        )]
+    );
+}

@@ -1,0 +1,49 @@
+//! Prints convergence progress of a large simulated cluster (diagnostics).
+//!
+//! `cargo run --release -p gossip-core --example probe --features sim -- 1000`
+use std::time::{Duration, Instant};
+
+use gossip_core::sim::{NetConfig, Sim};
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
+    let mut sim = Sim::cluster(n, NetConfig::default(), 1, |_| {});
+    let wall = Instant::now();
+    for _ in 0..60 {
+        sim.run_for(Duration::from_secs(5));
+        let ids: Vec<_> = (0..n).map(Sim::id).collect();
+        let mut known = 0usize;
+        let mut exact = 0usize;
+        for i in 0..n {
+            let c = sim.core(i);
+            for (j, id) in ids.iter().enumerate() {
+                if let Some((g, _, w)) = c.summary(id) {
+                    known += 1;
+                    if sim
+                        .core(j)
+                        .summary(id)
+                        .is_some_and(|(g2, _, w2)| g2 == g && w2 == w)
+                    {
+                        exact += 1;
+                    }
+                }
+            }
+        }
+        println!(
+            "t={:?} wall={:?} known={:.3} exact={:.3} sent={} max={} converged={}",
+            sim.now(),
+            wall.elapsed(),
+            known as f64 / (n * n) as f64,
+            exact as f64 / (n * n) as f64,
+            sim.stats.sent,
+            sim.stats.max_datagram,
+            sim.converged()
+        );
+        if sim.converged() {
+            break;
+        }
+    }
+}
