@@ -16,7 +16,8 @@ missed=0
 for p in "${patches[@]}"; do
   name="$(basename "$p" .patch)"
   rm -rf "$scratch" && mkdir -p "$scratch"
-  (cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$scratch" 2>/dev/null)
+  # The committed tree (HEAD), so that uncommitted edits elsewhere cannot break the patches.
+  git -C "$root" archive HEAD | tar -x -C "$scratch"
   # Start without recorded regressions, so that the fault must be found afresh.
   rm -f "$scratch"/tests/tests/*.regressions
   if ! patch -s -p1 -d "$scratch" < "$p"; then
