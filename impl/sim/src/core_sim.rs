@@ -6,7 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
-use gossip_core::{Config, Core, Event, GossipMode, NodeId, Status};
+use gossip_core::{Config, Core, Event, GossipMode, NodeId};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -165,7 +165,7 @@ pub struct CoreReport {
     pub nodes: usize,
     /// The seed.
     pub seed: u64,
-    /// Seconds until membership converged (every node knows every node, alive).
+    /// Seconds until membership converged (every node has every node in its view).
     pub converged_after_s: f64,
     /// Spread of the probe write.
     pub spread: Spread,
@@ -549,7 +549,9 @@ impl CoreSim {
         self.queue.advance_to(until);
     }
 
-    /// Whether every running node knows every running node as alive.
+    /// Whether every running node has every running node in its view (whatever the status:
+    /// at a few hundred nodes some pair is nearly always suspected for a moment, see
+    /// docs/results/README.md).
     pub fn membership_converged(&self) -> bool {
         let up: Vec<usize> = (0..self.slots.len())
             .filter(|&i| self.slots[i].core.is_some())
@@ -569,7 +571,7 @@ impl CoreSim {
         }
         up.iter().all(|&i| {
             let core = self.slots[i].core.as_ref().expect("up");
-            ids.iter().all(|id| core.status(id) == Some(Status::Alive))
+            ids.iter().all(|id| core.status(id).is_some())
         })
     }
 

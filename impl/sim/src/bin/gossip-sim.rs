@@ -57,7 +57,7 @@ enum Cmd {
         #[arg(long, value_delimiter = ',', default_value = "100,300,1000")]
         core_sizes: Vec<usize>,
         /// Seeds averaged for the real core.
-        #[arg(long, default_value_t = 2)]
+        #[arg(long, default_value_t = 1)]
         core_seeds: u64,
         /// Only these sections (textbook, rumor, core, fd); all by default.
         #[arg(long, value_delimiter = ',')]
