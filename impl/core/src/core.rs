@@ -255,6 +255,7 @@ impl<R: RngCore> Core<R> {
                     id: id.clone(),
                     generation: f.generation,
                     heartbeat: f.heartbeat,
+                    left: f.left,
                 })
                 .collect(),
         }
@@ -554,30 +555,29 @@ impl<R: RngCore> Core<R> {
             let peer = lookup.get(*id);
             let (g, w, f, h) = (st.generation, st.watermark, st.gc_floor, st.heartbeat);
             // `base`: the version the peer is known to hold up to (for heartbeat-only deltas).
-            let (plan, base, lacks) = match peer {
-                None => (Self::from_scratch(f), 0, true),
-                Some(p) if p.generation < g => (Self::from_scratch(f), 0, true),
+            let (plan, base) = match peer {
+                None => (Self::from_scratch(f), 0),
+                Some(p) if p.generation < g => (Self::from_scratch(f), 0),
                 Some(p) if p.generation == g && p.watermark < w => {
                     if p.watermark < f {
                         let plan = Plan::Updates {
                             kind: DeltaKind::Reset { gc_floor: f },
                             from: 0,
                         };
-                        (plan, p.watermark, false)
+                        (plan, p.watermark)
                     } else {
                         let plan = Plan::Updates {
                             kind: DeltaKind::Incremental { from: p.watermark },
                             from: p.watermark,
                         };
-                        (plan, p.watermark, false)
+                        (plan, p.watermark)
                     }
                 }
                 Some(p) if p.generation == g && p.heartbeat < h => {
-                    (Plan::HeartbeatOnly, p.watermark, false)
+                    (Plan::HeartbeatOnly, p.watermark)
                 }
                 _ => continue,
             };
-            let peer_hb_behind = peer.is_none_or(|p| p.generation < g || p.heartbeat < h);
             let remaining = budget.saturating_sub(array_hdr_len(out.len() + 1) + used);
             if let Plan::Updates { kind, from } = plan {
                 // A node delta without updates costs no update budget (protocol.md §4 limits
@@ -625,11 +625,9 @@ impl<R: RngCore> Core<R> {
                 }
                 cut_at.get_or_insert(idx);
             }
-            // Heartbeat only (or the updates did not fit): tell the peer about the node and its
-            // heartbeat without updates, if that is news to it.
-            if !(lacks || peer_hb_behind) {
-                continue;
-            }
+            // Heartbeat only (rule 3), or the updates no longer fit: as the model does, a node
+            // delta that would carry updates after the cut is sent without them,
+            // `incremental { from: d }` with `watermark_after = d` (protocol.md §4).
             let nd = NodeDelta {
                 node: (*id).clone(),
                 generation: g,
@@ -665,7 +663,14 @@ impl<R: RngCore> Core<R> {
             node: self.id.clone(),
             generation: own.generation,
             heartbeat: own.heartbeat,
-            kind: DeltaKind::Incremental { from: 0 },
+            // §4.1: built as for a peer lacking the generation.
+            kind: if own.gc_floor > 0 {
+                DeltaKind::Reset {
+                    gc_floor: own.gc_floor,
+                }
+            } else {
+                DeltaKind::Incremental { from: 0 }
+            },
             updates: Vec::new(),
             watermark_after: own.watermark,
         };
@@ -748,8 +753,11 @@ impl<R: RngCore> Core<R> {
                     self.check_left_ack(&d);
                     let budget = self.config.mtu - envelope_base_len(&self.config.cluster_id) - 1;
                     let delta = self.build_delta(Some(&d), budget);
-                    self.stats.acks_sent += 1;
-                    self.send(src, Message::Ack { delta });
+                    // An Ack with an empty delta would carry nothing: it is not sent.
+                    if !delta.is_empty() {
+                        self.stats.acks_sent += 1;
+                        self.send(src, Message::Ack { delta });
+                    }
                 }
             }
             Message::Ack { delta } => self.apply_delta(&delta, now),
@@ -902,7 +910,7 @@ impl<R: RngCore> Core<R> {
         // rule): a fresh delta that is then ignored because of a gap must not leave the node
         // unprotected against later stale gossip.
         if let Some(f) = self.forgotten.get(&nd.node)
-            && (g2 < f.generation || (g2 == f.generation && h2 <= f.heartbeat))
+            && (g2 < f.generation || (g2 == f.generation && (f.left || h2 <= f.heartbeat)))
         {
             self.stats.zombies_ignored += 1;
             trace!(node = %nd.node, "ignoring stale gossip about a forgotten node");
@@ -1104,6 +1112,7 @@ impl<R: RngCore> Core<R> {
             Forgotten {
                 generation: st.generation,
                 heartbeat: st.heartbeat,
+                left: st.left.is_some(),
                 since: now,
             },
         );

@@ -152,5 +152,7 @@ impl NodeState {
 pub(crate) struct Forgotten {
     pub(crate) generation: u64,
     pub(crate) heartbeat: u64,
+    /// Whether the node's leave marker was held: then only a higher generation brings it back.
+    pub(crate) left: bool,
     pub(crate) since: Duration,
 }

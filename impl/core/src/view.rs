@@ -129,6 +129,8 @@ pub struct ForgottenView {
     pub generation: u64,
     /// Its heartbeat when forgotten.
     pub heartbeat: u64,
+    /// Whether its leave marker was held (then only a higher generation brings it back).
+    pub left: bool,
 }
 
 /// A consistent snapshot of the view, nodes in ascending id order (the node itself included).

@@ -748,3 +748,93 @@ fn in_pull_mode_a_syn_also_carries_the_senders_own_node_delta() {
         )]
     );
 }
+
+#[test]
+fn an_ack_with_nothing_to_carry_is_not_sent() {
+    let mut a = core_a();
+    let (a_id, b) = (id("a", 1), id("b", 2));
+    let synack = encode(Message::SynAck {
+        digest: Some(full_digest(vec![entry(&b, 1, 3, 0), entry(&a_id, 1, 0, 0)])),
+        delta: vec![nd(&b, 1, 3, INC0, vec![], 0)],
+    });
+    a.handle_datagram(addr(2), &synack, secs(0)).unwrap();
+    assert!(sent(&mut a).is_empty());
+}
+
+#[test]
+fn a_forgotten_node_that_had_left_never_returns_without_a_higher_generation() {
+    let mut c = config("a", 1);
+    c.dead_grace_period = secs(60);
+    let mut a = core_with(c);
+    let b = id("b", 2);
+    let leave = Update {
+        version: 1,
+        change: Change::Leave,
+    };
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![nd(&b, 1, 4, INC0, vec![leave], 1)]),
+        secs(0),
+    )
+    .unwrap();
+    a.handle_timeout(secs(60));
+    events(&mut a);
+    assert!(a.view().forgotten[0].left);
+    // A fresher heartbeat of the same generation, still circulating: ignored.
+    a.handle_datagram(addr(3), &ack(vec![nd(&b, 1, 9, INC0, vec![], 0)]), secs(61))
+        .unwrap();
+    assert!(a.node(&b).is_none());
+    assert!(events(&mut a).is_empty());
+    // A restart (higher generation) does come back.
+    a.handle_datagram(addr(2), &ack(vec![nd(&b, 2, 1, INC0, vec![], 0)]), secs(62))
+        .unwrap();
+    assert_eq!(
+        events(&mut a),
+        vec![Event::NodeJoined {
+            node: b.clone(),
+            generation: 2
+        }]
+    );
+}
+
+#[test]
+fn after_a_cut_nodes_needing_updates_get_heartbeat_only_node_deltas() {
+    let mut c = config("a", 1);
+    c.max_delta_updates = Some(1);
+    let mut a = core_with(c);
+    let b = id("b", 2);
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![nd(
+            &b,
+            1,
+            5,
+            INC0,
+            vec![set(1, "x", b"1"), set(2, "y", b"2")],
+            2,
+        )]),
+        secs(0),
+    )
+    .unwrap();
+    a.set("k", b"v", secs(0)).unwrap();
+    let a_id = id("a", 1);
+    // The peer lacks a entirely and knows b only up to version 1, with the same heartbeat.
+    let c_id = id("c", 3);
+    a.handle_datagram(
+        addr(3),
+        &syn(vec![entry(&b, 1, 5, 1), entry(&c_id, 1, 1, 0)]),
+        secs(0),
+    )
+    .unwrap();
+    let out = sent(&mut a);
+    let Message::SynAck { delta, .. } = &out[0].1 else {
+        panic!()
+    };
+    assert_eq!(
+        delta,
+        &vec![
+            nd(&a_id, 1, 0, INC0, vec![set(1, "k", b"v")], 1),
+            nd(&b, 1, 5, DeltaKind::Incremental { from: 1 }, vec![], 1),
+        ]
+    );
+}
