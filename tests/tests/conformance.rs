@@ -8,7 +8,7 @@ use proptest_state_machine::prop_state_machine;
 
 prop_state_machine! {
     #![proptest_config(Config {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256),
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(2048),
         failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
         max_shrink_iters: 20_000,
         .. Config::default()
