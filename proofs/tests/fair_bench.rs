@@ -16,6 +16,7 @@ fn instance() -> Rumor {
         n: f[0].parse().expect("n"),
         cap: f.get(1).map_or(2, |c| c.parse().expect("cap")),
         lossy: f.get(2).is_some_and(|l| *l == "lossy"),
+        strong: false,
     }
 }
 

@@ -1,14 +1,15 @@
 //! Validation of the fairness-aware engine (`gossip_proofs::fair`) on textbook models with
 //! known answers. Every lasso the engine reports is re-checked here by independent code
-//! (`check_lasso`): it must replay through `next_state`, close its cycle, be weakly fair, and
-//! avoid the goal.
+//! (`check_lasso`): it must replay through `next_state`, close its cycle, be fair (weakly and,
+//! for strongly fair classes, strongly), and avoid the goal.
 
 use gossip_proofs::fair::examples::{
-    Chain, CycleMod, Grid, Mutex2, MutexAction, Pc, Processes, RequestReply, Rumor,
-    ServedThenStuck, SpinAction, SpinLoop,
+    Chain, ChannelAction, CycleMod, Grid, LossyChannel, Mutex2, MutexAction, Pc, Processes,
+    RequestReply, Rumor, ServedThenStuck, SpinAction, SpinLoop,
 };
 use gossip_proofs::fair::{
-    FairChecker, FairClass, FairModel, FairReport, FairResult, Lasso, Mode, Progress, Status, Trace,
+    FairChecker, FairClass, FairModel, FairReport, FairResult, Fairness, Lasso, Mode, Progress,
+    Status, Trace,
 };
 use stateright::{Checker, Model};
 use std::collections::HashSet;
@@ -25,8 +26,8 @@ where
     FairChecker::new(m).threads(2).run().expect("run")
 }
 
-/// The classes enabled at `s`: classes of actions whose `next_state` is `Some`.
-fn enabled<M: FairModel>(m: &M, s: &M::State) -> HashSet<FairClass>
+/// The fairness declarations enabled at `s`: those of actions whose `next_state` is `Some`.
+fn enabled<M: FairModel>(m: &M, s: &M::State) -> HashSet<Fairness>
 where
     M::Action: Clone,
 {
@@ -34,7 +35,7 @@ where
     m.actions(s, &mut acts);
     acts.into_iter()
         .filter_map(|a| {
-            let c = m.fair_class(s, &a);
+            let c = m.fairness(s, &a);
             m.next_state(s, a).and(c)
         })
         .collect()
@@ -86,9 +87,14 @@ where
                 return Err(format!("cycle step {i} does not replay / close"));
             }
         }
+        // Weak: every class enabled at every state of the cycle is taken. Strong: every
+        // strongly fair class enabled at some state of the cycle is taken.
         let mut always_enabled: Option<HashSet<FairClass>> = None;
+        let mut strong_somewhere: HashSet<FairClass> = HashSet::new();
         for (s, _) in &l.cycle {
             let e = enabled(m, s);
+            strong_somewhere.extend(e.iter().filter(|f| f.is_strong()).map(|f| f.class()));
+            let e: HashSet<FairClass> = e.into_iter().map(|f| f.class()).collect();
             always_enabled = Some(match always_enabled {
                 None => e,
                 Some(x) => x.intersection(&e).copied().collect(),
@@ -97,12 +103,19 @@ where
         let taken: HashSet<FairClass> = l
             .cycle
             .iter()
-            .filter_map(|(s, a)| m.fair_class(s, a))
+            .filter_map(|(s, a)| m.fairness(s, a).map(|f| f.class()))
             .collect();
         for c in always_enabled.unwrap_or_default() {
             if !taken.contains(&c) {
                 return Err(format!(
                     "unfair cycle: class {c:?} always enabled, never taken"
+                ));
+            }
+        }
+        for c in strong_somewhere {
+            if !taken.contains(&c) {
+                return Err(format!(
+                    "strongly unfair cycle: strong class {c:?} enabled, never taken"
                 ));
             }
         }
@@ -174,6 +187,7 @@ fn without_fairness_a_thinking_neighbour_starves_the_waiting_process() {
         fair: false,
         contended: false,
         broken_lock: false,
+        strong: false,
     };
     let r = run(&m);
     assert_eq!(r.status("mutual exclusion"), Some(Status::Holds));
@@ -204,6 +218,7 @@ fn weak_fairness_prevents_starvation_when_the_lock_is_uncontended() {
         fair: true,
         contended: false,
         broken_lock: false,
+        strong: false,
     });
     assert_eq!(r.status("p0 critical"), Some(Status::Holds));
     assert_eq!(r.status("waiting ~> critical"), Some(Status::Holds));
@@ -219,6 +234,7 @@ fn weak_fairness_cannot_prevent_starvation_by_a_competing_process() {
         fair: true,
         contended: true,
         broken_lock: false,
+        strong: false,
     };
     let r = run(&m);
     assert_eq!(r.status("mutual exclusion"), Some(Status::Holds));
@@ -352,6 +368,7 @@ fn unique_state_and_edge_counts_are_exact() {
         fair: true,
         contended,
         broken_lock,
+        strong: false,
     };
     assert_eq!(counts(&mutex(true, false)), (8, 14, 3));
     assert_eq!(counts(&mutex(true, true)), (9, 18, 4));
@@ -379,11 +396,13 @@ fn state_counts_agree_with_stateright_on_a_gossip_toy() {
             n: 3,
             cap: 2,
             lossy: false,
+            strong: false,
         },
         Rumor {
             n: 3,
             cap: 2,
             lossy: true,
+            strong: false,
         },
     ] {
         let sr = m.clone().checker().spawn_bfs().join();
@@ -405,6 +424,7 @@ fn a_lossy_gossip_lasso_replays_closes_and_is_fair() {
         n: 3,
         cap: 2,
         lossy: true,
+        strong: false,
     };
     let r = run(&m);
     assert_eq!(r.status("converged"), Some(Status::Violated));
@@ -443,6 +463,7 @@ fn always_violations_and_sometimes_examples_have_shortest_replayable_traces() {
         fair: true,
         contended: true,
         broken_lock: true,
+        strong: false,
     };
     let r = run(&m);
     assert_eq!(r.status("mutual exclusion"), Some(Status::Violated));
@@ -464,6 +485,7 @@ fn the_lasso_validator_rejects_tampered_lassos() {
         fair: true,
         contended: true,
         broken_lock: false,
+        strong: false,
     };
     let r = run(&m);
     let good = lasso_of(&r, "p0 critical").clone();
@@ -581,6 +603,7 @@ fn simulation_catches_starvation_and_broken_safety() {
         fair: false,
         contended: false,
         broken_lock: true,
+        strong: false,
     };
     let r = FairChecker::new(&m).simulate(1, 200, 50);
     assert_eq!(r.status("p0 critical"), Some(Status::Violated));
@@ -617,6 +640,7 @@ fn max_states_stops_early_and_reports_unknown_but_keeps_real_violations() {
         n: 3,
         cap: 2,
         lossy: true,
+        strong: false,
     };
     let r = FairChecker::new(&m).max_states(50).run().unwrap();
     assert!(!r.complete);
@@ -645,6 +669,7 @@ fn results_are_identical_with_one_or_two_threads() {
         n: 3,
         cap: 2,
         lossy: true,
+        strong: false,
     };
     let a = FairChecker::new(&m).threads(1).run().unwrap();
     let b = FairChecker::new(&m).threads(2).run().unwrap();
@@ -662,10 +687,201 @@ fn the_progress_hook_is_called_and_memory_stays_under_64_bytes_per_state() {
         n: 3,
         cap: 3,
         lossy: false,
+        strong: false,
     };
     let r = FairChecker::new(&m).progress(&hook).run().unwrap();
     assert!(calls.load(Ordering::Relaxed) > 0);
     assert!(r.unique_states > 10_000, "{}", r.unique_states);
     assert!(r.bytes_per_state <= 64.0, "{}", r.bytes_per_state);
     assert!(r.edge_bytes >= 8 * r.edges);
+}
+
+// (h) strong fairness ------------------------------------------------------------------------
+
+#[test]
+fn strong_fairness_prevents_starvation_by_a_competing_process() {
+    let m = Mutex2 {
+        fair: true,
+        contended: true,
+        broken_lock: false,
+        strong: true,
+    };
+    let r = run(&m);
+    assert_eq!(r.status("mutual exclusion"), Some(Status::Holds));
+    assert_eq!(r.status("p0 critical"), Some(Status::Holds));
+    assert_eq!(r.status("waiting ~> critical"), Some(Status::Holds));
+    assert_eq!((r.unique_states, r.edges), (8, 14));
+}
+
+#[test]
+fn strong_fairness_keeps_the_answers_of_the_uncontended_mutex() {
+    // Uncontended and strongly fair: the answers of weak fairness are kept.
+    let m = Mutex2 {
+        fair: true,
+        contended: false,
+        broken_lock: false,
+        strong: true,
+    };
+    let r = run(&m);
+    assert_eq!(r.status("p0 critical"), Some(Status::Holds));
+    assert_eq!(r.status("waiting ~> critical"), Some(Status::Holds));
+}
+
+#[test]
+fn a_lossy_channel_delivers_under_strong_but_not_under_weak_fairness() {
+    let weak = LossyChannel { strong: false };
+    let r = run(&weak);
+    assert_eq!((r.unique_states, r.edges), (3, 3));
+    assert_eq!(r.status("delivered"), Some(Status::Violated));
+    let l = lasso_of(&r, "delivered");
+    check_lasso(&weak, l, |s| !s.1, 0).unwrap();
+    let acts: Vec<ChannelAction> = l.cycle.iter().map(|(_, a)| *a).collect();
+    assert_eq!(acts, vec![ChannelAction::Send, ChannelAction::Drop]);
+    assert!(l.prefix.is_empty());
+
+    let strong = LossyChannel { strong: true };
+    let r = run(&strong);
+    assert_eq!(r.status("delivered"), Some(Status::Holds));
+    // The weak lasso is rejected by the independent checker under strong fairness.
+    let err = check_lasso(&strong, l, |s| !s.1, 0).unwrap_err();
+    assert!(err.contains("strongly unfair"), "{err}");
+}
+
+#[test]
+fn a_bounded_rumor_network_converges_under_strong_but_not_under_weak_fairness() {
+    for lossy in [false, true] {
+        let weak = Rumor {
+            n: 3,
+            cap: 1,
+            lossy,
+            strong: false,
+        };
+        let r = run(&weak);
+        assert_eq!(
+            r.status("converged"),
+            Some(Status::Violated),
+            "lossy {lossy}"
+        );
+        check_lasso(
+            &weak,
+            lasso_of(&r, "converged"),
+            |s| s.known.iter().any(|&k| k != 7),
+            0,
+        )
+        .unwrap();
+        let strong = Rumor {
+            strong: true,
+            ..weak
+        };
+        let r2 = run(&strong);
+        assert_eq!(r2.status("converged"), Some(Status::Holds), "lossy {lossy}");
+        assert_eq!((r.unique_states, r.edges), (r2.unique_states, r2.edges));
+    }
+}
+
+#[test]
+fn strong_fairness_lassos_take_every_strong_class_enabled_on_the_cycle() {
+    // Process 0 never requests (its Request is not fair): p0 stays idle forever, and the cycle
+    // must still take Request/Acquire/Release of process 1 whenever they are enabled.
+    struct Lazy(Mutex2);
+    impl Model for Lazy {
+        type State = <Mutex2 as Model>::State;
+        type Action = MutexAction;
+        fn init_states(&self) -> Vec<Self::State> {
+            self.0.init_states()
+        }
+        fn actions(&self, s: &Self::State, out: &mut Vec<MutexAction>) {
+            self.0.actions(s, out)
+        }
+        fn next_state(&self, s: &Self::State, a: MutexAction) -> Option<Self::State> {
+            self.0.next_state(s, a)
+        }
+        fn properties(&self) -> Vec<stateright::Property<Self>> {
+            vec![stateright::Property::eventually(
+                "p0 critical",
+                |_, s: &Self::State| s.pc[0] == Pc::Critical,
+            )]
+        }
+    }
+    impl FairModel for Lazy {
+        fn fairness(&self, s: &Self::State, a: &MutexAction) -> Option<Fairness> {
+            match a {
+                MutexAction::Request(0) => None,
+                a => self.0.fairness(s, a),
+            }
+        }
+    }
+    let m = Lazy(Mutex2 {
+        fair: true,
+        contended: true,
+        broken_lock: false,
+        strong: true,
+    });
+    let r = run(&m);
+    assert_eq!(r.status("p0 critical"), Some(Status::Violated));
+    let l = lasso_of(&r, "p0 critical");
+    check_lasso(&m, l, |s| s.pc[0] != Pc::Critical, 0).unwrap();
+    let acts: Vec<MutexAction> = l.cycle.iter().map(|(_, a)| a.clone()).collect();
+    assert_eq!(
+        acts,
+        vec![
+            MutexAction::Request(1),
+            MutexAction::Acquire(1),
+            MutexAction::Release(1)
+        ]
+    );
+}
+
+#[test]
+fn simulation_respects_strong_fairness() {
+    let weak = LossyChannel { strong: false };
+    let r = FairChecker::new(&weak).simulate(1, 20, 10);
+    assert_eq!(r.status("delivered"), Some(Status::Violated));
+    let strong = LossyChannel { strong: true };
+    let r = FairChecker::new(&strong).simulate(1, 20, 10);
+    assert_eq!(r.status("delivered"), Some(Status::Unknown));
+}
+
+/// Two states `0 -a-> 1 -b-> 0` and a self-loop `0 -c-> 0`, every class strongly fair; the
+/// goal is never reached. A fair cycle must take `c` as well (it is enabled at state 0).
+struct TwoLoops;
+
+impl Model for TwoLoops {
+    type State = u8;
+    type Action = char;
+    fn init_states(&self) -> Vec<u8> {
+        vec![0]
+    }
+    fn actions(&self, _: &u8, out: &mut Vec<char>) {
+        out.extend(['a', 'b', 'c']);
+    }
+    fn next_state(&self, s: &u8, a: char) -> Option<u8> {
+        match (s, a) {
+            (0, 'a') => Some(1),
+            (1, 'b') => Some(0),
+            (0, 'c') => Some(0),
+            _ => None,
+        }
+    }
+    fn properties(&self) -> Vec<stateright::Property<Self>> {
+        vec![stateright::Property::eventually("never", |_, s: &u8| {
+            *s == 2
+        })]
+    }
+}
+
+impl FairModel for TwoLoops {
+    fn fairness(&self, _: &u8, a: &char) -> Option<Fairness> {
+        Some(Fairness::Strong(FairClass::of(a)))
+    }
+}
+
+#[test]
+fn a_strongly_fair_cycle_takes_a_strong_class_enabled_at_only_one_of_its_states() {
+    let r = run(&TwoLoops);
+    assert_eq!(r.status("never"), Some(Status::Violated));
+    let l = lasso_of(&r, "never");
+    check_lasso(&TwoLoops, l, |_| true, 0).unwrap();
+    let acts: Vec<char> = l.cycle.iter().map(|(_, a)| *a).collect();
+    assert_eq!(acts, vec!['a', 'b', 'c']);
 }

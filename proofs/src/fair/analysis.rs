@@ -81,6 +81,8 @@ pub(crate) struct LiveWitness {
 pub(crate) struct LiveStats {
     pub(crate) bytes: u64,
     pub(crate) sccs_checked: u64,
+    /// Strong-fairness refinements (sub-decompositions) performed.
+    pub(crate) refinements: u64,
 }
 
 /// Searches for a ¬goal path from one of `sources` (given in deterministic order) that ends in a
@@ -118,93 +120,51 @@ pub(crate) fn find_fair_lasso(
             }
         }
     }
-    let in_r = |v: u32| parent[v as usize] != NONE;
 
-    // 2. Iterative Tarjan over the region; each SCC is judged when it is popped.
-    let mut index = vec![NONE; n];
-    let mut low = vec![0u32; n]; // lowlink while on the stack, SCC id once finished
-    let mut on_stack = BitVec::zeros(n);
-    let mut bad = BitVec::zeros(n);
-    let mut stack: Vec<u32> = Vec::new();
-    let mut call: Vec<(u32, u64)> = Vec::new();
-    let mut next_index = 0u32;
-    let mut comp = 0u32;
-    let mut buf = Vec::new();
-    let mut buf2 = Vec::new();
-    let mut max_stack = 0usize;
-    for &root in &queue {
-        if index[root as usize] != NONE {
-            continue;
+    // 2. Iterative Tarjan over the region; each SCC is judged when it is popped. SCCs that
+    //    fail only the strong-fairness test are refined (Emerson–Lei): the states where a
+    //    violated strong class is enabled are removed and the rest is decomposed again, from
+    //    a work list (no recursion).
+    let mut comp = vec![NONE; n]; // region / SCC id of each state; NONE = outside
+    for &v in &queue {
+        comp[v as usize] = REGION;
+    }
+    let mut t = Tarjan {
+        index: vec![NONE; n],
+        low: vec![0u32; n],
+        on_stack: BitVec::zeros(n),
+        stack: Vec::new(),
+        call: Vec::new(),
+        next_id: 0,
+        max_stack: 0,
+        bad_ids: HashSet::new(),
+        work: Vec::new(),
+        refinements: 0,
+    };
+    t.run(g, &mut comp, REGION, &queue);
+    while let Some((id, members)) = t.work.pop() {
+        t.refinements += 1;
+        for &m in &members {
+            t.index[m as usize] = NONE;
         }
-        index[root as usize] = next_index;
-        low[root as usize] = next_index;
-        next_index += 1;
-        stack.push(root);
-        on_stack.set(root);
-        call.push((root, g.edge_range(root).0));
-        while let Some(top) = call.last_mut() {
-            let v = top.0;
-            let end = g.edge_range(v).1;
-            if top.1 < end {
-                let w = g.edges.get(top.1).target;
-                top.1 += 1;
-                if !in_r(w) {
-                    continue;
-                }
-                if index[w as usize] == NONE {
-                    index[w as usize] = next_index;
-                    low[w as usize] = next_index;
-                    next_index += 1;
-                    stack.push(w);
-                    on_stack.set(w);
-                    call.push((w, g.edge_range(w).0));
-                    max_stack = max_stack.max(call.len() + stack.len());
-                } else if on_stack.get(w) {
-                    low[v as usize] = low[v as usize].min(index[w as usize]);
-                }
-                continue;
-            }
-            call.pop();
-            if let Some(&(u, _)) = call.last() {
-                low[u as usize] = low[u as usize].min(low[v as usize]);
-            }
-            if low[v as usize] == index[v as usize] {
-                let pos = stack.iter().rposition(|&x| x == v).unwrap_or(0);
-                for &m in &stack[pos..] {
-                    on_stack.clear(m);
-                    low[m as usize] = comp;
-                }
-                let members = &stack[pos..];
-                let internal = |w: u32| {
-                    in_r(w)
-                        && index[w as usize] != NONE
-                        && !on_stack.get(w)
-                        && low[w as usize] == comp
-                };
-                if scc_is_bad(g, members, &internal, &mut buf, &mut buf2) {
-                    for &m in members {
-                        bad.set(m);
-                    }
-                }
-                stack.truncate(pos);
-                comp += 1;
-            }
-        }
+        t.run(g, &mut comp, id, &members);
     }
     let bytes = (parent.capacity() * 4
         + queue.capacity() * 4
-        + index.capacity() * 4
-        + low.capacity() * 4
-        + max_stack * 12) as u64
-        + on_stack.bytes()
-        + bad.bytes();
+        + t.index.capacity() * 4
+        + t.low.capacity() * 4
+        + comp.capacity() * 4
+        + t.max_stack * 12) as u64
+        + t.on_stack.bytes();
     let stats = LiveStats {
         bytes,
-        sccs_checked: u64::from(comp),
+        sccs_checked: u64::from(t.next_id),
+        refinements: t.refinements,
     };
+    let is_bad = |v: u32| comp[v as usize] != NONE && t.bad_ids.contains(&comp[v as usize]);
 
     // 3. The first bad state in BFS order is the loop start.
-    let Some(&entry) = queue.iter().find(|&&v| bad.get(v)) else {
+    let Some(&entry) = queue.iter().find(|&&v| is_bad(v)) else {
         return (None, stats);
     };
     let mut local = vec![entry];
@@ -223,8 +183,8 @@ pub(crate) fn find_fair_lasso(
         None => local,
     };
 
-    let c = low[entry as usize];
-    let in_c = |w: u32| in_r(w) && low[w as usize] == c;
+    let c = comp[entry as usize];
+    let in_c = |w: u32| comp[w as usize] == c;
     let cycle = if g.out(entry).next().is_none() {
         Vec::new() // deadlock: stutter forever
     } else {
@@ -233,25 +193,170 @@ pub(crate) fn find_fair_lasso(
     (Some(LiveWitness { prefix, cycle }), stats)
 }
 
-/// Decides whether an SCC (given by its members) is a violation: a deadlock, or a non-trivial
-/// SCC in which every class enabled at all members is taken by an internal edge.
-fn scc_is_bad(
+/// The region id of the first decomposition (SCC ids count up from 0).
+const REGION: u32 = u32::MAX - 2;
+
+/// The verdict on one SCC.
+enum Verdict {
+    /// A deadlock, or a non-trivial SCC that contains a fair cycle.
+    Bad,
+    /// No fair cycle inside.
+    Good,
+    /// Some strong class is enabled in the SCC but never taken inside it: only these
+    /// members (those where no such class is enabled) can carry a fair cycle.
+    Refine(Vec<u32>),
+}
+
+/// Iterative Tarjan state, reused across refinements.
+struct Tarjan {
+    index: Vec<u32>,
+    low: Vec<u32>,
+    on_stack: BitVec,
+    stack: Vec<u32>,
+    call: Vec<(u32, u64)>,
+    /// Next SCC id.
+    next_id: u32,
+    max_stack: usize,
+    /// Ids of the SCCs judged bad.
+    bad_ids: HashSet<u32>,
+    /// Sub-regions still to decompose: (region id = the refined SCC's id, members).
+    work: Vec<(u32, Vec<u32>)>,
+    refinements: u64,
+}
+
+impl Tarjan {
+    /// Decomposes the states with `comp == region` reachable from `roots` (inside the region)
+    /// into SCCs, gives each a fresh id in `comp` and judges it.
+    fn run(&mut self, g: &Explored, comp: &mut [u32], region: u32, roots: &[u32]) {
+        let mut next_index = 0u32;
+        let (mut buf, mut buf2) = (Vec::new(), Vec::new());
+        for &root in roots {
+            if comp[root as usize] != region || self.index[root as usize] != NONE {
+                continue;
+            }
+            self.index[root as usize] = next_index;
+            self.low[root as usize] = next_index;
+            next_index += 1;
+            self.stack.push(root);
+            self.on_stack.set(root);
+            self.call.push((root, g.edge_range(root).0));
+            while let Some(top) = self.call.last_mut() {
+                let v = top.0;
+                let end = g.edge_range(v).1;
+                if top.1 < end {
+                    let w = g.edges.get(top.1).target;
+                    top.1 += 1;
+                    // Finished SCCs already carry their new id, so they fail this test, which
+                    // is what Tarjan needs (visited and not on the stack: no lowlink update).
+                    if comp[w as usize] != region {
+                        continue;
+                    }
+                    if self.index[w as usize] == NONE {
+                        self.index[w as usize] = next_index;
+                        self.low[w as usize] = next_index;
+                        next_index += 1;
+                        self.stack.push(w);
+                        self.on_stack.set(w);
+                        self.call.push((w, g.edge_range(w).0));
+                        self.max_stack = self.max_stack.max(self.call.len() + self.stack.len());
+                    } else if self.on_stack.get(w) {
+                        self.low[v as usize] = self.low[v as usize].min(self.index[w as usize]);
+                    }
+                    continue;
+                }
+                self.call.pop();
+                if let Some(&(u, _)) = self.call.last() {
+                    self.low[u as usize] = self.low[u as usize].min(self.low[v as usize]);
+                }
+                if self.low[v as usize] == self.index[v as usize] {
+                    let pos = self.stack.iter().rposition(|&x| x == v).unwrap_or(0);
+                    let id = self.next_id;
+                    self.next_id += 1;
+                    for &m in &self.stack[pos..] {
+                        self.on_stack.clear(m);
+                        comp[m as usize] = id;
+                    }
+                    let members = &self.stack[pos..];
+                    match judge(g, members, id, comp, &mut buf, &mut buf2) {
+                        Verdict::Bad => {
+                            self.bad_ids.insert(id);
+                        }
+                        Verdict::Good => {}
+                        Verdict::Refine(rest) => {
+                            for &m in members {
+                                comp[m as usize] = NONE;
+                            }
+                            for &m in &rest {
+                                comp[m as usize] = id;
+                            }
+                            if !rest.is_empty() {
+                                self.work.push((id, rest));
+                            }
+                        }
+                    }
+                    self.stack.truncate(pos);
+                }
+            }
+        }
+    }
+}
+
+/// Judges an SCC (its members carry `id` in `comp`).
+///
+/// * A single state without steps is a deadlock: bad. A single state without a self-loop has
+///   no cycle: good.
+/// * **Strong test**: let `V` be the strong classes enabled at some member (counting every
+///   outgoing step) but taken by no internal edge. If `V` is non-empty, no fair cycle of the
+///   SCC visits a state where a class of `V` is enabled: refine to the other members.
+/// * **Weak test** (exact, see the module docs): bad iff every class enabled at all members is
+///   taken by some internal edge.
+fn judge(
     g: &Explored,
     members: &[u32],
-    internal: &dyn Fn(u32) -> bool,
+    id: u32,
+    comp: &[u32],
     buf: &mut Vec<u32>,
     buf2: &mut Vec<u32>,
-) -> bool {
+) -> Verdict {
+    let internal = |w: u32| comp[w as usize] == id;
     if members.len() == 1 {
         let v = members[0];
         if g.is_expanded(v) && g.out(v).next().is_none() {
-            return true; // deadlock
+            return Verdict::Bad; // deadlock
         }
         if !g.out(v).any(|e| e.target == v) {
-            return false; // trivial SCC: no cycle through it
+            return Verdict::Good; // trivial SCC: no cycle through it
         }
     }
-    // Classes enabled at every member.
+    let strong = |c: u32| c != NONE && g.strong[c as usize];
+    if g.strong.iter().any(|&b| b) {
+        let mut en: Vec<u32> = Vec::new();
+        let mut taken: Vec<u32> = Vec::new();
+        for &m in members {
+            for e in g.out(m) {
+                if strong(e.class) {
+                    en.push(e.class);
+                    if internal(e.target) {
+                        taken.push(e.class);
+                    }
+                }
+            }
+        }
+        en.sort_unstable();
+        en.dedup();
+        taken.sort_unstable();
+        taken.dedup();
+        en.retain(|c| taken.binary_search(c).is_err());
+        if !en.is_empty() {
+            let rest = members
+                .iter()
+                .copied()
+                .filter(|&m| !g.out(m).any(|e| en.binary_search(&e.class).is_ok()))
+                .collect();
+            return Verdict::Refine(rest);
+        }
+    }
+    // Weak test: classes enabled at every member must each be taken by an internal edge.
     enabled(g, members[0], buf);
     for &m in &members[1..] {
         if buf.is_empty() {
@@ -261,9 +366,8 @@ fn scc_is_bad(
         buf.retain(|c| buf2.binary_search(c).is_ok());
     }
     if buf.is_empty() {
-        return true;
+        return Verdict::Bad;
     }
-    // Each of them must be taken by some internal edge.
     for &m in members {
         for e in g.out(m) {
             if e.class != NONE
@@ -272,12 +376,12 @@ fn scc_is_bad(
             {
                 buf.remove(i);
                 if buf.is_empty() {
-                    return true;
+                    return Verdict::Bad;
                 }
             }
         }
     }
-    false
+    Verdict::Good
 }
 
 /// BFS inside the SCC from `from` to the first state satisfying `goal` (possibly `from`
@@ -318,22 +422,30 @@ fn path_in(
     Vec::new() // unreachable inside an SCC
 }
 
-/// Builds a fair cycle through `entry` inside its SCC (which passed the fairness test).
+/// Builds a fair cycle through `entry` inside its SCC (which passed both fairness tests).
 ///
 /// Greedy and monotone: keep the set of classes enabled at every state of the walk so far
-/// minus the classes taken on it; while it is non-empty, pick its smallest class `k` and walk
-/// to the nearest state where `k` is disabled or from which an internal `k` edge leaves (and take
-/// it). Appending states can only shrink "enabled at every state" and appending edges can only
-/// grow "taken", so each `k` is settled for good; finally walk back to `entry`.
+/// minus the classes taken on it (weak obligations), and the strong classes enabled at some
+/// state of the walk minus the classes taken (strong obligations). While a weak obligation
+/// `k` is open, walk to the nearest state where `k` is disabled or from which an internal `k`
+/// edge leaves (and take it); while a strong obligation `k` is open, walk to the nearest state
+/// with an internal `k` edge and take it (one exists: the SCC passed the strong test).
+/// Appending states only shrinks "enabled at every state" and appending edges only grows
+/// "taken", so each obligation is settled for good; the walk back to `entry` may open new
+/// strong obligations, which are settled on another round. Every round settles at least one
+/// class, so the loop ends.
 fn build_fair_cycle(g: &Explored, entry: u32, in_c: &dyn Fn(u32) -> bool) -> Vec<(u32, Edge)> {
+    let is_strong = |c: u32| c != NONE && g.strong[c as usize];
     let mut steps: Vec<(u32, Edge)> = Vec::new();
     let mut inter = Vec::new();
     enabled(g, entry, &mut inter);
+    let mut strong_seen: Vec<u32> = inter.iter().copied().filter(|&c| is_strong(c)).collect();
     let mut taken: HashSet<u32> = HashSet::new();
     let mut cur = entry;
     let mut buf = Vec::new();
     let push = |steps: &mut Vec<(u32, Edge)>,
                 inter: &mut Vec<u32>,
+                strong_seen: &mut Vec<u32>,
                 taken: &mut HashSet<u32>,
                 buf: &mut Vec<u32>,
                 s: (u32, Edge)| {
@@ -341,33 +453,109 @@ fn build_fair_cycle(g: &Explored, entry: u32, in_c: &dyn Fn(u32) -> bool) -> Vec
         taken.insert(s.1.class);
         enabled(g, s.1.target, buf);
         inter.retain(|c| buf.binary_search(c).is_ok());
-    };
-    while let Some(&k) = inter.iter().find(|c| !taken.contains(c)) {
-        let k_edge = |v: u32| g.out(v).find(|e| e.class == k && in_c(e.target));
-        let goal = |v: u32| {
-            let mut b = Vec::new();
-            enabled(g, v, &mut b);
-            b.binary_search(&k).is_err() || k_edge(v).is_some()
-        };
-        for s in path_in(g, cur, in_c, &goal) {
-            push(&mut steps, &mut inter, &mut taken, &mut buf, s);
-            cur = s.1.target;
+        for &c in buf.iter() {
+            if is_strong(c) && !strong_seen.contains(&c) {
+                strong_seen.push(c);
+            }
         }
-        if inter.contains(&k) && !taken.contains(&k) {
-            match k_edge(cur) {
+    };
+    let k_edge = |v: u32, k: u32| g.out(v).find(|e| e.class == k && in_c(e.target));
+    loop {
+        let weak_k = inter.iter().copied().find(|c| !taken.contains(c));
+        let strong_k = strong_seen.iter().copied().find(|c| !taken.contains(c));
+        if let Some(k) = weak_k {
+            let goal = |v: u32| {
+                let mut b = Vec::new();
+                enabled(g, v, &mut b);
+                b.binary_search(&k).is_err() || k_edge(v, k).is_some()
+            };
+            for s in path_in(g, cur, in_c, &goal) {
+                push(
+                    &mut steps,
+                    &mut inter,
+                    &mut strong_seen,
+                    &mut taken,
+                    &mut buf,
+                    s,
+                );
+                cur = s.1.target;
+            }
+            if inter.contains(&k) && !taken.contains(&k) {
+                match k_edge(cur, k) {
+                    Some(e) => {
+                        push(
+                            &mut steps,
+                            &mut inter,
+                            &mut strong_seen,
+                            &mut taken,
+                            &mut buf,
+                            (cur, e),
+                        );
+                        cur = e.target;
+                    }
+                    None => break, // cannot happen for an SCC that passed the test
+                }
+            }
+        } else if let Some(k) = strong_k {
+            for s in path_in(g, cur, in_c, &|v| k_edge(v, k).is_some()) {
+                push(
+                    &mut steps,
+                    &mut inter,
+                    &mut strong_seen,
+                    &mut taken,
+                    &mut buf,
+                    s,
+                );
+                cur = s.1.target;
+            }
+            match k_edge(cur, k) {
                 Some(e) => {
-                    push(&mut steps, &mut inter, &mut taken, &mut buf, (cur, e));
+                    push(
+                        &mut steps,
+                        &mut inter,
+                        &mut strong_seen,
+                        &mut taken,
+                        &mut buf,
+                        (cur, e),
+                    );
                     cur = e.target;
                 }
                 None => break, // cannot happen for an SCC that passed the test
             }
+        } else if steps.is_empty() {
+            match g.out(entry).find(|e| in_c(e.target)) {
+                Some(e) => {
+                    push(
+                        &mut steps,
+                        &mut inter,
+                        &mut strong_seen,
+                        &mut taken,
+                        &mut buf,
+                        (entry, e),
+                    );
+                    cur = e.target;
+                }
+                None => break,
+            }
+        } else if cur == entry {
+            break;
+        } else {
+            let back = path_in(g, cur, in_c, &|v| v == entry);
+            if back.is_empty() {
+                break; // cannot happen inside an SCC
+            }
+            for s in back {
+                push(
+                    &mut steps,
+                    &mut inter,
+                    &mut strong_seen,
+                    &mut taken,
+                    &mut buf,
+                    s,
+                );
+                cur = s.1.target;
+            }
         }
-    }
-    if steps.is_empty()
-        && let Some(e) = g.out(entry).find(|e| in_c(e.target))
-    {
-        steps.push((entry, e));
-        cur = e.target;
     }
     if cur != entry {
         steps.extend(path_in(g, cur, in_c, &|v| v == entry));
@@ -408,8 +596,8 @@ where
         for a in actions.drain(..) {
             if class != ANY {
                 let c = model
-                    .fair_class(&cur, &a)
-                    .and_then(|c| g.class_ids.get(&c.0).copied())
+                    .fairness(&cur, &a)
+                    .and_then(|f| g.class_ids.get(&f.class().0).copied())
                     .unwrap_or(NONE);
                 if c != class {
                     continue;

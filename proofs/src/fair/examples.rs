@@ -3,7 +3,7 @@
 //! Each model states its expected results in its doc comment; `proofs/tests/fair_engine.rs`
 //! checks them.
 
-use super::{FairClass, FairModel, LeadsTo};
+use super::{FairClass, FairModel, Fairness, LeadsTo};
 use stateright::{Model, Property};
 
 /// A process that may spin forever or exit: states `0` (spinning) and `1` (done, no actions).
@@ -81,7 +81,9 @@ pub enum Pc {
 /// * uncontended, fair: `eventually p0 critical` and the leads-to hold;
 /// * uncontended, unfair: both are violated (process 1 thinks forever);
 /// * contended, fair: both are violated: `Acquire(0)` is disabled whenever process 1 is
-///   critical, so weak fairness allows process 1 to win forever (strong fairness would not);
+///   critical, so weak fairness allows process 1 to win forever;
+/// * contended, fair and `strong`: both hold: `Acquire(0)` is enabled infinitely often (each
+///   time process 1 releases), so strong fairness forces it;
 /// * `mutual exclusion` holds unless `broken_lock`.
 ///
 /// Sizes: contended 8 states / 14 edges, broken 9 / 18, uncontended 6 / 12.
@@ -93,6 +95,8 @@ pub struct Mutex2 {
     pub contended: bool,
     /// Whether `Acquire` ignores the lock (broken variant).
     pub broken_lock: bool,
+    /// With `fair`: whether the classes are strongly (not weakly) fair.
+    pub strong: bool,
 }
 
 /// State of [`Mutex2`].
@@ -179,8 +183,13 @@ impl Model for Mutex2 {
 }
 
 impl FairModel for Mutex2 {
-    fn fair_class(&self, _: &MutexState, a: &MutexAction) -> Option<FairClass> {
-        self.fair.then(|| FairClass::of(a))
+    fn fairness(&self, _: &MutexState, a: &MutexAction) -> Option<Fairness> {
+        let c = FairClass::of(a);
+        self.fair.then_some(if self.strong {
+            Fairness::Strong(c)
+        } else {
+            Fairness::Weak(c)
+        })
     }
     fn leads_to(&self) -> Vec<LeadsTo<Self>> {
         vec![LeadsTo::new(
@@ -450,8 +459,12 @@ impl FairModel for Processes {
 /// A toy rumour-spreading protocol: node `i` starts knowing rumour `i` (bit `i`); `Send{from,
 /// to}` puts `(to, known[from])` into a set-valued network of at most `cap` messages
 /// (`None` if already there), `Deliver` merges a message into its destination and removes it,
-/// and with `lossy`, `Drop` removes a message. `Send` and `Deliver` are weakly fair per
-/// (sender, receiver) and per message; `Drop` is never fair.
+/// and with `lossy`, `Drop` removes a message. `Send` and `Deliver` are weakly (with `strong`:
+/// strongly) fair per (sender, receiver) and per message; `Drop` is never fair.
+///
+/// With `cap` smaller than the number of possible messages, a full network disables every
+/// `Send`, so no send is continuously enabled: `converged` is violated under weak fairness even
+/// without loss, and holds under strong fairness.
 ///
 /// Used for the throughput benchmark and for cross-checking state counts with stateright.
 #[derive(Clone, Debug)]
@@ -462,6 +475,8 @@ pub struct Rumor {
     pub cap: usize,
     /// Whether messages may be dropped.
     pub lossy: bool,
+    /// Whether `Send` and `Deliver` are strongly (not weakly) fair.
+    pub strong: bool,
 }
 
 /// State of [`Rumor`].
@@ -544,10 +559,78 @@ impl Model for Rumor {
 }
 
 impl FairModel for Rumor {
-    fn fair_class(&self, _: &RumorState, a: &RumorAction) -> Option<FairClass> {
+    fn fairness(&self, _: &RumorState, a: &RumorAction) -> Option<Fairness> {
         match a {
             RumorAction::Drop(_) => None,
-            a => Some(FairClass::of(a)),
+            a if self.strong => Some(Fairness::Strong(FairClass::of(a))),
+            a => Some(Fairness::Weak(FairClass::of(a))),
+        }
+    }
+}
+
+/// The textbook lossy channel: a sender retransmits one message over a one-slot channel that
+/// may lose it. State `(in_channel, delivered)`; `Send` (channel empty, not yet delivered)
+/// fills the channel, `Deliver` empties it and sets `delivered`, `Drop` empties it (never
+/// fair). `Send` and `Deliver` are weakly fair, or with `strong` strongly fair (a fair-loss
+/// link).
+///
+/// Known answers: `eventually delivered` is violated under weak fairness (the lasso
+/// `Send, Drop, Send, Drop, …` is weakly fair because neither `Send` nor `Deliver` is
+/// continuously enabled) and holds under strong fairness. 3 states, 3 edges.
+#[derive(Clone, Debug)]
+pub struct LossyChannel {
+    /// Whether `Send` and `Deliver` are strongly (not weakly) fair.
+    pub strong: bool,
+}
+
+/// Actions of [`LossyChannel`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ChannelAction {
+    /// Put the message into the empty channel.
+    Send,
+    /// Deliver the message in the channel.
+    Deliver,
+    /// Lose the message in the channel.
+    Drop,
+}
+
+impl Model for LossyChannel {
+    type State = (bool, bool);
+    type Action = ChannelAction;
+    fn init_states(&self) -> Vec<(bool, bool)> {
+        vec![(false, false)]
+    }
+    fn actions(&self, _: &(bool, bool), out: &mut Vec<ChannelAction>) {
+        out.extend([
+            ChannelAction::Send,
+            ChannelAction::Deliver,
+            ChannelAction::Drop,
+        ]);
+    }
+    fn next_state(
+        &self,
+        &(full, delivered): &(bool, bool),
+        a: ChannelAction,
+    ) -> Option<(bool, bool)> {
+        match a {
+            ChannelAction::Send if !full && !delivered => Some((true, false)),
+            ChannelAction::Deliver if full => Some((false, true)),
+            ChannelAction::Drop if full => Some((false, delivered)),
+            _ => None,
+        }
+    }
+    fn properties(&self) -> Vec<Property<Self>> {
+        vec![Property::eventually("delivered", |_, s: &(bool, bool)| s.1)]
+    }
+}
+
+impl FairModel for LossyChannel {
+    fn fairness(&self, _: &(bool, bool), a: &ChannelAction) -> Option<Fairness> {
+        let c = FairClass::of(a);
+        match a {
+            ChannelAction::Drop => None,
+            _ if self.strong => Some(Fairness::Strong(c)),
+            _ => Some(Fairness::Weak(c)),
         }
     }
 }

@@ -38,6 +38,8 @@ pub(crate) struct Explored {
     pub(crate) classes: Vec<FairClass>,
     /// Model class to interned class id.
     pub(crate) class_ids: HashMap<u64, u32, IdBuild>,
+    /// Per interned class id: whether the class is strongly fair.
+    pub(crate) strong: Vec<bool>,
     pub(crate) complete: bool,
 }
 
@@ -108,25 +110,41 @@ struct ChunkOut {
 
 /// Shared interning of fair classes (a handful of distinct values, so a mutex is fine; workers
 /// keep a local cache in front of it).
+/// The third component records, per interned class, whether it was ever declared strong.
 struct Interner {
-    map: Mutex<(HashMap<u64, u32, IdBuild>, Vec<FairClass>)>,
+    map: Mutex<Interned>,
 }
 
+/// Class to id, id to class, id to "strongly fair".
+type Interned = (HashMap<u64, u32, IdBuild>, Vec<FairClass>, Vec<bool>);
+
 impl Interner {
-    fn intern(&self, c: FairClass, cache: &mut HashMap<u64, u32, IdBuild>) -> u32 {
-        if let Some(&id) = cache.get(&c.0) {
-            return id;
+    fn intern(&self, f: super::Fairness, cache: &mut HashMap<u64, u32, IdBuild>) -> u32 {
+        let c = f.class();
+        // The local cache key carries the strength in its own map: a class seen only as weak
+        // locally must still reach the shared map once as strong.
+        if let Some(&id) = cache.get(&c.0)
+            && (id & STRONG_SEEN != 0 || !f.is_strong())
+        {
+            return id & !STRONG_SEEN;
         }
         let mut g = self.map.lock().unwrap_or_else(|e| e.into_inner());
         let next = g.1.len() as u32;
         let id = *g.0.entry(c.0).or_insert(next);
         if id == next {
             g.1.push(c);
+            g.2.push(false);
         }
-        cache.insert(c.0, id);
+        if f.is_strong() {
+            g.2[id as usize] = true;
+        }
+        cache.insert(c.0, id | if f.is_strong() { STRONG_SEEN } else { 0 });
         id
     }
 }
+
+/// Flag in a worker's class cache: this worker already reported the class as strong.
+const STRONG_SEEN: u32 = 1 << 31;
 
 /// Canonicalises (if symmetry is on) and fingerprints a state.
 #[inline]
@@ -155,7 +173,7 @@ where
     let limit = cfg.max_states.unwrap_or(MAX_STATES).min(MAX_STATES);
     let table = FpTable::new();
     let interner = Interner {
-        map: Mutex::new((HashMap::default(), Vec::new())),
+        map: Mutex::new((HashMap::default(), Vec::new(), Vec::new())),
     };
     let mut offsets: ChunkedVec<u64> = ChunkedVec::new();
     offsets.push(0);
@@ -248,8 +266,8 @@ where
                         let first = out.edges.len();
                         model.actions(s, &mut actions);
                         for a in actions.drain(..) {
-                            let class = match model.fair_class(s, &a) {
-                                Some(c) => interner.intern(c, &mut cache),
+                            let class = match model.fairness(s, &a) {
+                                Some(f) => interner.intern(f, &mut cache),
                                 None => NONE,
                             };
                             let Some(t) = model.next_state(s, a) else {
@@ -345,7 +363,7 @@ where
         level_starts.pop();
     }
 
-    let (class_ids, classes) = interner.map.into_inner().unwrap_or_else(|e| e.into_inner());
+    let (class_ids, classes, strong) = interner.map.into_inner().unwrap_or_else(|e| e.into_inner());
     Ok(Explored {
         n_states: table.len() as u32,
         table,
@@ -357,6 +375,7 @@ where
         init_nodes,
         classes,
         class_ids,
+        strong,
         complete,
     })
 }

@@ -168,12 +168,54 @@ impl<M: Model> Clone for LeadsTo<M> {
     }
 }
 
+/// The fairness of an action's class: weak (continuously enabled ⇒ taken infinitely often)
+/// or strong (enabled infinitely often ⇒ taken infinitely often).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Fairness {
+    /// Weak fairness of the class: a behaviour in which the class is enabled at every state
+    /// from some point on takes it infinitely often.
+    Weak(FairClass),
+    /// Strong fairness of the class: a behaviour in which the class is enabled infinitely
+    /// often takes it infinitely often (fair-loss links, a lock that is free infinitely often).
+    Strong(FairClass),
+}
+
+impl Fairness {
+    /// The class.
+    pub fn class(self) -> FairClass {
+        match self {
+            Fairness::Weak(c) | Fairness::Strong(c) => c,
+        }
+    }
+
+    /// Whether the class is strongly fair.
+    pub fn is_strong(self) -> bool {
+        matches!(self, Fairness::Strong(_))
+    }
+}
+
 /// The fairness extension of [`Model`] that this engine needs.
+///
+/// Implement [`fair_class`](Self::fair_class) for weak fairness only, or
+/// [`fairness`](Self::fairness) to mix weak and strong classes (the engine calls only
+/// `fairness`, whose default wraps `fair_class` in [`Fairness::Weak`]).
 pub trait FairModel: Model {
     /// The weak-fairness class of `action` at `state`, or `None` if the action is never forced
-    /// (message loss, crash, duplication, stutter). Called before `next_state`, for every
-    /// action; the class matters only when the action is a step.
-    fn fair_class(&self, state: &Self::State, action: &Self::Action) -> Option<FairClass>;
+    /// (message loss, crash, duplication, stutter). Called (through the default
+    /// [`fairness`](Self::fairness)) before `next_state`, for every action; the class matters
+    /// only when the action is a step. The default is `None` (for models that implement
+    /// `fairness` instead).
+    fn fair_class(&self, state: &Self::State, action: &Self::Action) -> Option<FairClass> {
+        let _ = (state, action);
+        None
+    }
+
+    /// The fairness of `action` at `state`: its class and whether that class is weakly or
+    /// strongly fair, or `None` if it is never forced. A class should be declared with one
+    /// strength; if it is declared strong anywhere, the engine treats it as strong everywhere.
+    fn fairness(&self, state: &Self::State, action: &Self::Action) -> Option<Fairness> {
+        self.fair_class(state, action).map(Fairness::Weak)
+    }
 
     /// Leads-to properties (none by default).
     fn leads_to(&self) -> Vec<LeadsTo<Self>> {
@@ -548,7 +590,7 @@ where
                     } else {
                         let (w, stats) = find_fair_lasso(&g, None, &g.init_nodes, bits);
                         analysis_bytes = analysis_bytes.max(stats.bytes);
-                        let _ = stats.sccs_checked;
+                        let _ = (stats.sccs_checked, stats.refinements);
                         self.live_verdict(&g, w, &incomplete_note)?
                     };
                     (PropertyKind::Eventually, st, None, lasso, note)

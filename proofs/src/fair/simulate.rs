@@ -41,12 +41,23 @@ impl SplitMix64 {
 struct Step<S, A> {
     state: S,
     enabled: Vec<FairClass>,
+    /// The strongly fair classes among `enabled`.
+    strong: Vec<FairClass>,
     taken: Option<(A, Option<FairClass>)>,
 }
 
-/// Whether the cycle made of `steps[start..]` (closing back to `steps[start]`) is weakly fair.
+/// Whether the cycle made of `steps[start..]` (closing back to `steps[start]`) is fair: every
+/// class enabled at all of its states is taken (weak), and every strong class enabled at some
+/// state is taken (strong).
 fn cycle_is_fair<S, A>(steps: &[Step<S, A>], start: usize) -> bool {
     let cyc = &steps[start..];
+    let taken = |c: &FairClass| {
+        cyc.iter()
+            .any(|s| matches!(&s.taken, Some((_, Some(t))) if t == c))
+    };
+    if !cyc.iter().all(|s| s.strong.iter().all(taken)) {
+        return false;
+    }
     let mut inter: Vec<FairClass> = cyc[0].enabled.clone();
     for s in &cyc[1..] {
         inter.retain(|c| s.enabled.binary_search(c).is_ok());
@@ -125,21 +136,29 @@ where
             model.actions(&cur, &mut actions);
             let mut succ = Vec::new();
             let mut enabled = Vec::new();
+            let mut strong = Vec::new();
             for a in actions.drain(..) {
-                let c = model.fair_class(&cur, &a);
+                let f = model.fairness(&cur, &a);
+                let c = f.map(|f| f.class());
                 if let Some(t) = model.next_state(&cur, a.clone()) {
-                    if let Some(c) = c {
-                        enabled.push(c);
+                    if let Some(f) = f {
+                        enabled.push(f.class());
+                        if f.is_strong() {
+                            strong.push(f.class());
+                        }
                     }
                     succ.push((a, c, t));
                 }
             }
             enabled.sort_unstable();
             enabled.dedup();
+            strong.sort_unstable();
+            strong.dedup();
             if succ.is_empty() {
                 steps.push(Step {
                     state: cur.clone(),
                     enabled,
+                    strong,
                     taken: None,
                 });
                 end = Some(None);
@@ -152,6 +171,7 @@ where
             steps.push(Step {
                 state: std::mem::replace(&mut cur, t),
                 enabled,
+                strong,
                 taken: Some((a, c)),
             });
             stats.steps += 1;
