@@ -123,3 +123,12 @@ fn the_core_suspects_a_crashed_node_at_the_tick_its_phi_formula_predicts() {
         assert_eq!(row.exact, row.observers, "{row:?}");
     }
 }
+
+#[test]
+fn a_scenario_survives_a_json_round_trip() {
+    let sc = small(5);
+    let text = serde_json::to_string(&sc).expect("serializes");
+    let back: Scenario = serde_json::from_str(&text).expect("parses");
+    assert_eq!(sc, back);
+    assert!(serde_json::from_str::<Scenario>(r#"{"nodes": 5, "no_such_field": 1}"#).is_err());
+}
