@@ -72,6 +72,7 @@ pub mod properties;
 pub mod protocol;
 mod state;
 pub mod symmetry;
+pub mod trace;
 
 use std::hash::{Hash, Hasher};
 
