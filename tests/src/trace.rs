@@ -6,107 +6,14 @@
 //! model variant (for example a seeded bug's counterexample) against the implementation and
 //! evaluates the model's safety properties on the abstracted implementation state.
 
-use std::collections::BTreeMap;
-
-use gossip_model::{
-    Forgotten, GossipAction, GossipConfig, GossipModel, GossipState, NodeId, NodeView,
+pub use gossip_model::trace::{
+    ExpectedNode, FORMAT, Trace, TraceStep, expected_of, from_actions, from_path,
 };
-use serde::{Deserialize, Serialize};
+use gossip_model::{GossipAction, GossipModel, GossipState};
 use stateright::Model;
 
 use crate::check::{Counters, check_step, compare, correct_model, violated};
 use crate::cluster::{Cluster, Outcome};
-
-/// The value of [`Trace::format`].
-pub const FORMAT: &str = "gossip-trace/1";
-
-/// A trace: a model configuration and a sequence of steps.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Trace {
-    /// Always [`FORMAT`].
-    pub format: String,
-    /// Where the trace comes from (free text, e.g. "gossip-check counterexample for …").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// The model configuration (the variant included).
-    pub config: GossipConfig,
-    /// The steps, from the initial state.
-    pub steps: Vec<TraceStep>,
-}
-
-/// One step of a trace.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TraceStep {
-    /// The model action, in its serde JSON form.
-    pub action: GossipAction,
-    /// The abstract state expected after the step, if recorded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected: Option<Vec<ExpectedNode>>,
-}
-
-/// The abstract state of one node (index = node id).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ExpectedNode {
-    /// Whether its process runs.
-    pub up: bool,
-    /// Its view.
-    pub view: BTreeMap<NodeId, NodeView>,
-    /// Its forgotten records.
-    #[serde(default)]
-    pub forgotten: BTreeMap<NodeId, Forgotten>,
-}
-
-fn expected_of(s: &GossipState) -> Vec<ExpectedNode> {
-    s.nodes
-        .iter()
-        .map(|n| ExpectedNode {
-            up: n.up,
-            view: n.view.clone(),
-            forgotten: n.forgotten.clone(),
-        })
-        .collect()
-}
-
-/// A trace of `actions` from the model's initial state, with the expected state after every
-/// step when `with_states` (actions the model does not enable end the expected states).
-pub fn from_actions(
-    model: &GossipModel,
-    actions: &[GossipAction],
-    with_states: bool,
-    source: Option<String>,
-) -> Trace {
-    let mut s = model.init_states().into_iter().next();
-    let steps = actions
-        .iter()
-        .map(|a| {
-            s = s.as_ref().and_then(|st| model.next_state(st, a.clone()));
-            TraceStep {
-                action: a.clone(),
-                expected: if with_states {
-                    s.as_ref().map(expected_of)
-                } else {
-                    None
-                },
-            }
-        })
-        .collect();
-    Trace {
-        format: FORMAT.to_owned(),
-        source,
-        config: model.cfg.clone(),
-        steps,
-    }
-}
-
-/// Exports a stateright path (a counterexample, an example or a random walk) as a trace with
-/// expected states. This is the function `gossip-check --trace-out` uses.
-pub fn from_path(
-    model: &GossipModel,
-    path: &stateright::Path<GossipState, GossipAction>,
-    source: Option<String>,
-) -> Trace {
-    from_actions(model, &path.clone().into_actions(), true, source)
-}
 
 /// Where a replay diverged.
 #[derive(Clone, Debug, PartialEq, Eq)]
