@@ -435,7 +435,7 @@ impl Variant {
             CutNotPrefix => WATERMARK_RULE,
             AcceptOlderGeneration => NO_OLDER_GENERATION,
             EqualGenerationWins => MONOTONIC,
-            GcWithoutReset => NO_RESURRECTION,
+            GcWithoutReset => WATERMARK_RULE,
             ResurrectAfterGc => NO_RESURRECTION,
             NoHeartbeatBump => ALIVE_SEEN,
             BumpOnReceive => OWN_STATE,

@@ -12,7 +12,8 @@
 //! node it knows, itself included: generation, heartbeat, entries, leave marker, watermark,
 //! gc floor, status) and forgotten records; the **network** (messages in flight, a sorted
 //! multiset, or per-link FIFO queues); the fault budgets used; and **ghost state** that only
-//! the properties read: the owners' write history, and transition-check violations.
+//! the properties read: the owners' write history, dropped tombstones, and transition-check
+//! violations.
 //!
 //! A node's own entry in its view *is* its own state: its version counter is its own
 //! watermark. Node ids are `0..nodes`; a node starts knowing only itself; the seeds (default
@@ -44,8 +45,11 @@
 //! * History-dependent properties are *transition checks*: `next_state` compares a state
 //!   with its successor and records a violation in a ghost set that stays empty in correct
 //!   runs, so they cost no states. The only real ghost state is the owners' write history
-//!   (needed to know what "a value its owner wrote" and "a sound watermark" mean) and a copy
-//!   of the forgotten records that equals the protocol's own records in correct runs.
+//!   (needed to know what "a value its owner wrote" and "a sound watermark" mean), a copy
+//!   of the forgotten records that equals the protocol's own records in correct runs, and the
+//!   tombstones each node held and then dropped (collected or replaced by a reset; empty in
+//!   runs without garbage collection), so that "a deleted key never reappears at a node that
+//!   applied its tombstone" can be checked after garbage collection.
 //! * `suspected` is folded into `alive` ([`Status`]); convicting is one abstract step.
 //! * Partial digests (protocol.md §9) are not modelled: clusters of ≤ 6 nodes fit one datagram.
 //!
@@ -277,7 +281,10 @@ impl Variant {
             ApplyPastGap | CutNotPrefix | EqualGenerationWins | ReuseGenerationOnRestart => {
                 &[CONVERGENCE]
             }
-            GcWithoutReset | ResurrectAfterGc => &[WATERMARK_RULE, CONVERGENCE],
+            // A peer that missed the collected delete never applied its tombstone, so the
+            // bug breaks the watermark rule, not NO_RESURRECTION.
+            GcWithoutReset => &[CONVERGENCE],
+            ResurrectAfterGc => &[WATERMARK_RULE, CONVERGENCE],
             DeleteReusesVersion => &[SAME_VALUE, CONVERGENCE],
             _ => &[],
         }

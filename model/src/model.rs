@@ -188,6 +188,17 @@ impl GossipModel {
                 }
             }
         }
+        let restarted = match action {
+            GossipAction::Restart { node } => Some(*node as usize),
+            _ => None,
+        };
+        crate::properties::check_tombstones(
+            &before.nodes,
+            &after.nodes,
+            restarted,
+            &mut after.dropped_tombstones,
+            &mut found,
+        );
         // Ghost records end where the protocol's do: when the node state is re-created.
         let nodes = &after.nodes;
         after
@@ -260,6 +271,7 @@ impl Model for GossipModel {
             changes: vec![0; n],
             forgotten_ghost: BTreeMap::new(),
             violations: BTreeSet::new(),
+            dropped_tombstones: BTreeMap::new(),
             ordered_network: self.cfg.network.ordered,
         }]
     }

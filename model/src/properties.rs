@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use stateright::{Model, Property};
 
 use crate::{
-    Change, DeltaKind, GossipAction, GossipModel, GossipState, NodeId, NodeView, Status, Violation,
+    Change, DeltaKind, Generation, GossipAction, GossipModel, GossipState, Key, NodeId, NodeView,
+    Status, Version, Violation,
 };
 
 /// The property names, each an English sentence.
@@ -37,9 +38,13 @@ pub mod names {
     /// records included).
     pub const NO_OLDER_GENERATION: &str =
         "state of an older generation never overwrites a newer one";
-    /// No view holds a set of a key older than a delete of that key its watermark covers.
-    pub const NO_RESURRECTION: &str =
-        "a deleted key never reappears at a node whose watermark covers the delete";
+    /// Transition check plus ghost: once a node holds a tombstone for (node, generation, key)
+    /// at version v, it never holds a value of that key with a version below v, neither in
+    /// place of the tombstone nor after the tombstone was collected or replaced by a reset
+    /// (while it keeps that generation of the node). A node that never applied the tombstone
+    /// may hold an older value as long as the watermark rule allows it (a newer change above
+    /// its watermark will replace it).
+    pub const NO_RESURRECTION: &str = "a deleted key never reappears at a node that applied its tombstone, even after garbage collection";
     /// Transition check: a forgotten node comes back only with a higher generation or (if it
     /// had not left) a fresh heartbeat; a held leave marker is never lost.
     pub const NO_ZOMBIE: &str = "a node that left or was forgotten never reappears without a fresh heartbeat or a higher generation";
@@ -198,15 +203,68 @@ fn watermark_rule(_: &GossipModel, s: &GossipState) -> bool {
 }
 
 fn no_resurrection(_: &GossipModel, s: &GossipState) -> bool {
-    views(s).all(|(_, n, v)| {
-        let history = history_of(s, n, v.generation);
-        v.entries.iter().all(|(&key, &(version, value))| {
-            value.is_none()
-                || !history.iter().any(|&(ver, c)| {
-                    c == Change::Delete { key } && version < ver && ver <= v.watermark
+    no_violation(s, Violation::Resurrected)
+        && s.dropped_tombstones
+            .iter()
+            .all(|(&(x, n, g, k), &dropped)| {
+                s.nodes[x as usize].view.get(&n).is_none_or(|v| {
+                    v.generation != g
+                        || v.entries
+                            .get(&k)
+                            .is_none_or(|&(version, value)| value.is_none() || version >= dropped)
                 })
-        })
-    })
+            })
+}
+
+/// The transition check of [`names::NO_RESURRECTION`], shared with the conformance harness:
+/// for every observer (except `restarted`, whose new run starts from nothing) and every node
+/// it holds in the same generation before and after the step, a tombstone held before that is
+/// replaced by a value with a lower version is a [`Violation::Resurrected`]; a tombstone that
+/// is gone after the step (collected, or replaced by a reset) is recorded in `dropped`
+/// (observer, node, generation, key) → highest version, so that the property can tell a
+/// resurrection after garbage collection. Records of a generation the observer no longer
+/// holds are removed.
+pub fn check_tombstones(
+    before: &[crate::Node],
+    after: &[crate::Node],
+    restarted: Option<usize>,
+    dropped: &mut BTreeMap<(NodeId, NodeId, Generation, Key), Version>,
+    found: &mut std::collections::BTreeSet<Violation>,
+) {
+    for (x, (b, a)) in before.iter().zip(after).enumerate() {
+        if restarted == Some(x) {
+            continue;
+        }
+        for (&n, bv) in &b.view {
+            let Some(av) = a.view.get(&n) else { continue };
+            if av.generation != bv.generation {
+                continue;
+            }
+            for (&k, &(tv, value)) in &bv.entries {
+                if value.is_some() {
+                    continue;
+                }
+                match av.entries.get(&k) {
+                    None => {
+                        let r = dropped
+                            .entry((x as NodeId, n, bv.generation, k))
+                            .or_insert(tv);
+                        *r = (*r).max(tv);
+                    }
+                    Some(&(v, Some(_))) if v < tv => {
+                        found.insert(Violation::Resurrected);
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    dropped.retain(|&(x, n, g, _), _| {
+        after[x as usize]
+            .view
+            .get(&n)
+            .is_some_and(|v| v.generation == g)
+    });
 }
 
 fn no_violation(s: &GossipState, v: Violation) -> bool {

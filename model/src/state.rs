@@ -276,6 +276,8 @@ pub enum Violation {
     OwnStateChanged,
     /// A dead node became alive without a fresh heartbeat or newer generation.
     StaleRevival,
+    /// A held tombstone was replaced by a value of the same key with a lower version.
+    Resurrected,
 }
 
 /// The whole system: nodes, network, budgets, and ghost state for the properties.
@@ -301,6 +303,11 @@ pub struct GossipState {
     pub forgotten_ghost: BTreeMap<(NodeId, NodeId), Forgotten>,
     /// Ghost: violations found by transition checks.
     pub violations: BTreeSet<Violation>,
+    /// Ghost: (observer, node, generation, key) → the highest version of a tombstone the
+    /// observer held for that key and then dropped (collected it, or a reset replaced it) while
+    /// keeping that generation of the node. Empty in runs without garbage collection; a record
+    /// ends when the observer stops holding that generation (forget, restart, newer generation).
+    pub dropped_tombstones: BTreeMap<(NodeId, NodeId, Generation, Key), Version>,
     /// Constant: whether the network is per-link FIFO (so that symmetry reduction, which has
     /// no access to the configuration, knows the network's canonical order).
     pub ordered_network: bool,

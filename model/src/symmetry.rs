@@ -128,6 +128,11 @@ pub fn rename(s: &GossipState, p: &[usize]) -> GossipState {
             .map(|(&(x, n), f)| ((id(x), id(n)), *f))
             .collect::<BTreeMap<_, _>>(),
         violations: s.violations.clone(),
+        dropped_tombstones: s
+            .dropped_tombstones
+            .iter()
+            .map(|(&(x, n, g, k), &v)| ((id(x), id(n), g, k), v))
+            .collect(),
         ordered_network: s.ordered_network,
     }
 }

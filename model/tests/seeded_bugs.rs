@@ -13,7 +13,7 @@ const CAUGHT: &[(&str, &str, usize)] = &[
     ("cut-not-prefix", WATERMARK_RULE, 5),
     ("accept-older-generation", NO_OLDER_GENERATION, 8),
     ("equal-generation-wins", MONOTONIC, 7),
-    ("gc-without-reset", NO_RESURRECTION, 9),
+    ("gc-without-reset", WATERMARK_RULE, 9),
     ("resurrect-after-gc", NO_RESURRECTION, 9),
     ("no-heartbeat-bump", ALIVE_SEEN, 5),
     ("bump-on-receive", OWN_STATE, 2),

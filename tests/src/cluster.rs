@@ -150,6 +150,7 @@ pub struct Cluster {
     forgotten_left: BTreeMap<(NodeId, NodeId), bool>,
     forgotten_ghost: BTreeMap<(NodeId, NodeId), Forgotten>,
     violations: BTreeSet<Violation>,
+    dropped_tombstones: BTreeMap<(NodeId, NodeId, Generation, Key), Version>,
     /// Empty Acks the implementation sent and the model does not (discarded: a stutter).
     pub empty_acks: usize,
     /// Implementation inputs given (one per applied action).
@@ -193,6 +194,7 @@ impl Cluster {
             forgotten_left: BTreeMap::new(),
             forgotten_ghost: BTreeMap::new(),
             violations: BTreeSet::new(),
+            dropped_tombstones: BTreeMap::new(),
             empty_acks: 0,
             inputs: 0,
         }
@@ -616,12 +618,14 @@ impl Cluster {
             changes: self.changes.clone(),
             forgotten_ghost: self.forgotten_ghost.clone(),
             violations: self.violations.clone(),
+            dropped_tombstones: self.dropped_tombstones.clone(),
             ordered_network: self.cfg.network.ordered,
         })
     }
 
     /// The transition checks of the model's properties (`MONOTONIC`, `NO_OLDER_GENERATION`,
-    /// `NO_ZOMBIE`, `OWN_STATE`, `REVIVAL`), evaluated on two consecutive abstract states of
+    /// `NO_ZOMBIE`, `OWN_STATE`, `REVIVAL`, and `NO_RESURRECTION`'s shared
+    /// `properties::check_tombstones`), evaluated on two consecutive abstract states of
     /// the implementation; violations accumulate in the abstract state's `violations`.
     fn check_transition(&mut self, before: &[Node], action: &GossipAction, after: &[Node]) {
         let mut found = BTreeSet::new();
@@ -667,6 +671,17 @@ impl Cluster {
                 }
             }
         }
+        let restarted = match action {
+            GossipAction::Restart { node } => Some(*node as usize),
+            _ => None,
+        };
+        gossip_model::properties::check_tombstones(
+            before,
+            after,
+            restarted,
+            &mut self.dropped_tombstones,
+            &mut found,
+        );
         self.forgotten_ghost
             .retain(|(x, n), _| !after[*x as usize].view.contains_key(n));
         self.violations.extend(found);
