@@ -130,6 +130,14 @@ where
         bar.finish_and_clear();
     }
     let result = result?;
+    let assumption = format!(
+        "sound under {} ({} strongly and {} weakly fair classes seen)",
+        model
+            .fairness_assumption()
+            .unwrap_or("the model's declared fairness"),
+        result.strong_classes,
+        result.fair_classes - result.strong_classes
+    );
     let properties = result
         .properties
         .iter()
@@ -152,7 +160,13 @@ where
                 verdict: expected.verdict(status),
                 trace,
                 loop_index,
-                note: p.note.clone(),
+                note: match (p.kind, &p.note) {
+                    (_, Some(n)) => Some(n.clone()),
+                    (fair::PropertyKind::Eventually | fair::PropertyKind::LeadsTo, None) => {
+                        Some(assumption.clone())
+                    }
+                    _ => None,
+                },
             }
         })
         .collect();

@@ -123,15 +123,38 @@ const FAIR_CONDITIONS: [Condition; 48] = conditions!(
     24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47
 );
 
+/// The fairness the adapter declares, as reported with every liveness verdict.
+pub const GOSSIP_FAIRNESS: &str = "strong fairness of each message delivery and each gossip \
+     timer (from, peers) (fair-loss links: a message or send enabled infinitely often happens \
+     infinitely often) and weak fairness of Convict of a crashed or left node; faults, writes, \
+     deletes, leaves, Forget and CollectTombstones are never forced";
+
+/// The class tag (high byte) of [`GossipModel::fair_class`]: 1 = delivery, 2 = gossip timer,
+/// 3 = convict.
+fn class_tag(class: u64) -> u64 {
+    class >> 56
+}
+
 impl crate::fair::FairModel for FairGossip {
-    fn fair_class(
+    /// Deliveries (tag 1) and gossip timers (tag 2) are strongly fair: with loss, a bounded
+    /// network (`max_in_flight`) or random peer choice they are enabled infinitely often but
+    /// not continuously, and weak fairness would admit "the network drops everything" or
+    /// "the channel is always full when the timer looks". `Convict` (tag 3) is weakly fair.
+    fn fairness(
         &self,
         state: &GossipState,
         action: &GossipAction,
-    ) -> Option<crate::fair::FairClass> {
+    ) -> Option<crate::fair::Fairness> {
+        use crate::fair::{FairClass, Fairness};
         self.model
             .fair_class(state, action)
-            .map(crate::fair::FairClass)
+            .map(|c| match class_tag(c) {
+                1 | 2 => Fairness::Strong(FairClass(c)),
+                _ => Fairness::Weak(FairClass(c)),
+            })
+    }
+    fn fairness_assumption(&self) -> Option<&'static str> {
+        Some(GOSSIP_FAIRNESS)
     }
     fn leads_to(&self) -> Vec<crate::fair::LeadsTo<Self>> {
         self.liveness
@@ -172,10 +195,17 @@ const LIVE_Q: [Condition; 8] = [
 ];
 
 impl Inspect for FairGossip {
-    /// Liveness (leads-to) requirements are not model properties: they are expected to hold.
+    /// Liveness (leads-to) requirements are not model properties: they are expected to hold,
+    /// except convergence (the first requirement), which is expected to fail exactly where the
+    /// quiescent convergence property is (seeded bugs such as `push-once`, a stuck push mode).
     fn expectation(&self, property: &str) -> Expected {
         if self.model.properties().iter().any(|p| p.name == property) {
             map_expected(self.model.expected(property))
+        } else if self.liveness.first().is_some_and(|l| l.name == property) {
+            map_expected(
+                self.model
+                    .expected(gossip_model::properties::names::CONVERGENCE),
+            )
         } else {
             Expected::Holds
         }

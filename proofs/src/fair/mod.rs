@@ -217,6 +217,12 @@ pub trait FairModel: Model {
         self.fair_class(state, action).map(Fairness::Weak)
     }
 
+    /// A sentence naming the fairness assumption the liveness verdicts are sound under (for
+    /// reports), e.g. "strong fairness of message delivery". `None` by default.
+    fn fairness_assumption(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Leads-to properties (none by default).
     fn leads_to(&self) -> Vec<LeadsTo<Self>> {
         Vec::new()
@@ -355,6 +361,8 @@ pub struct FairResult<S, A> {
     pub peak_rss_bytes: Option<u64>,
     /// Number of distinct fair classes seen.
     pub fair_classes: u64,
+    /// How many of them are strongly fair (the rest are weakly fair).
+    pub strong_classes: u64,
     /// Whether symmetry reduction was on.
     pub symmetry: bool,
     /// Whether liveness properties were decided (false under symmetry: see the module docs).
@@ -652,6 +660,7 @@ where
             analysis_bytes_per_state: analysis_bytes as f64 / n,
             peak_rss_bytes: store::peak_rss_bytes(),
             fair_classes: g.classes.len() as u64,
+            strong_classes: g.strong.iter().filter(|&&b| b).count() as u64,
             symmetry: self.symmetry.is_some(),
             liveness_checked: self.symmetry.is_none(),
             simulation: None,

@@ -309,6 +309,7 @@ where
         analysis_bytes_per_state: 0.0,
         peak_rss_bytes: super::store::peak_rss_bytes(),
         fair_classes: 0,
+        strong_classes: 0,
         symmetry: false,
         liveness_checked: true,
         simulation: Some(stats),
