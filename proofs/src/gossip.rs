@@ -48,6 +48,7 @@ impl Inspect for GossipModel {
 /// ([`GossipModel::fair_class`]) and its leads-to requirements ([`GossipModel::liveness`]).
 /// A newtype, so that the fair engine's trait is implemented here without claiming the
 /// `FairModel for GossipModel` impl for this module.
+#[derive(Clone)]
 pub struct FairGossip {
     model: GossipModel,
     conditions: Vec<fn(&GossipModel, &GossipState) -> bool>,

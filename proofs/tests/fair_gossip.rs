@@ -101,3 +101,30 @@ fn push_once_has_a_strongly_fair_convergence_lasso() {
         |s: &GossipState| gossip_model::properties::agree(s) && gossip_model::properties::joined(s);
     assert!(l.cycle.iter().all(|(s, _)| !q(s)));
 }
+
+/// Measurement for docs/checking.md (`## Fair liveness`): throughput against stateright's BFS
+/// and the symmetry reduction on a 3-node lossy configuration. Run with
+/// `cargo test --release --test fair_gossip -- --ignored --nocapture`.
+#[test]
+#[ignore = "measurement, about a minute"]
+fn measure_the_engine_against_stateright_and_symmetry_on_three_nodes() {
+    let mut cfg = GossipConfig {
+        nodes: 3,
+        crashes: 0,
+        ..GossipConfig::default()
+    };
+    cfg.network.lossy = true;
+    let m = FairGossip::new(cfg.clone().into_model());
+    let c = gossip_proofs::fair::compare_with_stateright(&m, 2).expect("compare");
+    println!("{c}");
+    cfg.max_delta = 3; // symmetry is sound only when no delta is cut (GossipModel::symmetric_nodes)
+    let model = cfg.into_model();
+    let n = model.symmetric_nodes();
+    let m = FairGossip::new(model);
+    let s = FairChecker::new(&m)
+        .threads(2)
+        .symmetry(gossip_model::GossipModel::representative)
+        .symmetry_report(n)
+        .expect("symmetry");
+    println!("{s:?}");
+}
