@@ -4,7 +4,7 @@
 //! revisits a state) counts as satisfying the property, and a state whose successors are cut by
 //! a boundary counts as a violation. It also has no fairness, so a periodic timer or a lossy
 //! network makes every liveness property either vacuous or false. This module is a separate
-//! engine for any [`stateright::Model`] that adds **weak fairness**, **leads-to** properties and
+//! engine for any [`stateright::Model`] that adds **weak and strong fairness**, **leads-to** properties and
 //! an exact fair-cycle search, and that stores the state graph compactly: 25–41 bytes per state
 //! (fingerprint table, edge offsets, predicate bits) plus 8 bytes per edge, with full states
 //! only in the BFS frontier (stateright's BFS queues every state with its full action path).
@@ -39,9 +39,11 @@
 //! * `always P` is violated iff a reachable state satisfies ¬P; `sometimes P` is found iff a
 //!   reachable state satisfies P. Their traces are shortest (BFS).
 //!
-//! Strong fairness is **not** offered: a class that is enabled infinitely often but not
-//! continuously (a message that the network keeps dropping, a lock that another process keeps
-//! taking) is not forced; such models report a violation, and the lasso shows why.
+//! * **Strong fairness**, per class declared [`Fairness::Strong`]: a behaviour in which the
+//!   class is enabled infinitely often takes it infinitely often. For lassos: every strong
+//!   class enabled at *some* state of the cycle is taken on the cycle. This is the fair-loss
+//!   link assumption (a message that the network keeps dropping and resending is eventually
+//!   delivered) and the right one for a lock that is free infinitely often.
 //!
 //! # Algorithm
 //!
@@ -60,6 +62,14 @@
 //!    `C` (counting every outgoing step, including those leaving `C` or the region) is taken by
 //!    some edge internal to `C`.
 //!
+//!    With strong classes, an SCC `C` is first given the **strong test** (Emerson–Lei / Streett
+//!    refinement): if some strong class is enabled at some state of `C` but taken on no edge
+//!    internal to `C`, the states of `C` where such a class is enabled are removed and the rest
+//!    is decomposed again (a work list, no recursion); only an SCC that passes the strong test
+//!    goes on to the weak test below. No fair cycle can visit a removed state (it would see
+//!    the class enabled infinitely often and never take it), so every fair cycle survives.
+//!    See `docs/fair-checking.md`.
+//!
 //!    *Why the per-SCC test is exact for weak fairness.* (⇐) If the test passes, take a closed
 //!    walk through `C` that visits every state of `C` and traverses, for each class enabled at
 //!    all of `C`, one internal edge of that class (possible because `C` is strongly connected).
@@ -67,12 +77,14 @@
 //!    taken: the walk is a fair cycle. (⇒) If some class `k` is enabled at all of `C` but no
 //!    internal edge has class `k`, then every cycle inside `C` visits only states where `k` is
 //!    enabled and never takes `k`: no cycle inside `C` is fair, and every cycle lies inside one
-//!    SCC. (Strong fairness would need the recursive Emerson–Lei decomposition; weak does not.)
+//!    SCC. (Strong fairness needs the Emerson–Lei refinement above; weak does not.)
 //! 4. **Counterexample**: the loop start is the first bad state in BFS order from the sources;
 //!    the prefix is a shortest path to it (for leads-to: a shortest path to the P ∧ ¬Q source,
 //!    then a shortest ¬Q path). The cycle is built greedily inside `C`: while some class is
 //!    enabled at every state of the walk so far and not yet taken, walk to the nearest state
-//!    where it is disabled or take one of its internal edges; then return to the start. Both
+//!    where it is disabled or take one of its internal edges; while some strong class enabled
+//!    at some state of the walk is not yet taken, walk to one of its internal edges and take
+//!    it; then return to the start (and repeat if the way back enabled a new strong class). Both
 //!    are recorded as index paths and **replayed** with `next_state` from the initial state
 //!    (matching successor fingerprints and classes), so no full states are stored.
 //!
@@ -125,7 +137,7 @@ use std::fmt::Debug;
 use std::hash::Hash;
 use std::time::{Duration, Instant};
 
-/// A weak-fairness class: a small id chosen by the model, e.g. "deliver message m" or "the
+/// A fairness class: a small id chosen by the model, e.g. "deliver message m" or "the
 /// gossip timer of node n". Actions of the same class share one fairness obligation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FairClass(pub u64);
@@ -236,9 +248,9 @@ pub enum PropertyKind {
     Always,
     /// `Expectation::Sometimes`.
     Sometimes,
-    /// `Expectation::Eventually`, under weak fairness.
+    /// `Expectation::Eventually`, under the declared (weak and strong) fairness.
     Eventually,
-    /// A [`LeadsTo`] property, under weak fairness.
+    /// A [`LeadsTo`] property, under the declared (weak and strong) fairness.
     LeadsTo,
 }
 
@@ -321,7 +333,7 @@ pub struct SimulationStats {
     pub steps: u64,
     /// Walks that ended in a deadlock.
     pub deadlocks: u64,
-    /// Walks that closed a weakly fair cycle.
+    /// Walks that closed a fair cycle (weakly and strongly).
     pub fair_lassos: u64,
     /// Walks that closed an unfair cycle (ignored for liveness).
     pub unfair_lassos: u64,
