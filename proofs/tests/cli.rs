@@ -236,6 +236,37 @@ fn a_seeded_bug_is_caught_and_counts_as_the_expected_result() {
 }
 
 #[test]
+fn trace_out_writes_a_seeded_bugs_counterexample_as_a_gossip_trace() {
+    let (variant, violated) = seeded_bug();
+    let path = json_path("seeded-bug-trace");
+    let out = gossip_check(&[
+        "--variant",
+        variant,
+        "--property",
+        violated,
+        "--trace-out",
+        path.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    let trace: gossip_model::trace::Trace =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(trace.format, gossip_model::trace::FORMAT);
+    assert_eq!(trace.config.variant.name(), variant);
+    assert!(!trace.steps.is_empty());
+    assert!(
+        trace.steps.iter().all(|s| s.expected.is_some()),
+        "a counterexample has every state"
+    );
+    assert!(trace.source.unwrap().contains(violated));
+}
+
+#[test]
 fn a_seeded_bug_judged_against_the_correct_protocol_exits_one() {
     let (variant, violated) = seeded_bug();
     let json = json_path("expect-correct");

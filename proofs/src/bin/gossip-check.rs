@@ -6,11 +6,11 @@
 
 use anyhow::{Result, anyhow};
 use clap::{Args, Parser, Subcommand};
-use gossip_model::{GossipConfig, GossipModel, Variant};
+use gossip_model::{GossipAction, GossipConfig, GossipModel, Variant};
 use gossip_proofs::check::{self, CheckError, Engine, Inspect, Only, Progress, RunOptions};
 use gossip_proofs::fair_run;
 use gossip_proofs::gossip::{self as adapter, FairGossip, Faults, Features};
-use gossip_proofs::report::{RunReport, Verdict};
+use gossip_proofs::report::{RunReport, Status, Verdict};
 use serde::Serialize;
 use stateright::Checker;
 use stateright::Model as _;
@@ -130,6 +130,11 @@ struct RunArgs {
     /// Write the results as one JSON object to this file.
     #[arg(long, value_name = "PATH")]
     json: Option<PathBuf>,
+    /// Write the first counterexample (or, if no property is violated, the first example found)
+    /// as a `gossip-trace/1` JSON trace (docs/spec/traces.md), replayable against the
+    /// implementation with `gossip-replay`. Nothing is written if the run found no trace.
+    #[arg(long, value_name = "PATH")]
+    trace_out: Option<PathBuf>,
     /// List the protocol variants and exit.
     #[arg(long)]
     list_variants: bool,
@@ -370,6 +375,23 @@ fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
         writeln!(file).map_err(|e| Internal(format!("writing the --json file: {e}")))?;
     }
 
+    if let Some(path) = &rargs.trace_out {
+        match export_trace(&report, &cfg)? {
+            Some(trace) => {
+                let text = serde_json::to_string_pretty(&trace)
+                    .map_err(|e| Internal(format!("serialising the --trace-out trace: {e}")))?;
+                std::fs::write(path, text + "\n")
+                    .map_err(|e| Usage(format!("--trace-out {}: {e}", path.display())))?;
+                println!(
+                    "trace written to {} ({} steps)",
+                    path.display(),
+                    trace.steps.len()
+                );
+            }
+            None => println!("--trace-out: no counterexample or example to write"),
+        }
+    }
+
     let inconclusive = std::iter::once(&report)
         .chain(&demos)
         .flat_map(|r| &r.properties)
@@ -401,6 +423,50 @@ fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
         );
         Ok(ExitCode::from(1))
     }
+}
+
+/// The `--trace-out` trace: the first violated property's counterexample, else the first
+/// property's trace of any kind (an example of a sometimes property), as a `gossip-trace/1`
+/// trace with the model's expected state after every step.
+fn export_trace(
+    report: &RunReport,
+    cfg: &GossipConfig,
+) -> Result<Option<gossip_model::trace::Trace>> {
+    let chosen = report
+        .properties
+        .iter()
+        .find(|p| p.status == Status::Violated && p.trace.is_some())
+        .or_else(|| report.properties.iter().find(|p| p.trace.is_some()));
+    let Some(p) = chosen else {
+        return Ok(None);
+    };
+    let steps = p.trace.as_deref().unwrap_or_default();
+    let actions = steps
+        .iter()
+        .filter_map(|s| s.action.clone())
+        .map(serde_json::from_value::<GossipAction>)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            Internal(format!(
+                "--trace-out: an action of the trace is not a gossip action: {e}"
+            ))
+        })?;
+    let kind = if p.status == Status::Violated {
+        "counterexample"
+    } else {
+        "example"
+    };
+    let source = format!(
+        "gossip-check {kind} for {:?} ({} checker)",
+        p.name, report.checker
+    );
+    let model = cfg.clone().into_model();
+    Ok(Some(gossip_model::trace::from_actions(
+        &model,
+        &actions,
+        true,
+        Some(source),
+    )))
 }
 
 fn usage(e: CheckError) -> anyhow::Error {
