@@ -304,6 +304,11 @@ pub fn joined(s: &GossipState) -> bool {
     })
 }
 
+/// Some seed is live (running and not left).
+pub fn live_seed(s: &GossipState) -> bool {
+    live_nodes(s).any(|i| s.nodes[i].seed)
+}
+
 /// Every running node that left is seen as left by every live node that knows it.
 pub fn leaves_seen(s: &GossipState) -> bool {
     up_nodes(s).filter(|&l| !is_live(s, l)).all(|l| {
@@ -393,7 +398,7 @@ pub fn all() -> Vec<Property<GossipModel>> {
             agree(s) || !m.quiescent(s)
         }),
         Property::always(JOIN, |m: &GossipModel, s: &GossipState| {
-            joined(s) || !live_nodes(s).any(|i| s.nodes[i].seed) || !m.quiescent(s)
+            joined(s) || !live_seed(s) || !m.quiescent(s)
         }),
         Property::always(LEAVE_SEEN, |m: &GossipModel, s: &GossipState| {
             leaves_seen(s) || !m.quiescent(s)

@@ -8,7 +8,7 @@ use gossip_proofs::gossip::{FairGossip, base_config};
 use stateright::Model;
 use std::collections::HashSet;
 
-const CONVERGE: &str = "all live nodes eventually converge and know each other";
+const CONVERGE: &str = "all live nodes eventually converge, and know each other while a seed is up";
 const LEAVE: &str = "a node that left is eventually seen as left by every live node that knows it";
 const CRASH: &str = "a crashed node is eventually seen dead by every live node that knows it";
 
