@@ -256,8 +256,7 @@ impl GossipModel {
                 name: "all live nodes eventually converge, and know each other while a seed is up",
                 p: |_, _| true,
                 q: |_, s| {
-                    properties::agree(s)
-                        && (properties::joined(s) || !properties::live_seed(s))
+                    properties::agree(s) && (properties::joined(s) || !properties::live_seed(s))
                 },
             },
             Liveness {
