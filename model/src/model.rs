@@ -9,7 +9,7 @@ use stateright::{Model, Property};
 use crate::protocol::{apply_delta, build_delta, digest};
 use crate::{
     Change, Envelope, Forgotten, GossipAction, GossipConfig, GossipState, Mode, Msg, Node, NodeId,
-    NodeView, Status, Variant, Violation,
+    NodeView, Status, Variant,
 };
 
 /// The gossip protocol as a model: the configuration is the whole of it.
@@ -146,56 +146,11 @@ impl GossipModel {
         after: &mut GossipState,
     ) {
         let mut found = BTreeSet::new();
-        for (x, (b, a)) in before.nodes.iter().zip(&after.nodes).enumerate() {
-            if matches!(action, GossipAction::Restart { node } if *node as usize == x) {
-                continue; // a new incarnation starts from nothing
-            }
-            for (n, bv) in &b.view {
-                let Some(av) = a.view.get(n) else { continue };
-                if av.generation < bv.generation {
-                    found.insert(Violation::OlderGeneration);
-                } else if av.generation == bv.generation {
-                    if av.heartbeat < bv.heartbeat || av.watermark < bv.watermark {
-                        found.insert(Violation::Backwards);
-                    }
-                    if bv.left.is_some() && av.left.is_none() {
-                        found.insert(Violation::Zombie);
-                    }
-                    if bv.status == Status::Dead
-                        && av.status == Status::Alive
-                        && av.heartbeat <= bv.heartbeat
-                    {
-                        found.insert(Violation::StaleRevival);
-                    }
-                }
-            }
-            for (n, av) in &a.view {
-                if b.view.contains_key(n) {
-                    continue;
-                }
-                if let Some(f) = before.forgotten_ghost.get(&(x as NodeId, *n)) {
-                    let evidence = av.generation > f.generation
-                        || (av.generation == f.generation && !f.left && av.heartbeat > f.heartbeat);
-                    if !evidence {
-                        found.insert(Violation::Zombie);
-                    }
-                }
-            }
-            if matches!(action, GossipAction::Deliver(_)) {
-                let me = x as NodeId;
-                if b.view.get(&me) != a.view.get(&me) {
-                    found.insert(Violation::OwnStateChanged);
-                }
-            }
-        }
-        let restarted = match action {
-            GossipAction::Restart { node } => Some(*node as usize),
-            _ => None,
-        };
-        crate::properties::check_tombstones(
+        crate::properties::check_transition(
             &before.nodes,
+            action,
             &after.nodes,
-            restarted,
+            &before.forgotten_ghost,
             &mut after.dropped_tombstones,
             &mut found,
         );

@@ -216,6 +216,70 @@ fn no_resurrection(_: &GossipModel, s: &GossipState) -> bool {
             })
 }
 
+/// The transition checks of the history-dependent safety properties (`MONOTONIC`,
+/// `NO_OLDER_GENERATION`, `NO_ZOMBIE`, `OWN_STATE`, `REVIVAL`, `NO_RESURRECTION`): compares
+/// every node's view before and after `action` and adds what it violates to `found`.
+/// `forgotten` is the ghost copy of the forgotten records before the step; `dropped` is the
+/// ghost record of dropped tombstones (see [`check_tombstones`]). Shared by the model's
+/// `next_state` and the conformance harness, which applies it to the implementation's
+/// abstracted states, so both check exactly the same thing.
+pub fn check_transition(
+    before: &[crate::Node],
+    action: &GossipAction,
+    after: &[crate::Node],
+    forgotten: &BTreeMap<(NodeId, NodeId), crate::Forgotten>,
+    dropped: &mut BTreeMap<(NodeId, NodeId, Generation, Key), Version>,
+    found: &mut std::collections::BTreeSet<Violation>,
+) {
+    for (x, (b, a)) in before.iter().zip(after).enumerate() {
+        if matches!(action, GossipAction::Restart { node } if *node as usize == x) {
+            continue; // a new incarnation starts from nothing
+        }
+        for (n, bv) in &b.view {
+            let Some(av) = a.view.get(n) else { continue };
+            if av.generation < bv.generation {
+                found.insert(Violation::OlderGeneration);
+            } else if av.generation == bv.generation {
+                if av.heartbeat < bv.heartbeat || av.watermark < bv.watermark {
+                    found.insert(Violation::Backwards);
+                }
+                if bv.left.is_some() && av.left.is_none() {
+                    found.insert(Violation::Zombie);
+                }
+                if bv.status == Status::Dead
+                    && av.status == Status::Alive
+                    && av.heartbeat <= bv.heartbeat
+                {
+                    found.insert(Violation::StaleRevival);
+                }
+            }
+        }
+        for (n, av) in &a.view {
+            if b.view.contains_key(n) {
+                continue;
+            }
+            if let Some(f) = forgotten.get(&(x as NodeId, *n)) {
+                let evidence = av.generation > f.generation
+                    || (av.generation == f.generation && !f.left && av.heartbeat > f.heartbeat);
+                if !evidence {
+                    found.insert(Violation::Zombie);
+                }
+            }
+        }
+        if matches!(action, GossipAction::Deliver(_)) {
+            let me = x as NodeId;
+            if b.view.get(&me) != a.view.get(&me) {
+                found.insert(Violation::OwnStateChanged);
+            }
+        }
+    }
+    let restarted = match action {
+        GossipAction::Restart { node } => Some(*node as usize),
+        _ => None,
+    };
+    check_tombstones(before, after, restarted, dropped, found);
+}
+
 /// The transition check of [`names::NO_RESURRECTION`], shared with the conformance harness:
 /// for every observer (except `restarted`, whose new run starts from nothing) and every node
 /// it holds in the same generation before and after the step, a tombstone held before that is

@@ -629,56 +629,11 @@ impl Cluster {
     /// the implementation; violations accumulate in the abstract state's `violations`.
     fn check_transition(&mut self, before: &[Node], action: &GossipAction, after: &[Node]) {
         let mut found = BTreeSet::new();
-        for (x, (b, a)) in before.iter().zip(after).enumerate() {
-            if matches!(action, GossipAction::Restart { node } if *node as usize == x) {
-                continue;
-            }
-            for (n, bv) in &b.view {
-                let Some(av) = a.view.get(n) else { continue };
-                if av.generation < bv.generation {
-                    found.insert(Violation::OlderGeneration);
-                } else if av.generation == bv.generation {
-                    if av.heartbeat < bv.heartbeat || av.watermark < bv.watermark {
-                        found.insert(Violation::Backwards);
-                    }
-                    if bv.left.is_some() && av.left.is_none() {
-                        found.insert(Violation::Zombie);
-                    }
-                    if bv.status == Status::Dead
-                        && av.status == Status::Alive
-                        && av.heartbeat <= bv.heartbeat
-                    {
-                        found.insert(Violation::StaleRevival);
-                    }
-                }
-            }
-            for (n, av) in &a.view {
-                if b.view.contains_key(n) {
-                    continue;
-                }
-                if let Some(f) = self.forgotten_ghost.get(&(x as NodeId, *n)) {
-                    let evidence = av.generation > f.generation
-                        || (av.generation == f.generation && !f.left && av.heartbeat > f.heartbeat);
-                    if !evidence {
-                        found.insert(Violation::Zombie);
-                    }
-                }
-            }
-            if matches!(action, GossipAction::Deliver(_)) {
-                let me = x as NodeId;
-                if b.view.get(&me) != a.view.get(&me) {
-                    found.insert(Violation::OwnStateChanged);
-                }
-            }
-        }
-        let restarted = match action {
-            GossipAction::Restart { node } => Some(*node as usize),
-            _ => None,
-        };
-        gossip_model::properties::check_tombstones(
+        gossip_model::properties::check_transition(
             before,
+            action,
             after,
-            restarted,
+            &self.forgotten_ghost,
             &mut self.dropped_tombstones,
             &mut found,
         );
