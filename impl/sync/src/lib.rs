@@ -44,6 +44,15 @@ pub use reply::{Canceled, Replier, ReplyWaiter, reply_slot};
 pub use subscribers::{Delivery, SubRecv, Subscribers, Subscription, TryRecv};
 pub use view::ViewCell;
 
+/// Stores `cx`'s waker in `slot` unless it already holds one that wakes the same task. Callers
+/// hold the lock that the waking side takes, so a wake-up after this cannot be missed.
+pub(crate) fn register_waker(slot: &mut Option<std::task::Waker>, cx: &std::task::Context<'_>) {
+    match slot {
+        Some(w) if w.will_wake(cx.waker()) => {}
+        _ => *slot = Some(cx.waker().clone()),
+    }
+}
+
 /// The `Arc` this crate's API uses: `loom::sync::Arc` under `--cfg loom`, else `std::sync::Arc`.
 ///
 /// [`ViewCell`] takes and returns snapshots in this `Arc`, so loom models must build their values

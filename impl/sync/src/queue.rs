@@ -219,10 +219,7 @@ impl<C> Future for Recv<'_, C> {
             return Poll::Ready(None);
         }
         // Registered under the lock `send` takes: a send after this sees the waker.
-        match &st.waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => st.waker = Some(cx.waker().clone()),
-        }
+        crate::register_waker(&mut st.waker, cx);
         Poll::Pending
     }
 }

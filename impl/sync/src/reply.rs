@@ -139,10 +139,7 @@ impl<T> Future for ReplyWaiter<T> {
             return Poll::Ready(st.value.take().ok_or(Canceled));
         }
         // Registered under the same lock that `complete` takes: no wake-up can be missed.
-        match &st.waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => st.waker = Some(cx.waker().clone()),
-        }
+        crate::register_waker(&mut st.waker, cx);
         Poll::Pending
     }
 }

@@ -331,10 +331,7 @@ impl<E: Clone> Future for SubRecv<'_, E> {
         if st.unsubscribed || st.ended {
             return Poll::Ready(None);
         }
-        match &st.waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => st.waker = Some(cx.waker().clone()),
-        }
+        crate::register_waker(&mut st.waker, cx);
         Poll::Pending
     }
 }
