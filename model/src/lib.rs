@@ -168,11 +168,11 @@ impl GossipModel {
             R_RESET_SENT => two && c.writes_per_node > 0 && c.deletes_per_node > 0 && c.gc,
             R_RESET_APPLIED => two && c.writes_per_node > 0 && c.deletes_per_node > 0 && c.gc,
             R_CUT => {
-                let per_node =
-                    c.writes_per_node as usize + c.deletes_per_node as usize + usize::from(c.leave);
-                // A receiver holds its own changes, so a cut needs more than max_delta changes
-                // of the other nodes. (The witness is approximate, see the property.)
-                two && (c.nodes - 1) * per_node > c.max_delta
+                // A node holds at most one change per key (a delete replaces the key's set) plus
+                // its leave marker, and a receiver holds its own changes, so a cut needs more
+                // than max_delta changes held for the other nodes.
+                let held = (c.keys as usize).min(c.writes_per_node as usize) + usize::from(c.leave);
+                two && (c.nodes - 1) * held > c.max_delta
             }
             R_CONVICTED => two && c.convict && (c.max_heartbeat > 0 || c.crashes > 0),
             R_FALSELY_CONVICTED => two && c.convict && c.max_heartbeat > 0,

@@ -22,7 +22,7 @@ pub struct GossipModel {
 impl GossipModel {
     /// Whether `node` is a gossip target candidate of `from` (protocol.md §6.2, abstracted:
     /// any known node that has not left, or any seed).
-    fn candidates(&self, s: &GossipState, from: usize) -> Vec<NodeId> {
+    pub(crate) fn candidates(&self, s: &GossipState, from: usize) -> Vec<NodeId> {
         let node = &s.nodes[from];
         let mut c: BTreeSet<NodeId> = node
             .view
@@ -47,7 +47,7 @@ impl GossipModel {
     }
 
     /// The envelopes the network may deliver now (each distinct envelope once).
-    fn deliverable(&self, s: &GossipState) -> Vec<Envelope> {
+    pub(crate) fn deliverable(&self, s: &GossipState) -> Vec<Envelope> {
         let mut out: Vec<Envelope> = Vec::new();
         for (i, e) in s.network.iter().enumerate() {
             if self.cfg.network.ordered

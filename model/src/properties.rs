@@ -78,9 +78,8 @@ pub mod names {
     /// Reachability.
     pub const R_RESET_APPLIED: &str =
         "a reset that will replace a stale view is deliverable to a running node";
-    /// Reachability. The witness is approximate: a message carrying exactly `max_delta`
-    /// updates while its sender holds more for one of its node deltas; the sender may also
-    /// have learned the rest after sending.
+    /// Reachability. Witnessed one step early and exactly: delivering some deliverable message
+    /// (or, in push mode, starting a round) would build a delta that `max_delta` cuts.
     pub const R_CUT: &str = "a delta is cut by max_delta";
     /// Reachability.
     pub const R_CONVICTED: &str = "a node is convicted";
@@ -518,18 +517,7 @@ pub fn all() -> Vec<Property<GossipModel>> {
                 })
             })
         }),
-        Property::sometimes(R_CUT, |m: &GossipModel, s: &GossipState| {
-            s.network.iter().any(|e| {
-                let delta = e.msg.delta();
-                let sent: usize = delta.iter().map(|d| d.updates.len()).sum();
-                sent == m.cfg.max_delta
-                    && delta.iter().any(|d| {
-                        s.nodes[e.from as usize].view.get(&d.node).is_some_and(|v| {
-                            v.generation == d.generation && v.watermark > d.watermark_after
-                        })
-                    })
-            })
-        }),
+        Property::sometimes(R_CUT, cut_ahead),
         Property::sometimes(R_CONVICTED, |_: &GossipModel, s: &GossipState| {
             views(s).any(|(_, _, v)| v.status == Status::Dead)
         }),
@@ -561,4 +549,62 @@ pub fn all() -> Vec<Property<GossipModel>> {
         }),
         Property::sometimes(R_JOINED, |_, s| live_nodes(s).count() >= 2 && joined(s)),
     ]
+}
+
+/// The witness of [`names::R_CUT`]: some enabled step would build a delta cut by `max_delta`.
+/// Each candidate step is replayed on a copy of its node with the model's own rules
+/// (`protocol::apply_delta`, then `protocol::build_delta` without the bound), and the delta is
+/// cut exactly when it would carry more than `max_delta` updates. (An earlier witness looked
+/// for a message with exactly `max_delta` updates whose sender later held more; it also fired
+/// when the sender had learned the rest after sending.)
+fn cut_ahead(m: &GossipModel, s: &GossipState) -> bool {
+    use crate::Msg;
+    use crate::config::Mode;
+    use crate::protocol::{apply_delta, build_delta};
+    let cfg = &m.cfg;
+    let unbounded = crate::GossipConfig {
+        max_delta: usize::MAX,
+        ..cfg.clone()
+    };
+    let held = |x: usize| -> usize {
+        s.nodes[x]
+            .view
+            .values()
+            .map(|v| v.held_changes().len())
+            .sum()
+    };
+    let cuts = |x: usize, incoming: &[crate::NodeDelta], digest: Option<&[crate::DigestEntry]>| {
+        let extra: usize = incoming.iter().map(|d| d.updates.len()).sum();
+        if held(x) + extra <= cfg.max_delta {
+            return false; // cheap: not even everything it could hold exceeds the bound
+        }
+        let mut node = s.nodes[x].clone();
+        apply_delta(cfg, x as NodeId, &mut node, incoming);
+        let delta = build_delta(&unbounded, x as NodeId, &mut node, digest);
+        delta.iter().map(|d| d.updates.len()).sum::<usize>() > cfg.max_delta
+    };
+    let on_delivery = m.deliverable(s).into_iter().any(|e| {
+        let x = e.to as usize;
+        s.nodes[x].up
+            && match (&e.msg, cfg.mode) {
+                (Msg::Syn { digest, .. }, Mode::PushPull) => cuts(x, &[], Some(digest)),
+                (Msg::Syn { digest, delta }, Mode::Pull) => cuts(x, delta, Some(digest)),
+                (Msg::SynAck { digest, delta }, Mode::PushPull) => cuts(x, delta, Some(digest)),
+                _ => false,
+            }
+    });
+    // A round cuts in push mode (everything from version 0) and in pull mode (the sender's own
+    // node delta), when the round is enabled.
+    let on_round = |x: usize| {
+        let c = m.candidates(s, x);
+        s.nodes[x].up
+            && !c.is_empty()
+            && s.network.len() + cfg.fanout.min(c.len()) <= cfg.network.max_in_flight
+            && match cfg.mode {
+                Mode::Push => cuts(x, &[], None),
+                Mode::Pull => s.nodes[x].view[&(x as NodeId)].held_changes().len() > cfg.max_delta,
+                Mode::PushPull => false,
+            }
+    };
+    on_delivery || (0..s.nodes.len()).any(on_round)
 }

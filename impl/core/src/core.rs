@@ -676,9 +676,11 @@ impl<R: RngCore> Core<R> {
         };
         let mut len = 3 + nd.header_len(65_535);
         let mut complete = true;
+        // Cut as in protocol.md §4: by bytes and, like any delta, by `max_delta_updates`.
+        let max_updates = self.config.max_delta_updates.unwrap_or(usize::MAX);
         for u in own.changes_after(0) {
             let ul = u.encoded_len();
-            if len + ul > budget {
+            if nd.updates.len() >= max_updates || len + ul > budget {
                 complete = false;
                 break;
             }

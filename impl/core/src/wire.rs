@@ -206,7 +206,8 @@ impl<'de> Deserialize<'de> for DeltaKind {
     }
 }
 
-/// A byte string serialized as MessagePack `bin` (accepts `bin` or an array of small ints).
+/// A byte string serialized as MessagePack `bin` (only `bin` is accepted when decoding: an
+/// array of small integers or a `str` is `Malformed`, docs/spec/node.md §3).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Bytes(pub Vec<u8>);
 
@@ -237,13 +238,6 @@ impl<'de> Deserialize<'de> for Bytes {
             }
             fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Bytes, E> {
                 Ok(Bytes(v))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Bytes, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-                while let Some(b) = seq.next_element::<u8>()? {
-                    out.push(b);
-                }
-                Ok(Bytes(out))
             }
         }
         d.deserialize_bytes(V)
@@ -865,6 +859,42 @@ mod tests {
     fn the_default_limits_need_an_mtu_of_1188_bytes() {
         let c = Config::new("a", "10.0.0.1:1".parse().unwrap());
         assert_eq!(min_mtu(&c), 1188);
+    }
+
+    #[test]
+    fn a_value_must_be_bin_not_an_array_of_integers_or_a_str() {
+        let env = Envelope {
+            cluster_id: "test".into(),
+            message: Message::Ack {
+                delta: vec![NodeDelta {
+                    node: NodeId::new("a", "10.0.0.1:7000".parse().unwrap()),
+                    generation: 1,
+                    heartbeat: 1,
+                    kind: DeltaKind::Incremental { from: 0 },
+                    updates: vec![Update {
+                        version: 1,
+                        change: Change::Set {
+                            key: "k".into(),
+                            value: vec![0x05],
+                        },
+                    }],
+                    watermark_after: 1,
+                }],
+            },
+        };
+        let bytes = encode(&env);
+        assert!(decode(&bytes, 1400).is_ok());
+        let bin = [0xc4, 0x01, 0x05];
+        let at = bytes.windows(3).position(|w| w == bin).unwrap();
+        for other in [&[0x91, 0x05][..], &[0xa1, 0x05][..]] {
+            let mut b = bytes[..at].to_vec();
+            b.extend_from_slice(other);
+            b.extend_from_slice(&bytes[at + 3..]);
+            assert!(
+                matches!(decode(&b, 1400), Err(DatagramError::Malformed(_))),
+                "{other:02x?} accepted as a value"
+            );
+        }
     }
 
     #[test]

@@ -750,6 +750,29 @@ fn in_pull_mode_a_syn_also_carries_the_senders_own_node_delta() {
 }
 
 #[test]
+fn in_pull_mode_the_senders_own_node_delta_is_cut_by_max_delta_updates() {
+    let mut c = config("a", 1);
+    c.mode = GossipMode::Pull;
+    c.max_delta_updates = Some(1);
+    let mut a = core_with(c);
+    a.set("k", b"v", secs(0)).unwrap();
+    a.set("l", b"w", secs(0)).unwrap();
+    a.start_round_with(addr(2), secs(0));
+    let a_id = id("a", 1);
+    assert_eq!(
+        sent(&mut a),
+        vec![(
+            addr(2),
+            Message::Syn {
+                mode: GossipMode::Pull,
+                digest: Some(full_digest(vec![entry(&a_id, 1, 1, 2)])),
+                delta: vec![nd(&a_id, 1, 1, INC0, vec![set(1, "k", b"v")], 1)],
+            }
+        )]
+    );
+}
+
+#[test]
 fn an_ack_with_nothing_to_carry_is_not_sent() {
     let mut a = core_a();
     let (a_id, b) = (id("a", 1), id("b", 2));
