@@ -82,9 +82,11 @@ fn full_ack() -> Envelope {
                         key: format!("key-{v}"),
                         value: vec![7; 20],
                     },
+                    sig: None,
                 })
                 .collect(),
             watermark_after: 3,
+            attestation: None,
         })
         .collect();
     Envelope {
@@ -154,6 +156,7 @@ fn bench(c: &mut Criterion) {
                 kind: DeltaKind::Incremental { from: 0 },
                 updates: vec![],
                 watermark_after: 0,
+                attestation: None,
             })
             .collect();
         let bytes = wire::encode(&Envelope {

@@ -150,8 +150,15 @@ impl Config {
         }
     }
 
-    /// Checks that the configuration is usable. Called by [`Core::new`](crate::Core::new).
+    /// Checks that the configuration is usable without encryption or signatures. Called by
+    /// [`Core::new`](crate::Core::new).
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_with(SecurityLayers::default())
+    }
+
+    /// Checks that the configuration is usable with the given security layers (their overhead
+    /// counts in the minimum MTU). Called by [`Core::with_security`](crate::Core::with_security).
+    pub fn validate_with(&self, layers: SecurityLayers) -> Result<(), ConfigError> {
         if self.name.is_empty() {
             return Err(ConfigError::EmptyName);
         }
@@ -183,7 +190,7 @@ impl Config {
                 needed: need_digest,
             });
         }
-        let need = crate::wire::min_mtu(self);
+        let need = crate::wire::min_mtu(self, layers);
         if self.mtu < need {
             return Err(ConfigError::MtuTooSmall {
                 mtu: self.mtu,
@@ -192,6 +199,15 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Which security layers (docs/spec/security.md) a core uses; they change the minimum MTU.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SecurityLayers {
+    /// Every datagram is an encrypted frame (33 bytes of overhead).
+    pub encrypted: bool,
+    /// Node deltas and updates carry signatures (66 bytes per update, up to 76 per node delta).
+    pub signed: bool,
 }
 
 /// Why a [`Config`] was refused by [`Core::new`](crate::Core::new). No core is created.

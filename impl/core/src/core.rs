@@ -9,10 +9,11 @@ use rand::seq::SliceRandom;
 use rand::{Rng, RngCore};
 use tracing::{debug, trace};
 
-use crate::config::{Config, ConfigError, GossipMode};
+use crate::config::{Config, ConfigError, GossipMode, SecurityLayers};
+use crate::security::{self as sec, Attestation, Keyring, Roster, Security, Signing};
 use crate::error::{DatagramError, WriteError};
 use crate::id::NodeId;
-use crate::state::{Forgotten, NodeState};
+use crate::state::{Forgotten, HeldAttestation, NodeState};
 use crate::view::{ClusterView, Event, ForgottenView, Stats, Status, Transmit};
 use crate::wire::{
     self, Change, DeltaKind, Digest, DigestEntry, DigestRange, Envelope, Message, NodeDelta,
@@ -62,6 +63,10 @@ pub struct Core<R: RngCore> {
     left_acknowledged: bool,
     /// The largest encoded node id seen so far (conservative: never decreases).
     max_id_len: usize,
+    /// The encryption layer (docs/spec/security.md §1), if on.
+    keyring: Option<Keyring>,
+    /// The signature layer (docs/spec/security.md §2), if on.
+    signing: Option<Signing>,
 }
 
 impl<R: RngCore> std::fmt::Debug for Core<R> {
@@ -85,7 +90,23 @@ impl<R: RngCore> Core<R> {
     /// Creates a node that knows only itself (generation `config.generation`, version 0,
     /// heartbeat 0). Fails, creating nothing, if the configuration is invalid.
     pub fn new(config: Config, rng: R, now: Duration) -> Result<Self, ConfigError> {
-        config.validate()?;
+        Self::with_security(config, Security::none(), rng, now)
+    }
+
+    /// Creates a node as [`Core::new`] does, using the security layers of `security`
+    /// (docs/spec/security.md): with a keyring every datagram is sealed and only sealed
+    /// datagrams are accepted; with signing, own updates and heartbeats are signed and node
+    /// deltas are verified against the roster. Their overhead counts in the MTU check.
+    pub fn with_security(
+        config: Config,
+        security: Security,
+        rng: R,
+        now: Duration,
+    ) -> Result<Self, ConfigError> {
+        config.validate_with(SecurityLayers {
+            encrypted: security.keyring.is_some(),
+            signed: security.signing.is_some(),
+        })?;
         let id = NodeId::new(config.name.clone(), config.gossip_addr);
         let id_len = id.encoded_len();
         let mut nodes = BTreeMap::new();
@@ -105,7 +126,109 @@ impl<R: RngCore> Core<R> {
             delta_cursor: None,
             max_id_len: id_len,
             left_acknowledged: false,
-        })
+            keyring: security.keyring,
+            signing: security.signing,
+        }
+        .with_own_attestation())
+    }
+
+    fn with_own_attestation(mut self) -> Self {
+        self.refresh_own_attestation();
+        self
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // security
+
+    /// The keyring, if the encryption layer is on.
+    pub fn keyring(&self) -> Option<&Keyring> {
+        self.keyring.as_ref()
+    }
+
+    /// The keyring, to add, switch the primary of, or remove keys on a running node
+    /// (docs/spec/security.md §4). `None` if the encryption layer is off (it cannot be turned
+    /// on or off on a running core).
+    pub fn keyring_mut(&mut self) -> Option<&mut Keyring> {
+        self.keyring.as_mut()
+    }
+
+    /// The roster, if the signature layer is on.
+    pub fn roster(&self) -> Option<&Roster> {
+        self.signing.as_ref().map(|s| &s.roster)
+    }
+
+    /// The roster, to bind or unbind node names on a running node. `None` if the signature
+    /// layer is off.
+    pub fn roster_mut(&mut self) -> Option<&mut Roster> {
+        self.signing.as_mut().map(|s| &mut s.roster)
+    }
+
+    /// This node's public key, if the signature layer is on.
+    pub fn public_key(&self) -> Option<ed25519_dalek::VerifyingKey> {
+        self.signing.as_ref().map(|s| s.key.verifying_key())
+    }
+
+    /// Which security layers are on.
+    pub fn security_layers(&self) -> SecurityLayers {
+        SecurityLayers {
+            encrypted: self.keyring.is_some(),
+            signed: self.signing.is_some(),
+        }
+    }
+
+    /// Bytes available for the plaintext datagram: the MTU minus the frame overhead.
+    fn mtu_plain(&self) -> usize {
+        if self.keyring.is_some() {
+            self.config.mtu - sec::FRAME_OVERHEAD
+        } else {
+            self.config.mtu
+        }
+    }
+
+    /// The owner's signature of one of its own updates, if signing.
+    fn sign_own(&self, version: u64, change: &Change) -> Option<sec::Signature> {
+        let s = self.signing.as_ref()?;
+        let u = wire::Update {
+            version,
+            change: change.clone(),
+            sig: None,
+        };
+        let msg = sec::update_signed_bytes(
+            &self.config.cluster_id,
+            &self.id,
+            self.own().generation,
+            &u,
+        );
+        Some(sec::sign(&s.key, &msg))
+    }
+
+    /// Re-signs the own attestation if the heartbeat or watermark changed since it was made.
+    fn refresh_own_attestation(&mut self) {
+        let Some(s) = &self.signing else { return };
+        let own = &self.nodes[&self.id];
+        let (h, w) = (own.heartbeat, own.watermark);
+        if own
+            .attestation
+            .as_ref()
+            .is_some_and(|a| a.heartbeat == h && a.attestation.watermark == w)
+        {
+            return;
+        }
+        let msg =
+            sec::attestation_signed_bytes(&self.config.cluster_id, &self.id, own.generation, h, w);
+        let sig = sec::sign(&s.key, &msg);
+        self.own_mut().attestation = Some(HeldAttestation {
+            heartbeat: h,
+            attestation: Attestation { watermark: w, sig },
+        });
+    }
+
+    /// `(heartbeat, attestation)` to put in a node delta about a node in state `st`.
+    fn delta_heartbeat(&self, st: &NodeState) -> (u64, Option<Attestation>) {
+        match (&self.signing, &st.attestation) {
+            (Some(_), Some(a)) => (a.heartbeat, Some(a.attestation.clone())),
+            _ => (st.heartbeat, None),
+        }
     }
 
     /// This node's id.
@@ -171,10 +294,18 @@ impl<R: RngCore> Core<R> {
                 max,
             });
         }
+        let version = self.own().watermark + 1;
+        let sig = self.sign_own(
+            version,
+            &Change::Set {
+                key: key.to_owned(),
+                value: value.to_vec(),
+            },
+        );
         let own = self.own_mut();
-        let version = own.watermark + 1;
-        own.put(key.to_owned(), version, Some(value.to_vec()), now);
+        own.put(key.to_owned(), version, Some(value.to_vec()), sig, now);
         own.watermark = version;
+        self.refresh_own_attestation();
         debug!(key, version, "set");
         Ok(version)
     }
@@ -184,10 +315,17 @@ impl<R: RngCore> Core<R> {
     pub fn delete(&mut self, key: &str, now: Duration) -> Result<u64, WriteError> {
         let now = self.tick(now);
         self.check_key(key)?;
+        let version = self.own().watermark + 1;
+        let sig = self.sign_own(
+            version,
+            &Change::Delete {
+                key: key.to_owned(),
+            },
+        );
         let own = self.own_mut();
-        let version = own.watermark + 1;
-        own.put(key.to_owned(), version, None, now);
+        own.put(key.to_owned(), version, None, sig, now);
         own.watermark = version;
+        self.refresh_own_attestation();
         debug!(key, version, "delete");
         Ok(version)
     }
@@ -197,15 +335,18 @@ impl<R: RngCore> Core<R> {
     /// [`Core::left_acknowledged`]. Returns the marker's version.
     pub fn leave(&mut self, now: Duration) -> Result<u64, WriteError> {
         let now = self.tick(now);
-        let own = self.own_mut();
-        if own.left.is_some() {
+        if self.own().left.is_some() {
             return Err(WriteError::Left);
         }
-        let version = own.watermark + 1;
+        let version = self.own().watermark + 1;
+        let sig = self.sign_own(version, &Change::Leave);
+        let own = self.own_mut();
         own.left = Some(version);
+        own.left_sig = sig;
         own.watermark = version;
         own.status = Status::Left;
         own.status_since = now;
+        self.refresh_own_attestation();
         debug!(version, "leave");
         Ok(version)
     }
@@ -324,6 +465,7 @@ impl<R: RngCore> Core<R> {
         if own.left.is_none() {
             own.heartbeat += 1;
         }
+        self.refresh_own_attestation();
     }
 
     fn gossip_round(&mut self, now: Duration) {
@@ -372,7 +514,7 @@ impl<R: RngCore> Core<R> {
         let message = match mode {
             GossipMode::PushPull => {
                 // body: fixarray(3), mode, digest, empty delta array
-                let budget = (self.config.mtu - base - 3).min(self.config.max_digest_len);
+                let budget = (self.mtu_plain() - base - 3).min(self.config.max_digest_len);
                 let digest = self.build_digest(budget);
                 Message::Syn {
                     mode,
@@ -385,7 +527,7 @@ impl<R: RngCore> Core<R> {
                 // exchange moves state from the Syn's receiver to its sender only), so a Syn in
                 // pull mode also carries the sender's own node delta, within a quarter of the
                 // space.
-                let avail = self.config.mtu - base - 2;
+                let avail = self.mtu_plain() - base - 2;
                 let own = self.own_node_delta(avail / 4);
                 let used = wire::delta_len(&own);
                 let digest = self.build_digest((avail - used).min(self.config.max_digest_len));
@@ -397,7 +539,7 @@ impl<R: RngCore> Core<R> {
             }
             GossipMode::Push => {
                 // body: fixarray(3), mode, nil digest
-                let budget = self.config.mtu - base - 3;
+                let budget = self.mtu_plain() - base - 3;
                 let delta = self.build_delta(None, budget);
                 Message::Syn {
                     mode,
@@ -415,12 +557,15 @@ impl<R: RngCore> Core<R> {
             cluster_id: self.config.cluster_id.clone(),
             message,
         };
-        let payload = wire::encode(&env);
+        let mut payload = wire::encode(&env);
         debug_assert_eq!(payload.len(), env.encoded_len());
-        debug_assert!(payload.len() <= self.config.mtu, "{} > mtu", payload.len());
-        if payload.len() > self.config.mtu {
+        debug_assert!(payload.len() <= self.mtu_plain(), "{} > mtu", payload.len());
+        if payload.len() > self.mtu_plain() {
             tracing::warn!(len = payload.len(), "dropping an oversize datagram (bug)");
             return;
+        }
+        if let Some(ring) = &self.keyring {
+            payload = ring.seal(&payload, &self.config.cluster_id, &mut self.rng);
         }
         trace!(%dst, len = payload.len(), "transmit");
         self.transmits.push_back(Transmit { dst, payload });
@@ -553,7 +698,8 @@ impl<R: RngCore> Core<R> {
         for (idx, id) in order.iter().enumerate() {
             let st = &self.nodes[*id];
             let peer = lookup.get(*id);
-            let (g, w, f, h) = (st.generation, st.watermark, st.gc_floor, st.heartbeat);
+            let (g, w, f) = (st.generation, st.watermark, st.gc_floor);
+            let (h, attestation) = self.delta_heartbeat(st);
             // `base`: the version the peer is known to hold up to (for heartbeat-only deltas).
             let (plan, base) = match peer {
                 None => (Self::from_scratch(f), 0),
@@ -591,6 +737,7 @@ impl<R: RngCore> Core<R> {
                         kind,
                         updates: Vec::new(),
                         watermark_after: w,
+                        attestation: attestation.clone(),
                     };
                     // Conservative header: 3-byte updates array header, watermark_after ≤ w.
                     let mut len = nd.header_len(65_535);
@@ -635,6 +782,7 @@ impl<R: RngCore> Core<R> {
                 kind: DeltaKind::Incremental { from: base },
                 updates: Vec::new(),
                 watermark_after: base,
+                attestation,
             };
             let len = nd.encoded_len();
             if len > remaining {
@@ -659,10 +807,12 @@ impl<R: RngCore> Core<R> {
     /// The node's own state as an `incremental { from: 0 }` node delta, cut to `budget` bytes.
     fn own_node_delta(&self, budget: usize) -> Vec<NodeDelta> {
         let own = self.own();
+        let (heartbeat, attestation) = self.delta_heartbeat(own);
         let mut nd = NodeDelta {
             node: self.id.clone(),
             generation: own.generation,
-            heartbeat: own.heartbeat,
+            heartbeat,
+            attestation,
             // §4.1: built as for a peer lacking the generation.
             kind: if own.gc_floor > 0 {
                 DeltaKind::Reset {
@@ -753,7 +903,7 @@ impl<R: RngCore> Core<R> {
                 self.apply_delta(&delta, now);
                 if let Some(d) = digest {
                     self.check_left_ack(&d);
-                    let budget = self.config.mtu - envelope_base_len(&self.config.cluster_id) - 1;
+                    let budget = self.mtu_plain() - envelope_base_len(&self.config.cluster_id) - 1;
                     let delta = self.build_delta(Some(&d), budget);
                     // An Ack with an empty delta would carry nothing: it is not sent.
                     if !delta.is_empty() {
@@ -769,7 +919,7 @@ impl<R: RngCore> Core<R> {
 
     fn send_synack(&mut self, dst: SocketAddr, peer_digest: &Digest, with_digest: bool) {
         // body: fixarray(2), digest (or nil), delta
-        let avail = self.config.mtu - envelope_base_len(&self.config.cluster_id) - 1;
+        let avail = self.mtu_plain() - envelope_base_len(&self.config.cluster_id) - 1;
         let message = if with_digest {
             // Reserve up to a quarter of the space for our digest; the delta takes the rest and
             // whatever it leaves goes to the digest.
@@ -816,7 +966,30 @@ impl<R: RngCore> Core<R> {
 
     /// Decodes and validates; no state is touched.
     fn check(&self, bytes: &[u8]) -> Result<Envelope, DatagramError> {
-        let env = wire::decode(bytes, self.config.mtu)?;
+        let opened;
+        let plain: &[u8] = match &self.keyring {
+            Some(ring) => {
+                if bytes.len() > self.config.mtu {
+                    return Err(DatagramError::Oversize {
+                        len: bytes.len(),
+                        mtu: self.config.mtu,
+                    });
+                }
+                if bytes.first() == Some(&wire::PROTOCOL_VERSION) {
+                    return Err(DatagramError::Unencrypted);
+                }
+                opened = ring.open(bytes, &self.config.cluster_id)?;
+                &opened
+            }
+            None => {
+                if bytes.len() <= self.config.mtu && bytes.first() == Some(&sec::FRAME_ENCRYPTED)
+                {
+                    return Err(DatagramError::NoKey);
+                }
+                bytes
+            }
+        };
+        let env = wire::decode(plain, self.mtu_plain())?;
         if env.cluster_id != self.config.cluster_id {
             return Err(DatagramError::WrongCluster(env.cluster_id));
         }
@@ -891,7 +1064,47 @@ impl<R: RngCore> Core<R> {
                 }
             }
         }
+        if let Some(s) = &self.signing {
+            for nd in delta {
+                self.verify_node_delta(&s.roster, nd)?;
+            }
+        }
         Ok(env)
+    }
+
+    /// docs/spec/security.md §2.4.
+    fn verify_node_delta(&self, roster: &Roster, nd: &NodeDelta) -> Result<(), DatagramError> {
+        let key = roster
+            .get(&nd.node.name)
+            .ok_or_else(|| DatagramError::UnknownSigner(nd.node.name.clone()))?;
+        let att = nd.attestation.as_ref().ok_or(DatagramError::Unsigned)?;
+        if nd.updates.iter().any(|u| u.sig.is_none()) {
+            return Err(DatagramError::Unsigned);
+        }
+        let cluster = &self.config.cluster_id;
+        let msg = sec::attestation_signed_bytes(
+            cluster,
+            &nd.node,
+            nd.generation,
+            nd.heartbeat,
+            att.watermark,
+        );
+        if !sec::verify(key, &msg, &att.sig) {
+            return Err(DatagramError::BadSignature("attestation"));
+        }
+        if nd.watermark_after > att.watermark {
+            return Err(DatagramError::BadSignature(
+                "watermark_after above the attested watermark",
+            ));
+        }
+        for u in &nd.updates {
+            let msg = sec::update_signed_bytes(cluster, &nd.node, nd.generation, u);
+            let sig = u.sig.as_ref().ok_or(DatagramError::Unsigned)?;
+            if !sec::verify(key, &msg, sig) {
+                return Err(DatagramError::BadSignature("update"));
+            }
+        }
+        Ok(())
     }
 
     fn apply_delta(&mut self, delta: &[NodeDelta], now: Duration) {
@@ -975,10 +1188,15 @@ impl<R: RngCore> Core<R> {
                                 break;
                             }
                             Change::Set { key, value } => {
-                                st.put(key.clone(), u.version, Some(value.clone()), now)
+                                st.put(key.clone(), u.version, Some(value.clone()), u.sig, now)
                             }
-                            Change::Delete { key } => st.put(key.clone(), u.version, None, now),
-                            Change::Leave => st.left = Some(u.version),
+                            Change::Delete { key } => {
+                                st.put(key.clone(), u.version, None, u.sig, now)
+                            }
+                            Change::Leave => {
+                                st.left = Some(u.version);
+                                st.left_sig = u.sig;
+                            }
                         }
                     }
                     // events: what changed relative to the old entries
@@ -1031,11 +1249,12 @@ impl<R: RngCore> Core<R> {
                                     _ => None,
                                 };
                                 events.push_back(change_event(&nd.node, key, u.version, &value));
-                                st.put(key.clone(), u.version, value, now);
+                                st.put(key.clone(), u.version, value, u.sig, now);
                             }
                             Change::Leave => {
                                 if st.left.is_none_or(|l| l < u.version) {
                                     st.left = Some(u.version);
+                                    st.left_sig = u.sig;
                                 }
                             }
                         }
@@ -1043,6 +1262,19 @@ impl<R: RngCore> Core<R> {
                     st.watermark = st.watermark.max(wm_after);
                 }
             }
+        }
+        // The greatest owner attestation, by (heartbeat, watermark): the owner's attestations
+        // form a chain, so it covers every watermark held (docs/spec/security.md §2.3).
+        if let Some(a) = &nd.attestation
+            && st
+                .attestation
+                .as_ref()
+                .is_none_or(|o| (h2, a.watermark) > (o.heartbeat, o.attestation.watermark))
+        {
+            st.attestation = Some(HeldAttestation {
+                heartbeat: h2,
+                attestation: a.clone(),
+            });
         }
         // 7. heartbeat
         if h2 > st.heartbeat {

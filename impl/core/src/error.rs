@@ -38,6 +38,26 @@ pub enum DatagramError {
     /// A name, key or value exceeds the configured [`Limits`](crate::Limits). State unchanged.
     #[error("limit exceeded: {0}")]
     LimitExceeded(&'static str),
+    /// An encrypted frame whose key id matches no installed key (or any encrypted frame at a
+    /// node without a keyring). State unchanged.
+    #[error("no installed key for this frame")]
+    NoKey,
+    /// An encrypted frame that no installed key with its key id authenticates (wrong key,
+    /// tampered or truncated ciphertext, other cluster id). State unchanged.
+    #[error("frame authentication failed")]
+    DecryptFailed,
+    /// A plaintext datagram at a node with a keyring. State unchanged.
+    #[error("plaintext datagram while encryption is required")]
+    Unencrypted,
+    /// A node delta or update without signature at a node with a roster. State unchanged.
+    #[error("unsigned node delta or update while signatures are required")]
+    Unsigned,
+    /// A node delta about a node whose name is not in the roster. State unchanged.
+    #[error("no public key for node {0:?}")]
+    UnknownSigner(String),
+    /// A signature that does not verify, or a claim it does not cover. State unchanged.
+    #[error("bad signature: {0}")]
+    BadSignature(&'static str),
 }
 
 /// The reason a datagram was rejected, as counted in [`Stats::rejected`](crate::Stats::rejected).
@@ -57,6 +77,18 @@ pub enum RejectReason {
     Invalid,
     /// [`DatagramError::LimitExceeded`].
     LimitExceeded,
+    /// [`DatagramError::NoKey`].
+    NoKey,
+    /// [`DatagramError::DecryptFailed`].
+    DecryptFailed,
+    /// [`DatagramError::Unencrypted`].
+    Unencrypted,
+    /// [`DatagramError::Unsigned`].
+    Unsigned,
+    /// [`DatagramError::UnknownSigner`].
+    UnknownSigner,
+    /// [`DatagramError::BadSignature`].
+    BadSignature,
 }
 
 impl DatagramError {
@@ -70,6 +102,12 @@ impl DatagramError {
             DatagramError::WrongCluster(_) => RejectReason::WrongCluster,
             DatagramError::Invalid(_) => RejectReason::Invalid,
             DatagramError::LimitExceeded(_) => RejectReason::LimitExceeded,
+            DatagramError::NoKey => RejectReason::NoKey,
+            DatagramError::DecryptFailed => RejectReason::DecryptFailed,
+            DatagramError::Unencrypted => RejectReason::Unencrypted,
+            DatagramError::Unsigned => RejectReason::Unsigned,
+            DatagramError::UnknownSigner(_) => RejectReason::UnknownSigner,
+            DatagramError::BadSignature(_) => RejectReason::BadSignature,
         }
     }
 }

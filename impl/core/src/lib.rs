@@ -12,6 +12,7 @@ mod core;
 mod error;
 mod fd;
 mod id;
+pub mod security;
 mod state;
 mod view;
 pub mod wire;
@@ -19,10 +20,11 @@ pub mod wire;
 #[cfg(feature = "sim")]
 pub mod sim;
 
-pub use crate::config::{Config, ConfigError, GossipMode, Limits};
+pub use crate::config::{Config, ConfigError, GossipMode, Limits, SecurityLayers};
 pub use crate::core::{Core, EntryRef};
 pub use crate::error::{DatagramError, RejectReason, WriteError};
 pub use crate::id::NodeId;
+pub use crate::security::{ClusterKey, Fingerprint, Keyring, KeyringError, Roster, Security, Signing};
 pub use crate::view::{
     ClusterView, EntryView, Event, ForgottenView, NodeView, Rejected, Stats, Status, Transmit,
 };

@@ -23,7 +23,7 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::{Config, Core, Event, NodeId, Status};
+use crate::{Config, Core, Event, NodeId, Security, Status};
 
 /// Network behaviour.
 #[derive(Clone, Debug)]
@@ -55,6 +55,8 @@ pub struct SimNode {
     pub core: Option<Core<ChaCha8Rng>>,
     /// Its configuration (used again on restart).
     pub config: Config,
+    /// Its keyring and signing key (used again on restart).
+    pub security: Security,
     /// Events it emitted, in order (kept across restarts).
     pub events: Vec<Event>,
     timer: Option<Duration>,
@@ -151,12 +153,19 @@ impl Sim {
     /// Adds a node; it starts after a random offset within one gossip interval. Returns its
     /// index.
     pub fn add_node(&mut self, config: Config) -> usize {
+        self.add_secure_node(config, Security::none())
+    }
+
+    /// Adds a node using the given security layers (docs/spec/security.md); otherwise as
+    /// [`Sim::add_node`].
+    pub fn add_secure_node(&mut self, config: Config, security: Security) -> usize {
         let i = self.nodes.len();
         self.by_addr.insert(config.gossip_addr, i);
         let offset = self.jitter(config.gossip_interval);
         self.nodes.push(SimNode {
             core: None,
             config,
+            security,
             events: Vec::new(),
             timer: None,
             group: 0,
@@ -248,8 +257,10 @@ impl Sim {
 
     fn start(&mut self, i: usize, now: Duration) {
         let cfg = self.nodes[i].config.clone();
+        let sec = self.nodes[i].security.clone();
         let seed = self.rng.r#gen::<u64>();
-        let core = Core::new(cfg, ChaCha8Rng::seed_from_u64(seed), now).expect("valid config");
+        let core = Core::with_security(cfg, sec, ChaCha8Rng::seed_from_u64(seed), now)
+            .expect("valid config");
         self.nodes[i].core = Some(core);
         self.nodes[i].starting = false;
         self.flush(i);

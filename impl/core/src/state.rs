@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::NodeId;
 use crate::fd::PhiDetector;
 use crate::view::{EntryView, NodeView, Status};
+use crate::security::{Attestation, Signature};
 use crate::wire::{Change, Update};
 
 /// One held change of a key.
@@ -16,6 +17,15 @@ pub(crate) struct Entry {
     pub(crate) value: Option<Vec<u8>>,
     /// When this node started holding it (tombstone grace period).
     pub(crate) since: Duration,
+    /// The owner's signature of this change (signature layer only).
+    pub(crate) sig: Option<Signature>,
+}
+
+/// The greatest owner attestation held for a node (signature layer only).
+#[derive(Clone, Debug)]
+pub(crate) struct HeldAttestation {
+    pub(crate) heartbeat: u64,
+    pub(crate) attestation: Attestation,
 }
 
 /// What a node knows about one node (protocol.md §2).
@@ -27,6 +37,10 @@ pub(crate) struct NodeState {
     /// version → key, for every entry (tombstones included).
     pub(crate) by_version: BTreeMap<u64, String>,
     pub(crate) left: Option<u64>,
+    /// The owner's signature of the leave marker.
+    pub(crate) left_sig: Option<Signature>,
+    /// The greatest attestation seen, by `(heartbeat, watermark)`.
+    pub(crate) attestation: Option<HeldAttestation>,
     pub(crate) watermark: u64,
     pub(crate) gc_floor: u64,
     pub(crate) status: Status,
@@ -42,6 +56,8 @@ impl NodeState {
             entries: BTreeMap::new(),
             by_version: BTreeMap::new(),
             left: None,
+            left_sig: None,
+            attestation: None,
             watermark: 0,
             gc_floor: 0,
             status: Status::Alive,
@@ -51,7 +67,14 @@ impl NodeState {
     }
 
     /// Sets `key`'s entry, replacing any older one.
-    pub(crate) fn put(&mut self, key: String, version: u64, value: Option<Vec<u8>>, now: Duration) {
+    pub(crate) fn put(
+        &mut self,
+        key: String,
+        version: u64,
+        value: Option<Vec<u8>>,
+        sig: Option<Signature>,
+        now: Duration,
+    ) {
         if let Some(old) = self.entries.get(&key) {
             self.by_version.remove(&old.version);
         }
@@ -62,6 +85,7 @@ impl NodeState {
                 version,
                 value,
                 since: now,
+                sig,
             },
         );
     }
@@ -70,6 +94,7 @@ impl NodeState {
         self.entries.clear();
         self.by_version.clear();
         self.left = None;
+        self.left_sig = None;
     }
 
     /// Removes a tombstone, raising the gc_floor.
@@ -93,6 +118,7 @@ impl NodeState {
                     Some(Update {
                         version: lv,
                         change: Change::Leave,
+                        sig: self.left_sig,
                     })
                 }
                 (Some(_), _) => {
@@ -107,6 +133,7 @@ impl NodeState {
                             },
                             None => Change::Delete { key: key.clone() },
                         },
+                        sig: e.sig,
                     })
                 }
                 (None, Some(lv)) => {
@@ -114,6 +141,7 @@ impl NodeState {
                     Some(Update {
                         version: lv,
                         change: Change::Leave,
+                        sig: self.left_sig,
                     })
                 }
                 (None, None) => None,

@@ -176,6 +176,24 @@ pub struct Rejected {
     pub invalid: u64,
     /// Exceeds the limits.
     pub limit_exceeded: u64,
+    /// Encrypted frame with no matching installed key (docs/spec/security.md §1.2).
+    #[serde(default)]
+    pub no_key: u64,
+    /// Encrypted frame that failed authentication.
+    #[serde(default)]
+    pub decrypt_failed: u64,
+    /// Plaintext datagram while encryption is required.
+    #[serde(default)]
+    pub unencrypted: u64,
+    /// Missing signature while signatures are required.
+    #[serde(default)]
+    pub unsigned: u64,
+    /// Node delta about a node absent from the roster.
+    #[serde(default)]
+    pub unknown_signer: u64,
+    /// Signature that does not verify (or a claim it does not cover).
+    #[serde(default)]
+    pub bad_signature: u64,
 }
 
 impl Rejected {
@@ -189,6 +207,12 @@ impl Rejected {
             RejectReason::WrongCluster => self.wrong_cluster,
             RejectReason::Invalid => self.invalid,
             RejectReason::LimitExceeded => self.limit_exceeded,
+            RejectReason::NoKey => self.no_key,
+            RejectReason::DecryptFailed => self.decrypt_failed,
+            RejectReason::Unencrypted => self.unencrypted,
+            RejectReason::Unsigned => self.unsigned,
+            RejectReason::UnknownSigner => self.unknown_signer,
+            RejectReason::BadSignature => self.bad_signature,
         }
     }
 
@@ -201,6 +225,12 @@ impl Rejected {
             RejectReason::WrongCluster => &mut self.wrong_cluster,
             RejectReason::Invalid => &mut self.invalid,
             RejectReason::LimitExceeded => &mut self.limit_exceeded,
+            RejectReason::NoKey => &mut self.no_key,
+            RejectReason::DecryptFailed => &mut self.decrypt_failed,
+            RejectReason::Unencrypted => &mut self.unencrypted,
+            RejectReason::Unsigned => &mut self.unsigned,
+            RejectReason::UnknownSigner => &mut self.unknown_signer,
+            RejectReason::BadSignature => &mut self.bad_signature,
         };
         *c += 1;
     }
@@ -214,6 +244,12 @@ impl Rejected {
             + self.wrong_cluster
             + self.invalid
             + self.limit_exceeded
+            + self.no_key
+            + self.decrypt_failed
+            + self.unencrypted
+            + self.unsigned
+            + self.unknown_signer
+            + self.bad_signature
     }
 }
 

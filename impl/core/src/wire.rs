@@ -15,6 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::config::{Config, GossipMode};
 use crate::error::DatagramError;
 use crate::id::NodeId;
+use crate::security::{Attestation, SIGNATURE_LEN, SIGNATURE_WIRE_LEN, Signature};
 
 /// The protocol version byte that starts every datagram.
 pub const PROTOCOL_VERSION: u8 = 1;
@@ -116,6 +117,8 @@ pub struct Update {
     pub version: u64,
     /// The change.
     pub change: Change,
+    /// The owner's signature (docs/spec/security.md §2.3); `None` in the unsigned format.
+    pub sig: Option<Signature>,
 }
 
 /// A **node delta** (protocol.md §3).
@@ -134,6 +137,10 @@ pub struct NodeDelta {
     pub updates: Vec<Update>,
     /// The watermark the receiver may take after applying the updates.
     pub watermark_after: u64,
+    /// The owner's attestation of `(heartbeat, watermark)` (docs/spec/security.md §2.3);
+    /// `None` in the unsigned format (then the element is absent on the wire).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<Attestation>,
 }
 
 /// One gossip message (protocol.md §3). The cluster id travels in the [`Envelope`].
@@ -246,26 +253,36 @@ impl<'de> Deserialize<'de> for Bytes {
 
 impl Serialize for Update {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let signed = usize::from(self.sig.is_some());
         match &self.change {
             Change::Set { key, value } => {
-                let mut t = s.serialize_tuple(4)?;
+                let mut t = s.serialize_tuple(4 + signed)?;
                 t.serialize_element(&self.version)?;
                 t.serialize_element(&TAG_SET)?;
                 t.serialize_element(key)?;
                 t.serialize_element(&BytesRef(value))?;
+                if let Some(sig) = &self.sig {
+                    t.serialize_element(&BytesRef(sig))?;
+                }
                 t.end()
             }
             Change::Delete { key } => {
-                let mut t = s.serialize_tuple(3)?;
+                let mut t = s.serialize_tuple(3 + signed)?;
                 t.serialize_element(&self.version)?;
                 t.serialize_element(&TAG_DELETE)?;
                 t.serialize_element(key)?;
+                if let Some(sig) = &self.sig {
+                    t.serialize_element(&BytesRef(sig))?;
+                }
                 t.end()
             }
             Change::Leave => {
-                let mut t = s.serialize_tuple(2)?;
+                let mut t = s.serialize_tuple(2 + signed)?;
                 t.serialize_element(&self.version)?;
                 t.serialize_element(&TAG_LEAVE)?;
+                if let Some(sig) = &self.sig {
+                    t.serialize_element(&BytesRef(sig))?;
+                }
                 t.end()
             }
         }
@@ -298,10 +315,44 @@ impl<'de> Deserialize<'de> for Update {
                     TAG_LEAVE => Change::Leave,
                     _ => return Err(de::Error::custom("unknown change tag")),
                 };
-                Ok(Update { version, change })
+                let sig = seq
+                    .next_element::<Bytes>()?
+                    .map(|b| to_signature(b).map_err(de::Error::custom))
+                    .transpose()?;
+                if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::custom("too many elements in an update"));
+                }
+                Ok(Update {
+                    version,
+                    change,
+                    sig,
+                })
             }
         }
         d.deserialize_seq(V)
+    }
+}
+
+fn to_signature(b: Bytes) -> Result<Signature, &'static str> {
+    <[u8; SIGNATURE_LEN]>::try_from(b.0.as_slice()).map_err(|_| "a signature must be 64 bytes")
+}
+
+impl Serialize for Attestation {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut t = s.serialize_tuple(2)?;
+        t.serialize_element(&self.watermark)?;
+        t.serialize_element(&BytesRef(&self.sig))?;
+        t.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Attestation {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (watermark, sig) = <(u64, Bytes)>::deserialize(d)?;
+        Ok(Attestation {
+            watermark,
+            sig: to_signature(sig).map_err(de::Error::custom)?,
+        })
     }
 }
 
@@ -605,6 +656,7 @@ impl Update {
                 Change::Delete { key } => str_len(key.len()),
                 Change::Leave => 0,
             }
+            + self.sig.map_or(0, |_| SIGNATURE_WIRE_LEN)
     }
 }
 
@@ -618,6 +670,10 @@ impl NodeDelta {
             + self.kind.encoded_len()
             + array_hdr_len(n_updates)
             + uint_len(self.watermark_after)
+            + self
+                .attestation
+                .as_ref()
+                .map_or(0, |a| 1 + uint_len(a.watermark) + SIGNATURE_WIRE_LEN)
     }
 
     /// Encoded size in bytes.
@@ -669,7 +725,7 @@ pub(crate) fn min_digest_len(config: &Config) -> usize {
 
 /// The smallest MTU for which every message can carry at least one digest entry (with a
 /// worst-case range) and one maximal update for a maximal node name.
-pub(crate) fn min_mtu(config: &Config) -> usize {
+pub(crate) fn min_mtu(config: &Config, layers: crate::config::SecurityLayers) -> usize {
     let worst_id = NodeId {
         name: "x".repeat(config.limits.max_name_len),
         addr: "[::1]:1".parse().expect("valid literal"),
@@ -697,15 +753,25 @@ pub(crate) fn min_mtu(config: &Config) -> usize {
                 key: "k".repeat(config.limits.max_key_len),
                 value: vec![0; config.limits.max_value_len],
             },
+            sig: layers.signed.then_some([0; SIGNATURE_LEN]),
         }],
         watermark_after: u64::MAX,
+        attestation: layers.signed.then_some(Attestation {
+            watermark: u64::MAX,
+            sig: [0; SIGNATURE_LEN],
+        }),
     }];
     // envelope, SynAck body header (fixarray 2)
     let base = envelope_base_len(&config.cluster_id) + 1;
     let d = digest.encoded_len() + 2;
     let u = delta_len(&delta) + 2;
     let avail = (4 * d).max((4 * u).div_ceil(3));
-    base + avail
+    let frame = if layers.encrypted {
+        crate::security::FRAME_OVERHEAD
+    } else {
+        0
+    };
+    base + avail + frame
 }
 
 /// Bytes of a datagram before its message body: version byte, envelope array header, cluster
@@ -740,6 +806,7 @@ mod tests {
             proptest::collection::vec(any::<u8>(), 0..300),
         )
             .prop_map(|(version, tag, key, value)| Update {
+                sig: (version % 3 == 0).then_some([version as u8; 64]),
                 version,
                 change: match tag {
                     0 => Change::Set { key, value },
@@ -771,6 +838,10 @@ mod tests {
                     },
                     updates,
                     watermark_after,
+                    attestation: (generation % 2 == 0).then_some(Attestation {
+                        watermark: heartbeat ^ generation,
+                        sig: [7; 64],
+                    }),
                 },
             )
     }
@@ -858,7 +929,7 @@ mod tests {
     #[test]
     fn the_default_limits_need_an_mtu_of_1188_bytes() {
         let c = Config::new("a", "10.0.0.1:1".parse().unwrap());
-        assert_eq!(min_mtu(&c), 1188);
+        assert_eq!(min_mtu(&c, Default::default()), 1188);
     }
 
     #[test]

@@ -25,8 +25,10 @@ fn a_with_state() -> gossip_core::Core<rand_chacha::ChaCha8Rng> {
                     key: "x".into(),
                     value: b"y".to_vec(),
                 },
+                sig: None,
             }],
             watermark_after: 1,
+            attestation: None,
         }]),
         secs(0),
     )
@@ -43,6 +45,7 @@ fn one_delta(updates: Vec<Update>, watermark_after: u64) -> Vec<u8> {
         kind: DeltaKind::Incremental { from: 0 },
         updates,
         watermark_after,
+        attestation: None,
     }])
 }
 
@@ -53,6 +56,7 @@ fn set(version: u64, key: &str, value: &[u8]) -> Update {
             key: key.into(),
             value: value.to_vec(),
         },
+        sig: None,
     }
 }
 
@@ -192,6 +196,7 @@ fn nodes_beyond_max_nodes_are_dropped_and_counted() {
                 kind: DeltaKind::Incremental { from: 0 },
                 updates: vec![],
                 watermark_after: 0,
+                attestation: None,
             }]),
             secs(0),
         )

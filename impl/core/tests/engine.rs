@@ -14,6 +14,7 @@ fn set(version: u64, key: &str, value: &[u8]) -> Update {
             key: key.into(),
             value: value.to_vec(),
         },
+        sig: None,
     }
 }
 
@@ -32,6 +33,7 @@ fn nd(
         kind,
         updates,
         watermark_after,
+        attestation: None,
     }
 }
 
@@ -537,6 +539,7 @@ fn a_leave_marker_makes_the_node_left_and_heartbeats_do_not_revive_it() {
     let leave = Update {
         version: 2,
         change: Change::Leave,
+        sig: None,
     };
     a.handle_datagram(
         addr(2),
@@ -793,6 +796,7 @@ fn a_forgotten_node_that_had_left_never_returns_without_a_higher_generation() {
     let leave = Update {
         version: 1,
         change: Change::Leave,
+        sig: None,
     };
     a.handle_datagram(
         addr(2),
