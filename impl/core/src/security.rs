@@ -10,13 +10,15 @@ use std::str::FromStr;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::Signer as _;
 use rand::RngCore;
 use serde::ser::SerializeTuple;
 use serde::{Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 use thiserror::Error;
 use zeroize::Zeroize;
+
+pub use ed25519_dalek::{SigningKey, VerifyingKey};
 
 use crate::error::DatagramError;
 use crate::id::NodeId;
