@@ -10,9 +10,9 @@ use rand::{Rng, RngCore};
 use tracing::{debug, trace};
 
 use crate::config::{Config, ConfigError, GossipMode, SecurityLayers};
-use crate::security::{self as sec, Attestation, Keyring, Roster, Security, Signing};
 use crate::error::{DatagramError, WriteError};
 use crate::id::NodeId;
+use crate::security::{self as sec, Attestation, Keyring, Roster, Security, Signing};
 use crate::state::{Forgotten, HeldAttestation, NodeState};
 use crate::view::{ClusterView, Event, ForgottenView, Stats, Status, Transmit};
 use crate::wire::{
@@ -193,12 +193,8 @@ impl<R: RngCore> Core<R> {
             change: change.clone(),
             sig: None,
         };
-        let msg = sec::update_signed_bytes(
-            &self.config.cluster_id,
-            &self.id,
-            self.own().generation,
-            &u,
-        );
+        let msg =
+            sec::update_signed_bytes(&self.config.cluster_id, &self.id, self.own().generation, &u);
         Some(sec::sign(&s.key, &msg))
     }
 
@@ -982,8 +978,7 @@ impl<R: RngCore> Core<R> {
                 &opened
             }
             None => {
-                if bytes.len() <= self.config.mtu && bytes.first() == Some(&sec::FRAME_ENCRYPTED)
-                {
+                if bytes.len() <= self.config.mtu && bytes.first() == Some(&sec::FRAME_ENCRYPTED) {
                     return Err(DatagramError::NoKey);
                 }
                 bytes

@@ -24,7 +24,9 @@ pub use crate::config::{Config, ConfigError, GossipMode, Limits, SecurityLayers}
 pub use crate::core::{Core, EntryRef};
 pub use crate::error::{DatagramError, RejectReason, WriteError};
 pub use crate::id::NodeId;
-pub use crate::security::{ClusterKey, Fingerprint, Keyring, KeyringError, Roster, Security, Signing};
+pub use crate::security::{
+    ClusterKey, Fingerprint, Keyring, KeyringError, Roster, Security, Signing,
+};
 pub use crate::view::{
     ClusterView, EntryView, Event, ForgottenView, NodeView, Rejected, Stats, Status, Transmit,
 };

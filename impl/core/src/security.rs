@@ -298,7 +298,12 @@ impl Keyring {
 
 /// Seals `plaintext` under `key` with an explicit `nonce` (docs/spec/security.md §1). For test
 /// vectors; the core uses [`Keyring::seal`].
-pub fn seal_with(key: &ClusterKey, nonce: &[u8; 12], plaintext: &[u8], cluster_id: &str) -> Vec<u8> {
+pub fn seal_with(
+    key: &ClusterKey,
+    nonce: &[u8; 12],
+    plaintext: &[u8],
+    cluster_id: &str,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(plaintext.len() + FRAME_OVERHEAD);
     out.push(FRAME_ENCRYPTED);
     out.extend_from_slice(&key.key_id());
@@ -325,7 +330,10 @@ fn open_with(key: &ClusterKey, frame: &[u8], cluster_id: &str) -> Option<Vec<u8>
     aad.extend_from_slice(cluster_id.as_bytes());
     let cipher = ChaCha20Poly1305::new(Key::from_slice(&key.0));
     cipher
-        .decrypt(Nonce::from_slice(&header[5..]), Payload { msg: ct, aad: &aad })
+        .decrypt(
+            Nonce::from_slice(&header[5..]),
+            Payload { msg: ct, aad: &aad },
+        )
         .ok()
 }
 
@@ -442,7 +450,12 @@ impl Serialize for B<'_> {
 }
 
 /// The bytes the owner signs for an update (docs/spec/security.md §2.2).
-pub fn update_signed_bytes(cluster_id: &str, node: &NodeId, generation: u64, u: &Update) -> Vec<u8> {
+pub fn update_signed_bytes(
+    cluster_id: &str,
+    node: &NodeId,
+    generation: u64,
+    u: &Update,
+) -> Vec<u8> {
     struct T<'a>(&'a str, &'a NodeId, u64, &'a Update);
     impl Serialize for T<'_> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use crate::NodeId;
 use crate::fd::PhiDetector;
-use crate::view::{EntryView, NodeView, Status};
 use crate::security::{Attestation, Signature};
+use crate::view::{EntryView, NodeView, Status};
 use crate::wire::{Change, Update};
 
 /// One held change of a key.

@@ -948,8 +948,10 @@ mod tests {
                             key: "k".into(),
                             value: vec![0x05],
                         },
+                        sig: None,
                     }],
                     watermark_after: 1,
+                    attestation: None,
                 }],
             },
         };
@@ -966,6 +968,16 @@ mod tests {
                 "{other:02x?} accepted as a value"
             );
         }
+    }
+
+    #[test]
+    fn the_security_layers_raise_the_minimum_mtu_by_their_overhead() {
+        use crate::config::SecurityLayers;
+        let c = Config::new("a", "10.0.0.1:1".parse().unwrap());
+        let mtu = |encrypted, signed| min_mtu(&c, SecurityLayers { encrypted, signed });
+        assert_eq!(mtu(true, false), 1188 + 33);
+        assert_eq!(mtu(false, true), 1250);
+        assert_eq!(mtu(true, true), 1283);
     }
 
     #[test]

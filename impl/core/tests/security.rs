@@ -6,9 +6,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use gossip_core::security::{
-    self, ClusterKey, Keyring, Roster, Security, Signing, SigningKey,
-};
+use gossip_core::security::{self, ClusterKey, Keyring, Roster, Security, Signing, SigningKey};
 use gossip_core::sim::{NetConfig, Sim};
 use gossip_core::wire::{self, Change, DeltaKind, Envelope, Message, NodeDelta};
 use gossip_core::{Config, Core, DatagramError, Event, GossipMode, RejectReason};
@@ -145,7 +143,10 @@ fn a_sealed_datagram_opens_to_the_same_bytes_and_is_33_bytes_longer() {
     let again = ring.seal(&plain, CLUSTER, &mut rng);
     assert_ne!(frame[5..17], again[5..17]);
     // Another cluster id (bound in the AAD) does not open it.
-    assert_eq!(ring.open(&frame, "other"), Err(DatagramError::DecryptFailed));
+    assert_eq!(
+        ring.open(&frame, "other"),
+        Err(DatagramError::DecryptFailed)
+    );
 }
 
 #[test]
@@ -230,7 +231,11 @@ fn a_member_cannot_forge_another_nodes_update_heartbeat_generation_or_watermark(
     let k = key(1);
     let frame = genuine_frame(&mut a, &b);
     let genuine = delta_of(&open(&frame, &k));
-    let about_a = genuine.iter().find(|nd| nd.node == *a.id()).unwrap().clone();
+    let about_a = genuine
+        .iter()
+        .find(|nd| nd.node == *a.id())
+        .unwrap()
+        .clone();
     assert!(about_a.attestation.is_some() && about_a.updates.iter().all(|u| u.sig.is_some()));
     let m_key = signing_key("m");
 
@@ -251,7 +256,8 @@ fn a_member_cannot_forge_another_nodes_update_heartbeat_generation_or_watermark(
         &mut b,
         &forge(&|nd| {
             evil(nd);
-            let msg = security::update_signed_bytes(CLUSTER, &nd.node, nd.generation, &nd.updates[0]);
+            let msg =
+                security::update_signed_bytes(CLUSTER, &nd.node, nd.generation, &nd.updates[0]);
             nd.updates[0].sig = Some(security::sign(&m_key, &msg));
         }),
         RejectReason::BadSignature,
@@ -275,9 +281,17 @@ fn a_member_cannot_forge_another_nodes_update_heartbeat_generation_or_watermark(
         RejectReason::BadSignature,
     );
     // A heartbeat a never signed (would keep a crashed a alive).
-    assert_dropped(&mut b, &forge(&|nd| nd.heartbeat += 100), RejectReason::BadSignature);
+    assert_dropped(
+        &mut b,
+        &forge(&|nd| nd.heartbeat += 100),
+        RejectReason::BadSignature,
+    );
     // A new generation of a.
-    assert_dropped(&mut b, &forge(&|nd| nd.generation += 1), RejectReason::BadSignature);
+    assert_dropped(
+        &mut b,
+        &forge(&|nd| nd.generation += 1),
+        RejectReason::BadSignature,
+    );
     // A watermark beyond the attested one (would freeze b's copy of a), with or without a
     // forged attestation.
     assert_dropped(
@@ -337,7 +351,9 @@ fn a_member_can_suppress_updates_at_a_lagging_node_but_never_make_it_hold_a_fore
     let mut c = secure_core(config("c", 4), &[k.clone()], &NAMES);
     let mut omitting = about_a.clone();
     omitting.kind = DeltaKind::Reset { gc_floor: 0 };
-    omitting.updates.retain(|u| matches!(&u.change, Change::Set { key, .. } if key == "x"));
+    omitting
+        .updates
+        .retain(|u| matches!(&u.change, Change::Set { key, .. } if key == "x"));
     c.handle_datagram(addr(3), &seal(&with_delta(vec![omitting]), &k), secs(2))
         .unwrap();
     assert!(c.get(a.id(), "k").is_none(), "k was suppressed");
@@ -385,7 +401,8 @@ fn replaying_old_datagrams_changes_nothing_about_their_owner() {
         a.set("k0", &[t as u8], secs(t)).unwrap();
         a.start_round_with(b_addr, secs(t));
         for f in frames(&mut a) {
-            b.handle_datagram(a.config().gossip_addr, &f, secs(t)).unwrap();
+            b.handle_datagram(a.config().gossip_addr, &f, secs(t))
+                .unwrap();
             recorded.push(f);
         }
         while b.poll_transmit().is_some() {}
@@ -471,7 +488,11 @@ fn rotating_the_cluster_key_on_a_running_cluster_suspects_no_node_and_loses_no_w
     let mut sim = secure_sim(11);
     let mut writes = BTreeMap::new();
     write_for(&mut sim, 0, 15, &mut writes);
-    assert!(sim.run_until(Duration::from_secs(20), |s| all_writes_everywhere(s, &writes)));
+    assert!(
+        sim.run_until(Duration::from_secs(20), |s| all_writes_everywhere(
+            s, &writes
+        ))
+    );
     // 1. add the new key everywhere
     on_each_node(&mut sim, |r| {
         r.add(key(2)).unwrap();
@@ -483,11 +504,24 @@ fn rotating_the_cluster_key_on_a_running_cluster_suspects_no_node_and_loses_no_w
     // 3. remove the old key everywhere
     on_each_node(&mut sim, |r| r.remove(&key(1).fingerprint()).unwrap());
     write_for(&mut sim, 25, 15, &mut writes);
-    assert!(sim.run_until(Duration::from_secs(30), |s| all_writes_everywhere(s, &writes)));
-    assert_eq!(suspicions(&sim), 0, "a node was suspected during the rotation");
+    assert!(
+        sim.run_until(Duration::from_secs(30), |s| all_writes_everywhere(
+            s, &writes
+        ))
+    );
+    assert_eq!(
+        suspicions(&sim),
+        0,
+        "a node was suspected during the rotation"
+    );
     for i in 0..N {
         let c = sim.core(i);
-        assert_eq!(c.stats().rejected.total(), 0, "n{i}: {:?}", c.stats().rejected);
+        assert_eq!(
+            c.stats().rejected.total(),
+            0,
+            "n{i}: {:?}",
+            c.stats().rejected
+        );
         assert_eq!(c.keyring().unwrap().primary(), key(2).fingerprint());
         assert_eq!(c.keyring().unwrap().list().len(), 1);
     }
