@@ -10,6 +10,13 @@
 //! | `DELETE /kv/{key}` | `200 {"version":n}` (same errors) |
 //! | `POST /leave` | graceful leave (10 s timeout): `200 {"outcome":"acknowledged"\|"timed_out"}` |
 //! | `GET /metrics` | Prometheus text format (see [`render_metrics`]) |
+//! | `GET /stats` | the core's counters as JSON (`rejected` holds the drops per reason) |
+//! | `GET /keys` | `{"keys":[{"fingerprint","primary"}], "public_key", "roster":{name: public key}}`: fingerprints only, never key material |
+//! | `POST /keys` | body = a cluster key (64 hex digits or base64); installs it (not primary); `400` bad key, `409` full or no keyring |
+//! | `PUT /keys/primary` | body = a fingerprint; makes that key primary; `404` unknown |
+//! | `DELETE /keys/{fingerprint}` | uninstalls a key; `404` unknown, `409` if it is the primary |
+//! | `PUT /roster/{name}` | body = a public key (64 hex digits); binds `name` to it; `400` bad key, `409` no roster |
+//! | `DELETE /roster/{name}` | unbinds `name` |
 
 use std::fmt::Write as _;
 use std::future::Future;
@@ -20,11 +27,12 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use gossip_core::Status;
+use gossip_core::security::{self, ClusterKey, Fingerprint, KeyringError};
 use serde_json::{Value, json};
 
-use crate::node::{LeaveOutcome, NodeError, NodeHandle, NodeSnapshot};
+use crate::node::{LeaveOutcome, NodeError, NodeHandle, NodeSnapshot, SecurityOp};
 use gossip_sync::Phase;
 
 /// The admin API's routes over `handle`.
@@ -37,6 +45,11 @@ pub fn router(handle: NodeHandle) -> Router {
         .route("/kv/{key}", put(kv_put).delete(kv_delete))
         .route("/leave", post(leave))
         .route("/metrics", get(metrics))
+        .route("/stats", get(stats))
+        .route("/keys", get(keys_list).post(keys_add))
+        .route("/keys/primary", put(keys_use))
+        .route("/keys/{fingerprint}", delete(keys_remove))
+        .route("/roster/{name}", put(roster_set).delete(roster_remove))
         .with_state(handle)
 }
 
@@ -168,6 +181,92 @@ async fn leave(State(h): State<NodeHandle>) -> Response {
     }
 }
 
+async fn stats(State(h): State<NodeHandle>) -> Response {
+    axum::Json(&h.snapshot().stats).into_response()
+}
+
+fn keys_json(snap: &NodeSnapshot) -> Value {
+    json!({
+        "keys": snap.keys,
+        "public_key": snap.public_key,
+        "roster": snap
+            .roster
+            .iter()
+            .map(|(n, k)| (n.clone(), Value::String(k.clone())))
+            .collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+async fn keys_list(State(h): State<NodeHandle>) -> Response {
+    axum::Json(keys_json(&h.snapshot())).into_response()
+}
+
+async fn security_op(h: &NodeHandle, op: SecurityOp) -> Response {
+    match h.security(op).await {
+        Ok(()) => axum::Json(keys_json(&h.snapshot())).into_response(),
+        Err(NodeError::Keyring(e @ KeyringError::UnknownKey(_))) => {
+            (StatusCode::NOT_FOUND, format!("{e}\n")).into_response()
+        }
+        Err(NodeError::Stopped) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "node stopped\n").into_response()
+        }
+        Err(e) => (StatusCode::CONFLICT, format!("{e}\n")).into_response(),
+    }
+}
+
+fn bad_request(msg: impl std::fmt::Display) -> Response {
+    (StatusCode::BAD_REQUEST, format!("{msg}\n")).into_response()
+}
+
+async fn keys_add(State(h): State<NodeHandle>, body: Bytes) -> Response {
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return bad_request("the key must be text (hex or base64)");
+    };
+    match ClusterKey::parse(text) {
+        Ok(k) => security_op(&h, SecurityOp::AddKey(k)).await,
+        Err(e) => bad_request(e),
+    }
+}
+
+fn parse_fingerprint(text: &[u8]) -> Result<Fingerprint, Response> {
+    std::str::from_utf8(text)
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| bad_request("a fingerprint is 16 hex digits"))
+}
+
+async fn keys_use(State(h): State<NodeHandle>, body: Bytes) -> Response {
+    match parse_fingerprint(&body) {
+        Ok(fp) => security_op(&h, SecurityOp::UseKey(fp)).await,
+        Err(r) => r,
+    }
+}
+
+async fn keys_remove(State(h): State<NodeHandle>, Path(fp): Path<String>) -> Response {
+    match parse_fingerprint(fp.as_bytes()) {
+        Ok(fp) => security_op(&h, SecurityOp::RemoveKey(fp)).await,
+        Err(r) => r,
+    }
+}
+
+async fn roster_set(
+    State(h): State<NodeHandle>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let key = std::str::from_utf8(&body)
+        .ok()
+        .and_then(|t| security::parse_public_key(&name, t).ok());
+    match key {
+        Some(k) => security_op(&h, SecurityOp::SetSigner(name, k)).await,
+        None => bad_request("a public key is 64 hex digits of an Ed25519 public key"),
+    }
+}
+
+async fn roster_remove(State(h): State<NodeHandle>, Path(name): Path<String>) -> Response {
+    security_op(&h, SecurityOp::RemoveSigner(name)).await
+}
+
 async fn metrics(State(h): State<NodeHandle>) -> Response {
     let snap = h.snapshot();
     (
@@ -282,6 +381,12 @@ pub fn render_metrics(snap: &NodeSnapshot) -> String {
         ("wrong_cluster", r.wrong_cluster),
         ("invalid", r.invalid),
         ("limit_exceeded", r.limit_exceeded),
+        ("no_key", r.no_key),
+        ("decrypt_failed", r.decrypt_failed),
+        ("unencrypted", r.unencrypted),
+        ("unsigned", r.unsigned),
+        ("unknown_signer", r.unknown_signer),
+        ("bad_signature", r.bad_signature),
     ] {
         let _ = writeln!(
             m,

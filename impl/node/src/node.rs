@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gossip_core::security::{
+    ClusterKey, Fingerprint, KeyInfo, KeyringError, Security, VerifyingKey, hex,
+};
 use gossip_core::{ClusterView, Config, ConfigError, Core, Event, NodeId, Stats, WriteError};
 use gossip_sync::{
     CommandReceiver, CommandSender, Lifecycle, Outbox, Phase, Replier, Subscribers, Subscription,
@@ -34,6 +37,9 @@ pub struct NodeConfig {
     pub rng_seed: Option<u64>,
     /// Capacity of each subscriber's event queue (beyond it: a `Lagged` marker).
     pub event_capacity: usize,
+    /// Keyring and signing key (docs/spec/security.md); [`Security::none`] is the plaintext,
+    /// unsigned protocol.
+    pub security: Security,
 }
 
 impl NodeConfig {
@@ -46,6 +52,7 @@ impl NodeConfig {
             generation: None,
             rng_seed: None,
             event_capacity: 1_024,
+            security: Security::none(),
         }
     }
 }
@@ -73,6 +80,27 @@ pub enum NodeError {
     /// The node stopped before the command was applied (nothing changed).
     #[error("the node has stopped; the command was not applied")]
     Stopped,
+    /// The keyring refused the operation (nothing changed).
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
+    /// The operation needs a security layer the node runs without (nothing changed).
+    #[error("the node runs without {0}")]
+    LayerOff(&'static str),
+}
+
+/// A change of a running node's keyring or roster (docs/spec/security.md §4).
+#[derive(Debug, Clone)]
+pub enum SecurityOp {
+    /// Installs a cluster key (not as primary).
+    AddKey(ClusterKey),
+    /// Makes the installed key with this fingerprint the primary.
+    UseKey(Fingerprint),
+    /// Uninstalls a key (never the primary).
+    RemoveKey(Fingerprint),
+    /// Binds a node name to a public key in the roster.
+    SetSigner(String, VerifyingKey),
+    /// Unbinds a node name from the roster.
+    RemoveSigner(String),
 }
 
 /// How a graceful leave ended.
@@ -113,6 +141,13 @@ pub struct NodeSnapshot {
     /// For each other node in the view: how long before `taken_at` this node last saw its
     /// heartbeat (or generation) advance. See the `gossip_heartbeat_age_seconds` metric.
     pub heartbeat_age: Vec<(NodeId, Duration)>,
+    /// The installed cluster keys (fingerprints only), primary first; empty without
+    /// encryption.
+    pub keys: Vec<KeyInfo>,
+    /// The roster: `(node name, public key hex)`, by name; empty without signatures.
+    pub roster: Vec<(String, String)>,
+    /// This node's public key (hex), if signing.
+    pub public_key: Option<String>,
 }
 
 impl NodeSnapshot {
@@ -144,6 +179,10 @@ enum Command {
         timeout: Duration,
         reply: Replier<Result<LeaveOutcome, NodeError>>,
     },
+    Security {
+        op: SecurityOp,
+        reply: Replier<Result<u64, NodeError>>,
+    },
     Shutdown,
 }
 
@@ -151,9 +190,9 @@ impl Command {
     /// Answers a command that will not be applied.
     fn fail(self) {
         match self {
-            Command::Set { reply, .. } | Command::Delete { reply, .. } => {
-                reply.send(Err(NodeError::Stopped))
-            }
+            Command::Set { reply, .. }
+            | Command::Delete { reply, .. }
+            | Command::Security { reply, .. } => reply.send(Err(NodeError::Stopped)),
             Command::Leave { reply, .. } => reply.send(Err(NodeError::Stopped)),
             Command::Shutdown => {}
         }
@@ -195,7 +234,12 @@ impl Node {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_entropy(),
         };
-        let core = Core::new(config.core.clone(), rng, Duration::ZERO)?;
+        let core = Core::with_security(
+            config.core.clone(),
+            config.security.clone(),
+            rng,
+            Duration::ZERO,
+        )?;
         let id = core.id().clone();
         info!(
             node = %id,
@@ -217,6 +261,9 @@ impl Node {
             phase: Phase::Running,
             taken_at: Duration::ZERO,
             heartbeat_age: Vec::new(),
+            keys: core.keyring().map(|r| r.list()).unwrap_or_default(),
+            roster: roster_list(&core),
+            public_key: core.public_key().map(|k| hex(k.as_bytes())),
         };
         let view = Arc::new(ViewCell::new(gossip_sync::Arc::new(first)));
         let event_loop = EventLoop {
@@ -340,6 +387,13 @@ impl NodeHandle {
         let key = key.into();
         let w = self.send(|reply| Command::Delete { key, reply });
         w.wait_blocking().unwrap_or(Err(NodeError::Stopped))
+    }
+
+    /// Changes the keyring or roster of the running node (docs/spec/security.md §4). Returns
+    /// once the change is applied and visible in [`snapshot`](Self::snapshot).
+    pub async fn security(&self, op: SecurityOp) -> Result<(), NodeError> {
+        let w = self.send(|reply| Command::Security { op, reply });
+        w.await.unwrap_or(Err(NodeError::Stopped)).map(|_| ())
     }
 
     /// The latest published snapshot (view, counters, phase). Never waits for the loop.
@@ -524,11 +578,50 @@ impl<T: Transport> EventLoop<T> {
                     Err(e) => reply.send(Err(e.into())),
                 },
             },
+            Command::Security { op, reply } => {
+                let r = self.on_security(op).map(|()| 0);
+                self.outbox.push_reply(reply, r);
+            }
             Command::Shutdown => {
                 info!("shutdown requested");
                 self.stop = true;
             }
         }
+    }
+
+    fn on_security(&mut self, op: SecurityOp) -> Result<(), NodeError> {
+        fn ring(core: &mut Core<StdRng>) -> Result<&mut gossip_core::Keyring, NodeError> {
+            core.keyring_mut()
+                .ok_or(NodeError::LayerOff("encryption (no keyring)"))
+        }
+        fn roster(core: &mut Core<StdRng>) -> Result<&mut gossip_core::Roster, NodeError> {
+            core.roster_mut()
+                .ok_or(NodeError::LayerOff("signatures (no roster)"))
+        }
+        match op {
+            SecurityOp::AddKey(k) => {
+                let fp = k.fingerprint();
+                ring(&mut self.core)?.add(k)?;
+                info!(fingerprint = %fp, "cluster key added");
+            }
+            SecurityOp::UseKey(fp) => {
+                ring(&mut self.core)?.set_primary(&fp)?;
+                info!(fingerprint = %fp, "primary cluster key switched");
+            }
+            SecurityOp::RemoveKey(fp) => {
+                ring(&mut self.core)?.remove(&fp)?;
+                info!(fingerprint = %fp, "cluster key removed");
+            }
+            SecurityOp::SetSigner(name, key) => {
+                info!(node = %name, public_key = %hex(key.as_bytes()), "roster entry set");
+                roster(&mut self.core)?.insert(name, key);
+            }
+            SecurityOp::RemoveSigner(name) => {
+                roster(&mut self.core)?.remove(&name);
+                info!(node = %name, "roster entry removed");
+            }
+        }
+        Ok(())
     }
 
     fn check_leave(&mut self, now: Duration) {
@@ -594,8 +687,17 @@ impl<T: Transport> EventLoop<T> {
             phase: self.lifecycle.phase(),
             taken_at: now,
             heartbeat_age: ages,
+            keys: self.core.keyring().map(|r| r.list()).unwrap_or_default(),
+            roster: roster_list(&self.core),
+            public_key: self.core.public_key().map(|k| hex(k.as_bytes())),
         }
     }
+}
+
+fn roster_list(core: &Core<StdRng>) -> Vec<(String, String)> {
+    core.roster()
+        .map(|r| r.entries().map(|(n, k)| (n.to_owned(), k)).collect())
+        .unwrap_or_default()
 }
 
 impl<T: Transport> Drop for EventLoop<T> {

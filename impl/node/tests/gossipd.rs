@@ -35,7 +35,11 @@ fn spawn(name: &str, seeds: &[SocketAddr], extra: &[&str]) -> Daemon {
         .args(["--cluster-id", "proc-test"])
         .args(extra)
         .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
+        .stdin(Stdio::null());
+    if !extra.iter().any(|a| a.starts_with("--key")) {
+        cmd.arg("--insecure-plaintext");
+    }
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     for s in seeds {
@@ -227,6 +231,18 @@ fn configuration_errors_exit_with_code_2_and_a_clear_message() {
         (&["--admin", "192.0.2.1:80"], "loopback"),
         (&["--node-name", ""], "name"),
         (&["get", "--admin", "127.0.0.1:1"], "required"),
+        // docs/spec/security.md: no key needs an explicit --insecure-plaintext
+        (&[], "--insecure-plaintext"),
+        (&["--key", "not-a-key"], "--key"),
+        (
+            &["--key", &"ab".repeat(32), "--insecure-plaintext"],
+            "cannot be used with",
+        ),
+        (
+            &["--insecure-plaintext", "--roster", "r.json"],
+            "--signing-key-file",
+        ),
+        (&["--key-file", "/nonexistent/k"], "/nonexistent/k"),
     ];
     for (args, needle) in cases {
         let out = cli(args);

@@ -1,12 +1,17 @@
 //! `gossipd`: runs one gossip node with a loopback admin API, or talks to one.
 //!
 //! ```text
-//! gossipd --bind 127.0.0.1:7946 --admin 127.0.0.1:8946 --node-name a
-//! gossipd --bind 127.0.0.1:7947 --admin 127.0.0.1:8947 --node-name b --seed 127.0.0.1:7946
+//! gossipd keys generate > cluster.key
+//! gossipd --bind 127.0.0.1:7946 --admin 127.0.0.1:8946 --node-name a --key-file cluster.key
+//! gossipd --bind 127.0.0.1:7947 --admin 127.0.0.1:8947 --node-name b --key-file cluster.key --seed 127.0.0.1:7946
 //! gossipd set --admin 127.0.0.1:8946 color blue
 //! gossipd get --admin 127.0.0.1:8947 a color
 //! gossipd members --admin 127.0.0.1:8947
+//! gossipd keys list --admin 127.0.0.1:8946
 //! ```
+//!
+//! Without `--key`/`--key-file` the daemon refuses to start (exit code 2) unless
+//! `--insecure-plaintext` is given (docs/spec/security.md).
 //!
 //! Exit codes: 0 success, 1 runtime failure (socket in use, node unreachable, key not found),
 //! 2 configuration error (clap's parse errors and this program's own validation).
@@ -18,6 +23,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use gossip_core::security::{self, ClusterKey, Keyring, Roster, Security, Signing};
 use gossip_node::http_client::{self, encode_segment};
 use gossip_node::{Config, LeaveOutcome, Node, NodeConfig, UdpTransport, admin};
 use std::io::Write as _;
@@ -63,6 +69,26 @@ struct RunArgs {
     /// How long a leave (on SIGINT/SIGTERM) waits for the leave to be gossiped.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     leave_timeout: Duration,
+    /// A file holding a cluster key (64 hex digits or base64 of 32 bytes; repeatable). Keys
+    /// from --key-file come first, then --key; the first key is the primary.
+    #[arg(long = "key-file", value_name = "FILE")]
+    key_files: Vec<PathBuf>,
+    /// A cluster key on the command line (visible to other local users: prefer --key-file;
+    /// repeatable).
+    #[arg(long = "key", value_name = "KEY")]
+    keys: Vec<String>,
+    /// Run without encryption (every datagram in plaintext, accepted from anyone who can
+    /// reach the port). Required when no key is given.
+    #[arg(long, conflicts_with_all = ["key_files", "keys"])]
+    insecure_plaintext: bool,
+    /// This node's Ed25519 signing key (a file of 64 hex digits: the 32-byte seed); turns on
+    /// per-node signatures. Requires --roster.
+    #[arg(long, value_name = "FILE", requires = "roster")]
+    signing_key_file: Option<PathBuf>,
+    /// The roster: a JSON object {"node name": "public key hex", ...} of every node's public
+    /// key (this node's included). Requires --signing-key-file.
+    #[arg(long, value_name = "FILE", requires = "signing_key_file")]
+    roster: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -100,6 +126,63 @@ enum Cmd {
         /// The admin API address of the node to ask.
         #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
         admin: SocketAddr,
+    },
+    /// Manages cluster keys (docs/spec/security.md §4: rotation procedure).
+    Keys {
+        #[command(subcommand)]
+        op: KeysCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCmd {
+    /// Lists the keys installed on the node at --admin (fingerprints only).
+    List {
+        /// The admin API address of the node to ask.
+        #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+        admin: SocketAddr,
+    },
+    /// Installs a key on the node at --admin (not as primary).
+    Add {
+        /// The admin API address of the node.
+        #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+        admin: SocketAddr,
+        /// A file holding the key.
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "key",
+            conflicts_with = "key"
+        )]
+        key_file: Option<PathBuf>,
+        /// The key itself (prefer --key-file).
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
+    },
+    /// Makes the installed key with FINGERPRINT the primary on the node at --admin.
+    Use {
+        /// The admin API address of the node.
+        #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+        admin: SocketAddr,
+        /// The key's fingerprint (16 hex digits, from `keys list`).
+        fingerprint: String,
+    },
+    /// Uninstalls the key with FINGERPRINT from the node at --admin (never the primary).
+    Remove {
+        /// The admin API address of the node.
+        #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+        admin: SocketAddr,
+        /// The key's fingerprint.
+        fingerprint: String,
+    },
+    /// Prints a fresh random 32-byte key (64 hex digits) from the OS's entropy: a cluster key,
+    /// or a signing key (seed).
+    Generate,
+    /// Prints the public key (64 hex digits) of a signing key file, for the roster.
+    Public {
+        /// The signing key file.
+        #[arg(long, value_name = "FILE")]
+        signing_key_file: PathBuf,
     },
 }
 
@@ -208,6 +291,12 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     core.gossip_interval = args.gossip_interval;
     core.validate()
         .map_err(|e| Usage(format!("invalid configuration: {e}")))?;
+    let security = security_from(&args)?;
+    core.validate_with(gossip_core::SecurityLayers {
+        encrypted: security.keyring.is_some(),
+        signed: security.signing.is_some(),
+    })
+    .map_err(|e| Usage(format!("invalid configuration: {e}")))?;
 
     let transport = UdpTransport::bind(args.bind)
         .await
@@ -218,6 +307,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("node-{}", gossip_addr.port()));
     let mut config = NodeConfig::new(core);
     config.data_dir = args.data_dir;
+    config.security = security;
     let handle = Node::start_with_transport(config, transport)?;
 
     let admin = match args.admin {
@@ -268,6 +358,61 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn read_secret(path: &std::path::Path, what: &str) -> Result<String, Usage> {
+    std::fs::read_to_string(path).map_err(|e| Usage(format!("{what} {}: {e}", path.display())))
+}
+
+/// The keyring and signing layer from the command line; a [`Usage`] error (exit code 2) for
+/// missing or malformed keys. Never prints key material.
+fn security_from(args: &RunArgs) -> Result<Security, Usage> {
+    let mut keys = Vec::new();
+    for f in &args.key_files {
+        let text = read_secret(f, "--key-file")?;
+        keys.push(
+            ClusterKey::parse(&text)
+                .map_err(|e| Usage(format!("--key-file {}: {e}", f.display())))?,
+        );
+    }
+    for k in &args.keys {
+        keys.push(ClusterKey::parse(k).map_err(|e| Usage(format!("--key: {e}")))?);
+    }
+    let keyring = if keys.is_empty() {
+        if !args.insecure_plaintext {
+            return Err(Usage(
+                "no cluster key: give --key-file FILE (or --key KEY), or run unencrypted with \
+                 --insecure-plaintext"
+                    .into(),
+            ));
+        }
+        None
+    } else {
+        Some(Keyring::from_keys(keys).ok_or_else(|| {
+            Usage(format!(
+                "too many keys (at most {})",
+                gossip_core::security::MAX_KEYS
+            ))
+        })?)
+    };
+    let signing = match (&args.signing_key_file, &args.roster) {
+        (Some(kf), Some(rf)) => {
+            let key = security::parse_signing_key(&read_secret(kf, "--signing-key-file")?)
+                .map_err(|e| Usage(format!("--signing-key-file {}: {e}", kf.display())))?;
+            let text = read_secret(rf, "--roster")?;
+            let map: std::collections::BTreeMap<String, String> = serde_json::from_str(&text)
+                .map_err(|e| Usage(format!("--roster {}: {e}", rf.display())))?;
+            let mut roster = Roster::new();
+            for (name, pk) in &map {
+                let k = security::parse_public_key(name, pk)
+                    .map_err(|e| Usage(format!("--roster {}: {e}", rf.display())))?;
+                roster.insert(name.clone(), k);
+            }
+            Some(Signing { key, roster })
+        }
+        _ => None,
+    };
+    Ok(Security { keyring, signing })
+}
+
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
@@ -291,6 +436,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 async fn client(cmd: Cmd) -> anyhow::Result<()> {
     match cmd {
+        Cmd::Keys { op } => keys_client(op).await,
         Cmd::Get { admin, node, key } => {
             let path = format!("/kv/{}/{}", encode_segment(&node), encode_segment(&key));
             let r = http_client::request(admin, "GET", &path, None, TIMEOUT)
@@ -353,6 +499,67 @@ async fn client(cmd: Cmd) -> anyhow::Result<()> {
                     }
                 );
             }
+            Ok(())
+        }
+    }
+}
+
+async fn keys_client(op: KeysCmd) -> anyhow::Result<()> {
+    let call = async |admin: SocketAddr, method: &str, path: &str, body: Option<&[u8]>| {
+        let r = http_client::request(admin, method, path, body, TIMEOUT)
+            .await
+            .with_context(|| format!("cannot reach the admin API at {admin}"))?;
+        if r.status != 200 {
+            bail!("HTTP {}: {}", r.status, r.text().trim());
+        }
+        let v: serde_json::Value = serde_json::from_slice(&r.body).context("bad answer")?;
+        for k in v["keys"].as_array().into_iter().flatten() {
+            println!(
+                "{}{}",
+                k["fingerprint"].as_str().unwrap_or("?"),
+                if k["primary"].as_bool() == Some(true) {
+                    "  primary"
+                } else {
+                    ""
+                }
+            );
+        }
+        Ok(())
+    };
+    match op {
+        KeysCmd::List { admin } => call(admin, "GET", "/keys", None).await,
+        KeysCmd::Add {
+            admin,
+            key_file,
+            key,
+        } => {
+            let text = match (key_file, key) {
+                (Some(f), _) => read_secret(&f, "--key-file")?,
+                (None, Some(k)) => k,
+                (None, None) => bail!(Usage("--key-file or --key is required".into())),
+            };
+            // Parse locally: a malformed key is a usage error and is never sent.
+            let k = ClusterKey::parse(&text).map_err(|e| Usage(format!("key: {e}")))?;
+            let hex = security::hex(k.as_bytes());
+            call(admin, "POST", "/keys", Some(hex.as_bytes())).await
+        }
+        KeysCmd::Use { admin, fingerprint } => {
+            call(admin, "PUT", "/keys/primary", Some(fingerprint.as_bytes())).await
+        }
+        KeysCmd::Remove { admin, fingerprint } => {
+            let path = format!("/keys/{}", encode_segment(&fingerprint));
+            call(admin, "DELETE", &path, None).await
+        }
+        KeysCmd::Generate => {
+            let k = ClusterKey::generate(&mut rand::rngs::OsRng);
+            println!("{}", security::hex(k.as_bytes()));
+            Ok(())
+        }
+        KeysCmd::Public { signing_key_file } => {
+            let key =
+                security::parse_signing_key(&read_secret(&signing_key_file, "--signing-key-file")?)
+                    .map_err(|e| Usage(format!("--signing-key-file: {e}")))?;
+            println!("{}", security::hex(key.verifying_key().as_bytes()));
             Ok(())
         }
     }
