@@ -348,7 +348,7 @@ fn a_member_can_suppress_updates_at_a_lagging_node_but_never_make_it_hold_a_fore
         .into_iter()
         .find(|nd| nd.node == *a.id())
         .unwrap();
-    let mut c = secure_core(config("c", 4), &[k.clone()], &NAMES);
+    let mut c = secure_core(config("c", 4), std::slice::from_ref(&k), &NAMES);
     let mut omitting = about_a.clone();
     omitting.kind = DeltaKind::Reset { gc_floor: 0 };
     omitting

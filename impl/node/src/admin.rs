@@ -228,24 +228,23 @@ async fn keys_add(State(h): State<NodeHandle>, body: Bytes) -> Response {
     }
 }
 
-fn parse_fingerprint(text: &[u8]) -> Result<Fingerprint, Response> {
-    std::str::from_utf8(text)
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .ok_or_else(|| bad_request("a fingerprint is 16 hex digits"))
+fn parse_fingerprint(text: &[u8]) -> Option<Fingerprint> {
+    std::str::from_utf8(text).ok().and_then(|t| t.parse().ok())
 }
+
+const BAD_FINGERPRINT: &str = "a fingerprint is 16 hex digits";
 
 async fn keys_use(State(h): State<NodeHandle>, body: Bytes) -> Response {
     match parse_fingerprint(&body) {
-        Ok(fp) => security_op(&h, SecurityOp::UseKey(fp)).await,
-        Err(r) => r,
+        Some(fp) => security_op(&h, SecurityOp::UseKey(fp)).await,
+        None => bad_request(BAD_FINGERPRINT),
     }
 }
 
 async fn keys_remove(State(h): State<NodeHandle>, Path(fp): Path<String>) -> Response {
     match parse_fingerprint(fp.as_bytes()) {
-        Ok(fp) => security_op(&h, SecurityOp::RemoveKey(fp)).await,
-        Err(r) => r,
+        Some(fp) => security_op(&h, SecurityOp::RemoveKey(fp)).await,
+        None => bad_request(BAD_FINGERPRINT),
     }
 }
 

@@ -154,10 +154,10 @@ async fn rotating_the_cluster_key_across_running_daemons_suspects_no_node_and_lo
     let a0 = args(0);
     let a = spawn("a", &[], &a0.iter().map(String::as_str).collect::<Vec<_>>());
     let mut ds = vec![a];
-    for i in 1..3 {
+    for (i, name) in names.iter().enumerate().skip(1) {
         let ai = args(i);
         ds.push(spawn(
-            names[i],
+            name,
             &[ds[0].gossip],
             &ai.iter().map(String::as_str).collect::<Vec<_>>(),
         ));
