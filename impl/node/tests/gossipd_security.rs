@@ -279,3 +279,85 @@ async fn a_plaintext_daemon_and_an_encrypted_one_do_not_talk_and_count_why() {
     let m = json(enc.admin, "/members").await;
     assert_eq!(m.as_array().unwrap().len(), 1, "{m:?}");
 }
+
+#[tokio::test]
+async fn a_node_outside_the_roster_is_dropped_as_unknown_signer_until_its_key_is_added_at_run_time()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let k = write(dir.path(), "k", &security::hex(&[9; 32]));
+    let seeds: Vec<[u8; 32]> = (0..2).map(|i| [40 + i; 32]).collect();
+    let pk = |s: &[u8; 32]| security::hex(SigningKey::from_bytes(s).verifying_key().as_bytes());
+    // The roster knows "old" only; "new" is not in it.
+    let roster = write(
+        dir.path(),
+        "roster.json",
+        &serde_json::json!({ "old": pk(&seeds[0]) }).to_string(),
+    );
+    let sk0 = write(dir.path(), "old.sk", &security::hex(&seeds[0]));
+    let sk1 = write(dir.path(), "new.sk", &security::hex(&seeds[1]));
+    let old = spawn(
+        "old",
+        &[],
+        &[
+            "--key-file",
+            &k,
+            "--signing-key-file",
+            &sk0,
+            "--roster",
+            &roster,
+        ],
+    );
+    let new = spawn(
+        "new",
+        &[old.gossip],
+        &[
+            "--key-file",
+            &k,
+            "--signing-key-file",
+            &sk1,
+            "--roster",
+            &roster,
+        ],
+    );
+    eventually(
+        Duration::from_secs(20),
+        "old drops new's node deltas",
+        async || json(old.admin, "/stats").await["rejected"]["unknown_signer"].as_u64() > Some(0),
+    )
+    .await;
+    assert_eq!(
+        json(old.admin, "/members").await.as_array().unwrap().len(),
+        1
+    );
+    // Bind "new" on both nodes at run time: new joins.
+    for d in [&old, &new] {
+        let r = http(
+            d.admin,
+            "PUT",
+            "/roster/new",
+            Some(pk(&seeds[1]).as_bytes()),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let bad = http(old.admin, "PUT", "/roster/x", Some(b"not a key")).await;
+    assert_eq!(bad.status, 400);
+    eventually(
+        Duration::from_secs(20),
+        "both see two alive members",
+        async || {
+            for d in [&old, &new] {
+                let m = json(d.admin, "/members").await;
+                let m = m.as_array().unwrap();
+                if m.len() != 2 || m.iter().any(|n| n["status"] != "alive") {
+                    return false;
+                }
+            }
+            true
+        },
+    )
+    .await;
+    let keys = json(old.admin, "/keys").await;
+    assert_eq!(keys["roster"]["new"], pk(&seeds[1]));
+    assert_eq!(keys["public_key"], pk(&seeds[0]));
+}
