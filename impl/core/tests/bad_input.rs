@@ -129,7 +129,7 @@ fn an_oversize_datagram_is_rejected_before_decoding() {
 #[test]
 fn an_unknown_protocol_version_is_rejected() {
     let mut d = syn(vec![entry(&id("b", 2), 1, 1, 1)]);
-    d[0] = 2;
+    d[0] = 3; // 2 is the encrypted frame type (docs/spec/security.md)
     assert_rejected(&d, RejectReason::UnknownVersion);
 }
 
