@@ -1,0 +1,691 @@
+"""The sans-io node core (docs/spec/protocol.md). Time (`now`, seconds as float) is always an
+argument; randomness comes only from the injected `random.Random`."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from . import wire
+from .bugs import active_bug
+from .fd import PhiDetector
+from .wire import (KIND_INCREMENTAL, KIND_RESET, MODE_PULL, MODE_PUSH, MODE_PUSH_PULL, OP_DELETE,
+                   OP_LEAVE, OP_SET, Ack, Digest, DigestEntry, Envelope, Limits, NodeDelta,
+                   NodeId, Syn, SynAck, Update, WireError)
+
+ALIVE = "alive"
+SUSPECTED = "suspected"
+DEAD = "dead"
+LEFT = "left"
+
+MODES = {"push-pull": MODE_PUSH_PULL, "pull": MODE_PULL, "push": MODE_PUSH}
+
+
+class ConfigError(Exception):
+    pass
+
+
+class WriteError(Exception):
+    """A refused write; consumes no version. .reason: 'left' or 'limit'."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+@dataclass
+class Config:
+    name: str
+    host: str = "127.0.0.1"
+    port: int = 7946
+    cluster_id: str = "default"
+    generation: int = 1
+    gossip_interval: float = 1.0
+    fanout: int = 1
+    mode: str = "push-pull"
+    mtu: int = 1400
+    max_digest_len: int = 700
+    phi_threshold: float = 8.0
+    phi_window: int = 1000
+    min_std_dev: float = 0.5
+    initial_interval: float = 1.0
+    dead_after: float = 10.0
+    dead_grace: float = 24 * 3600.0
+    tombstone_grace: float = 3600.0
+    forgotten_retention: float = 48 * 3600.0
+    max_delta_updates: Optional[int] = None
+    rotate_delta_start: bool = True
+    limits: Limits = field(default_factory=Limits)
+    seeds: List[bytes] = field(default_factory=list)  # wire-form addresses
+    bug: Optional[str] = None  # None: from PYGOSSIP_BUG
+
+    def node_id(self) -> NodeId:
+        return NodeId.make(self.name, self.host, self.port)
+
+    def validate(self) -> None:
+        if not self.name:
+            raise ConfigError("empty name")
+        if len(self.name.encode()) > self.limits.max_name_len:
+            raise ConfigError("name too long")
+        if self.mode not in MODES:
+            raise ConfigError(f"unknown mode {self.mode}")
+        if self.gossip_interval <= 0 or self.fanout < 1:
+            raise ConfigError("interval and fanout must be positive")
+        if self.max_delta_updates is not None and self.max_delta_updates < 1:
+            raise ConfigError("max_delta_updates must be >= 1")
+        # one worst-case digest entry and range must fit in max_digest_len
+        worst = NodeId("x" * self.limits.max_name_len, bytes(18))
+        big = (1 << 64) - 1
+        entry = wire.size_of(wire.enc_digest_entry, DigestEntry(worst, big, big, big))
+        rng = wire.size_of(wire.enc_digest, Digest((worst, worst), []))
+        if rng + entry + 2 > self.max_digest_len:
+            raise ConfigError("max_digest_len cannot hold one worst-case entry and range")
+
+
+@dataclass
+class NodeState:
+    generation: int
+    heartbeat: int
+    entries: Dict[str, Tuple[int, Optional[bytes]]] = field(default_factory=dict)
+    left: Optional[int] = None  # version of the leave marker
+    watermark: int = 0
+    gc_floor: int = 0
+    status: str = ALIVE
+    status_since: float = 0.0
+    tomb_since: Dict[str, float] = field(default_factory=dict)
+    fd: Optional[PhiDetector] = None
+
+    def changes(self) -> List[Update]:
+        """Every held change (entries, tombstones, leave marker) in version order."""
+        ups = []
+        for k, (v, val) in self.entries.items():
+            ups.append(Update(v, OP_SET, k, val) if val is not None else Update(v, OP_DELETE, k))
+        if self.left is not None:
+            ups.append(Update(self.left, OP_LEAVE))
+        ups.sort(key=lambda u: u.version)
+        return ups
+
+
+@dataclass
+class Forgotten:
+    generation: int
+    heartbeat: int
+    left: bool
+    since: float
+
+
+@dataclass
+class Stats:
+    datagrams_in: int = 0
+    bytes_in: int = 0
+    datagrams_out: int = 0
+    bytes_out: int = 0
+    rounds: int = 0
+    syns_sent: int = 0
+    synacks_sent: int = 0
+    acks_sent: int = 0
+    resets_sent: int = 0
+    resets_applied: int = 0
+    deltas_cut: int = 0
+    gaps: int = 0
+    zombies_ignored: int = 0
+    dropped_nodes: int = 0
+    dropped_updates: int = 0
+    rejected: Dict[str, int] = field(default_factory=lambda: {r: 0 for r in wire.REASONS})
+
+
+def _nodeid_len(n: NodeId) -> int:
+    return wire.size_of(wire._node_id, n)
+
+
+def _uint(n: int) -> int:
+    return wire.mp.uint_len(n)
+
+
+def _update_len(u: Update) -> int:
+    return wire.size_of(wire.enc_update, u)
+
+
+class Core:
+    """One node's protocol state machine."""
+
+    def __init__(self, config: Config, rng: random.Random, now: float):
+        config.validate()
+        self.config = config
+        self.rng = rng
+        self.bug = config.bug if config.bug is not None else active_bug()
+        self.id = config.node_id()
+        self.limits = config.limits
+        self.mode = MODES[config.mode]
+        own = NodeState(config.generation, 0, status_since=now)
+        self.view: Dict[NodeId, NodeState] = {self.id: own}
+        self.forgotten: Dict[NodeId, Forgotten] = {}
+        self.stats = Stats()
+        self.transmits: List[Tuple[bytes, bytes]] = []
+        self.events: List[tuple] = []
+        self.next_round = now
+        self.last_now = now
+        self.digest_cursor: Optional[NodeId] = None
+        self.delta_cursor: Optional[NodeId] = None
+        self.left_acknowledged = False
+
+    # ------------------------------------------------------------ helpers
+    @property
+    def own(self) -> NodeState:
+        return self.view[self.id]
+
+    def _now(self, now: float) -> float:
+        if now < self.last_now:
+            now = self.last_now
+        self.last_now = now
+        return now
+
+    def _sorted_ids(self) -> List[NodeId]:
+        return sorted(self.view)
+
+    def poll_transmit(self) -> Optional[Tuple[bytes, bytes]]:
+        return self.transmits.pop(0) if self.transmits else None
+
+    def poll_event(self) -> Optional[tuple]:
+        return self.events.pop(0) if self.events else None
+
+    def poll_timeout(self) -> float:
+        return self.next_round
+
+    def _send(self, dst: bytes, msg) -> None:
+        data = wire.encode(Envelope(self.config.cluster_id, msg))
+        assert len(data) <= self.config.mtu, (len(data), self.config.mtu)
+        self.transmits.append((dst, data))
+        self.stats.datagrams_out += 1
+        self.stats.bytes_out += len(data)
+        if isinstance(msg, Syn):
+            self.stats.syns_sent += 1
+        elif isinstance(msg, SynAck):
+            self.stats.synacks_sent += 1
+        else:
+            self.stats.acks_sent += 1
+        for nd in msg.delta:
+            if nd.is_reset:
+                self.stats.resets_sent += 1
+
+    def _space(self, msg) -> int:
+        """MTU minus everything but the digest and the delta (which are nil/empty in msg)."""
+        base = len(wire.encode(Envelope(self.config.cluster_id, msg)))
+        # the nil digest (1 byte) and the empty delta header (1 byte) are replaced
+        extra = 1  # empty delta array header
+        if isinstance(msg, (Syn, SynAck)):
+            extra += 1  # nil digest
+        return self.config.mtu - base + extra
+
+    # ------------------------------------------------------------ local writes
+    def _check_write(self):
+        if self.own.left is not None:
+            raise WriteError("left", "the node has left")
+
+    def _next_version(self) -> int:
+        return self.own.watermark + 1
+
+    def set(self, key: str, value: bytes, now: float) -> int:
+        now = self._now(now)
+        self._check_write()
+        if len(key.encode()) > self.limits.max_key_len:
+            raise WriteError("limit", "key too long")
+        if len(value) > self.limits.max_value_len:
+            raise WriteError("limit", "value too long")
+        own = self.own
+        if key not in own.entries and len(own.entries) >= self.limits.max_keys_per_node:
+            raise WriteError("limit", "too many keys")
+        v = self._next_version()
+        own.entries[key] = (v, bytes(value))
+        own.tomb_since.pop(key, None)
+        own.watermark = v
+        return v
+
+    def delete(self, key: str, now: float) -> int:
+        now = self._now(now)
+        self._check_write()
+        if len(key.encode()) > self.limits.max_key_len:
+            raise WriteError("limit", "key too long")
+        own = self.own
+        if key not in own.entries and len(own.entries) >= self.limits.max_keys_per_node:
+            raise WriteError("limit", "too many keys")
+        v = self._next_version()
+        own.entries[key] = (v, None)
+        own.tomb_since[key] = now
+        own.watermark = v
+        return v
+
+    def leave(self, now: float) -> int:
+        now = self._now(now)
+        self._check_write()
+        own = self.own
+        v = self._next_version()
+        own.left = v
+        own.watermark = v
+        own.status = LEFT
+        return v
+
+    # ------------------------------------------------------------ digests
+    def _entry(self, nid: NodeId) -> DigestEntry:
+        st = self.view[nid]
+        return DigestEntry(nid, st.generation, st.heartbeat, st.watermark)
+
+    def complete_digest(self) -> Digest:
+        return Digest(None, [self._entry(n) for n in self._sorted_ids()])
+
+    def build_digest(self, budget: int) -> Digest:
+        """Complete if it fits in `budget` bytes; otherwise a partial digest from the rotating
+        cursor (wire.md "Partial digests and cuts")."""
+        full = self.complete_digest()
+        if wire.size_of(wire.enc_digest, full) <= budget:
+            return full
+        ids = self._sorted_ids()
+        n = len(ids)
+        i0 = 0
+        if self.digest_cursor is not None:
+            i0 = next((i for i, x in enumerate(ids) if not x < self.digest_cursor), 0)
+        start = ids[i0]
+        sizes = [wire.size_of(wire.enc_digest_entry, self._entry(ids[(i0 + k) % n])) for k in range(n)]
+        k = 0
+        total = 0
+        while k < n - 1:
+            end = ids[(i0 + k + 1) % n]
+            size = (1 + 1 + _nodeid_len(start) + _nodeid_len(end)
+                    + wire.mp.array_hdr_len(k + 1) + total + sizes[k])
+            if size > budget:
+                break
+            total += sizes[k]
+            k += 1
+        if k == 0:
+            k = 1  # Config.validate guarantees one entry fits
+        end = ids[(i0 + k) % n]
+        self.digest_cursor = end
+        return Digest((start, end), [self._entry(ids[(i0 + j) % n]) for j in range(k)])
+
+    # ------------------------------------------------------------ deltas
+    def _needed(self, nid: NodeId, st: NodeState, peer: Optional[DigestEntry]):
+        """protocol.md §4 steps 1-4: None, or (kind, arg, updates, watermark_after, d)."""
+        g, w, f = st.generation, st.watermark, st.gc_floor
+        if peer is None or peer.generation < g:
+            ups = st.changes()
+            if f > 0:
+                return (KIND_RESET, f, ups, w, 0)
+            return (KIND_INCREMENTAL, 0, ups, w, 0)
+        if peer.generation == g:
+            d = peer.watermark
+            if d < w:
+                if d < f and self.bug != "gc-without-reset":
+                    return (KIND_RESET, f, st.changes(), w, d)
+                return (KIND_INCREMENTAL, d, [u for u in st.changes() if u.version > d], w, d)
+            if peer.heartbeat < st.heartbeat:
+                return (KIND_INCREMENTAL, d, [], d, d)
+        return None
+
+    def build_delta(self, digest: Optional[Digest], budget: int,
+                    only: Optional[NodeId] = None) -> List[NodeDelta]:
+        """The delta for a peer whose digest is `digest` (None: the peer lacks everything),
+        cut to `budget` bytes (the whole delta array) and to max_delta_updates updates."""
+        peer_entries: Dict[NodeId, DigestEntry] = {}
+        if digest is not None:
+            for e in digest.entries:
+                peer_entries[e.node] = e
+        ids = self._sorted_ids() if only is None else [only]
+        if only is None and self.config.rotate_delta_start and self.delta_cursor is not None:
+            i0 = next((i for i, x in enumerate(ids) if not x < self.delta_cursor), 0)
+            ids = ids[i0:] + ids[:i0]
+        max_updates = self.config.max_delta_updates
+        out: List[NodeDelta] = []
+        used_bytes = 0  # sum of node delta sizes
+        used_updates = 0
+        exhausted = False
+        cut_node: Optional[NodeId] = None
+        cut_next = False
+
+        def fits(size: int) -> bool:
+            return wire.mp.array_hdr_len(len(out) + 1) + used_bytes + size <= budget
+
+        def nd_len(nid, st, kind, arg, n_upd, upd_bytes, wa):
+            return (1 + _nodeid_len(nid) + _uint(st.generation) + _uint(st.heartbeat)
+                    + 1 + _uint(kind) + _uint(arg) + wire.mp.array_hdr_len(n_upd) + upd_bytes
+                    + _uint(wa))
+
+        for nid in ids:
+            if digest is not None and not digest.covers(nid):
+                continue
+            st = self.view[nid]
+            need = self._needed(nid, st, peer_entries.get(nid))
+            if need is None:
+                continue
+            kind, arg, ups, wa, d = need
+            if not ups:
+                size = nd_len(nid, st, kind, arg, 0, 0, wa)
+                if not fits(size):
+                    break
+                out.append(NodeDelta(nid, st.generation, st.heartbeat, kind, arg, [], wa))
+                used_bytes += size
+                continue
+            if exhausted:
+                size = nd_len(nid, st, KIND_INCREMENTAL, d, 0, 0, d)
+                if not fits(size):
+                    break
+                out.append(NodeDelta(nid, st.generation, st.heartbeat, KIND_INCREMENTAL, d, [], d))
+                used_bytes += size
+                continue
+            take: List[Update] = []
+            upd_bytes = 0
+            for u in ups:
+                if max_updates is not None and used_updates >= max_updates:
+                    break
+                ul = _update_len(u)
+                size = nd_len(nid, st, kind, arg, len(take) + 1, upd_bytes + ul, u.version)
+                if not fits(size):
+                    break
+                take.append(u)
+                upd_bytes += ul
+                used_updates += 1
+            if len(take) == len(ups):
+                size = nd_len(nid, st, kind, arg, len(take), upd_bytes, wa)
+                if fits(size):
+                    out.append(NodeDelta(nid, st.generation, st.heartbeat, kind, arg, take, wa))
+                    used_bytes += size
+                    if max_updates is not None and used_updates >= max_updates:
+                        pass  # budget spent exactly; the next node needing updates is cut
+                    continue
+                # the final watermark did not fit (wider integer): drop the last update
+                used_updates -= 1
+                upd_bytes -= _update_len(take.pop())
+            # the cut
+            exhausted = True
+            self.stats.deltas_cut += 1
+            if cut_node is None:
+                cut_node = nid
+                cut_next = bool(take)
+            if take:
+                size = nd_len(nid, st, kind, arg, len(take), upd_bytes, take[-1].version)
+                out.append(NodeDelta(nid, st.generation, st.heartbeat, kind, arg, take,
+                                     take[-1].version))
+                used_bytes += size
+            else:
+                size = nd_len(nid, st, KIND_INCREMENTAL, d, 0, 0, d)
+                if not fits(size):
+                    break
+                out.append(NodeDelta(nid, st.generation, st.heartbeat, KIND_INCREMENTAL, d, [], d))
+                used_bytes += size
+        if only is None and self.config.rotate_delta_start and cut_node is not None:
+            if cut_next:
+                all_ids = self._sorted_ids()
+                later = [x for x in all_ids if cut_node < x]
+                self.delta_cursor = later[0] if later else all_ids[0]
+            else:
+                self.delta_cursor = cut_node
+        return out
+
+    @staticmethod
+    def delta_len(delta: List[NodeDelta]) -> int:
+        return wire.size_of(wire.enc_delta, delta)
+
+    # ------------------------------------------------------------ applying
+    def apply_node_delta(self, nd: NodeDelta, now: float) -> None:
+        """protocol.md §5."""
+        nid = nd.node
+        if nid == self.id:  # 1
+            return
+        rec = self.forgotten.get(nid)  # 2
+        if rec is not None and (nd.generation < rec.generation or (
+                nd.generation == rec.generation and (rec.left or nd.heartbeat <= rec.heartbeat))):
+            self.stats.zombies_ignored += 1
+            return
+        st = self.view.get(nid)
+        if st is not None and st.generation > nd.generation:  # 3
+            if self.bug != "accept-older-generation":
+                return
+        if st is None or st.generation != nd.generation:  # 4
+            if not (nd.is_reset or nd.kind_arg == 0):
+                self.stats.gaps += 1
+                return
+            if st is None and len(self.view) >= self.limits.max_nodes:
+                self.stats.dropped_nodes += 1
+                return
+            st = NodeState(nd.generation, nd.heartbeat, status_since=now,
+                           fd=PhiDetector(now, self.config.phi_window,
+                                          self.config.initial_interval, self.config.min_std_dev))
+            self.view[nid] = st
+            self.forgotten.pop(nid, None)
+            self.events.append(("NodeJoined", nid, nd.generation))
+        if nd.is_reset:  # 5
+            ups, wa = self._keys_limit(st, nd.updates, nd.watermark_after, replace=True)
+            if wa > st.watermark:
+                old = st.entries
+                st.entries = {}
+                st.left = None
+                new_tomb = {}
+                for u in ups:
+                    if u.op == OP_LEAVE:
+                        st.left = u.version
+                    else:
+                        st.entries[u.key] = (u.version, u.value if u.op == OP_SET else None)
+                        if u.op == OP_DELETE:
+                            prev = old.get(u.key)
+                            new_tomb[u.key] = (st.tomb_since.get(u.key, now)
+                                               if prev == (u.version, None) else now)
+                for k, (v, val) in st.entries.items():
+                    if old.get(k) != (v, val):
+                        self.events.append(("KeySet", nid, k, val) if val is not None
+                                           else ("KeyDeleted", nid, k))
+                for k in old:
+                    if k not in st.entries and old[k][1] is not None:
+                        self.events.append(("KeyDeleted", nid, k))
+                st.tomb_since = new_tomb
+                st.watermark = wa
+                st.gc_floor = max(st.gc_floor, nd.kind_arg)
+                self.stats.resets_applied += 1
+        else:  # 6
+            if st.watermark < nd.kind_arg and self.bug != "apply-past-gap":
+                self.stats.gaps += 1
+            else:
+                ups, wa = self._keys_limit(st, nd.updates, nd.watermark_after, replace=False)
+                for u in ups:
+                    if u.version <= st.watermark:
+                        continue
+                    if u.op == OP_LEAVE:
+                        if st.left is None or u.version > st.left:
+                            st.left = u.version
+                        continue
+                    cur = st.entries.get(u.key)
+                    if cur is not None and u.version <= cur[0]:
+                        continue
+                    if u.op == OP_SET:
+                        st.entries[u.key] = (u.version, u.value)
+                        st.tomb_since.pop(u.key, None)
+                        self.events.append(("KeySet", nid, u.key, u.value))
+                    else:
+                        st.entries[u.key] = (u.version, None)
+                        st.tomb_since[u.key] = now
+                        self.events.append(("KeyDeleted", nid, u.key))
+                st.watermark = max(st.watermark, wa)
+        # 7
+        if nd.heartbeat > st.heartbeat:
+            st.heartbeat = nd.heartbeat
+            if st.fd is not None:
+                st.fd.heartbeat(now)
+            if st.status in (SUSPECTED, DEAD):
+                st.status = ALIVE
+                st.status_since = now
+                self.events.append(("NodeUp", nid))
+        if st.left is not None and st.status != LEFT:
+            st.status = LEFT
+            st.status_since = now
+            self.events.append(("NodeLeft", nid))
+
+    def _keys_limit(self, st: NodeState, ups: List[Update], wa: int, replace: bool):
+        """limits.max_keys_per_node: drop updates creating keys beyond the limit, and treat the
+        node delta as cut just before the first dropped one."""
+        keys = set() if replace else set(st.entries)
+        for i, u in enumerate(ups):
+            if u.op == OP_LEAVE or u.key in keys:
+                continue
+            if len(keys) >= self.limits.max_keys_per_node:
+                self.stats.dropped_updates += len(ups) - i
+                return ups[:i], u.version - 1
+            keys.add(u.key)
+        return ups, wa
+
+    def _apply_delta(self, delta: List[NodeDelta], now: float) -> None:
+        for nd in delta:
+            self.apply_node_delta(nd, now)
+
+    def _check_leave_ack(self, digest: Optional[Digest]) -> None:
+        own = self.own
+        if digest is None or own.left is None:
+            return
+        for e in digest.entries:
+            if e.node == self.id and e.generation == own.generation and e.watermark >= own.left:
+                self.left_acknowledged = True
+
+    # ------------------------------------------------------------ datagrams
+    def handle_datagram(self, src: bytes, data: bytes, now: float) -> None:
+        """Raises WireError on rejection (counted; nothing else changes)."""
+        now = self._now(now)
+        self.stats.datagrams_in += 1
+        self.stats.bytes_in += len(data)
+        try:
+            env = wire.decode(data, mtu=self.config.mtu, cluster_id=self.config.cluster_id,
+                              limits=self.limits)
+        except WireError as e:
+            self.stats.rejected[e.reason] += 1
+            raise
+        self.handle_message(src, env.msg, now)
+
+    def handle_message(self, src: bytes, msg, now: float) -> None:
+        if isinstance(msg, Syn):
+            self._check_leave_ack(msg.digest)
+            self._apply_delta(msg.delta, now)
+            if msg.mode == MODE_PUSH:
+                return
+            if msg.mode == MODE_PULL:
+                space = self._space(SynAck(None, []))
+                self._send(src, SynAck(None, self.build_delta(msg.digest, space)))
+                return
+            space = self._space(SynAck(None, []))
+            cap = self.config.max_digest_len
+            full = wire.size_of(wire.enc_digest, self.complete_digest())
+            reserve = min(full, space // 4, cap)
+            delta = self.build_delta(msg.digest, space - reserve)
+            digest = self.build_digest(min(space - self.delta_len(delta), cap))
+            self._send(src, SynAck(digest, delta))
+        elif isinstance(msg, SynAck):
+            self._check_leave_ack(msg.digest)
+            self._apply_delta(msg.delta, now)
+            if msg.digest is None:
+                return
+            space = self._space(Ack([]))
+            delta = self.build_delta(msg.digest, space)
+            if delta:
+                self._send(src, Ack(delta))
+        else:
+            self._apply_delta(msg.delta, now)
+
+    # ------------------------------------------------------------ rounds
+    def _syn(self) -> Syn:
+        cap = self.config.max_digest_len
+        if self.mode == MODE_PUSH:
+            space = self._space(Syn(MODE_PUSH, None, []))
+            return Syn(MODE_PUSH, None, self.build_delta(None, space))
+        space = self._space(Syn(self.mode, None, []))
+        if self.mode == MODE_PULL:
+            delta = self.build_delta(None, space // 4, only=self.id)
+            digest = self.build_digest(min(space - self.delta_len(delta), cap))
+            return Syn(MODE_PULL, digest, delta)
+        return Syn(MODE_PUSH_PULL, self.build_digest(min(space, cap)), [])
+
+    def _bump(self) -> None:
+        self.stats.rounds += 1
+        own = self.own
+        if own.left is None and self.bug != "no-heartbeat-bump":
+            own.heartbeat += 1
+
+    def start_round_with(self, peer: bytes, now: float) -> None:
+        """One round with a given peer address: heartbeat + Syn, without moving the timer."""
+        self._now(now)
+        self._bump()
+        self._send(peer, self._syn())
+
+    def choose_peers(self) -> List[bytes]:
+        cands = [n for n in self._sorted_ids() if n != self.id and self.view[n].status != LEFT]
+        live = [n for n in cands if self.view[n].status in (ALIVE, SUSPECTED)]
+        k = min(self.config.fanout, len(cands))
+        chosen = [n.addr for n in self.rng.sample(cands, k)] if k else []
+        seeds = [s for s in self.config.seeds if s != self.id.addr]
+        if seeds:
+            if not live or self.rng.random() < 1.0 / (1 + len(live)):
+                s = self.rng.choice(seeds)
+                if s not in chosen:
+                    chosen.append(s)
+        return chosen
+
+    def handle_timeout(self, now: float) -> None:
+        now = self._now(now)
+        cfg = self.config
+        for nid in self._sorted_ids():
+            if nid == self.id:
+                continue
+            st = self.view[nid]
+            if st.status == ALIVE and st.fd is not None and \
+                    st.fd.phi(now) >= cfg.phi_threshold:
+                st.status, st.status_since = SUSPECTED, now
+                self.events.append(("NodeSuspected", nid))
+            if st.status == SUSPECTED and now - st.status_since >= cfg.dead_after:
+                st.status, st.status_since = DEAD, now
+                self.events.append(("NodeDead", nid))
+            if st.status in (DEAD, LEFT) and now - st.status_since >= cfg.dead_grace:
+                self.forget(nid, now)
+        for nid, rec in list(self.forgotten.items()):
+            if now - rec.since >= cfg.forgotten_retention:
+                del self.forgotten[nid]
+        for nid in self._sorted_ids():
+            st = self.view.get(nid)
+            due = [k for k, t in st.tomb_since.items() if now - t >= cfg.tombstone_grace]
+            if due:
+                self._collect(st, due)
+        if now >= self.next_round:
+            self._bump()
+            syn = None
+            for peer in self.choose_peers():
+                syn = syn or self._syn()
+                self._send(peer, syn)
+            self.next_round = now + cfg.gossip_interval
+
+    # ------------------------------------------------------------ abstract timeouts
+    def convict(self, nid: NodeId, now: float) -> None:
+        now = self._now(now)
+        st = self.view.get(nid)
+        if st is None or nid == self.id or st.status == LEFT:
+            return
+        if st.status != DEAD:
+            st.status, st.status_since = DEAD, now
+            self.events.append(("NodeDead", nid))
+
+    def forget(self, nid: NodeId, now: float) -> None:
+        now = self._now(now)
+        st = self.view.get(nid)
+        if st is None or nid == self.id:
+            return
+        del self.view[nid]
+        self.forgotten[nid] = Forgotten(st.generation, st.heartbeat, st.left is not None, now)
+        self.events.append(("NodeForgotten", nid))
+
+    def _collect(self, st: NodeState, keys) -> None:
+        for k in keys:
+            v, val = st.entries[k]
+            assert val is None
+            del st.entries[k]
+            st.tomb_since.pop(k, None)
+            st.gc_floor = max(st.gc_floor, v)
+
+    def collect_tombstones(self, nid: NodeId, now: float) -> None:
+        """Collects every tombstone held for `nid`, whatever its age."""
+        self._now(now)
+        st = self.view.get(nid)
+        if st is None:
+            return
+        self._collect(st, [k for k, (v, val) in st.entries.items() if val is None])
