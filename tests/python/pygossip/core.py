@@ -656,23 +656,26 @@ class Core:
             self.next_round = now + cfg.gossip_interval
 
     # ------------------------------------------------------------ abstract timeouts
-    def convict(self, nid: NodeId, now: float) -> None:
+    def convict(self, nid: NodeId, now: float) -> bool:
+        """The failure detector convicts `nid` (protocol.md §7). False: unknown node, the
+        node itself, or already dead or left."""
         now = self._now(now)
         st = self.view.get(nid)
-        if st is None or nid == self.id or st.status == LEFT:
-            return
-        if st.status != DEAD:
-            st.status, st.status_since = DEAD, now
-            self.events.append(("NodeDead", nid))
+        if st is None or nid == self.id or st.status in (LEFT, DEAD):
+            return False
+        st.status, st.status_since = DEAD, now
+        self.events.append(("NodeDead", nid))
+        return True
 
-    def forget(self, nid: NodeId, now: float) -> None:
+    def forget(self, nid: NodeId, now: float) -> bool:
         now = self._now(now)
         st = self.view.get(nid)
         if st is None or nid == self.id:
-            return
+            return False
         del self.view[nid]
         self.forgotten[nid] = Forgotten(st.generation, st.heartbeat, st.left is not None, now)
         self.events.append(("NodeForgotten", nid))
+        return True
 
     def _collect(self, st: NodeState, keys) -> None:
         for k in keys:
@@ -682,10 +685,12 @@ class Core:
             st.tomb_since.pop(k, None)
             st.gc_floor = max(st.gc_floor, v)
 
-    def collect_tombstones(self, nid: NodeId, now: float) -> None:
-        """Collects every tombstone held for `nid`, whatever its age."""
+    def collect_tombstones(self, nid: NodeId, now: float) -> int:
+        """Collects every tombstone held for `nid`, whatever its age; returns how many."""
         self._now(now)
         st = self.view.get(nid)
         if st is None:
-            return
-        self._collect(st, [k for k, (v, val) in st.entries.items() if val is None])
+            return 0
+        keys = [k for k, (v, val) in st.entries.items() if val is None]
+        self._collect(st, keys)
+        return len(keys)
