@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from . import wire
+from . import security, wire
 from .bugs import active_bug
 from .fd import PhiDetector
 from .wire import (KIND_INCREMENTAL, KIND_RESET, MODE_PULL, MODE_PUSH, MODE_PUSH_PULL, OP_DELETE,
@@ -58,6 +58,13 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     seeds: List[bytes] = field(default_factory=list)  # wire-form addresses
     bug: Optional[str] = None  # None: from PYGOSSIP_BUG
+    keyring: Optional[security.Keyring] = None  # security.md §1: encrypted frames
+    signing_key: Optional[bytes] = None  # security.md §2: this node's Ed25519 seed
+    roster: Optional[Dict[str, bytes]] = None  # name -> Ed25519 public key
+
+    def effective_mtu(self) -> int:
+        """The plaintext datagram bound: MTU, minus the frame overhead with a keyring."""
+        return self.mtu - (security.OVERHEAD if self.keyring is not None else 0)
 
     def node_id(self) -> NodeId:
         return NodeId.make(self.name, self.host, self.port)
@@ -94,14 +101,19 @@ class NodeState:
     status_since: float = 0.0
     tomb_since: Dict[str, float] = field(default_factory=dict)
     fd: Optional[PhiDetector] = None
+    sigs: Dict[str, bytes] = field(default_factory=dict)  # key -> owner's update signature
+    left_sig: Optional[bytes] = None
+    attest: Optional[Tuple[int, int, bytes]] = None  # greatest (heartbeat, watermark, sig)
 
     def changes(self) -> List[Update]:
         """Every held change (entries, tombstones, leave marker) in version order."""
         ups = []
         for k, (v, val) in self.entries.items():
-            ups.append(Update(v, OP_SET, k, val) if val is not None else Update(v, OP_DELETE, k))
+            sig = self.sigs.get(k)
+            ups.append(Update(v, OP_SET, k, val, sig) if val is not None
+                       else Update(v, OP_DELETE, k, None, sig))
         if self.left is not None:
-            ups.append(Update(self.left, OP_LEAVE))
+            ups.append(Update(self.left, OP_LEAVE, sig=self.left_sig))
         ups.sort(key=lambda u: u.version)
         return ups
 
@@ -131,7 +143,8 @@ class Stats:
     zombies_ignored: int = 0
     dropped_nodes: int = 0
     dropped_updates: int = 0
-    rejected: Dict[str, int] = field(default_factory=lambda: {r: 0 for r in wire.REASONS})
+    rejected: Dict[str, int] = field(default_factory=lambda: {
+        r: 0 for r in wire.REASONS + security.SECURITY_REASONS})
 
 
 def _nodeid_len(n: NodeId) -> int:
@@ -168,6 +181,40 @@ class Core:
         self.digest_cursor: Optional[NodeId] = None
         self.delta_cursor: Optional[NodeId] = None
         self.left_acknowledged = False
+        self.signer = security.Signer(config.signing_key) if config.signing_key else None
+        self.mtu = config.effective_mtu()
+        self._attest()
+
+    # ------------------------------------------------------------ signatures
+    def _attest(self) -> None:
+        """Sign a new attestation of our (heartbeat, watermark) if either changed."""
+        if self.signer is None:
+            return
+        own = self.own
+        if own.attest is not None and own.attest[:2] == (own.heartbeat, own.watermark):
+            return
+        sig = self.signer.sign(security.attest_bytes(self.config.cluster_id, self.id,
+                                                     own.generation, own.heartbeat, own.watermark))
+        own.attest = (own.heartbeat, own.watermark, sig)
+
+    def _sign(self, u: Update) -> Optional[bytes]:
+        if self.signer is None:
+            return None
+        return self.signer.sign(security.update_bytes(self.config.cluster_id, self.id,
+                                                      self.own.generation, u))
+
+    def _nd(self, nid: NodeId, st: NodeState, kind: int, arg: int, ups: List[Update],
+            wa: int) -> NodeDelta:
+        """A node delta carrying the stored attestation (signed mode)."""
+        if st.attest is None:
+            return NodeDelta(nid, st.generation, st.heartbeat, kind, arg, ups, wa)
+        hb, awm, sig = st.attest
+        return NodeDelta(nid, st.generation, hb, kind, arg, ups, wa, (awm, sig))
+
+    def _att_len(self, st: NodeState) -> int:
+        if st.attest is None:
+            return 0
+        return 1 + _uint(st.attest[1]) + 66
 
     # ------------------------------------------------------------ helpers
     @property
@@ -194,7 +241,10 @@ class Core:
 
     def _send(self, dst: bytes, msg) -> None:
         data = wire.encode(Envelope(self.config.cluster_id, msg))
-        assert len(data) <= self.config.mtu, (len(data), self.config.mtu)
+        assert len(data) <= self.mtu, (len(data), self.mtu)
+        if self.config.keyring is not None:
+            nonce = self.rng.getrandbits(96).to_bytes(12, "big")
+            data = security.seal(self.config.keyring.primary, nonce, data, self.config.cluster_id)
         self.transmits.append((dst, data))
         self.stats.datagrams_out += 1
         self.stats.bytes_out += len(data)
@@ -215,7 +265,7 @@ class Core:
         extra = 1  # empty delta array header
         if isinstance(msg, (Syn, SynAck)):
             extra += 1  # nil digest
-        return self.config.mtu - base + extra
+        return self.mtu - base + extra
 
     # ------------------------------------------------------------ local writes
     def _check_write(self):
@@ -239,6 +289,10 @@ class Core:
         own.entries[key] = (v, bytes(value))
         own.tomb_since.pop(key, None)
         own.watermark = v
+        sig = self._sign(Update(v, OP_SET, key, bytes(value)))
+        if sig is not None:
+            own.sigs[key] = sig
+        self._attest()
         return v
 
     def delete(self, key: str, now: float) -> int:
@@ -253,6 +307,10 @@ class Core:
         own.entries[key] = (v, None)
         own.tomb_since[key] = now
         own.watermark = v
+        sig = self._sign(Update(v, OP_DELETE, key))
+        if sig is not None:
+            own.sigs[key] = sig
+        self._attest()
         return v
 
     def leave(self, now: float) -> int:
@@ -263,6 +321,8 @@ class Core:
         own.left = v
         own.watermark = v
         own.status = LEFT
+        own.left_sig = self._sign(Update(v, OP_LEAVE))
+        self._attest()
         return v
 
     # ------------------------------------------------------------ digests
@@ -318,6 +378,11 @@ class Core:
                     return (KIND_RESET, f, st.changes(), w, d)
                 return (KIND_INCREMENTAL, d, [u for u in st.changes() if u.version > d], w, d)
             if peer.heartbeat < st.heartbeat:
+                if st.attest is not None and d > st.attest[1]:
+                    # signed mode: watermark_after must not exceed the attested watermark
+                    # (SPEC-GAPS.md G10); from = watermark_after = the attested watermark
+                    a = st.attest[1]
+                    return (KIND_INCREMENTAL, a, [], a, a)
                 return (KIND_INCREMENTAL, d, [], d, d)
         return None
 
@@ -345,9 +410,10 @@ class Core:
             return wire.mp.array_hdr_len(len(out) + 1) + used_bytes + size <= budget
 
         def nd_len(nid, st, kind, arg, n_upd, upd_bytes, wa):
-            return (1 + _nodeid_len(nid) + _uint(st.generation) + _uint(st.heartbeat)
+            hb = st.heartbeat if st.attest is None else st.attest[0]
+            return (1 + _nodeid_len(nid) + _uint(st.generation) + _uint(hb)
                     + 1 + _uint(kind) + _uint(arg) + wire.mp.array_hdr_len(n_upd) + upd_bytes
-                    + _uint(wa))
+                    + _uint(wa) + self._att_len(st))
 
         for nid in ids:
             if digest is not None and not digest.covers(nid):
@@ -361,14 +427,14 @@ class Core:
                 size = nd_len(nid, st, kind, arg, 0, 0, wa)
                 if not fits(size):
                     break
-                out.append(NodeDelta(nid, st.generation, st.heartbeat, kind, arg, [], wa))
+                out.append(self._nd(nid, st, kind, arg, [], wa))
                 used_bytes += size
                 continue
             if exhausted:
                 size = nd_len(nid, st, KIND_INCREMENTAL, d, 0, 0, d)
                 if not fits(size):
                     break
-                out.append(NodeDelta(nid, st.generation, st.heartbeat, KIND_INCREMENTAL, d, [], d))
+                out.append(self._nd(nid, st, KIND_INCREMENTAL, d, [], d))
                 used_bytes += size
                 continue
             take: List[Update] = []
@@ -386,7 +452,7 @@ class Core:
             if len(take) == len(ups):
                 size = nd_len(nid, st, kind, arg, len(take), upd_bytes, wa)
                 if fits(size):
-                    out.append(NodeDelta(nid, st.generation, st.heartbeat, kind, arg, take, wa))
+                    out.append(self._nd(nid, st, kind, arg, take, wa))
                     used_bytes += size
                     if max_updates is not None and used_updates >= max_updates:
                         pass  # budget spent exactly; the next node needing updates is cut
@@ -402,14 +468,13 @@ class Core:
                 cut_next = bool(take)
             if take:
                 size = nd_len(nid, st, kind, arg, len(take), upd_bytes, take[-1].version)
-                out.append(NodeDelta(nid, st.generation, st.heartbeat, kind, arg, take,
-                                     take[-1].version))
+                out.append(self._nd(nid, st, kind, arg, take, take[-1].version))
                 used_bytes += size
             else:
                 size = nd_len(nid, st, KIND_INCREMENTAL, d, 0, 0, d)
                 if not fits(size):
                     break
-                out.append(NodeDelta(nid, st.generation, st.heartbeat, KIND_INCREMENTAL, d, [], d))
+                out.append(self._nd(nid, st, KIND_INCREMENTAL, d, [], d))
                 used_bytes += size
         if only is None and self.config.rotate_delta_start and cut_node is not None:
             if cut_next:
@@ -459,10 +524,15 @@ class Core:
                 st.entries = {}
                 st.left = None
                 new_tomb = {}
+                st.sigs = {}
+                st.left_sig = None
                 for u in ups:
                     if u.op == OP_LEAVE:
                         st.left = u.version
+                        st.left_sig = u.sig
                     else:
+                        if u.sig is not None:
+                            st.sigs[u.key] = u.sig
                         st.entries[u.key] = (u.version, u.value if u.op == OP_SET else None)
                         if u.op == OP_DELETE:
                             prev = old.get(u.key)
@@ -490,10 +560,15 @@ class Core:
                     if u.op == OP_LEAVE:
                         if st.left is None or u.version > st.left:
                             st.left = u.version
+                            st.left_sig = u.sig
                         continue
                     cur = st.entries.get(u.key)
                     if cur is not None and u.version <= cur[0]:
                         continue
+                    if u.sig is not None:
+                        st.sigs[u.key] = u.sig
+                    else:
+                        st.sigs.pop(u.key, None)
                     if u.op == OP_SET:
                         st.entries[u.key] = (u.version, u.value)
                         st.tomb_since.pop(u.key, None)
@@ -503,6 +578,10 @@ class Core:
                         st.tomb_since[u.key] = now
                         self.events.append(("KeyDeleted", nid, u.key))
                 st.watermark = max(st.watermark, wa)
+        if nd.attestation is not None:  # keep the greatest attestation seen
+            att = (nd.heartbeat, nd.attestation[0], nd.attestation[1])
+            if st.attest is None or att[:2] > st.attest[:2]:
+                st.attest = att
         # 7
         if nd.heartbeat > st.heartbeat:
             st.heartbeat = nd.heartbeat
@@ -549,10 +628,14 @@ class Core:
         self.stats.datagrams_in += 1
         self.stats.bytes_in += len(data)
         try:
-            env = wire.decode(data, mtu=self.config.mtu, cluster_id=self.config.cluster_id,
+            plain = security.open_frame(self.config.keyring, data, self.config.cluster_id,
+                                        self.config.mtu)
+            env = wire.decode(plain, mtu=self.mtu, cluster_id=self.config.cluster_id,
                               limits=self.limits)
+            if self.config.roster is not None:
+                security.verify_delta(self.config.roster, self.config.cluster_id, env.msg.delta)
         except WireError as e:
-            self.stats.rejected[e.reason] += 1
+            self.stats.rejected[e.reason] = self.stats.rejected.get(e.reason, 0) + 1
             raise
         self.handle_message(src, env.msg, now)
 
@@ -603,6 +686,7 @@ class Core:
         own = self.own
         if own.left is None and self.bug != "no-heartbeat-bump":
             own.heartbeat += 1
+        self._attest()
 
     def start_round_with(self, peer: bytes, now: float) -> None:
         """One round with a given peer address: heartbeat + Syn, without moving the timer."""
@@ -683,6 +767,7 @@ class Core:
             assert val is None
             del st.entries[k]
             st.tomb_since.pop(k, None)
+            st.sigs.pop(k, None)
             st.gc_floor = max(st.gc_floor, v)
 
     def collect_tombstones(self, nid: NodeId, now: float) -> int:

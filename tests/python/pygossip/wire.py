@@ -117,6 +117,7 @@ class Update:
     op: int  # OP_SET / OP_DELETE / OP_LEAVE
     key: Optional[str] = None
     value: Optional[bytes] = None
+    sig: Optional[bytes] = None  # security.md §2.3: the owner's signature (64 bytes)
 
 
 @dataclass
@@ -128,6 +129,7 @@ class NodeDelta:
     kind_arg: int  # from / gc_floor
     updates: List[Update]
     watermark_after: int
+    attestation: Optional[Tuple[int, bytes]] = None  # security.md §2.3: (watermark, sig)
 
     @property
     def is_reset(self) -> bool:
@@ -194,25 +196,28 @@ def enc_digest(out: bytearray, d: Optional[Digest]) -> None:
 
 
 def enc_update(out: bytearray, u: Update) -> None:
+    s = 0 if u.sig is None else 1
     if u.op == OP_SET:
-        mp.enc_array(out, 4)
+        mp.enc_array(out, 4 + s)
         mp.enc_uint(out, u.version)
         mp.enc_uint(out, 0)
         mp.enc_str(out, u.key)
         mp.enc_bin(out, u.value)
     elif u.op == OP_DELETE:
-        mp.enc_array(out, 3)
+        mp.enc_array(out, 3 + s)
         mp.enc_uint(out, u.version)
         mp.enc_uint(out, 1)
         mp.enc_str(out, u.key)
     else:
-        mp.enc_array(out, 2)
+        mp.enc_array(out, 2 + s)
         mp.enc_uint(out, u.version)
         mp.enc_uint(out, 2)
+    if u.sig is not None:
+        mp.enc_bin(out, u.sig)
 
 
 def enc_node_delta(out: bytearray, nd: NodeDelta) -> None:
-    mp.enc_array(out, 6)
+    mp.enc_array(out, 6 if nd.attestation is None else 7)
     _node_id(out, nd.node)
     mp.enc_uint(out, nd.generation)
     mp.enc_uint(out, nd.heartbeat)
@@ -223,6 +228,10 @@ def enc_node_delta(out: bytearray, nd: NodeDelta) -> None:
     for u in nd.updates:
         enc_update(out, u)
     mp.enc_uint(out, nd.watermark_after)
+    if nd.attestation is not None:
+        mp.enc_array(out, 2)
+        mp.enc_uint(out, nd.attestation[0])
+        mp.enc_bin(out, nd.attestation[1])
 
 
 def enc_delta(out: bytearray, delta: List[NodeDelta]) -> None:
@@ -335,6 +344,11 @@ def _dec_update(r: mp.Reader) -> Update:
         u = Update(version, OP_LEAVE)
     else:
         raise Malformed(f"unknown update tag {op}")
+    if f.i < f.n:  # security.md §2.3: a trailing signature
+        sig = f.next().bin()
+        if len(sig) != 64:
+            raise Malformed("signature of %d bytes" % len(sig))
+        u = Update(u.version, u.op, u.key, u.value, sig)
     f.done()
     return u
 
@@ -353,8 +367,17 @@ def _dec_node_delta(r: mp.Reader) -> NodeDelta:
     n = f.next().array()
     updates = [_dec_update(r) for _ in range(n)]
     wa = f.next().uint()
+    att = None
+    if f.i < f.n:  # security.md §2.3: the attestation [watermark, sig]
+        a = _Fields(f.next(), "Attestation")
+        awm = a.next().uint()
+        sig = a.next().bin()
+        a.done()
+        if len(sig) != 64:
+            raise Malformed("signature of %d bytes" % len(sig))
+        att = (awm, sig)
     f.done()
-    return NodeDelta(node, gen, hb, kind, arg, updates, wa)
+    return NodeDelta(node, gen, hb, kind, arg, updates, wa, att)
 
 
 def _dec_delta(r: mp.Reader) -> List[NodeDelta]:
