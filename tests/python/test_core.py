@@ -336,10 +336,19 @@ def scenario_heartbeat(bug):
     return c.own.heartbeat == 1
 
 
+def scenario_revive(bug):
+    c = core(bug=bug)
+    send(c, Ack([nd(0, [S(1)], hb=3)]))
+    c.convict(B, 1.0)
+    send(c, Ack([nd(1, [], hb=3)]))
+    return c.view[B].status == DEAD
+
+
 class BrokenVariantTests(unittest.TestCase):
     def test_every_broken_variant_is_caught_by_its_scenario_and_the_correct_core_passes(self):
         cases = {"apply-past-gap": scenario_gap, "accept-older-generation": scenario_older_generation,
-                 "gc-without-reset": scenario_gc_reset, "no-heartbeat-bump": scenario_heartbeat}
+                 "gc-without-reset": scenario_gc_reset, "no-heartbeat-bump": scenario_heartbeat,
+                 "revive-on-stale-gossip": scenario_revive}
         for bug, scen in cases.items():
             self.assertTrue(scen(""), bug)
             self.assertFalse(scen(bug), bug)

@@ -11,6 +11,8 @@ BUGS = {
                                "replaces the newer node state",
     "gc-without-reset": "protocol.md §4.2/§8: a peer behind the gc_floor gets an incremental "
                         "delta instead of a reset",
+    "revive-on-stale-gossip": "protocol.md §5.7: any node delta about a dead node (not only "
+                              "a fresh heartbeat) makes it alive again",
     "no-heartbeat-bump": "protocol.md §6.1: a gossip round does not increment the heartbeat",
 }
 

@@ -591,6 +591,9 @@ class Core:
                 st.status = ALIVE
                 st.status_since = now
                 self.events.append(("NodeUp", nid))
+        elif self.bug == "revive-on-stale-gossip" and st.status in (SUSPECTED, DEAD):
+            st.status = ALIVE
+            st.status_since = now
         if st.left is not None and st.status != LEFT:
             st.status = LEFT
             st.status_since = now
