@@ -15,7 +15,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pygossip import wire  # noqa: E402
-from pygossip.core import Config, Core, WriteError  # noqa: E402
+from pygossip.core import Config, ConfigError, Core, WriteError  # noqa: E402
 from pygossip.wire import Limits, NodeId, WireError  # noqa: E402
 
 KIT = "gossip-kit/1"
@@ -199,7 +199,7 @@ def main() -> int:
             if not isinstance(req, dict):
                 raise KitError("request is not an object")
             res = adapter.handle(req)
-        except (KitError, KeyError, ValueError, TypeError) as e:
+        except (KitError, KeyError, ValueError, TypeError, ConfigError) as e:
             res = {"ok": False, "error": f"{type(e).__name__}: {e}"}
         except Exception as e:  # an internal failure is a kit error, never a crash
             traceback.print_exc(file=sys.stderr)

@@ -80,13 +80,36 @@ class Config:
             raise ConfigError("interval and fanout must be positive")
         if self.max_delta_updates is not None and self.max_delta_updates < 1:
             raise ConfigError("max_delta_updates must be >= 1")
-        # one worst-case digest entry and range must fit in max_digest_len
-        worst = NodeId("x" * self.limits.max_name_len, bytes(18))
-        big = (1 << 64) - 1
-        entry = wire.size_of(wire.enc_digest_entry, DigestEntry(worst, big, big, big))
-        rng = wire.size_of(wire.enc_digest, Digest((worst, worst), []))
-        if rng + entry + 2 > self.max_digest_len:
-            raise ConfigError("max_digest_len cannot hold one worst-case entry and range")
+        need_digest, need_mtu = self.minimums()
+        if self.max_digest_len < need_digest:
+            raise ConfigError(f"max_digest_len {self.max_digest_len} is too small; at least "
+                              f"{need_digest} bytes are needed")
+        if self.mtu < need_mtu:
+            raise ConfigError(f"mtu {self.mtu} is too small for the limits; at least "
+                              f"{need_mtu} bytes are needed")
+
+    def minimums(self) -> Tuple[int, int]:
+        """(minimum max_digest_len, minimum MTU) for these limits (wire.md "Limits and
+        validation"; the exact rule is SPEC-GAPS.md G17): a one-entry partial digest of a
+        worst-case node D (range included, entries header counted as 3 bytes) must fit in
+        max_digest_len and in a quarter of the SynAck's space, and one maximal update's node
+        delta X (delta array header counted as 3 bytes) in three quarters of it."""
+        def strl(n):
+            return n + (1 if n < 32 else 2 if n < 256 else 3 if n < 65536 else 5)
+
+        def binl(n):
+            return n + (2 if n < 256 else 3 if n < 65536 else 5)
+        lim = self.limits
+        headers = 4 + strl(len(self.cluster_id.encode()))
+        nid = 1 + strl(lim.max_name_len) + binl(18)
+        d = 1 + (1 + 2 * nid) + 3 + (1 + nid + 27)
+        sig = 66 if self.signing_key is not None or self.roster is not None else 0
+        upd = 1 + 9 + 1 + strl(lim.max_key_len) + binl(lim.max_value_len) + sig
+        att = (1 + 9 + 66) if sig else 0
+        x = 3 + 1 + nid + 9 + 9 + 11 + 1 + upd + 9 + att
+        space = max(4 * d, -(-4 * x // 3))
+        frame = security.OVERHEAD if self.keyring is not None else 0
+        return d, headers + space + frame
 
 
 @dataclass

@@ -110,6 +110,39 @@ class Reader:
     def _be(self, n: int) -> int:
         return int.from_bytes(self._take(n), "big")
 
+    def _mismatch(self, m: int, expected: str):
+        """A value of the wrong type whose marker `m` was just read. Like a generic (serde
+        style) MessagePack deserializer, a scalar of the wrong type is read whole before the
+        type error is reported, so a cut-short one is `Truncated`; a container of the wrong
+        type is reported at once (SPEC-GAPS.md G2)."""
+        n = 0
+        if m in (0xC4, 0xD9):
+            n = self._be(1)
+        elif m in (0xC5, 0xDA):
+            n = self._be(2)
+        elif m in (0xC6, 0xDB):
+            n = self._be(4)
+        elif 0xA0 <= m <= 0xBF:
+            n = m & 0x1F
+        elif m in (0xCA, 0xCE, 0xD2):
+            n = 4
+        elif m in (0xCB, 0xCF, 0xD3):
+            n = 8
+        elif m in (0xCC, 0xD0):
+            n = 1
+        elif m in (0xCD, 0xD1):
+            n = 2
+        elif m in (0xD4, 0xD5, 0xD6, 0xD7, 0xD8):
+            n = 1 + (1 << (m - 0xD4))
+        elif m == 0xC7:
+            n = self._be(1) + 1
+        elif m == 0xC8:
+            n = self._be(2) + 1
+        elif m == 0xC9:
+            n = self._be(4) + 1
+        self._take(n)
+        raise Malformed(f"expected {expected}, got marker 0x{m:02x}")
+
     def at_end(self) -> bool:
         return self.pos >= len(self.buf)
 
@@ -134,7 +167,7 @@ class Reader:
             if v < 0:
                 raise Malformed("negative integer")
             return v
-        raise Malformed(f"expected uint, got marker 0x{m:02x}")
+        self._mismatch(m, "uint")
 
     def str(self) -> str:
         m = self._byte()
@@ -147,7 +180,7 @@ class Reader:
         elif m == 0xDB:
             n = self._be(4)
         else:
-            raise Malformed(f"expected str, got marker 0x{m:02x}")
+            self._mismatch(m, "str")
         b = self._take(n)
         try:
             return b.decode("utf-8")
@@ -163,7 +196,7 @@ class Reader:
         elif m == 0xC6:
             n = self._be(4)
         else:
-            raise Malformed(f"expected bin, got marker 0x{m:02x}")
+            self._mismatch(m, "bin")
         return bytes(self._take(n))
 
     def array(self) -> int:
@@ -175,7 +208,7 @@ class Reader:
             return self._be(2)
         if m == 0xDD:
             return self._be(4)
-        raise Malformed(f"expected array, got marker 0x{m:02x}")
+        self._mismatch(m, "array")
 
     def is_nil(self) -> bool:
         """Consumes a nil and returns True if the next value is nil."""
