@@ -52,14 +52,14 @@ def gen_requests(rng):
     names = [f"n{i}" if rng.random() < 0.7 else f"node-{i:03d}-" + "x" * rng.randint(0, 20)
              for i in range(n_nodes)]
     ids = [NodeId.make(names[i], "127.0.0.1", 7000 + i) for i in range(n_nodes)]
-    mtu = rng.choice([1400, 1400, 1188, 2000, 60000])
-    mdl = rng.choice([700, 200, 120, mtu])
+    mtu = rng.choice([1400, 1400, 1192, 2000, 60000])
+    mdl = rng.choice([700, 294, 400, mtu])
     mdl = min(mdl, mtu)
     cfg = {"cluster_id": "conformance", "name": ids[0].name, "gossip_addr": "127.0.0.1:7000",
            "seeds": ["127.0.0.1:7000"], "generation": 5,
            "mode": rng.choice(["push-pull", "push-pull", "pull", "push"]), "fanout": 1,
            "mtu": mtu, "max_digest_len": mdl,
-           "max_delta_updates": rng.choice([None, None, 1, 2, 5]),
+           "max_delta_updates": rng.choice([None, None, 1, 2, 5]),  # (pull: see G16)
            "rotate_delta_start": rng.random() < 0.5, "gossip_interval_ms": 1000,
            "phi_threshold": 1e300, "dead_after_ms": 1099511627776000,
            "dead_grace_period_ms": 1099511627776000,
@@ -169,12 +169,17 @@ def main():
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--no-pull-cut", action="store_true",
+                    help="pull mode only without max_delta_updates (known difference G16)")
     args = ap.parse_args()
     diffs = 0
     steps = 0
     for run in range(args.runs):
         rng = random.Random(args.seed * 100003 + run)
         reqs = gen_requests(rng)
+        c = reqs[0]["config"]
+        if args.no_pull_cut and c["mode"] == "pull":
+            c["max_delta_updates"] = None
         pa, pb = Proc(args.a), Proc(args.b)
         try:
             for n, r in enumerate(reqs):

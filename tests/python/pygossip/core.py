@@ -2,6 +2,7 @@
 argument; randomness comes only from the injected `random.Random`."""
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
@@ -58,6 +59,10 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     seeds: List[bytes] = field(default_factory=list)  # wire-form addresses
     bug: Optional[str] = None  # None: from PYGOSSIP_BUG
+    # Behave like the Rust reference where it differs from the spec text (SPEC-GAPS.md G16,
+    # G18): no max_digest_len cap on SynAck digests, no max_delta_updates on the pull Syn's
+    # own node delta. None: from PYGOSSIP_RUST_COMPAT (unset: follow the spec text).
+    rust_compat: Optional[bool] = None
     keyring: Optional[security.Keyring] = None  # security.md §1: encrypted frames
     signing_key: Optional[bytes] = None  # security.md §2: this node's Ed25519 seed
     roster: Optional[Dict[str, bytes]] = None  # name -> Ed25519 public key
@@ -190,6 +195,8 @@ class Core:
         self.config = config
         self.rng = rng
         self.bug = config.bug if config.bug is not None else active_bug()
+        self.compat = (config.rust_compat if config.rust_compat is not None
+                       else os.environ.get("PYGOSSIP_RUST_COMPAT", "") not in ("", "0"))
         self.id = config.node_id()
         self.limits = config.limits
         self.mode = MODES[config.mode]
@@ -410,7 +417,7 @@ class Core:
         return None
 
     def build_delta(self, digest: Optional[Digest], budget: int,
-                    only: Optional[NodeId] = None) -> List[NodeDelta]:
+                    only: Optional[NodeId] = None, uncapped: bool = False) -> List[NodeDelta]:
         """The delta for a peer whose digest is `digest` (None: the peer lacks everything),
         cut to `budget` bytes (the whole delta array) and to max_delta_updates updates."""
         peer_entries: Dict[NodeId, DigestEntry] = {}
@@ -421,7 +428,7 @@ class Core:
         if only is None and self.config.rotate_delta_start and self.delta_cursor is not None:
             i0 = next((i for i, x in enumerate(ids) if not x < self.delta_cursor), 0)
             ids = ids[i0:] + ids[:i0]
-        max_updates = self.config.max_delta_updates
+        max_updates = None if uncapped else self.config.max_delta_updates
         out: List[NodeDelta] = []
         used_bytes = 0  # sum of node delta sizes
         used_updates = 0
@@ -676,7 +683,7 @@ class Core:
                 self._send(src, SynAck(None, self.build_delta(msg.digest, space)))
                 return
             space = self._space(SynAck(None, []))
-            cap = self.config.max_digest_len
+            cap = self.config.max_digest_len if not self.compat else 1 << 62
             full = wire.size_of(wire.enc_digest, self.complete_digest())
             reserve = min(full, space // 4, cap)
             delta = self.build_delta(msg.digest, space - reserve)
@@ -702,7 +709,7 @@ class Core:
             return Syn(MODE_PUSH, None, self.build_delta(None, space))
         space = self._space(Syn(self.mode, None, []))
         if self.mode == MODE_PULL:
-            delta = self.build_delta(None, space // 4, only=self.id)
+            delta = self.build_delta(None, space // 4, only=self.id, uncapped=self.compat)
             digest = self.build_digest(min(space - self.delta_len(delta), cap))
             return Syn(MODE_PULL, digest, delta)
         return Syn(MODE_PUSH_PULL, self.build_digest(min(space, cap)), [])

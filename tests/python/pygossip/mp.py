@@ -132,14 +132,7 @@ class Reader:
             n = 1
         elif m in (0xCD, 0xD1):
             n = 2
-        elif m in (0xD4, 0xD5, 0xD6, 0xD7, 0xD8):
-            n = 1 + (1 << (m - 0xD4))
-        elif m == 0xC7:
-            n = self._be(1) + 1
-        elif m == 0xC8:
-            n = self._be(2) + 1
-        elif m == 0xC9:
-            n = self._be(4) + 1
+        # ext types (0xc7-0xc9, 0xd4-0xd8) are refused at their marker
         self._take(n)
         raise Malformed(f"expected {expected}, got marker 0x{m:02x}")
 
