@@ -378,9 +378,12 @@ class Core:
         sizes = [wire.size_of(wire.enc_digest_entry, self._entry(ids[(i0 + k) % n])) for k in range(n)]
         k = 0
         total = 0
+        # the range's end is not known until the digest is full: its size is bounded by the
+        # largest node id in the view (the Rust node's rule, found by black-box probing:
+        # SPEC-GAPS.md G19)
+        end_len = max(_nodeid_len(x) for x in ids)
         while k < n - 1:
-            end = ids[(i0 + k + 1) % n]
-            size = (1 + 1 + _nodeid_len(start) + _nodeid_len(end)
+            size = (1 + 1 + _nodeid_len(start) + end_len
                     + wire.mp.array_hdr_len(k + 1) + total + sizes[k])
             if size > budget:
                 break
@@ -507,12 +510,11 @@ class Core:
                 out.append(self._nd(nid, st, KIND_INCREMENTAL, d, [], d))
                 used_bytes += size
         if only is None and self.config.rotate_delta_start and cut_node is not None:
-            if cut_next:
-                all_ids = self._sorted_ids()
-                later = [x for x in all_ids if cut_node < x]
-                self.delta_cursor = later[0] if later else all_ids[0]
-            else:
-                self.delta_cursor = cut_node
+            # the next delta starts at the node after the first node delta that got fewer
+            # updates than it needed, even none (SPEC-GAPS.md G7, as the Rust node does)
+            all_ids = self._sorted_ids()
+            later = [x for x in all_ids if cut_node < x]
+            self.delta_cursor = later[0] if later else all_ids[0]
         return out
 
     @staticmethod
