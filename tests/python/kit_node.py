@@ -184,6 +184,8 @@ class Adapter:
         else:
             raise KitError(f"unknown op {op!r}")
         res["sent"], res["events"] = self.sent()
+        if os.environ.get("PYGOSSIP_DEBUG"):
+            res["debug"] = {"delta_cursor": str(core.delta_cursor), "digest_cursor": str(core.digest_cursor)}
         res["view"] = self.view()
         return res
 

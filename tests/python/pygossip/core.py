@@ -512,9 +512,15 @@ class Core:
         if only is None and self.config.rotate_delta_start and cut_node is not None:
             # the next delta starts at the node after the first node delta that got fewer
             # updates than it needed, even none (SPEC-GAPS.md G7, as the Rust node does)
-            all_ids = self._sorted_ids()
-            later = [x for x in all_ids if cut_node < x]
-            self.delta_cursor = later[0] if later else all_ids[0]
+            # "after" within the digest's range, wrapping to the range's first node (as the
+            # Rust node does, SPEC-GAPS.md G7)
+            seq = self._sorted_ids()
+            if digest is not None and digest.range is not None:
+                start = digest.range[0]
+                seq = [x for x in seq if not x < start] + [x for x in seq if x < start]
+                seq = [x for x in seq if digest.covers(x)]
+            i = seq.index(cut_node)
+            self.delta_cursor = seq[(i + 1) % len(seq)]
         return out
 
     @staticmethod

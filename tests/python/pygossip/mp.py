@@ -160,7 +160,9 @@ class Reader:
             if v < 0:
                 raise Malformed("negative integer")
             return v
-        self._mismatch(m, "uint")
+        # a wrong-typed value where an integer is expected is refused at its marker (the Rust
+        # node answers Malformed even when the value's payload is cut short: G2)
+        raise Malformed(f"expected uint, got marker 0x{m:02x}")
 
     def str(self) -> str:
         m = self._byte()
