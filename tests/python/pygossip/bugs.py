@@ -5,8 +5,9 @@ import os
 
 #: name -> what is broken
 BUGS = {
-    "apply-past-gap": "protocol.md §5.6: an incremental delta whose `from` is above the "
-                      "receiver's watermark is applied anyway (accept an update past a gap)",
+    "apply-past-gap": "protocol.md §5.4/§5.6: an incremental delta whose `from` is above the "
+                      "receiver's watermark (or an unknown node's delta with from > 0) is "
+                      "applied anyway (accept an update past a gap)",
     "accept-older-generation": "protocol.md §5.3: a node delta of an older generation "
                                "replaces the newer node state",
     "gc-without-reset": "protocol.md §4.2/§8: a peer behind the gc_floor gets an incremental "

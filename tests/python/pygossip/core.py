@@ -543,7 +543,7 @@ class Core:
             if self.bug != "accept-older-generation":
                 return
         if st is None or st.generation != nd.generation:  # 4
-            if not (nd.is_reset or nd.kind_arg == 0):
+            if not (nd.is_reset or nd.kind_arg == 0) and self.bug != "apply-past-gap":
                 self.stats.gaps += 1
                 return
             if st is None and len(self.view) >= self.limits.max_nodes:
