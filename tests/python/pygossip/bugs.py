@@ -14,6 +14,8 @@ BUGS = {
                         "delta instead of a reset",
     "revive-on-stale-gossip": "protocol.md §5.7: any node delta about a dead node (not only "
                               "a fresh heartbeat) makes it alive again",
+    "wide-integers": "wire.md: integers below 128 encoded as uint8 (cc xx) instead of the "
+                     "smallest encoding (positive fixint)",
     "no-heartbeat-bump": "protocol.md §6.1: a gossip round does not increment the heartbeat",
 }
 

@@ -21,10 +21,15 @@ class Malformed(DecodeError):
 
 # ---------------------------------------------------------------- encoder
 
+import os as _os
+
+#: broken variant (pygossip/bugs.py): integers 0..127 encoded as uint8 instead of fixint
+_WIDE = _os.environ.get("PYGOSSIP_BUG") == "wide-integers"
+
 def enc_uint(out: bytearray, n: int) -> None:
     if n < 0 or n >= 1 << 64:
         raise ValueError("uint out of range")
-    if n < 0x80:
+    if n < 0x80 and not _WIDE:
         out.append(n)
     elif n < 0x100:
         out += b"\xcc" + n.to_bytes(1, "big")
