@@ -131,7 +131,7 @@ class SecurityTests(unittest.TestCase):
         m = node(owner, 7009, keyring=False)
         m.set("k", b"v", 0.0)
         m.start_round_with(b"\x7f\x00\x00\x01\x00\x01", 0.0)
-        nd = m.build_delta(None, 10**6, only=m.id)[0]
+        nd = m.build_own_delta(10**6)[0]
         if forge:
             nd = forge(nd)
         return wire.encode(Envelope("test", Ack([nd])))

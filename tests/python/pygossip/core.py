@@ -59,9 +59,9 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     seeds: List[bytes] = field(default_factory=list)  # wire-form addresses
     bug: Optional[str] = None  # None: from PYGOSSIP_BUG
-    # Behave like the Rust reference where it differs from the spec text (SPEC-GAPS.md G16,
-    # G18): no max_digest_len cap on SynAck digests, no max_delta_updates on the pull Syn's
-    # own node delta. None: from PYGOSSIP_RUST_COMPAT (unset: follow the spec text).
+    # Behave like Rust reference binaries built before the fix of SPEC-GAPS.md G16: no
+    # max_delta_updates on the pull Syn's own node delta. None: from PYGOSSIP_RUST_COMPAT
+    # (unset: follow the spec).
     rust_compat: Optional[bool] = None
     keyring: Optional[security.Keyring] = None  # security.md §1: encrypted frames
     signing_key: Optional[bytes] = None  # security.md §2: this node's Ed25519 seed
@@ -211,6 +211,7 @@ class Core:
         self.digest_cursor: Optional[NodeId] = None
         self.delta_cursor: Optional[NodeId] = None
         self.left_acknowledged = False
+        self.max_id_len = _nodeid_len(self.id)  # node.md §2: never decreases
         self.signer = security.Signer(config.signing_key) if config.signing_key else None
         self.mtu = config.effective_mtu()
         self._attest()
@@ -288,15 +289,6 @@ class Core:
             if nd.is_reset:
                 self.stats.resets_sent += 1
 
-    def _space(self, msg) -> int:
-        """MTU minus everything but the digest and the delta (which are nil/empty in msg)."""
-        base = len(wire.encode(Envelope(self.config.cluster_id, msg)))
-        # the nil digest (1 byte) and the empty delta header (1 byte) are replaced
-        extra = 1  # empty delta array header
-        if isinstance(msg, (Syn, SynAck)):
-            extra += 1  # nil digest
-        return self.mtu - base + extra
-
     # ------------------------------------------------------------ local writes
     def _check_write(self):
         if self.own.left is not None:
@@ -308,6 +300,8 @@ class Core:
     def set(self, key: str, value: bytes, now: float) -> int:
         now = self._now(now)
         self._check_write()
+        if not key:
+            raise WriteError("limit", "empty key")
         if len(key.encode()) > self.limits.max_key_len:
             raise WriteError("limit", "key too long")
         if len(value) > self.limits.max_value_len:
@@ -328,6 +322,8 @@ class Core:
     def delete(self, key: str, now: float) -> int:
         now = self._now(now)
         self._check_write()
+        if not key:
+            raise WriteError("limit", "empty key")
         if len(key.encode()) > self.limits.max_key_len:
             raise WriteError("limit", "key too long")
         own = self.own
@@ -364,40 +360,36 @@ class Core:
         return Digest(None, [self._entry(n) for n in self._sorted_ids()])
 
     def build_digest(self, budget: int) -> Digest:
-        """Complete if it fits in `budget` bytes; otherwise a partial digest from the rotating
-        cursor (wire.md "Partial digests and cuts")."""
-        full = self.complete_digest()
-        if wire.size_of(wire.enc_digest, full) <= budget:
-            return full
+        """docs/spec/node.md §5 "Digest": complete if 14·n ≤ budget and it fits; otherwise a
+        partial digest from the digest cursor, the range's end bounded by max_id_len."""
         ids = self._sorted_ids()
         n = len(ids)
+        entries = [self._entry(x) for x in ids]
+        sizes = [wire.size_of(wire.enc_digest_entry, e) for e in entries]
+        full = 2 + wire.mp.array_hdr_len(n) + sum(sizes)
+        if 14 * n <= budget and full <= budget:
+            return Digest(None, entries)
         i0 = 0
         if self.digest_cursor is not None:
             i0 = next((i for i, x in enumerate(ids) if not x < self.digest_cursor), 0)
         start = ids[i0]
-        sizes = [wire.size_of(wire.enc_digest_entry, self._entry(ids[(i0 + k) % n])) for k in range(n)]
+        fixed = 1 + 1 + _nodeid_len(start) + self.max_id_len
         k = 0
         total = 0
-        # the range's end is not known until the digest is full: its size is bounded by the
-        # largest node id in the view (the Rust node's rule, found by black-box probing:
-        # SPEC-GAPS.md G19)
-        end_len = max(_nodeid_len(x) for x in ids)
-        while k < n - 1:
-            size = (1 + 1 + _nodeid_len(start) + end_len
-                    + wire.mp.array_hdr_len(k + 1) + total + sizes[k])
-            if size > budget:
+        while k < n:
+            nxt = sizes[(i0 + k) % n]
+            if k > 0 and fixed + wire.mp.array_hdr_len(k + 1) + total + nxt > budget:
                 break
-            total += sizes[k]
+            total += nxt
             k += 1
-        if k == 0:
-            k = 1  # Config.validate guarantees one entry fits
         end = ids[(i0 + k) % n]
         self.digest_cursor = end
-        return Digest((start, end), [self._entry(ids[(i0 + j) % n]) for j in range(k)])
+        return Digest((start, end), [entries[(i0 + j) % n] for j in range(k)])
 
     # ------------------------------------------------------------ deltas
     def _needed(self, nid: NodeId, st: NodeState, peer: Optional[DigestEntry]):
-        """protocol.md §4 steps 1-4: None, or (kind, arg, updates, watermark_after, d)."""
+        """protocol.md §4 / node.md §5 plans: None, or (kind, arg, updates, w, base);
+        kind None means "heartbeat only"."""
         g, w, f = st.generation, st.watermark, st.gc_floor
         if peer is None or peer.generation < g:
             ups = st.changes()
@@ -413,115 +405,103 @@ class Core:
             if peer.heartbeat < st.heartbeat:
                 if st.attest is not None and d > st.attest[1]:
                     # signed mode: watermark_after must not exceed the attested watermark
-                    # (SPEC-GAPS.md G10); from = watermark_after = the attested watermark
-                    a = st.attest[1]
-                    return (KIND_INCREMENTAL, a, [], a, a)
-                return (KIND_INCREMENTAL, d, [], d, d)
+                    # (SPEC-GAPS.md G10)
+                    return (None, None, [], None, st.attest[1])
+                return (None, None, [], None, d)
         return None
 
-    def build_delta(self, digest: Optional[Digest], budget: int,
-                    only: Optional[NodeId] = None, uncapped: bool = False) -> List[NodeDelta]:
-        """The delta for a peer whose digest is `digest` (None: the peer lacks everything),
-        cut to `budget` bytes (the whole delta array) and to max_delta_updates updates."""
-        peer_entries: Dict[NodeId, DigestEntry] = {}
+    def _nd_header_len(self, nid: NodeId, st: NodeState, arg: int, wa: int, upd_hdr: int) -> int:
+        hb = st.heartbeat if st.attest is None else st.attest[0]
+        return (1 + _nodeid_len(nid) + _uint(st.generation) + _uint(hb) + 1 + 1 + _uint(arg)
+                + upd_hdr + _uint(wa) + self._att_len(st))
+
+    def build_delta(self, digest: Optional[Digest], budget: int) -> List[NodeDelta]:
+        """The delta for a peer whose digest is `digest` (None: the peer knows nothing), within
+        `budget` bytes for the whole delta array (docs/spec/node.md §5 "Delta")."""
+        ids = self._sorted_ids()
+        peer: Dict[NodeId, DigestEntry] = {}
         if digest is not None:
             for e in digest.entries:
-                peer_entries[e.node] = e
-        ids = self._sorted_ids() if only is None else [only]
-        if only is None and self.config.rotate_delta_start and self.delta_cursor is not None:
+                peer.setdefault(e.node, e)
+            if digest.range is not None:
+                ids = [x for x in ids if digest.covers(x)]
+        if self.config.rotate_delta_start and self.delta_cursor is not None and ids:
             i0 = next((i for i, x in enumerate(ids) if not x < self.delta_cursor), 0)
             ids = ids[i0:] + ids[:i0]
-        max_updates = None if uncapped else self.config.max_delta_updates
+        updates_left = self.config.max_delta_updates
+        if updates_left is None:
+            updates_left = 1 << 62
         out: List[NodeDelta] = []
-        used_bytes = 0  # sum of node delta sizes
-        used_updates = 0
-        exhausted = False
-        cut_node: Optional[NodeId] = None
-        cut_next = False
-
-        def fits(size: int) -> bool:
-            return wire.mp.array_hdr_len(len(out) + 1) + used_bytes + size <= budget
-
-        def nd_len(nid, st, kind, arg, n_upd, upd_bytes, wa):
-            hb = st.heartbeat if st.attest is None else st.attest[0]
-            return (1 + _nodeid_len(nid) + _uint(st.generation) + _uint(hb)
-                    + 1 + _uint(kind) + _uint(arg) + wire.mp.array_hdr_len(n_upd) + upd_bytes
-                    + _uint(wa) + self._att_len(st))
-
-        for nid in ids:
-            if digest is not None and not digest.covers(nid):
-                continue
+        used = 0
+        cut_pos: Optional[int] = None
+        for pos, nid in enumerate(ids):
             st = self.view[nid]
-            need = self._needed(nid, st, peer_entries.get(nid))
-            if need is None:
+            plan = self._needed(nid, st, peer.get(nid))
+            if plan is None:
                 continue
-            kind, arg, ups, wa, d = need
-            if not ups:
-                size = nd_len(nid, st, kind, arg, 0, 0, wa)
-                if not fits(size):
-                    break
-                out.append(self._nd(nid, st, kind, arg, [], wa))
-                used_bytes += size
-                continue
-            if exhausted:
-                size = nd_len(nid, st, KIND_INCREMENTAL, d, 0, 0, d)
-                if not fits(size):
-                    break
-                out.append(self._nd(nid, st, KIND_INCREMENTAL, d, [], d))
-                used_bytes += size
-                continue
-            take: List[Update] = []
-            upd_bytes = 0
-            for u in ups:
-                if max_updates is not None and used_updates >= max_updates:
-                    break
-                ul = _update_len(u)
-                size = nd_len(nid, st, kind, arg, len(take) + 1, upd_bytes + ul, u.version)
-                if not fits(size):
-                    break
-                take.append(u)
-                upd_bytes += ul
-                used_updates += 1
-            if len(take) == len(ups):
-                size = nd_len(nid, st, kind, arg, len(take), upd_bytes, wa)
-                if fits(size):
-                    out.append(self._nd(nid, st, kind, arg, take, wa))
-                    used_bytes += size
-                    if max_updates is not None and used_updates >= max_updates:
-                        pass  # budget spent exactly; the next node needing updates is cut
-                    continue
-                # the final watermark did not fit (wider integer): drop the last update
-                used_updates -= 1
-                upd_bytes -= _update_len(take.pop())
-            # the cut
-            exhausted = True
-            self.stats.deltas_cut += 1
-            if cut_node is None:
-                cut_node = nid
-                cut_next = bool(take)
-            if take:
-                size = nd_len(nid, st, kind, arg, len(take), upd_bytes, take[-1].version)
-                out.append(self._nd(nid, st, kind, arg, take, take[-1].version))
-                used_bytes += size
-            else:
-                size = nd_len(nid, st, KIND_INCREMENTAL, d, 0, 0, d)
-                if not fits(size):
-                    break
-                out.append(self._nd(nid, st, KIND_INCREMENTAL, d, [], d))
-                used_bytes += size
-        if only is None and self.config.rotate_delta_start and cut_node is not None:
-            # the next delta starts at the node after the first node delta that got fewer
-            # updates than it needed, even none (SPEC-GAPS.md G7, as the Rust node does)
-            # "after" within the digest's range, wrapping to the range's first node (as the
-            # Rust node does, SPEC-GAPS.md G7)
-            seq = self._sorted_ids()
-            if digest is not None and digest.range is not None:
-                start = digest.range[0]
-                seq = [x for x in seq if not x < start] + [x for x in seq if x < start]
-                seq = [x for x in seq if digest.covers(x)]
-            i = seq.index(cut_node)
-            self.delta_cursor = seq[(i + 1) % len(seq)]
+            kind, arg, ups, w, base = plan
+            remaining = max(0, budget - wire.mp.array_hdr_len(len(out) + 1) - used)
+            if kind is not None and ((cut_pos is None and updates_left > 0) or not ups):
+                size = self._nd_header_len(nid, st, arg, w, 3)
+                take: List[Update] = []
+                for u in ups:
+                    if updates_left <= 0:
+                        break
+                    ul = _update_len(u)
+                    if size + ul > remaining:
+                        break
+                    take.append(u)
+                    size += ul
+                    updates_left -= 1
+                if len(take) == len(ups) or take:
+                    wa = w
+                    if len(take) < len(ups):
+                        wa = take[-1].version
+                        if cut_pos is None:
+                            cut_pos = pos
+                            self.stats.deltas_cut += 1
+                    if size <= remaining:
+                        nd = self._nd(nid, st, kind, arg, take, wa)
+                        out.append(nd)
+                        used += wire.size_of(wire.enc_node_delta, nd)
+                        continue
+            if kind is not None and cut_pos is None:
+                cut_pos = pos
+                self.stats.deltas_cut += 1
+            nd = self._nd(nid, st, KIND_INCREMENTAL, base, [], base)
+            size = wire.size_of(wire.enc_node_delta, nd)
+            if size > remaining:
+                if cut_pos is None:
+                    cut_pos = pos
+                break
+            out.append(nd)
+            used += size
+        if self.config.rotate_delta_start and cut_pos is not None:
+            self.delta_cursor = ids[(cut_pos + 1) % len(ids)]
         return out
+
+    def build_own_delta(self, budget: int) -> List[NodeDelta]:
+        """The pull-mode Syn's own node delta (node.md §5 "The own node delta")."""
+        own = self.own
+        kind, arg = (KIND_RESET, own.gc_floor) if own.gc_floor > 0 else (KIND_INCREMENTAL, 0)
+        size = 3 + self._nd_header_len(self.id, own, arg, own.watermark, 3)
+        if size > budget:
+            return []
+        limit = self.config.max_delta_updates
+        if limit is None or self.compat:
+            limit = 1 << 62
+        ups = own.changes()
+        take: List[Update] = []
+        for u in ups:
+            if len(take) >= limit:
+                break
+            ul = _update_len(u)
+            if size + ul > budget:
+                break
+            take.append(u)
+            size += ul
+        wa = own.watermark if len(take) == len(ups) else (take[-1].version if take else 0)
+        return [self._nd(self.id, own, kind, arg, take, wa)]
 
     @staticmethod
     def delta_len(delta: List[NodeDelta]) -> int:
@@ -553,11 +533,12 @@ class Core:
                            fd=PhiDetector(now, self.config.phi_window,
                                           self.config.initial_interval, self.config.min_std_dev))
             self.view[nid] = st
+            self.max_id_len = max(self.max_id_len, _nodeid_len(nid))
             self.forgotten.pop(nid, None)
             self.events.append(("NodeJoined", nid, nd.generation))
         if nd.is_reset:  # 5
             ups, wa = self._keys_limit(st, nd.updates, nd.watermark_after, replace=True)
-            if wa > st.watermark:
+            if nd.watermark_after > st.watermark:
                 old = st.entries
                 st.entries = {}
                 st.left = None
@@ -591,7 +572,8 @@ class Core:
             if st.watermark < nd.kind_arg and self.bug != "apply-past-gap":
                 self.stats.gaps += 1
             else:
-                ups, wa = self._keys_limit(st, nd.updates, nd.watermark_after, replace=False)
+                ups, wa = self._keys_limit(st, nd.updates, nd.watermark_after, replace=False,
+                                           frm=nd.kind_arg)
                 for u in ups:
                     if u.version <= st.watermark:
                         continue
@@ -637,16 +619,18 @@ class Core:
             st.status_since = now
             self.events.append(("NodeLeft", nid))
 
-    def _keys_limit(self, st: NodeState, ups: List[Update], wa: int, replace: bool):
-        """limits.max_keys_per_node: drop updates creating keys beyond the limit, and treat the
-        node delta as cut just before the first dropped one."""
+    def _keys_limit(self, st: NodeState, ups: List[Update], wa: int, replace: bool,
+                    frm: int = 0):
+        """limits.max_keys_per_node (node.md §3): an update creating a key beyond the limit and
+        every later one are dropped; the watermark then goes only to the last kept update's
+        version (reset: 0 if none; incremental: `from` if none)."""
         keys = set() if replace else set(st.entries)
         for i, u in enumerate(ups):
             if u.op == OP_LEAVE or u.key in keys:
                 continue
             if len(keys) >= self.limits.max_keys_per_node:
                 self.stats.dropped_updates += len(ups) - i
-                return ups[:i], u.version - 1
+                return ups[:i], (ups[i - 1].version if i else (0 if replace else frm))
             keys.add(u.key)
         return ups, wa
 
@@ -680,30 +664,34 @@ class Core:
             raise
         self.handle_message(src, env.msg, now)
 
+    def _base(self) -> int:
+        """version byte, envelope array header, cluster id, tag (node.md §5)."""
+        out = bytearray()
+        wire.mp.enc_str(out, self.config.cluster_id)
+        return 3 + len(out)
+
     def handle_message(self, src: bytes, msg, now: float) -> None:
+        mtu, base = self.mtu, self._base()
         if isinstance(msg, Syn):
-            self._check_leave_ack(msg.digest)
             self._apply_delta(msg.delta, now)
-            if msg.mode == MODE_PUSH:
-                return
-            if msg.mode == MODE_PULL:
-                space = self._space(SynAck(None, []))
-                self._send(src, SynAck(None, self.build_delta(msg.digest, space)))
-                return
-            space = self._space(SynAck(None, []))
-            cap = self.config.max_digest_len if not self.compat else 1 << 62
-            full = wire.size_of(wire.enc_digest, self.complete_digest())
-            reserve = min(full, space // 4, cap)
-            delta = self.build_delta(msg.digest, space - reserve)
-            digest = self.build_digest(min(space - self.delta_len(delta), cap))
-            self._send(src, SynAck(digest, delta))
-        elif isinstance(msg, SynAck):
             self._check_leave_ack(msg.digest)
+            if msg.mode == MODE_PUSH or msg.digest is None:
+                return
+            avail = mtu - base - 1
+            if msg.mode == MODE_PULL:
+                self._send(src, SynAck(None, self.build_delta(msg.digest, avail - 1)))
+                return
+            # node.md §5: no max_digest_len cap on a SynAck's digest (SPEC-GAPS.md G18)
+            full = wire.size_of(wire.enc_digest, self.complete_digest())
+            reserve = min(full, avail // 4)
+            delta = self.build_delta(msg.digest, avail - reserve)
+            self._send(src, SynAck(self.build_digest(avail - self.delta_len(delta)), delta))
+        elif isinstance(msg, SynAck):
             self._apply_delta(msg.delta, now)
             if msg.digest is None:
                 return
-            space = self._space(Ack([]))
-            delta = self.build_delta(msg.digest, space)
+            self._check_leave_ack(msg.digest)
+            delta = self.build_delta(msg.digest, mtu - base - 1)
             if delta:
                 self._send(src, Ack(delta))
         else:
@@ -711,16 +699,15 @@ class Core:
 
     # ------------------------------------------------------------ rounds
     def _syn(self) -> Syn:
-        cap = self.config.max_digest_len
+        mtu, base, cap = self.mtu, self._base(), self.config.max_digest_len
         if self.mode == MODE_PUSH:
-            space = self._space(Syn(MODE_PUSH, None, []))
-            return Syn(MODE_PUSH, None, self.build_delta(None, space))
-        space = self._space(Syn(self.mode, None, []))
+            return Syn(MODE_PUSH, None, self.build_delta(None, mtu - base - 3))
         if self.mode == MODE_PULL:
-            delta = self.build_delta(None, space // 4, only=self.id, uncapped=self.compat)
-            digest = self.build_digest(min(space - self.delta_len(delta), cap))
+            avail = mtu - base - 2
+            delta = self.build_own_delta(avail // 4)
+            digest = self.build_digest(min(avail - self.delta_len(delta), cap))
             return Syn(MODE_PULL, digest, delta)
-        return Syn(MODE_PUSH_PULL, self.build_digest(min(space, cap)), [])
+        return Syn(MODE_PUSH_PULL, self.build_digest(min(mtu - base - 3, cap)), [])
 
     def _bump(self) -> None:
         self.stats.rounds += 1
@@ -736,25 +723,31 @@ class Core:
         self._send(peer, self._syn())
 
     def choose_peers(self) -> List[bytes]:
-        cands = [n for n in self._sorted_ids() if n != self.id and self.view[n].status != LEFT]
-        live = [n for n in cands if self.view[n].status in (ALIVE, SUSPECTED)]
+        cands = [n for n in self._sorted_ids() if n != self.id and n.addr != self.id.addr
+                 and self.view[n].status != LEFT]
+        live = [n for n in self._sorted_ids() if n != self.id and self.view[n].status == ALIVE]
         k = min(self.config.fanout, len(cands))
         chosen = [n.addr for n in self.rng.sample(cands, k)] if k else []
         seeds = [s for s in self.config.seeds if s != self.id.addr]
         if seeds:
-            if not live or self.rng.random() < 1.0 / (1 + len(live)):
+            if not live or self.rng.randint(0, len(live)) == 0:
                 s = self.rng.choice(seeds)
                 if s not in chosen:
                     chosen.append(s)
         return chosen
 
     def handle_timeout(self, now: float) -> None:
+        """Housekeeping (node.md §6), then a gossip round if due (§4)."""
         now = self._now(now)
         cfg = self.config
+        to_forget = []
         for nid in self._sorted_ids():
+            st = self.view[nid]
+            due = [k for k, t in st.tomb_since.items() if now - t >= cfg.tombstone_grace]
+            if due:
+                self._collect(st, due)
             if nid == self.id:
                 continue
-            st = self.view[nid]
             if st.status == ALIVE and st.fd is not None and \
                     st.fd.phi(now) >= cfg.phi_threshold:
                 st.status, st.status_since = SUSPECTED, now
@@ -763,22 +756,24 @@ class Core:
                 st.status, st.status_since = DEAD, now
                 self.events.append(("NodeDead", nid))
             if st.status in (DEAD, LEFT) and now - st.status_since >= cfg.dead_grace:
-                self.forget(nid, now)
+                to_forget.append(nid)
+        for nid in to_forget:
+            self.forget(nid, now)
         for nid, rec in list(self.forgotten.items()):
             if now - rec.since >= cfg.forgotten_retention:
                 del self.forgotten[nid]
-        for nid in self._sorted_ids():
-            st = self.view.get(nid)
-            due = [k for k, t in st.tomb_since.items() if now - t >= cfg.tombstone_grace]
-            if due:
-                self._collect(st, due)
         if now >= self.next_round:
+            self.next_round += cfg.gossip_interval
+            if self.next_round <= now:
+                self.next_round = now + cfg.gossip_interval
+            if self.own.left is not None and self.left_acknowledged:
+                return
+            peers = self.choose_peers()
             self._bump()
             syn = None
-            for peer in self.choose_peers():
+            for peer in peers:
                 syn = syn or self._syn()
                 self._send(peer, syn)
-            self.next_round = now + cfg.gossip_interval
 
     # ------------------------------------------------------------ abstract timeouts
     def convict(self, nid: NodeId, now: float) -> bool:

@@ -24,29 +24,29 @@ class PhiDetector:
         self.last = max(self.last, now)
 
     def phi(self, now: float) -> float:
-        if self.intervals:
-            n = len(self.intervals)
-            mean = sum(self.intervals) / n
-            var = sum((x - mean) ** 2 for x in self.intervals) / n
-            std = math.sqrt(var)
+        """docs/spec/node.md §7."""
+        n = len(self.intervals)
+        elapsed = max(0.0, now - self.last)
+        if n:
+            total = sum(self.intervals)
+            if elapsed * n <= total:
+                return 0.0
+            mean = total / n
+            std = math.sqrt(max(0.0, sum(x * x for x in self.intervals) / n - mean * mean))
         else:
             mean = self.initial
             std = mean / 4
-        std = max(std, self.min_std)
-        elapsed = max(0.0, now - self.last)
+        std = max(std, self.min_std, 0.001)
         y = (elapsed - mean) / std
         t = -y * (1.5976 + 0.070566 * y * y)
-        if t > 700:
-            e = math.inf
-        else:
+        try:
             e = math.exp(t)
+        except OverflowError:
+            e = math.inf
         if elapsed > mean:
-            if e == 0.0:
-                return math.inf
-            if math.isinf(e):
-                return 0.0
-            return -math.log10(e / (1.0 + e))
-        if math.isinf(e):
-            return 0.0
-        p = 1.0 - 1.0 / (1.0 + e)
-        return -math.log10(p) if p > 0 else math.inf
+            p = e / (1.0 + e) if not math.isinf(e) else 1.0
+        else:
+            p = 1.0 - 1.0 / (1.0 + e) if not math.isinf(e) else 1.0
+        if not (p > 0.0 and p >= 2.2250738585072014e-308) or math.isnan(p):
+            return math.inf
+        return -math.log10(p)

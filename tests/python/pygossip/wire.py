@@ -429,39 +429,28 @@ class Limits:
     max_name_len: int = 64
 
 
-def _node_ids(msg: Message):
-    d = getattr(msg, "digest", None)
-    if d is not None:
-        if d.range is not None:
-            yield d.range[0]
-            yield d.range[1]
-        for e in d.entries:
-            yield e.node
-    for nd in msg.delta:
-        yield nd.node
+def _check_id(n: NodeId, limits: Limits) -> None:
+    if len(n.name.encode()) > limits.max_name_len:
+        raise WireError(LIMIT_EXCEEDED, "node name too long")
+    if n.name == "":
+        raise WireError(INVALID, "empty node name")
 
 
 def validate(msg: Message, limits: Limits) -> None:
-    """Step 5 of wire.md's validation. Limit checks first, then structural checks."""
-    # limits
-    for n in _node_ids(msg):
-        if len(n.name.encode()) > limits.max_name_len:
-            raise WireError(LIMIT_EXCEEDED, "node name too long")
-    for nd in msg.delta:
-        for u in nd.updates:
-            if u.key is not None and len(u.key.encode()) > limits.max_key_len:
-                raise WireError(LIMIT_EXCEEDED, "key too long")
-            if u.value is not None and len(u.value) > limits.max_value_len:
-                raise WireError(LIMIT_EXCEEDED, "value too long")
-    # invalid
-    for n in _node_ids(msg):
-        if n.name == "":
-            raise WireError(INVALID, "empty node name")
+    """Step 5 of wire.md's validation, in message order, first failure wins (node.md §3.4)."""
     if isinstance(msg, Syn) and msg.mode in (MODE_PUSH_PULL, MODE_PULL) and msg.digest is None:
         raise WireError(INVALID, "syn without digest")
+    d = getattr(msg, "digest", None)
+    if d is not None:
+        if d.range is not None:
+            _check_id(d.range[0], limits)
+            _check_id(d.range[1], limits)
+        for e in d.entries:
+            _check_id(e.node, limits)
     for nd in msg.delta:
+        _check_id(nd.node, limits)
         lo = nd.kind_arg if nd.kind == KIND_INCREMENTAL else 0
-        if nd.kind == KIND_INCREMENTAL and nd.kind_arg > nd.watermark_after:
+        if lo > nd.watermark_after:
             raise WireError(INVALID, "from > watermark_after")
         prev = lo
         for u in nd.updates:
@@ -470,6 +459,10 @@ def validate(msg: Message, limits: Limits) -> None:
             if u.version > nd.watermark_after:
                 raise WireError(INVALID, "update above watermark_after")
             prev = u.version
+            if u.key is not None and len(u.key.encode()) > limits.max_key_len:
+                raise WireError(LIMIT_EXCEEDED, "key too long")
+            if u.value is not None and len(u.value) > limits.max_value_len:
+                raise WireError(LIMIT_EXCEEDED, "value too long")
 
 
 def decode(data: bytes, *, mtu: int = 1400, cluster_id: Optional[str] = None,
