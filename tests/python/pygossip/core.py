@@ -538,7 +538,9 @@ class Core:
             self.events.append(("NodeJoined", nid, nd.generation))
         if nd.is_reset:  # 5
             ups, wa = self._keys_limit(st, nd.updates, nd.watermark_after, replace=True)
-            if nd.watermark_after > st.watermark:
+            # compare the watermark the reset will really give (after the keys limit), not
+            # node.md's `watermark_after`, so the watermark never goes back (SPEC-GAPS.md G22)
+            if wa > st.watermark:
                 old = st.entries
                 st.entries = {}
                 st.left = None
