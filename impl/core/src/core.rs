@@ -1168,7 +1168,29 @@ impl<R: RngCore> Core<R> {
         match nd.kind {
             // 5. reset
             DeltaKind::Reset { gc_floor } => {
-                if nd.watermark_after > st.watermark {
+                // The watermark this reset really gives: the keys limit may cut it before its
+                // `watermark_after` (spec gap G22: deciding on `watermark_after` alone let a cut
+                // reset lower the watermark, breaking "watermarks never go backwards").
+                let effective = {
+                    let mut keys: std::collections::BTreeSet<&str> = Default::default();
+                    let mut wm = nd.watermark_after;
+                    for (i, u) in nd.updates.iter().enumerate() {
+                        if let Change::Set { key, .. } | Change::Delete { key } = &u.change
+                            && !keys.contains(key.as_str())
+                        {
+                            if keys.len() >= max_keys {
+                                wm = if i == 0 { 0 } else { nd.updates[i - 1].version };
+                                break;
+                            }
+                            keys.insert(key);
+                        }
+                    }
+                    wm
+                };
+                if effective <= st.watermark && effective < nd.watermark_after {
+                    stats.dropped_updates += nd.updates.len() as u64;
+                }
+                if effective > st.watermark {
                     let old = std::mem::take(&mut st.entries);
                     st.clear();
                     let mut wm = nd.watermark_after;

@@ -231,6 +231,56 @@ fn keys_beyond_max_keys_per_node_are_dropped_and_the_watermark_stays_sound() {
     assert_eq!(a.stats().dropped_updates, 2);
 }
 
+#[test]
+fn a_reset_cut_by_max_keys_per_node_never_lowers_the_watermark() {
+    let mut c = config("a", 1);
+    c.limits.max_keys_per_node = 2;
+    let mut a = core_with(c);
+    // The node holds c up to watermark 3 (two keys, versions 2 and 3).
+    let d = one_delta(vec![set(2, "p", b"1"), set(3, "q", b"1")], 3);
+    a.handle_datagram(addr(3), &d, secs(0)).unwrap();
+    // A reset claiming watermark 10 whose third key is beyond the limit really gives only the
+    // version before that key: at 2 (below the held 3) it must be ignored, not lower the
+    // watermark; at 5 it is applied up to the cut.
+    let reset = |updates: Vec<Update>| {
+        ack(vec![NodeDelta {
+            node: id("c", 3),
+            generation: 1,
+            heartbeat: 2,
+            kind: DeltaKind::Reset { gc_floor: 1 },
+            updates,
+            watermark_after: 10,
+            attestation: None,
+        }])
+    };
+    let lower = reset(vec![
+        set(1, "x", b"1"),
+        set(2, "y", b"1"),
+        set(4, "z", b"1"),
+        set(10, "w", b"1"),
+    ]);
+    a.handle_datagram(addr(3), &lower, secs(1)).unwrap();
+    let cv = a.view().node(&id("c", 3)).unwrap().clone();
+    assert_eq!(
+        cv.watermark, 3,
+        "the cut reset (effective watermark 2) is ignored"
+    );
+    assert_eq!(cv.entries.len(), 2);
+    assert_eq!(a.stats().dropped_updates, 4);
+    let higher = reset(vec![
+        set(4, "p", b"2"),
+        set(5, "q", b"2"),
+        set(6, "z", b"1"),
+    ]);
+    a.handle_datagram(addr(3), &higher, secs(2)).unwrap();
+    let cv = a.view().node(&id("c", 3)).unwrap().clone();
+    assert_eq!(
+        cv.watermark, 5,
+        "applied up to the cut before the third key"
+    );
+    assert_eq!(a.stats().dropped_updates, 5);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
