@@ -4,8 +4,8 @@ non-zero on any failure.
 
     python3 tests/python/run_vectors.py [FILE.json ...] [--verbose]
 
-Without arguments it looks for tests/vectors/{wire,deltas,security}.json in this repository
-and in the kit and security worktrees. Formats: gossip-vectors/wire/1 (encode: message <->
+Without arguments it checks tests/vectors/{wire,deltas,security}.json of this repository (all
+three must exist). Formats: gossip-vectors/wire/1 (encode: message <->
 bytes both ways; receive: a fresh node accepts or rejects a datagram with that reason, view
 unchanged), gossip-vectors/deltas/1 (conformance-kit requests; the last request's datagrams
 must be exactly `expect`), gossip-security-vectors/1 (key fingerprints, sealed frames,
@@ -228,15 +228,15 @@ class Runner:
 
 
 def default_files():
-    roots = [os.path.join(HERE, "..", "vectors"), "/work/wt/kit/tests/vectors",
-             "/work/wt/security/tests/vectors"]
-    seen, out = set(), []
-    for r in roots:
-        for f in sorted(glob.glob(os.path.join(r, "*.json"))):
-            b = os.path.basename(f)
-            if b not in seen:
-                seen.add(b)
-                out.append(f)
+    """The repository's vector files; every one of wire, deltas and security must be there."""
+    root = os.path.join(HERE, "..", "vectors")
+    out = []
+    for name in ("wire.json", "deltas.json", "security.json"):
+        f = os.path.join(root, name)
+        if not os.path.exists(f):
+            print(f"missing vector file {os.path.normpath(f)}")
+            sys.exit(1)
+        out.append(f)
     return out
 
 
