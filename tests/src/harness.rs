@@ -278,8 +278,23 @@ impl StateMachineTest for Conformance {
 
 thread_local! {
     static STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     static BACKEND: std::cell::RefCell<Backend> = std::cell::RefCell::new(Backend::InProcess);
     static LAST_FAILURE: std::cell::RefCell<Option<Failure>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Installs (once) a panic hook that stays silent on threads running [`run_cases`] quietly and
+/// delegates to the previous hook everywhere else.
+fn silence_panics_on_this_thread() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(|q| q.get()) {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// Selects the implementation [`Conformance`] drives on this thread (in-process cores unless
@@ -338,8 +353,8 @@ pub enum RunResult {
 /// Runs `cases` random traces (1 to `max_steps` actions each) of the conformance test against
 /// `backend`, from a fixed `seed`, shrinking the first divergence (at most `max_shrink_iters`
 /// shrinking runs). This is the conformance kit's engine (`gossip-kit`). With `quiet`, the
-/// panic output of the failing runs is silenced while it runs (the panic hook is global: a
-/// binary's choice, not a test's).
+/// panic messages of the failing runs (one per shrinking step) are not printed; the
+/// divergence is in the result.
 pub fn run_cases(
     backend: Backend,
     cases: u32,
@@ -366,11 +381,10 @@ pub fn run_cases(
         TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
     );
     let before = steps_checked();
-    let hook = quiet.then(|| {
-        let h = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        h
-    });
+    if quiet {
+        silence_panics_on_this_thread();
+    }
+    QUIET.with(|q| q.set(quiet));
     let result = runner.run(
         &ModelReference::sequential_strategy(1..max_steps.max(2)),
         |(init, transitions, seen)| {
@@ -378,9 +392,7 @@ pub fn run_cases(
             Ok(())
         },
     );
-    if let Some(h) = hook {
-        std::panic::set_hook(h);
-    }
+    QUIET.with(|q| q.set(false));
     set_backend(Backend::InProcess);
     match result {
         Ok(()) => RunResult::Pass {
