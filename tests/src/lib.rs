@@ -13,6 +13,8 @@
 //! * [`trace`]: the language-neutral JSON trace format (`docs/spec/traces.md`), export of
 //!   stateright paths, and replay against the implementation (`gossip-replay`).
 //!
+//! * [`vectors`]: the wire and delta test vectors (`tests/vectors/`, `docs/spec/test-vectors.md`).
+//!
 //! The algebraic laws (quickcheck) and the harness itself run from `tests/tests/`.
 
 #![forbid(unsafe_code)]
@@ -23,3 +25,4 @@ pub mod driver;
 pub mod harness;
 pub mod kit;
 pub mod trace;
+pub mod vectors;
