@@ -88,31 +88,10 @@ fn python_backend(path: &std::path::Path, bug: Option<&str>) -> Backend {
     }
 }
 
-/// The Python implementation's broken variants that the random traces catch (its
-/// `apply-past-gap` needs a longer chain of events than they reach: see
-/// docs/spec/conformance-kit.md).
-const PYTHON_BUGS: [&str; 3] = [
-    "no-heartbeat-bump",
-    "gc-without-reset",
-    "accept-older-generation",
-];
-
-#[test]
-fn the_python_implementation_passes_the_kit_and_its_broken_variants_are_caught() {
-    let Some(path) = python_adapter() else {
-        eprintln!("skipped: python3 or the Python adapter (tests/python/kit_node.py) is absent");
-        return;
-    };
-    match run_cases(python_backend(&path, None), 48, 1, 50, 1_000, true) {
-        RunResult::Pass { .. } => {}
-        RunResult::Fail(f) => panic!(
-            "the Python implementation diverges after {} steps: {}",
-            f.actions.len(),
-            f.reason
-        ),
-    }
-    for bug in PYTHON_BUGS {
-        match run_cases(python_backend(&path, Some(bug)), 300, 7, 50, 300, true) {
+/// Runs the Python implementation's broken variants through the kit; each must be caught.
+fn python_variants_are_caught(path: &std::path::Path, bugs: &[&str]) {
+    for bug in bugs {
+        match run_cases(python_backend(path, Some(bug)), 300, 7, 50, 300, true) {
             RunResult::Pass { steps, .. } => {
                 panic!("the kit misses the Python variant {bug} ({steps} steps)")
             }
@@ -122,4 +101,38 @@ fn the_python_implementation_passes_the_kit_and_its_broken_variants_are_caught()
             }
         }
     }
+}
+
+#[test]
+fn the_python_implementation_passes_the_kit_and_its_broken_variants_are_caught() {
+    let Some(path) = python_adapter() else {
+        eprintln!("skipped: python3 or the Python adapter (tests/python/kit_node.py) is absent");
+        return;
+    };
+    match run_cases(python_backend(&path, None), 32, 1, 50, 1_000, true) {
+        RunResult::Pass { .. } => {}
+        RunResult::Fail(f) => panic!(
+            "the Python implementation diverges after {} steps: {}",
+            f.actions.len(),
+            f.reason
+        ),
+    }
+    // The two the kit finds fastest (about 4 s together); the others: the ignored test below.
+    python_variants_are_caught(&path, &["no-heartbeat-bump", "gc-without-reset"]);
+}
+
+/// `cargo test --release -p gossip-conformance --test kit -- --ignored` (about 15 s). The
+/// Python variant `apply-past-gap` is not listed: random traces do not reach a gap within a
+/// generation for a node the receiver still knows (docs/spec/conformance-kit.md §8).
+#[test]
+#[ignore = "slow (about 15 s): the Python variants the kit needs more cases to find"]
+fn the_kit_catches_the_slower_python_variants() {
+    let Some(path) = python_adapter() else {
+        eprintln!("skipped: python3 or the Python adapter (tests/python/kit_node.py) is absent");
+        return;
+    };
+    python_variants_are_caught(
+        &path,
+        &["accept-older-generation", "revive-on-stale-gossip"],
+    );
 }
