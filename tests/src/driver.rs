@@ -361,7 +361,7 @@ impl NodeDriver for Subprocess {
         let r = self.request(&Request::Init {
             kit: KIT_VERSION.to_owned(),
             now_ms: now_ms(now),
-            config: KitConfig::from_config(config),
+            config: Box::new(KitConfig::from_config(config)),
         })?;
         if r.kit.as_deref() != Some(KIT_VERSION) {
             return Err(format!(

@@ -279,7 +279,7 @@ impl StateMachineTest for Conformance {
 thread_local! {
     static STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    static BACKEND: std::cell::RefCell<Backend> = std::cell::RefCell::new(Backend::InProcess);
+    static BACKEND: std::cell::RefCell<Backend> = const { std::cell::RefCell::new(Backend::InProcess) };
     static LAST_FAILURE: std::cell::RefCell<Option<Failure>> = const { std::cell::RefCell::new(None) };
 }
 

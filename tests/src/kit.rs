@@ -167,7 +167,7 @@ pub enum Request {
         /// Time.
         now_ms: u64,
         /// The configuration.
-        config: KitConfig,
+        config: Box<KitConfig>,
     },
     /// Receive a datagram.
     Datagram {
@@ -373,7 +373,7 @@ pub fn to_hex(b: &[u8]) -> String {
 
 /// Parses hex (either case).
 pub fn from_hex(s: &str) -> Result<Vec<u8>, String> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(format!("odd-length hex {s:?}"));
     }
     (0..s.len())

@@ -476,7 +476,7 @@ fn init(cfg: &KitConfig) -> Request {
     Request::Init {
         kit: KIT_VERSION.to_owned(),
         now_ms: 0,
-        config: cfg.clone(),
+        config: Box::new(cfg.clone()),
     }
 }
 
@@ -1219,7 +1219,7 @@ impl Script {
             reqs: vec![Request::Init {
                 kit: KIT_VERSION.into(),
                 now_ms: 0,
-                config: KitConfig::from_config(cfg),
+                config: Box::new(KitConfig::from_config(cfg)),
             }],
             now: 0,
         }
