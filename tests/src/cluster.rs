@@ -1,6 +1,9 @@
-//! The system under test: a cluster of `gossip-core` cores wired through a network the harness
-//! controls, driven by the model's actions, and the **abstraction function** from the cores'
-//! state to the model's [`GossipState`].
+//! The system under test: a cluster of nodes wired through a network the harness controls,
+//! driven by the model's actions, and the **abstraction function** from the nodes' state to the
+//! model's [`GossipState`]. Each node is a [`NodeDriver`]: an in-process `gossip-core` core (the
+//! default) or an external process speaking the conformance kit's protocol
+//! (`docs/spec/conformance-kit.md`); the table below names the core calls, and the kit
+//! requests are the same inputs.
 //!
 //! ## How each model action is given to the implementation
 //!
@@ -42,12 +45,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use gossip_core::wire::{self, DeltaKind as WDeltaKind, Message};
-use gossip_core::{Config, Core, GossipMode};
+use gossip_core::{Config, GossipMode};
+
+use crate::driver::{Backend, NodeDriver};
 use gossip_model::{
     Change, DeltaKind, DigestEntry, Forgotten, Generation, GossipAction, GossipConfig, Key, Mode,
     Msg, Node, NodeDelta, NodeId, NodeView, Status, Update, Value, Version, Violation,
 };
-use rand::rngs::mock::StepRng;
 
 /// The MTU the conformance cores use: large enough that digests are never partial.
 pub const CONFORMANCE_MTU: usize = 60_000;
@@ -129,10 +133,11 @@ pub enum Outcome {
     Stutter(String),
 }
 
-/// A cluster of cores, the network between them and the bookkeeping the abstraction needs.
+/// A cluster of nodes (in-process cores or kit adapter processes, see [`Backend`]), the
+/// network between them and the bookkeeping the abstraction needs.
 pub struct Cluster {
     cfg: GossipConfig,
-    cores: Vec<Core<StepRng>>,
+    cores: Vec<Box<dyn NodeDriver>>,
     up: Vec<bool>,
     /// `gens[i][r]` is the implementation generation of node i's run r + 1.
     gens: Vec<Vec<u64>>,
@@ -162,22 +167,20 @@ fn err<T>(s: impl Into<String>) -> Result<T, String> {
 }
 
 impl Cluster {
-    /// A fresh cluster for a model configuration: every node up in its first run, knowing only
-    /// itself.
+    /// A fresh cluster of in-process cores for a model configuration: every node up in its
+    /// first run, knowing only itself.
     pub fn new(cfg: &GossipConfig) -> Cluster {
+        Cluster::with_backend(cfg, &Backend::InProcess).expect("valid conformance configuration")
+    }
+
+    /// A fresh cluster whose nodes are run by `backend` (fails if a node cannot be started).
+    pub fn with_backend(cfg: &GossipConfig, backend: &Backend) -> Result<Cluster, String> {
         let n = cfg.nodes;
         let gens: Vec<Vec<u64>> = (0..n).map(|_| vec![5]).collect();
         let cores = (0..n)
-            .map(|i| {
-                Core::new(
-                    core_config(cfg, i as NodeId, 5),
-                    StepRng::new(0, 1),
-                    Duration::ZERO,
-                )
-                .expect("valid conformance configuration")
-            })
-            .collect();
-        Cluster {
+            .map(|i| backend.start(&core_config(cfg, i as NodeId, 5), Duration::ZERO))
+            .collect::<Result<_, _>>()?;
+        Ok(Cluster {
             cfg: cfg.clone(),
             cores,
             up: vec![true; n],
@@ -197,12 +200,12 @@ impl Cluster {
             dropped_tombstones: BTreeMap::new(),
             empty_acks: 0,
             inputs: 0,
-        }
+        })
     }
 
-    /// The core of node `i`.
-    pub fn core(&self, i: NodeId) -> &Core<StepRng> {
-        &self.cores[i as usize]
+    /// The driver of node `i`.
+    pub fn node(&self, i: NodeId) -> &dyn NodeDriver {
+        self.cores[i as usize].as_ref()
     }
 
     /// Whether node `i`'s process runs.
@@ -282,7 +285,7 @@ impl Cluster {
         match action {
             &GossipAction::Write { node, key, value } => {
                 let i = node_of(node);
-                match self.cores[i].set(&key_name(key), &value_bytes(value), now) {
+                match self.cores[i].set(&key_name(key), &value_bytes(value), now)? {
                     Ok(v) => {
                         self.writes[i] += 1;
                         self.record(i, v, Change::Set { key, value })?;
@@ -292,7 +295,7 @@ impl Cluster {
             }
             &GossipAction::Delete { node, key } => {
                 let i = node_of(node);
-                match self.cores[i].delete(&key_name(key), now) {
+                match self.cores[i].delete(&key_name(key), now)? {
                     Ok(v) => {
                         self.deletes[i] += 1;
                         self.record(i, v, Change::Delete { key })?;
@@ -302,7 +305,7 @@ impl Cluster {
             }
             &GossipAction::Leave { node } => {
                 let i = node_of(node);
-                match self.cores[i].leave(now) {
+                match self.cores[i].leave(now)? {
                     Ok(v) => self.record(i, v, Change::Leave)?,
                     Err(e) => return stutter(format!("leave refused: {e}")),
                 }
@@ -314,7 +317,7 @@ impl Cluster {
                         "the harness supports fanout 1 only (start_round_with), got {to:?}"
                     ));
                 }
-                self.cores[i].start_round_with(addr(to[0]), now);
+                self.cores[i].gossip(addr(to[0]), now)?;
             }
             GossipAction::Deliver(env) => {
                 let Some(k) = self.find(env, lenient) else {
@@ -331,9 +334,9 @@ impl Cluster {
                 };
                 let r = node_of(f.to);
                 if self.up[r]
-                    && let Err(e) = self.cores[r].handle_datagram(addr(f.from), &bytes, now)
+                    && let Some(e) = self.cores[r].datagram(addr(f.from), &bytes, now)?
                 {
-                    return err(format!("n{r} rejected a datagram of n{}: {e}", f.from));
+                    return err(format!("n{r} rejected a datagram of n{}: {e:?}", f.from));
                 }
             }
             GossipAction::Drop(env) => {
@@ -362,8 +365,7 @@ impl Cluster {
                 let last = *self.gens[i].last().expect("a first run");
                 let g = 2 * last + 3;
                 self.gens[i].push(g);
-                self.cores[i] = Core::new(core_config(&self.cfg, node, g), StepRng::new(0, 1), now)
-                    .expect("valid conformance configuration");
+                self.cores[i].init(&core_config(&self.cfg, node, g), now)?;
                 self.up[i] = true;
                 self.restarts += 1;
                 self.changes[i] = 0;
@@ -371,14 +373,14 @@ impl Cluster {
                 self.forgotten_ghost.retain(|(x, _), _| *x != node);
             }
             &GossipAction::Convict { observer, subject } => {
-                if !self.cores[node_of(observer)].convict(&impl_id(subject), now) {
+                if !self.cores[node_of(observer)].convict(&impl_id(subject), now)? {
                     return stutter(format!("n{observer} cannot convict n{subject}"));
                 }
             }
             &GossipAction::Forget { observer, subject } => {
                 let x = node_of(observer);
                 let view = self.cores[x].node(&impl_id(subject));
-                if !self.cores[x].forget(&impl_id(subject), now) {
+                if !self.cores[x].forget(&impl_id(subject), now)? {
                     return stutter(format!("n{observer} does not know n{subject}"));
                 }
                 let view = view.expect("known, since forgotten");
@@ -394,7 +396,7 @@ impl Cluster {
                 );
             }
             &GossipAction::CollectTombstones { node, subject } => {
-                self.cores[node_of(node)].collect_tombstones(&impl_id(subject), now);
+                self.cores[node_of(node)].collect_tombstones(&impl_id(subject), now)?;
             }
         }
         Ok(Outcome::Applied)
@@ -404,7 +406,7 @@ impl Cluster {
     /// model never sends, are discarded and counted).
     fn drain(&mut self) -> Result<(), String> {
         for i in 0..self.cores.len() {
-            while let Some(t) = self.cores[i].poll_transmit() {
+            for t in self.cores[i].take_sent() {
                 let to = node_of_addr(t.dst)?;
                 let msg = self.abstract_datagram(&t.payload)?;
                 if let Msg::Ack { delta } = &msg
@@ -422,7 +424,6 @@ impl Cluster {
                     bytes: Some(t.payload),
                 });
             }
-            while self.cores[i].poll_event().is_some() {}
         }
         Ok(())
     }

@@ -29,6 +29,7 @@ use stateright::Model;
 
 use crate::check::{Counters, check_step, correct_model, render_trace};
 use crate::cluster::Cluster;
+use crate::driver::Backend;
 
 /// The model state together with the model (the configuration is part of the reference state,
 /// since `ReferenceStateMachine` has no `self`).
@@ -235,7 +236,15 @@ impl StateMachineTest for Conformance {
     type Reference = ModelReference;
 
     fn init_test(r: &RefState) -> Sut {
-        let cluster = Cluster::new(&r.model.cfg);
+        let backend = BACKEND.with(|b| b.borrow().clone());
+        let cluster = match Cluster::with_backend(&r.model.cfg, &backend) {
+            Ok(c) => c,
+            Err(e) => {
+                let reason = format!("the nodes cannot be started: {e}");
+                record_failure(&r.model, &[], reason.clone());
+                panic!("{reason}");
+            }
+        };
         Sut {
             cluster,
             correct: correct_model(&r.model),
@@ -252,6 +261,7 @@ impl StateMachineTest for Conformance {
             .apply(&t.0, false)
             .and_then(|_| check_step(&mut sut.cluster, &sut.correct, &r.state, &mut sut.counters));
         if let Err(e) = res {
+            record_failure(&sut.model, &sut.trace, e.clone());
             panic!(
                 "the implementation diverges from the model at step {} ({}):\n  {e}\n\ntrace ({} steps; config {}):\n{}",
                 sut.trace.len(),
@@ -268,9 +278,136 @@ impl StateMachineTest for Conformance {
 
 thread_local! {
     static STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static BACKEND: std::cell::RefCell<Backend> = const { std::cell::RefCell::new(Backend::InProcess) };
+    static LAST_FAILURE: std::cell::RefCell<Option<Failure>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Installs (once) a panic hook that stays silent on threads running [`run_cases`] quietly and
+/// delegates to the previous hook everywhere else.
+fn silence_panics_on_this_thread() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(|q| q.get()) {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Selects the implementation [`Conformance`] drives on this thread (in-process cores unless
+/// set; the conformance kit sets an adapter command).
+pub fn set_backend(b: Backend) {
+    BACKEND.with(|x| *x.borrow_mut() = b);
+}
+
+/// A divergence found by [`Conformance`]: the model, the actions up to and including the
+/// diverging one, and what differs.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    /// The model of the case's configuration.
+    pub model: Arc<GossipModel>,
+    /// The actions applied, the last one diverging (empty: the nodes could not be started).
+    pub actions: Vec<GossipAction>,
+    /// What differs.
+    pub reason: String,
+}
+
+fn record_failure(model: &Arc<GossipModel>, actions: &[GossipAction], reason: String) {
+    LAST_FAILURE.with(|f| {
+        *f.borrow_mut() = Some(Failure {
+            model: model.clone(),
+            actions: actions.to_vec(),
+            reason,
+        })
+    });
+}
+
+/// The last divergence found on this thread (after proptest's shrinking, the shrunk one: the
+/// shrinker's last failing run is its final, minimal case), taken.
+pub fn take_last_failure() -> Option<Failure> {
+    LAST_FAILURE.with(|f| f.borrow_mut().take())
 }
 
 /// Conformance steps checked on this thread so far (for throughput measurements).
 pub fn steps_checked() -> u64 {
     STEPS.with(|c| c.get())
+}
+
+/// The result of [`run_cases`].
+#[derive(Debug)]
+pub enum RunResult {
+    /// Every case conformed.
+    Pass {
+        /// Cases run.
+        cases: u32,
+        /// Steps checked.
+        steps: u64,
+    },
+    /// A divergence, shrunk.
+    Fail(Failure),
+}
+
+/// Runs `cases` random traces (1 to `max_steps` actions each) of the conformance test against
+/// `backend`, from a fixed `seed`, shrinking the first divergence (at most `max_shrink_iters`
+/// shrinking runs). This is the conformance kit's engine (`gossip-kit`). With `quiet`, the
+/// panic messages of the failing runs (one per shrinking step) are not printed; the
+/// divergence is in the result.
+pub fn run_cases(
+    backend: Backend,
+    cases: u32,
+    seed: u64,
+    max_steps: usize,
+    max_shrink_iters: u32,
+    quiet: bool,
+) -> RunResult {
+    use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
+    set_backend(backend);
+    take_last_failure();
+    let config = Config {
+        cases,
+        max_shrink_iters,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut seed_bytes = [0u8; 32];
+    for (i, b) in seed_bytes.iter_mut().enumerate() {
+        *b = seed.to_le_bytes()[i % 8] ^ (i as u8);
+    }
+    let mut runner = TestRunner::new_with_rng(
+        config.clone(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
+    );
+    let before = steps_checked();
+    if quiet {
+        silence_panics_on_this_thread();
+    }
+    QUIET.with(|q| q.set(quiet));
+    let result = runner.run(
+        &ModelReference::sequential_strategy(1..max_steps.max(2)),
+        |(init, transitions, seen)| {
+            Conformance::test_sequential(config.clone(), init, transitions, seen);
+            Ok(())
+        },
+    );
+    QUIET.with(|q| q.set(false));
+    set_backend(Backend::InProcess);
+    match result {
+        Ok(()) => RunResult::Pass {
+            cases,
+            steps: steps_checked() - before,
+        },
+        Err(e) => RunResult::Fail(take_last_failure().unwrap_or_else(|| {
+            let reason = match e {
+                TestError::Abort(r) | TestError::Fail(r, _) => r.to_string(),
+            };
+            Failure {
+                model: Arc::new(conformance_config(2, 1, 2, false).into_model()),
+                actions: Vec::new(),
+                reason,
+            }
+        })),
+    }
 }

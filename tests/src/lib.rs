@@ -3,11 +3,17 @@
 //! * [`cluster`]: the system under test (a cluster of `gossip-core` cores on a network the
 //!   harness controls), the mapping of every model action to an implementation input, and the
 //!   abstraction function from the cores' state to the model's state.
+//! * [`driver`]: how the harness talks to one node: in process, or through the conformance
+//!   kit's JSON-lines protocol to an adapter process in any language.
+//! * [`kit`]: the kit protocol `gossip-kit/1` (`docs/spec/conformance-kit.md`) and the Rust
+//!   adapter logic (`gossip-kit-node`).
 //! * [`check`]: one conformance step (messages match, states equal, safety properties hold),
 //!   with the documented refinements.
 //! * [`harness`]: the proptest state-machine test (reference = the stateright model).
 //! * [`trace`]: the language-neutral JSON trace format (`docs/spec/traces.md`), export of
 //!   stateright paths, and replay against the implementation (`gossip-replay`).
+//!
+//! * [`vectors`]: the wire and delta test vectors (`tests/vectors/`, `docs/spec/test-vectors.md`).
 //!
 //! The algebraic laws (quickcheck) and the harness itself run from `tests/tests/`.
 
@@ -15,5 +21,8 @@
 
 pub mod check;
 pub mod cluster;
+pub mod driver;
 pub mod harness;
+pub mod kit;
 pub mod trace;
+pub mod vectors;

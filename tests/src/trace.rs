@@ -14,6 +14,7 @@ use stateright::Model;
 
 use crate::check::{Counters, check_step, compare, correct_model, violated};
 use crate::cluster::{Cluster, Outcome};
+use crate::driver::Backend;
 
 /// Where a replay diverged.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +44,11 @@ pub struct Report {
 /// recorded) and satisfy the safety properties. Fails only if the configuration is invalid or
 /// not supported by the harness.
 pub fn replay(trace: &Trace) -> Result<Report, String> {
+    replay_with(trace, &Backend::InProcess)
+}
+
+/// [`replay`] against the nodes of `backend` (for example a conformance kit adapter).
+pub fn replay_with(trace: &Trace, backend: &Backend) -> Result<Report, String> {
     trace.config.validate().map_err(|e| e.to_string())?;
     if trace.config.fanout != 1 {
         return Err("the harness supports fanout 1 only".into());
@@ -50,7 +56,7 @@ pub fn replay(trace: &Trace) -> Result<Report, String> {
     let model = trace.config.clone().into_model();
     let correct = correct_model(&model);
     let mut s = model.init_states().remove(0);
-    let mut cluster = Cluster::new(&model.cfg);
+    let mut cluster = Cluster::with_backend(&model.cfg, backend)?;
     let mut counters = Counters::default();
     for (i, step) in trace.steps.iter().enumerate() {
         let diverge = |reason: String| Report {
@@ -116,9 +122,19 @@ pub fn replay_properties(
     properties: &[&str],
     settle_after: bool,
 ) -> Result<PropertyReport, String> {
+    replay_properties_with(trace, properties, settle_after, &Backend::InProcess)
+}
+
+/// [`replay_properties`] against the nodes of `backend`.
+pub fn replay_properties_with(
+    trace: &Trace,
+    properties: &[&str],
+    settle_after: bool,
+    backend: &Backend,
+) -> Result<PropertyReport, String> {
     trace.config.validate().map_err(|e| e.to_string())?;
     let model = correct_model(&trace.config.clone().into_model());
-    let mut cluster = Cluster::new(&model.cfg);
+    let mut cluster = Cluster::with_backend(&model.cfg, backend)?;
     let mut report = PropertyReport {
         applied: 0,
         stutters: Vec::new(),
@@ -198,4 +214,34 @@ pub fn compare_expected(expected: &[ExpectedNode], imp: &GossipState) -> Result<
         n.forgotten = e.forgotten.clone();
     }
     compare(&s, imp)
+}
+
+/// Every seeded bug of the model with the property it violates and its shortest counterexample
+/// (BFS on the bug's witness configuration, one worker so that it is the shortest), as a
+/// trace. Running them against an implementation with [`replay_properties_with`] checks that
+/// the implementation does not have the bug along the path that exposes it (what random
+/// traces rarely reach, e.g. a stale delta arriving past a gap).
+pub fn seeded_bug_traces() -> Result<Vec<(&'static str, &'static str, Trace)>, String> {
+    use stateright::Checker;
+    let mut out = Vec::new();
+    for &v in gossip_model::Variant::all() {
+        let Some(property) = v.expected_violation() else {
+            continue;
+        };
+        let model = v.witness_config().into_model();
+        let checker = model.clone().checker().spawn_bfs().join();
+        let path = checker
+            .discovery(property)
+            .ok_or_else(|| format!("{}: the model finds no counterexample", v.name()))?;
+        let trace = from_path(
+            &model,
+            &path,
+            Some(format!(
+                "BFS counterexample of {} for {property:?}",
+                v.name()
+            )),
+        );
+        out.push((v.name(), property, trace));
+    }
+    Ok(out)
 }
