@@ -7,7 +7,8 @@ use thiserror::Error;
 ///
 /// **A rejected datagram never changes the view, the node's own state or any queue**: the only
 /// effect of a rejection is one increment of the matching counter in
-/// [`Stats::rejected`](crate::Stats::rejected) (and of `datagrams_in` / `bytes_in`).
+/// [`Stats::rejected`](crate::Stats::rejected) (and of `datagrams_in` / `bytes_in`), plus the
+/// rate limiter's bookkeeping of the source (a token spent or refused).
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum DatagramError {
     /// Longer than the configured MTU; rejected before any decoding. State unchanged.
@@ -38,6 +39,11 @@ pub enum DatagramError {
     /// A name, key or value exceeds the configured [`Limits`](crate::Limits). State unchanged.
     #[error("limit exceeded: {0}")]
     LimitExceeded(&'static str),
+    /// The source exceeded `limits.max_datagrams_per_peer_per_sec`, or the rate limiter's peer
+    /// table is full of busy sources; rejected before decoding. Only the rate limiter's own
+    /// bookkeeping changes.
+    #[error("rate limited")]
+    RateLimited,
 }
 
 /// The reason a datagram was rejected, as counted in [`Stats::rejected`](crate::Stats::rejected).
@@ -57,6 +63,8 @@ pub enum RejectReason {
     Invalid,
     /// [`DatagramError::LimitExceeded`].
     LimitExceeded,
+    /// [`DatagramError::RateLimited`].
+    RateLimited,
 }
 
 impl DatagramError {
@@ -70,6 +78,7 @@ impl DatagramError {
             DatagramError::WrongCluster(_) => RejectReason::WrongCluster,
             DatagramError::Invalid(_) => RejectReason::Invalid,
             DatagramError::LimitExceeded(_) => RejectReason::LimitExceeded,
+            DatagramError::RateLimited => RejectReason::RateLimited,
         }
     }
 }

@@ -176,6 +176,9 @@ pub struct Rejected {
     pub invalid: u64,
     /// Exceeds the limits.
     pub limit_exceeded: u64,
+    /// Over the per-peer rate limit.
+    #[serde(default)]
+    pub rate_limited: u64,
 }
 
 impl Rejected {
@@ -189,6 +192,7 @@ impl Rejected {
             RejectReason::WrongCluster => self.wrong_cluster,
             RejectReason::Invalid => self.invalid,
             RejectReason::LimitExceeded => self.limit_exceeded,
+            RejectReason::RateLimited => self.rate_limited,
         }
     }
 
@@ -201,6 +205,7 @@ impl Rejected {
             RejectReason::WrongCluster => &mut self.wrong_cluster,
             RejectReason::Invalid => &mut self.invalid,
             RejectReason::LimitExceeded => &mut self.limit_exceeded,
+            RejectReason::RateLimited => &mut self.rate_limited,
         };
         *c += 1;
     }
@@ -214,6 +219,7 @@ impl Rejected {
             + self.wrong_cluster
             + self.invalid
             + self.limit_exceeded
+            + self.rate_limited
     }
 }
 

@@ -282,6 +282,7 @@ pub fn render_metrics(snap: &NodeSnapshot) -> String {
         ("wrong_cluster", r.wrong_cluster),
         ("invalid", r.invalid),
         ("limit_exceeded", r.limit_exceeded),
+        ("rate_limited", r.rate_limited),
     ] {
         let _ = writeln!(
             m,

@@ -497,7 +497,10 @@ impl<T: Transport> EventLoop<T> {
         if let Some(l) = &self.leave {
             at = at.min(l.deadline);
         }
-        self.start + at
+        // Checked: a core timeout at the end of time means "never".
+        self.start
+            .checked_add(at)
+            .unwrap_or_else(|| self.start + Duration::from_secs(86_400 * 365))
     }
 
     fn on_command(&mut self, cmd: Command, now: Duration) {
@@ -517,7 +520,7 @@ impl<T: Transport> EventLoop<T> {
                         info!(version, "leaving");
                         self.lifecycle.advance(Phase::Leaving);
                         self.leave = Some(Leaving {
-                            deadline: now + timeout,
+                            deadline: now.saturating_add(timeout),
                             waiters: vec![reply],
                         });
                     }
