@@ -132,7 +132,9 @@ fn endless_new_identities_never_grow_the_view_and_forgotten_records_beyond_max_n
 fn a_datagram_listing_as_many_nodes_as_fit_is_bounded_by_max_nodes() {
     let l = small_limits();
     let mut a = core_limited(l.clone());
-    let delta: Vec<NodeDelta> = (0..55).map(|i| fresh(hostile_id(i), 1, 1, vec![])).collect();
+    let delta: Vec<NodeDelta> = (0..55)
+        .map(|i| fresh(hostile_id(i), 1, 1, vec![]))
+        .collect();
     let d = ack(delta);
     assert!(d.len() <= 1_400, "{}", d.len());
     a.handle_datagram(src(1), &d, secs(1)).unwrap();
@@ -147,12 +149,18 @@ fn huge_values_are_rejected_and_many_keys_are_cut_at_max_keys_per_node() {
     let mut a = core_limited(l.clone());
     let too_big = ack(vec![fresh(hostile_id(1), 1, 1, vec![set(1, "k", 65)])]);
     assert_eq!(
-        a.handle_datagram(src(1), &too_big, secs(1)).unwrap_err().reason(),
+        a.handle_datagram(src(1), &too_big, secs(1))
+            .unwrap_err()
+            .reason(),
         RejectReason::LimitExceeded
     );
     let many: Vec<Update> = (1..=12).map(|v| set(v, &format!("k{v}"), 64)).collect();
-    a.handle_datagram(src(1), &ack(vec![fresh(hostile_id(1), 1, 1, many)]), secs(1))
-        .unwrap();
+    a.handle_datagram(
+        src(1),
+        &ack(vec![fresh(hostile_id(1), 1, 1, many)]),
+        secs(1),
+    )
+    .unwrap();
     let f = a.footprint();
     assert_within(&f, &l);
     assert_eq!(f.max_entries_per_node, l.max_keys_per_node);
@@ -302,7 +310,12 @@ fn honest_nodes_keep_converging_while_an_attacker_floods_them() {
                 let keys = (1..=40).map(|v| set(v, &format!("x{v}"), 1)).collect();
                 batch.push(ack(vec![fresh(hostile_id(n), u64::MAX, u64::MAX, keys)]));
             }
-            batch.push(ack(vec![fresh(hostile_id(n), 1, 1, vec![set(1, "k", 513)])]));
+            batch.push(ack(vec![fresh(
+                hostile_id(n),
+                1,
+                1,
+                vec![set(1, "k", 513)],
+            )]));
             for _ in 0..50 {
                 batch.push(syn(vec![]));
             }

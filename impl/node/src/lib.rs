@@ -21,5 +21,7 @@ pub mod transport;
 
 pub use gossip_core::{ClusterView, Config, Event, NodeId, NodeView, Stats, Status};
 pub use gossip_sync::{Delivery, Phase, Subscription, TryRecv};
-pub use node::{IoStats, LeaveOutcome, Node, NodeConfig, NodeError, NodeHandle, NodeSnapshot};
+pub use node::{
+    ClockSkew, IoStats, LeaveOutcome, Node, NodeConfig, NodeError, NodeHandle, NodeSnapshot,
+};
 pub use transport::{MemoryNetwork, MemoryTransport, Transport, UdpTransport};
