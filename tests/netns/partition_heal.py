@@ -13,7 +13,7 @@ back, no old generation of n3 may remain; finally n2 leaves and must never reapp
 Needs root and iproute2; exits 0 with "SKIP" otherwise. Usage (from the repository root):
 
     cargo build --release -p gossip-node --bin gossipd
-    sudo python3 tests/netns/partition_heal.py [--gossipd PATH] [--rounds N]
+    sudo python3 tests/netns/partition_heal.py [--gossipd PATH] [--rounds N] [--no-heal]
 """
 
 import argparse
@@ -152,6 +152,8 @@ def main():
     ap.add_argument("--gossipd", default=os.path.join(
         os.environ.get("CARGO_TARGET_DIR", "target"), "release", "gossipd"))
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--no-heal", action="store_true",
+                    help="never restore the link (a broken run: must FAIL)")
     args = ap.parse_args()
     if os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("curl") is None:
         print("SKIP: needs root, iproute2 and curl")
@@ -186,8 +188,13 @@ def main():
             c.start(3)  # ... and restart: a new generation from --data-dir
             c.write(3, "after-restart", "r3")
             time.sleep(2)
-            set_trunk(True)  # heal
-            t_heal = c.wait_converged(all_nodes, 60)
+            # The partition is real: n0 has not heard of n2's write on the other side.
+            seen = (c.api(0, "/kv") or {}).get("n2", {}).get("during")
+            if seen is not None:
+                problems.append(f"round {rnd}: partition ineffective: n0 saw n2/during={seen}")
+            if not args.no_heal:  # --no-heal: a broken run the checks must catch
+                set_trunk(True)  # heal
+            t_heal = c.wait_converged(all_nodes, 20 if args.no_heal else 60)
             assert t_heal is not None, "no convergence after healing"
 
             # Outcomes, over the admin API of every node.
@@ -223,6 +230,8 @@ def main():
             print(f"round {rnd}: join {t_join:.1f}s, heal {t_heal:.1f}s, "
                   f"{sum(1 for w in c.writes if w[3])}/{len(c.writes)} writes acknowledged, "
                   f"n3 generation {old_gen3} -> {gen3}, problems {len(problems)}")
+        except AssertionError as e:
+            problems.append(f"round {rnd}: {e}")
         finally:
             if c:
                 for i in list(c.procs):
