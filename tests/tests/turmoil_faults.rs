@@ -166,10 +166,10 @@ impl Cluster {
         }));
         let faults = Arc::new(Mutex::new(Faults::default()));
         let skews: Vec<ClockSkew> = (0..n).map(|_| ClockSkew::default()).collect();
-        for i in 0..n {
+        for (i, skew) in skews.iter().enumerate() {
             let shared = shared.clone();
             let faults = faults.clone();
-            let skew = skews[i].clone();
+            let skew = skew.clone();
             let tweak = tweak.clone();
             sim.host(host(i), move || {
                 let shared = shared.clone();
