@@ -243,6 +243,13 @@ fn rejection(name: &str) -> Result<RejectReason, String> {
         "WrongCluster" => RejectReason::WrongCluster,
         "Invalid" => RejectReason::Invalid,
         "LimitExceeded" => RejectReason::LimitExceeded,
+        "RateLimited" => RejectReason::RateLimited,
+        "NoKey" => RejectReason::NoKey,
+        "DecryptFailed" => RejectReason::DecryptFailed,
+        "Unencrypted" => RejectReason::Unencrypted,
+        "Unsigned" => RejectReason::Unsigned,
+        "UnknownSigner" => RejectReason::UnknownSigner,
+        "BadSignature" => RejectReason::BadSignature,
         n => return Err(format!("unknown rejection name {n:?}")),
     })
 }

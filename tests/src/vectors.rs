@@ -284,11 +284,13 @@ impl VMessage {
                     op => return Err(format!("unknown update op {op:?}")),
                 };
                 updates.push(Update {
+                    sig: None,
                     version: u.version,
                     change,
                 });
             }
             delta.push(NodeDelta {
+                attestation: None,
                 node: id(&nd.node)?,
                 generation: nd.generation,
                 heartbeat: nd.heartbeat,
@@ -604,6 +606,7 @@ fn id(name: &str, addr: &str) -> NodeId {
 
 fn set(version: u64, key: &str, value: &[u8]) -> Update {
     Update {
+        sig: None,
         version,
         change: Change::Set {
             key: key.into(),
@@ -614,6 +617,7 @@ fn set(version: u64, key: &str, value: &[u8]) -> Update {
 
 fn del(version: u64, key: &str) -> Update {
     Update {
+        sig: None,
         version,
         change: Change::Delete { key: key.into() },
     }
@@ -621,6 +625,7 @@ fn del(version: u64, key: &str) -> Update {
 
 fn leave(version: u64) -> Update {
     Update {
+        sig: None,
         version,
         change: Change::Leave,
     }
@@ -628,6 +633,7 @@ fn leave(version: u64) -> Update {
 
 fn inc(node: &NodeId, g: u64, h: u64, from: u64, updates: Vec<Update>, wa: u64) -> NodeDelta {
     NodeDelta {
+        attestation: None,
         node: node.clone(),
         generation: g,
         heartbeat: h,
@@ -815,6 +821,7 @@ fn generate_wire() -> WireVectors {
             t,
             Message::Ack {
                 delta: vec![NodeDelta {
+                    attestation: None,
                     node: c.clone(),
                     generation: 2,
                     heartbeat: 11,

@@ -39,9 +39,14 @@ impl GossipMode {
 /// Bounds on what a node stores about others, so that memory stays bounded under hostile or
 /// misconfigured peers. What exceeds them is dropped and counted in [`Stats`](crate::Stats).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Limits {
-    /// Maximum number of nodes in the view (the node itself included). Node deltas about new
-    /// nodes beyond this are dropped (`Stats::dropped_nodes`).
+    /// Maximum number of node identities held: nodes in the view (the node itself included)
+    /// **plus forgotten records**. Node deltas about new nodes beyond this are dropped
+    /// (`Stats::dropped_nodes`). Forgotten records count because an endless stream of new
+    /// identities that die and are forgotten would otherwise grow the forgotten table without
+    /// bound; they are never evicted early (that would let zombies back), so while the table is
+    /// full new nodes are refused until records expire (`forgotten_retention`).
     pub max_nodes: usize,
     /// Maximum number of keys (tombstones included) held per node. Updates that would create
     /// more are dropped (the node delta is cut there; `Stats::dropped_updates`).
@@ -53,6 +58,17 @@ pub struct Limits {
     pub max_key_len: usize,
     /// Maximum length of a node name in bytes (same treatment as `max_value_len`).
     pub max_name_len: usize,
+    /// Datagrams accepted per second from one source address (a token bucket holding at most
+    /// this many tokens, refilled continuously); beyond it a datagram is rejected before
+    /// decoding (`RejectReason::RateLimited`). `0` disables the limit. An honest peer sends a
+    /// node at most about three datagrams per exchange, one exchange per gossip round it or the
+    /// node starts.
+    pub max_datagrams_per_peer_per_sec: u32,
+    /// Maximum number of source addresses the rate limiter tracks. When the table is full,
+    /// sources idle long enough for their bucket to be full again are evicted; if none is, a
+    /// datagram from an untracked source is rejected (`RejectReason::RateLimited`), so a flood
+    /// of spoofed sources cannot grow memory.
+    pub max_tracked_peers: usize,
 }
 
 impl Default for Limits {
@@ -63,6 +79,8 @@ impl Default for Limits {
             max_value_len: 512,
             max_key_len: 128,
             max_name_len: 64,
+            max_datagrams_per_peer_per_sec: 200,
+            max_tracked_peers: 4_096,
         }
     }
 }

@@ -9,6 +9,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, RngCore};
 use tracing::{debug, trace};
 
+use crate::bounds::{Footprint, RateLimiter};
 use crate::config::{Config, ConfigError, GossipMode, SecurityLayers};
 use crate::error::{DatagramError, WriteError};
 use crate::id::NodeId;
@@ -67,6 +68,8 @@ pub struct Core<R: RngCore> {
     keyring: Option<Keyring>,
     /// The signature layer (docs/spec/security.md §2), if on.
     signing: Option<Signing>,
+    /// Per-source token buckets (`limits.max_datagrams_per_peer_per_sec`).
+    limiter: RateLimiter,
 }
 
 impl<R: RngCore> std::fmt::Debug for Core<R> {
@@ -126,6 +129,7 @@ impl<R: RngCore> Core<R> {
             delta_cursor: None,
             max_id_len: id_len,
             left_acknowledged: false,
+            limiter: RateLimiter::default(),
             keyring: security.keyring,
             signing: security.signing,
         }
@@ -380,6 +384,28 @@ impl<R: RngCore> Core<R> {
         &self.stats
     }
 
+    /// What the core stores, counted deterministically (see [`Footprint`]): the quantities
+    /// [`Limits`](crate::Limits) bound.
+    pub fn footprint(&self) -> Footprint {
+        let mut f = Footprint {
+            nodes: self.nodes.len(),
+            forgotten: self.forgotten.len(),
+            tracked_peers: self.limiter.len(),
+            queued: self.transmits.len() + self.events.len(),
+            ..Footprint::default()
+        };
+        for (id, st) in &self.nodes {
+            f.entries += st.entries.len();
+            f.max_entries_per_node = f.max_entries_per_node.max(st.entries.len());
+            f.bytes += id.name.len();
+            for (k, e) in &st.entries {
+                f.bytes += k.len() + e.value.as_ref().map_or(0, Vec::len);
+            }
+        }
+        f.bytes += self.forgotten.keys().map(|id| id.name.len()).sum::<usize>();
+        f
+    }
+
     /// A consistent snapshot of the view.
     pub fn view(&self) -> ClusterView {
         ClusterView {
@@ -438,9 +464,10 @@ impl<R: RngCore> Core<R> {
         let now = self.tick(now);
         self.housekeeping(now);
         if now >= self.next_gossip {
-            self.next_gossip += self.config.gossip_interval;
+            // Saturating: a clock that jumps to the end of time must not overflow the timer.
+            self.next_gossip = self.next_gossip.saturating_add(self.config.gossip_interval);
             if self.next_gossip <= now {
-                self.next_gossip = now + self.config.gossip_interval;
+                self.next_gossip = now.saturating_add(self.config.gossip_interval);
             }
             self.gossip_round(now);
         }
@@ -870,7 +897,18 @@ impl<R: RngCore> Core<R> {
     ) -> Result<(), DatagramError> {
         self.stats.datagrams_in += 1;
         self.stats.bytes_in += bytes.len() as u64;
-        let env = match self.check(bytes) {
+        let limits = &self.config.limits;
+        let env = if !self.limiter.admit(
+            src,
+            now.max(self.now),
+            limits.max_datagrams_per_peer_per_sec,
+            limits.max_tracked_peers,
+        ) {
+            Err(DatagramError::RateLimited)
+        } else {
+            self.check(bytes)
+        };
+        let env = match env {
             Ok(env) => env,
             Err(e) => {
                 debug!(%src, error = %e, "rejected datagram");
@@ -1141,7 +1179,12 @@ impl<R: RngCore> Core<R> {
                     self.stats.gaps += 1;
                     return;
                 }
-                if known.is_none() && self.nodes.len() >= self.config.limits.max_nodes {
+                // Forgotten records count towards max_nodes (a forgotten node coming back
+                // replaces its record, so it is not counted twice).
+                if known.is_none()
+                    && !self.forgotten.contains_key(&nd.node)
+                    && self.nodes.len() + self.forgotten.len() >= self.config.limits.max_nodes
+                {
                     self.stats.dropped_nodes += 1;
                     return;
                 }

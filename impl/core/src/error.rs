@@ -7,7 +7,8 @@ use thiserror::Error;
 ///
 /// **A rejected datagram never changes the view, the node's own state or any queue**: the only
 /// effect of a rejection is one increment of the matching counter in
-/// [`Stats::rejected`](crate::Stats::rejected) (and of `datagrams_in` / `bytes_in`).
+/// [`Stats::rejected`](crate::Stats::rejected) (and of `datagrams_in` / `bytes_in`), plus the
+/// rate limiter's bookkeeping of the source (a token spent or refused).
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum DatagramError {
     /// Longer than the configured MTU; rejected before any decoding. State unchanged.
@@ -58,6 +59,11 @@ pub enum DatagramError {
     /// A signature that does not verify, or a claim it does not cover. State unchanged.
     #[error("bad signature: {0}")]
     BadSignature(&'static str),
+    /// The source exceeded `limits.max_datagrams_per_peer_per_sec`, or the rate limiter's peer
+    /// table is full of busy sources; rejected before decoding. Only the rate limiter's own
+    /// bookkeeping changes.
+    #[error("rate limited")]
+    RateLimited,
 }
 
 /// The reason a datagram was rejected, as counted in [`Stats::rejected`](crate::Stats::rejected).
@@ -89,6 +95,8 @@ pub enum RejectReason {
     UnknownSigner,
     /// [`DatagramError::BadSignature`].
     BadSignature,
+    /// [`DatagramError::RateLimited`].
+    RateLimited,
 }
 
 impl DatagramError {
@@ -108,6 +116,7 @@ impl DatagramError {
             DatagramError::Unsigned => RejectReason::Unsigned,
             DatagramError::UnknownSigner(_) => RejectReason::UnknownSigner,
             DatagramError::BadSignature(_) => RejectReason::BadSignature,
+            DatagramError::RateLimited => RejectReason::RateLimited,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! uses only the random number generator it is given, so that a run is a deterministic
 //! function of its inputs (see the [`sim`] module behind the `sim` feature).
 
+mod bounds;
 mod config;
 mod core;
 mod error;
@@ -20,6 +21,7 @@ pub mod wire;
 #[cfg(feature = "sim")]
 pub mod sim;
 
+pub use crate::bounds::Footprint;
 pub use crate::config::{Config, ConfigError, GossipMode, Limits, SecurityLayers};
 pub use crate::core::{Core, EntryRef};
 pub use crate::error::{DatagramError, RejectReason, WriteError};

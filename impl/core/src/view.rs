@@ -194,6 +194,9 @@ pub struct Rejected {
     /// Signature that does not verify (or a claim it does not cover).
     #[serde(default)]
     pub bad_signature: u64,
+    /// Over the per-peer rate limit.
+    #[serde(default)]
+    pub rate_limited: u64,
 }
 
 impl Rejected {
@@ -213,6 +216,7 @@ impl Rejected {
             RejectReason::Unsigned => self.unsigned,
             RejectReason::UnknownSigner => self.unknown_signer,
             RejectReason::BadSignature => self.bad_signature,
+            RejectReason::RateLimited => self.rate_limited,
         }
     }
 
@@ -231,6 +235,7 @@ impl Rejected {
             RejectReason::Unsigned => &mut self.unsigned,
             RejectReason::UnknownSigner => &mut self.unknown_signer,
             RejectReason::BadSignature => &mut self.bad_signature,
+            RejectReason::RateLimited => &mut self.rate_limited,
         };
         *c += 1;
     }
@@ -250,6 +255,7 @@ impl Rejected {
             + self.unsigned
             + self.unknown_signer
             + self.bad_signature
+            + self.rate_limited
     }
 }
 

@@ -68,6 +68,7 @@ fn reason_name(r: RejectReason) -> &'static str {
         RejectReason::Unsigned => "unsigned",
         RejectReason::UnknownSigner => "unknown_signer",
         RejectReason::BadSignature => "bad_signature",
+        RejectReason::RateLimited => "rate_limited",
     }
 }
 

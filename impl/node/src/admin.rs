@@ -386,6 +386,7 @@ pub fn render_metrics(snap: &NodeSnapshot) -> String {
         ("unsigned", r.unsigned),
         ("unknown_signer", r.unknown_signer),
         ("bad_signature", r.bad_signature),
+        ("rate_limited", r.rate_limited),
     ] {
         let _ = writeln!(
             m,

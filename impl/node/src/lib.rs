@@ -22,6 +22,7 @@ pub mod transport;
 pub use gossip_core::{ClusterView, Config, Event, NodeId, NodeView, Stats, Status};
 pub use gossip_sync::{Delivery, Phase, Subscription, TryRecv};
 pub use node::{
-    IoStats, LeaveOutcome, Node, NodeConfig, NodeError, NodeHandle, NodeSnapshot, SecurityOp,
+    ClockSkew, IoStats, LeaveOutcome, Node, NodeConfig, NodeError, NodeHandle, NodeSnapshot,
+    SecurityOp,
 };
 pub use transport::{MemoryNetwork, MemoryTransport, Transport, UdpTransport};

@@ -40,6 +40,49 @@ pub struct NodeConfig {
     /// Keyring and signing key (docs/spec/security.md); [`Security::none`] is the plaintext,
     /// unsigned protocol.
     pub security: Security,
+    /// An adjustable offset added to the node's clock (default: none). The node's time is
+    /// tokio's monotonic clock since start; tests make it jump with [`ClockSkew::jump`].
+    pub clock_skew: ClockSkew,
+}
+
+/// A shared, adjustable offset (in milliseconds, positive or negative) added to a node's clock,
+/// so that tests can make the time the core sees jump forwards or backwards. Clones share the
+/// offset. The core treats a time earlier than one it has seen as the latest time seen.
+#[derive(Debug, Clone, Default)]
+pub struct ClockSkew(Arc<std::sync::atomic::AtomicI64>);
+
+impl ClockSkew {
+    /// Moves the node's clock by `millis` (negative: backwards) from now on.
+    pub fn jump(&self, millis: i64) {
+        self.0
+            .fetch_add(millis, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn millis(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// `real` (time since start) as the node sees it.
+    fn apply(&self, real: Duration) -> Duration {
+        let off = self.millis();
+        let d = Duration::from_millis(off.unsigned_abs());
+        if off >= 0 {
+            real.saturating_add(d)
+        } else {
+            real.saturating_sub(d)
+        }
+    }
+
+    /// The real time since start at which the node's clock reads `at`.
+    fn unapply(&self, at: Duration) -> Duration {
+        let off = self.millis();
+        let d = Duration::from_millis(off.unsigned_abs());
+        if off >= 0 {
+            at.saturating_sub(d)
+        } else {
+            at.saturating_add(d)
+        }
+    }
 }
 
 impl NodeConfig {
@@ -53,6 +96,7 @@ impl NodeConfig {
             rng_seed: None,
             event_capacity: 1_024,
             security: Security::none(),
+            clock_skew: ClockSkew::default(),
         }
     }
 }
@@ -279,6 +323,7 @@ impl Node {
             stop: false,
             outbox: Outbox::new(),
             heard: HashMap::new(),
+            skew: config.clock_skew.clone(),
         };
         tokio::spawn(event_loop.run());
         Ok(NodeHandle {
@@ -482,13 +527,15 @@ struct EventLoop<T: Transport> {
     outbox: Outbox<Event, Result<u64, NodeError>>,
     /// Per other node: (generation, heartbeat) last seen and when it last advanced.
     heard: HashMap<NodeId, (u64, u64, Duration)>,
+    /// Offset added to the clock (tests).
+    skew: ClockSkew,
 }
 
 const RECV_BUF: usize = 65_536;
 
 impl<T: Transport> EventLoop<T> {
     fn now(&self) -> Duration {
-        self.start.elapsed()
+        self.skew.apply(self.start.elapsed())
     }
 
     async fn run(mut self) {
@@ -551,7 +598,10 @@ impl<T: Transport> EventLoop<T> {
         if let Some(l) = &self.leave {
             at = at.min(l.deadline);
         }
-        self.start + at
+        // Checked: a core timeout at the end of time means "never".
+        self.start
+            .checked_add(self.skew.unapply(at))
+            .unwrap_or_else(|| self.start + Duration::from_secs(86_400 * 365))
     }
 
     fn on_command(&mut self, cmd: Command, now: Duration) {
@@ -571,7 +621,7 @@ impl<T: Transport> EventLoop<T> {
                         info!(version, "leaving");
                         self.lifecycle.advance(Phase::Leaving);
                         self.leave = Some(Leaving {
-                            deadline: now + timeout,
+                            deadline: now.saturating_add(timeout),
                             waiters: vec![reply],
                         });
                     }
