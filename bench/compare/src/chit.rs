@@ -98,6 +98,28 @@ impl ChitchatCluster {
         count
     }
 
+    /// Smallest and largest number of nodes known (live or not), and smallest and largest
+    /// number of live nodes, over all nodes: a diagnostic for a join that did not converge.
+    pub async fn membership_spread(&self) -> (usize, usize, usize, usize) {
+        let mut known = Vec::new();
+        let mut live = Vec::new();
+        for h in &self.nodes {
+            let (k, l) = h
+                .with_chitchat(|c| (c.node_states().len(), c.live_nodes().count()))
+                .await;
+            known.push(k);
+            live.push(l);
+        }
+        let mm = |v: &[usize]| {
+            (
+                v.iter().copied().min().unwrap_or(0),
+                v.iter().copied().max().unwrap_or(0),
+            )
+        };
+        let ((k0, k1), (l0, l1)) = (mm(&known), mm(&live));
+        (k0, k1, l0, l1)
+    }
+
     /// Sets `key = value` on node `writer`.
     pub async fn set(&self, writer: usize, key: &str, value: &str) {
         self.nodes[writer]

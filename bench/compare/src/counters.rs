@@ -24,6 +24,7 @@ pub struct Counters {
     max_ever: AtomicU64,
     over_mtu: AtomicU64,
     dropped: AtomicU64,
+    syns: AtomicU64,
     /// Loss probability in parts per million.
     loss_ppm: AtomicU64,
 }
@@ -43,6 +44,8 @@ pub struct Counts {
     pub over_mtu: u64,
     /// Datagrams dropped by the injected loss.
     pub dropped: u64,
+    /// Syn messages sent (counted for chitchat only, where it gives the rounds actually run).
+    pub syns: u64,
 }
 
 impl Counts {
@@ -55,6 +58,7 @@ impl Counts {
             max_ever: self.max_ever,
             over_mtu: self.over_mtu - earlier.over_mtu,
             dropped: self.dropped - earlier.dropped,
+            syns: self.syns - earlier.syns,
         }
     }
 }
@@ -103,6 +107,7 @@ impl Counters {
             max_ever: self.max_ever.load(Ordering::Relaxed),
             over_mtu: self.over_mtu.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
+            syns: self.syns.load(Ordering::Relaxed),
         }
     }
 }
@@ -197,6 +202,9 @@ impl chitchat::transport::Socket for CountingChitchatSocket {
     ) -> anyhow::Result<chitchat::transport::SendOutcome> {
         // Loss is never injected for chitchat (the loss experiment is ours vs foca), so the
         // envelope is always sent; the RNG is not consulted when the loss is zero.
+        if matches!(envelope.message, chitchat::ChitchatMessage::Syn { .. }) {
+            self.counters.syns.fetch_add(1, Ordering::Relaxed);
+        }
         let outcome = self.inner.send(to, envelope).await?;
         self.counters
             .record(outcome.num_bytes_sent, &mut rand::thread_rng());

@@ -37,3 +37,14 @@ mod tests {
         assert!(after >= before + Duration::from_millis(50), "{before:?} -> {after:?}");
     }
 }
+
+/// The kernel's system-wide count of UDP datagrams dropped because a socket's receive buffer was
+/// full (`RcvbufErrors` in `/proc/net/snmp`), or `None` when unavailable. On a loopback
+/// benchmark this is the loss the benchmark did not inject: receivers starved of CPU.
+pub fn udp_rcvbuf_errors() -> Option<u64> {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").ok()?;
+    let mut udp = snmp.lines().filter(|l| l.starts_with("Udp:"));
+    let (header, values) = (udp.next()?, udp.next()?);
+    let i = header.split_whitespace().position(|h| h == "RcvbufErrors")?;
+    values.split_whitespace().nth(i)?.parse().ok()
+}

@@ -42,7 +42,7 @@ struct Args {
     #[arg(long, default_value_t = 30.0)]
     join_timeout_s: f64,
     /// Longest wait for one write to reach every node, seconds.
-    #[arg(long, default_value_t = 20.0)]
+    #[arg(long, default_value_t = 10.0)]
     write_timeout_s: f64,
     /// Cluster size of the loss experiment (ours vs foca).
     #[arg(long, default_value_t = 50)]
@@ -56,6 +56,9 @@ struct Args {
     /// Wall-clock budget after the last write of a loss phase, seconds.
     #[arg(long, default_value_t = 10.0)]
     budget_s: f64,
+    /// Implementations of the convergence experiment: any of ours, v0, v1.
+    #[arg(long, value_delimiter = ',', default_value = "ours,v0,v1")]
+    impls: Vec<String>,
     /// Skip the convergence experiment (ours vs chitchat).
     #[arg(long)]
     skip_convergence: bool,
@@ -104,6 +107,15 @@ fn main() -> anyhow::Result<()> {
         loss_writes: a.loss_writes,
         budget: secs(a.budget_s, "budget-s")?,
     };
+    let mut impls = Vec::new();
+    for name in &a.impls {
+        impls.push(match name.as_str() {
+            "ours" => Impl::Ours,
+            "v0" => Impl::ChitchatV0,
+            "v1" => Impl::ChitchatV1,
+            other => bail!("--impls: unknown implementation {other:?} (ours, v0, v1)"),
+        });
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -117,16 +129,21 @@ fn main() -> anyhow::Result<()> {
             if !a.skip_convergence {
                 for &n in &a.nodes {
                     for imp in Impl::ALL {
+                        if !impls.contains(&imp) {
+                            continue;
+                        }
                         let r = convergence_phase(imp, n, run, &p).await?;
                         eprintln!(
-                            "run {run} N={n} {}: join {:?}, {:.0} B/node/s, {:.1} dgrams/node/s, max {} B, cpu {:?}%/node, latencies {:?}",
+                            "run {run} N={n} {}: join {:?}, {:.0} B/node/s, {:.1} dgrams/node/s, max {} B, cpu {:?}%/node, {:.1} rounds/node/s, latencies {:?}, partial {:?}",
                             imp.label(),
                             r.join,
                             r.bytes_per_node_s(),
                             r.datagrams_per_node_s(),
                             r.max_datagram_phase,
                             r.cpu_percent_per_node(),
-                            r.latencies
+                            r.rounds_per_node_s,
+                            r.latencies,
+                            r.partial
                         );
                         conv.push(r);
                     }

@@ -76,6 +76,11 @@ impl OursCluster {
             .count()
     }
 
+    /// Gossip rounds started so far, all nodes together (the cores' `Stats::rounds`).
+    pub fn rounds(&self) -> u64 {
+        self.nodes.iter().map(|h| h.snapshot().stats.rounds).sum()
+    }
+
     /// Sets `key = value` on node `writer`.
     pub async fn set(&self, writer: usize, key: &str, value: &str) -> anyhow::Result<()> {
         self.nodes[writer].set(key, value.as_bytes()).await?;
