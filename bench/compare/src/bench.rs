@@ -188,7 +188,12 @@ enum AnyCluster {
 }
 
 impl AnyCluster {
-    async fn start(imp: Impl, n: usize, p: &Params, counters: Arc<Counters>) -> anyhow::Result<Self> {
+    async fn start(
+        imp: Impl,
+        n: usize,
+        p: &Params,
+        counters: Arc<Counters>,
+    ) -> anyhow::Result<Self> {
         Ok(match imp {
             Impl::Ours => AnyCluster::Ours(
                 OursCluster::start(n, p.interval, p.fanout, p.keys_per_node, counters).await?,
@@ -391,7 +396,9 @@ pub async fn loss_phase(
     p: &Params,
 ) -> anyhow::Result<LossResult> {
     let counters = Counters::new();
-    let ids: Vec<u64> = (0..p.loss_writes as u64).map(|j| (run as u64) << 32 | j).collect();
+    let ids: Vec<u64> = (0..p.loss_writes as u64)
+        .map(|j| (run as u64) << 32 | j)
+        .collect();
     let drops0;
     let (join, delivered, counts, elapsed, max_tx) = match imp {
         LossImpl::Ours => {
@@ -480,7 +487,12 @@ fn min_max(v: &[f64]) -> Option<(f64, f64)> {
 fn spread(v: &[f64], digits: usize) -> String {
     match (median(v), min_max(v)) {
         (Some(m), Some((lo, hi))) if v.len() > 1 => {
-            format!("{} [{}–{}]", num(m, digits), num(lo, digits), num(hi, digits))
+            format!(
+                "{} [{}–{}]",
+                num(m, digits),
+                num(lo, digits),
+                num(hi, digits)
+            )
         }
         (Some(m), _) => num(m, digits),
         _ => "–".to_owned(),
@@ -518,11 +530,16 @@ pub fn convergence_report(results: &[PhaseResult], p: &Params) -> (String, Vec<V
         out,
         "| N | implementation | runs | join s | time to all nodes, ms: median / max | nominal rounds (time / interval): median / max | rounds run per node per s | rounds actually run: median / max | bytes/node/s | datagrams/node/s | max datagram, steady / whole phase | datagrams > {MTU} B | CPU % of a core per node | bytes per node-round | CPU µs per node-round | kernel receive-buffer drops, % of datagrams sent (whole phase) |"
     );
-    let _ = writeln!(out, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for &n in &sizes {
         for imp in Impl::ALL {
-            let rs: Vec<&PhaseResult> =
-                results.iter().filter(|r| r.n == n && r.imp == imp).collect();
+            let rs: Vec<&PhaseResult> = results
+                .iter()
+                .filter(|r| r.n == n && r.imp == imp)
+                .collect();
             if rs.is_empty() {
                 continue;
             }
@@ -604,9 +621,10 @@ pub fn convergence_report(results: &[PhaseResult], p: &Params) -> (String, Vec<V
                 if let (Some(a), Some(b)) = (ours.median_latency(), theirs.median_latency()) {
                     lat.push(a / b);
                 }
-                if let (Some(a), Some(b)) =
-                    (ours.median_achieved_rounds(), theirs.median_achieved_rounds())
-                {
+                if let (Some(a), Some(b)) = (
+                    ours.median_achieved_rounds(),
+                    theirs.median_achieved_rounds(),
+                ) {
                     rounds.push(a / b);
                 }
                 bpr.push(ours.bytes_per_round() / theirs.bytes_per_round());
@@ -742,4 +760,17 @@ pub fn loss_report(results: &[LossResult], p: &Params) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_sorts_timeouts_last_and_averages_the_middle_pair() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&[f64::INFINITY, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[]), None);
+    }
 }

@@ -172,11 +172,9 @@ impl chitchat::transport::Transport for CountingChitchatTransport {
         &self,
         listen_addr: SocketAddr,
     ) -> anyhow::Result<Box<dyn chitchat::transport::Socket>> {
-        let inner = chitchat::transport::Transport::open(
-            &chitchat::transport::UdpTransport,
-            listen_addr,
-        )
-        .await?;
+        let inner =
+            chitchat::transport::Transport::open(&chitchat::transport::UdpTransport, listen_addr)
+                .await?;
         Ok(Box::new(CountingChitchatSocket {
             inner,
             counters: self.counters.clone(),
@@ -213,5 +211,31 @@ impl chitchat::transport::Socket for CountingChitchatSocket {
 
     async fn recv(&mut self) -> anyhow::Result<chitchat::transport::RecvOutcome> {
         self.inner.recv().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_count_every_datagram_and_drop_the_configured_share() {
+        let c = Counters::new();
+        let mut rng = StdRng::seed_from_u64(1);
+        assert!(!c.record(100, &mut rng));
+        assert!(!c.record(1_500, &mut rng));
+        let s = c.snapshot();
+        assert_eq!(
+            (s.bytes, s.datagrams, s.max_datagram, s.over_mtu),
+            (1_600, 2, 1_500, 1)
+        );
+        c.set_loss(1.0);
+        assert!(c.record(10, &mut rng));
+        c.set_loss(0.2);
+        let lost = (0..10_000).filter(|_| c.record(10, &mut rng)).count();
+        assert!((1_700..2_300).contains(&lost), "{lost}");
+        c.reset_max();
+        assert_eq!(c.snapshot().max_datagram, 10);
+        assert_eq!(c.snapshot().max_ever, 1_500);
     }
 }

@@ -34,7 +34,10 @@ mod tests {
             x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
         }
         let after = process_cpu_time().unwrap();
-        assert!(after >= before + Duration::from_millis(50), "{before:?} -> {after:?}");
+        assert!(
+            after >= before + Duration::from_millis(50),
+            "{before:?} -> {after:?}"
+        );
     }
 }
 
@@ -45,6 +48,8 @@ pub fn udp_rcvbuf_errors() -> Option<u64> {
     let snmp = std::fs::read_to_string("/proc/net/snmp").ok()?;
     let mut udp = snmp.lines().filter(|l| l.starts_with("Udp:"));
     let (header, values) = (udp.next()?, udp.next()?);
-    let i = header.split_whitespace().position(|h| h == "RcvbufErrors")?;
+    let i = header
+        .split_whitespace()
+        .position(|h| h == "RcvbufErrors")?;
     values.split_whitespace().nth(i)?.parse().ok()
 }

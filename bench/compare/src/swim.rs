@@ -84,8 +84,17 @@ impl BroadcastHandler<SwimId> for WriteLog {
         data: &[u8],
         _sender: Option<&SwimId>,
     ) -> Result<Option<WriteKey>, ShortItem> {
-        let id = u64::from_le_bytes(data.get(..8).ok_or(ShortItem)?.try_into().map_err(|_| ShortItem)?);
-        let new = self.seen.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
+        let id = u64::from_le_bytes(
+            data.get(..8)
+                .ok_or(ShortItem)?
+                .try_into()
+                .map_err(|_| ShortItem)?,
+        );
+        let new = self
+            .seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id);
         Ok(new.then_some(WriteKey(id)))
     }
 }
@@ -294,7 +303,8 @@ impl Driver {
             }
             while let Some((after, timer)) = rt.to_schedule() {
                 self.seq += 1;
-                self.timers.insert((Instant::now() + after, self.seq), timer);
+                self.timers
+                    .insert((Instant::now() + after, self.seq), timer);
             }
             while rt.to_notify().is_some() {}
             self.members
