@@ -235,6 +235,8 @@ mod tests {
         let lost = (0..10_000).filter(|_| c.record(10, &mut rng)).count();
         assert!((1_700..2_300).contains(&lost), "{lost}");
         c.reset_max();
+        assert_eq!(c.snapshot().max_datagram, 0);
+        c.record(10, &mut rng);
         assert_eq!(c.snapshot().max_datagram, 10);
         assert_eq!(c.snapshot().max_ever, 1_500);
     }
