@@ -281,14 +281,12 @@ pub async fn convergence_phase(
     let drops0 = udp_rcvbuf_errors();
     let cluster = AnyCluster::start(imp, n, p, counters.clone()).await?;
     let join = wait_until(n, p.join_timeout, || cluster.members_converged()).await;
-    if join.is_none() {
-        if let AnyCluster::Chitchat(c) = &cluster {
-            let (k0, k1, l0, l1) = c.membership_spread().await;
-            tracing::warn!(
-                n,
-                "chitchat did not converge: nodes known {k0}..={k1}, live {l0}..={l1}"
-            );
-        }
+    if let (None, AnyCluster::Chitchat(c)) = (join, &cluster) {
+        let (k0, k1, l0, l1) = c.membership_spread().await;
+        tracing::warn!(
+            n,
+            "chitchat did not converge: nodes known {k0}..={k1}, live {l0}..={l1}"
+        );
     }
     tokio::time::sleep(p.settle).await;
 
