@@ -151,6 +151,18 @@ struct RunArgs {
     /// No progress output on stderr.
     #[arg(long)]
     quiet: bool,
+    /// With --checker fair: check always/sometimes properties only, with the compact
+    /// safety-only store (no edges; the BFS frontier serialised and compressed). Leads-to
+    /// properties are then unknown.
+    #[arg(long)]
+    safety_only: bool,
+    /// With --checker fair --safety-only: stop (reported incomplete) when the process's
+    /// resident set reaches this size, e.g. 8G.
+    #[arg(long, value_name = "SIZE", value_parser = fair_run::parse_bytes)]
+    memory_limit: Option<u64>,
+    /// With --checker fair --safety-only: stop (reported incomplete) after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    time_limit: Option<u64>,
 }
 
 /// The `--json` file: the gossip run, flattened, plus the demo runs.
@@ -279,6 +291,18 @@ fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
     if engine == Engine::Fair && rargs.max_depth.is_some() {
         return Err(Usage("--max-depth is not supported by --checker fair".into()).into());
     }
+    if rargs.safety_only && engine != Engine::Fair {
+        return Err(Usage("--safety-only needs --checker fair".into()).into());
+    }
+    if (rargs.memory_limit.is_some() || rargs.time_limit.is_some()) && !rargs.safety_only {
+        return Err(Usage(
+            "--memory-limit and --time-limit need --checker fair --safety-only".into(),
+        )
+        .into());
+    }
+    if rargs.time_limit == Some(0) {
+        return Err(Usage("--time-limit must be at least 1 second".into()).into());
+    }
     let cfg = build_config(margs)?;
     // Open the JSON file first, so that a bad path fails before a long run.
     let json_file = match &rargs.json {
@@ -335,7 +359,12 @@ fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
                 }
             }
             let fair = FairGossip::new(model);
-            let mut report = fair_run::run(&fair, &opts)
+            let fair_opts = fair_run::FairOptions {
+                safety_only: rargs.safety_only,
+                memory_limit: rargs.memory_limit,
+                time_limit: rargs.time_limit.map(std::time::Duration::from_secs),
+            };
+            let mut report = fair_run::run(&fair, &opts, &fair_opts)
                 .map_err(|e| Internal(format!("the fair checker failed: {e}")))?;
             if let Some(name) = property {
                 // The fair engine checks every property in one exploration; keep the one asked.
