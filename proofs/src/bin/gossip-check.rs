@@ -115,6 +115,11 @@ struct RunArgs {
     /// Symmetry reduction over interchangeable nodes (DFS and simulation only).
     #[arg(long)]
     symmetry: bool,
+    /// Symmetry reduction over each owner's keys (renamed in the order the owner first
+    /// changed them; sound in every configuration). DFS, simulation and fair (safety) only;
+    /// combines with --symmetry.
+    #[arg(long)]
+    key_symmetry: bool,
     /// Worker threads (BFS traces are shortest only with 1).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -283,7 +288,7 @@ fn build_config(args: &ModelArgs) -> Result<GossipConfig> {
 }
 
 fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
-    let engine = match (rargs.checker, rargs.symmetry) {
+    let engine = match (rargs.checker, rargs.symmetry || rargs.key_symmetry) {
         (Some(engine), _) => engine,
         (None, true) => Engine::Dfs,
         (None, false) => Engine::Bfs,
@@ -316,19 +321,20 @@ fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
     println!("gossip-check: {}", adapter::summarize(&cfg));
 
     let model = cfg.clone().into_model();
-    let symmetry = if rargs.symmetry {
-        if model.symmetric_nodes() < 2 {
-            return Err(Usage(
-                "--symmetry: symmetry reduction is not sound for this configuration (fewer \
-                 than two interchangeable nodes, or max-delta smaller than the changes all \
-                 nodes can make, so a cut delta depends on node ids); drop --symmetry"
-                    .into(),
-            )
-            .into());
-        }
-        Some(GossipModel::representative as fn(&_) -> _)
-    } else {
-        None
+    if rargs.symmetry && model.symmetric_nodes() < 2 {
+        return Err(Usage(
+            "--symmetry: symmetry reduction is not sound for this configuration (fewer \
+             than two interchangeable nodes, or max-delta smaller than the changes all \
+             nodes can make, so a cut delta depends on node ids); drop --symmetry"
+                .into(),
+        )
+        .into());
+    }
+    let symmetry: Option<fn(&_) -> _> = match (rargs.symmetry, rargs.key_symmetry) {
+        (true, true) => Some(GossipModel::node_and_key_representative),
+        (true, false) => Some(GossipModel::representative),
+        (false, true) => Some(GossipModel::key_representative),
+        (false, false) => None,
     };
     let opts = RunOptions {
         engine,

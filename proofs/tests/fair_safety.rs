@@ -1,0 +1,172 @@
+//! The fair engine's safety-only mode (`FairChecker::run_safety`, `gossip-check --checker fair
+//! --safety-only`): it explores exactly the states stateright's BFS and the full fair engine
+//! explore, catches every seeded safety bug with a counterexample as short as the pinned
+//! shortest one, and stops gracefully at its memory and time limits.
+
+use gossip_model::properties::names::*;
+use gossip_model::{GossipConfig, GossipModel, Variant};
+use gossip_proofs::fair::{FairChecker, Status, StopReason};
+use gossip_proofs::gossip::FairGossip;
+use stateright::{Checker, Model};
+use std::time::Duration;
+
+/// (variant, the property that catches it, shortest counterexample length), as pinned by
+/// `model/tests/seeded_bugs.rs` with stateright's single-threaded BFS.
+const CAUGHT: &[(&str, &str, usize)] = &[
+    ("apply-past-gap", WATERMARK_RULE, 11),
+    ("cut-not-prefix", WATERMARK_RULE, 5),
+    ("accept-older-generation", NO_OLDER_GENERATION, 8),
+    ("equal-generation-wins", MONOTONIC, 7),
+    ("gc-without-reset", WATERMARK_RULE, 9),
+    ("resurrect-after-gc", NO_RESURRECTION, 9),
+    ("no-heartbeat-bump", ALIVE_SEEN, 5),
+    ("bump-on-receive", OWN_STATE, 2),
+    ("revive-on-stale-gossip", REVIVAL, 9),
+    ("forget-without-record", NO_ZOMBIE, 9),
+    ("reuse-generation-on-restart", SAME_VALUE, 7),
+    ("delete-reuses-version", NO_INVENTED_VALUE, 2),
+    ("leave-without-version", LEAVE_SEEN, 5),
+    ("delta-from-digest-only", JOIN, 6),
+    ("push-once", CONVERGENCE, 11),
+];
+
+fn bfs_unique(model: &GossipModel) -> usize {
+    let c = model.clone().checker().threads(1).spawn_bfs().join();
+    assert!(c.is_done());
+    c.unique_state_count()
+}
+
+/// Small configurations covering loss, duplication, reordering, a crash, a restart and the
+/// optional steps.
+fn small_configs() -> Vec<GossipConfig> {
+    let two = GossipConfig {
+        nodes: 2,
+        ..GossipConfig::default()
+    };
+    let mut dup = two.clone();
+    dup.network.duplicating = true;
+    dup.network.max_in_flight = 2;
+    let mut ordered = two.clone();
+    ordered.network.ordered = true;
+    ordered.network.max_in_flight = 2;
+    ordered.writes_per_node = 2;
+    ordered.max_delta = 2;
+    let mut features = two.clone();
+    features.restarts = 1;
+    features.forget = true;
+    features.leave = true;
+    let mut three = GossipConfig::default();
+    three.crashes = 0;
+    three.convict = false;
+    three.network.lossy = false;
+    vec![two, dup, ordered, features, three]
+}
+
+#[test]
+fn safety_only_mode_explores_exactly_the_states_of_bfs_and_of_the_full_fair_engine() {
+    for cfg in small_configs() {
+        let model = cfg.clone().into_model();
+        let bfs = bfs_unique(&model);
+        let fair = FairGossip::new(model);
+        for threads in [1, 2] {
+            let safety = FairChecker::new(&fair)
+                .threads(threads)
+                .run_safety()
+                .expect("safety run");
+            assert!(safety.complete, "{cfg:?}");
+            assert_eq!(safety.unique_states as usize, bfs, "{cfg:?}, {threads} threads");
+            let stats = safety.safety.as_ref().expect("safety stats");
+            assert_eq!(stats.stop, None);
+            assert!(stats.compressed_bytes > 0 && stats.compressed_bytes < stats.encoded_bytes);
+            // Every always property holds and no liveness verdict is claimed.
+            for p in &safety.properties {
+                assert_ne!(p.status, Status::Violated, "{}: {cfg:?}", p.name);
+            }
+            assert!(!safety.liveness_checked);
+        }
+        let full = FairChecker::new(&fair).threads(2).run().expect("full run");
+        assert_eq!(full.unique_states as usize, bfs, "{cfg:?}");
+    }
+}
+
+#[test]
+fn safety_only_mode_stores_at_most_64_bytes_per_state() {
+    let fair = FairGossip::new(small_configs().remove(1).into_model());
+    let r = FairChecker::new(&fair).threads(2).run_safety().unwrap();
+    assert!(r.unique_states > 1_000);
+    assert!(r.bytes_per_state <= 64.0, "{} B/state", r.bytes_per_state);
+    assert_eq!(r.edge_bytes, 0);
+}
+
+#[test]
+fn safety_only_mode_catches_every_seeded_bug_with_a_shortest_replayable_trace() {
+    for &(name, property, len) in CAUGHT {
+        let variant = Variant::from_name(name).unwrap();
+        let model = variant.witness_config().into_model();
+        let fair = FairGossip::new(model.clone());
+        for threads in [1, 2] {
+            let r = FairChecker::new(&fair)
+                .threads(threads)
+                .run_safety()
+                .unwrap();
+            let p = r.property(property).expect("property");
+            assert_eq!(p.status, Status::Violated, "{name}, {threads} threads");
+            let t = p.trace.as_ref().expect("trace");
+            assert_eq!(t.steps.len(), len, "{name}: not the shortest counterexample");
+            // The trace replays and its last state violates the property.
+            let mut s = model.init_states().remove(0);
+            assert_eq!(&s, &t.steps[0].0, "{name}");
+            for (from, a) in &t.steps {
+                assert_eq!(&s, from, "{name}");
+                s = model.next_state(&s, a.clone()).expect("a step");
+            }
+            assert_eq!(s, t.last);
+            let prop = model.property(property);
+            assert!(!(prop.condition)(&model, &t.last), "{name}");
+        }
+    }
+}
+
+#[test]
+fn safety_only_mode_with_symmetry_matches_the_full_engine_with_symmetry() {
+    let mut cfg = GossipConfig::default();
+    cfg.crashes = 0;
+    cfg.convict = false;
+    cfg.max_delta = 3;
+    let model = cfg.into_model();
+    assert!(model.symmetric_nodes() >= 2);
+    let fair = FairGossip::new(model);
+    let rep = GossipModel::representative as fn(&_) -> _;
+    let safety = FairChecker::new(&fair)
+        .threads(2)
+        .symmetry(rep)
+        .run_safety()
+        .unwrap();
+    let full = FairChecker::new(&fair).threads(2).symmetry(rep).run().unwrap();
+    let plain = FairChecker::new(&fair).threads(2).run_safety().unwrap();
+    assert!(safety.complete && full.complete && plain.complete);
+    assert_eq!(safety.unique_states, full.unique_states);
+    assert!(safety.unique_states < plain.unique_states);
+}
+
+#[test]
+fn the_memory_and_time_limits_stop_the_run_and_leave_properties_unknown() {
+    let fair = FairGossip::new(GossipConfig::default().into_model());
+    let r = FairChecker::new(&fair)
+        .threads(2)
+        .memory_limit(1)
+        .run_safety()
+        .unwrap();
+    assert!(!r.complete);
+    assert_eq!(r.safety.as_ref().unwrap().stop, Some(StopReason::MemoryLimit));
+    assert!(r.unique_states < 767_354);
+    assert!(r.properties.iter().any(|p| p.status == Status::Unknown));
+    let r = FairChecker::new(&fair)
+        .threads(2)
+        .time_limit(Duration::from_millis(300))
+        .run_safety()
+        .unwrap();
+    assert!(!r.complete);
+    assert_eq!(r.safety.as_ref().unwrap().stop, Some(StopReason::TimeLimit));
+    assert!(r.seconds < 20.0, "stopped late: {} s", r.seconds);
+}
