@@ -197,16 +197,22 @@ pub fn key_representative(s: &GossipState) -> GossipState {
             }
         }
     }
-    extra.extend(s.dropped_tombstones.keys().map(|&(_, o, _, k)| (o as usize, k)));
+    extra.extend(
+        s.dropped_tombstones
+            .keys()
+            .map(|&(_, o, _, k)| (o as usize, k)),
+    );
     extra.sort_unstable();
     for (o, k) in extra {
         if o < n {
             assign(&mut map, o, k);
         }
     }
-    let identity = map
-        .iter()
-        .all(|m| m.iter().enumerate().all(|(k, v)| v.is_none_or(|v| v as usize == k)));
+    let identity = map.iter().all(|m| {
+        m.iter()
+            .enumerate()
+            .all(|(k, v)| v.is_none_or(|v| v as usize == k))
+    });
     if identity {
         return s.clone();
     }

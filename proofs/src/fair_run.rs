@@ -89,6 +89,9 @@ pub struct FairOptions {
     /// Stop gracefully (incomplete) when the resident set reaches this many bytes
     /// (safety-only mode).
     pub memory_limit: Option<u64>,
+    /// Evaluate only this property (safety-only mode), so that the run stops as soon as it
+    /// is decided.
+    pub only_property: Option<String>,
     /// Stop gracefully (incomplete) after this many seconds of wall-clock time (safety-only
     /// mode).
     pub time_limit: Option<Duration>,
@@ -177,6 +180,9 @@ where
     }
     if let Some(t) = fair_opts.time_limit {
         checker = checker.time_limit(t);
+    }
+    if let Some(name) = &fair_opts.only_property {
+        checker = checker.only_property(name);
     }
     let result = if fair_opts.safety_only {
         checker.run_safety()

@@ -369,6 +369,7 @@ fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
                 safety_only: rargs.safety_only,
                 memory_limit: rargs.memory_limit,
                 time_limit: rargs.time_limit.map(std::time::Duration::from_secs),
+                only_property: property.clone().filter(|_| rargs.safety_only),
             };
             let mut report = fair_run::run(&fair, &opts, &fair_opts)
                 .map_err(|e| Internal(format!("the fair checker failed: {e}")))?;

@@ -503,6 +503,7 @@ pub struct FairChecker<'a, M: Model> {
     progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
     memory_limit: Option<u64>,
     time_limit: Option<Duration>,
+    only: Option<String>,
 }
 
 impl<'a, M> FairChecker<'a, M>
@@ -522,6 +523,7 @@ where
             progress: None,
             memory_limit: None,
             time_limit: None,
+            only: None,
         }
     }
 
@@ -555,6 +557,14 @@ where
     /// Honoured by [`run_safety`](Self::run_safety).
     pub fn time_limit(mut self, limit: Duration) -> Self {
         self.time_limit = Some(limit);
+        self
+    }
+
+    /// Evaluate only the property called `name` (the others report [`Status::Unknown`]), so
+    /// that the run stops as soon as it is decided. Honoured by
+    /// [`run_safety`](Self::run_safety).
+    pub fn only_property(mut self, name: &str) -> Self {
+        self.only = Some(name.to_string());
         self
     }
 
@@ -796,9 +806,11 @@ where
         let props = self.model.properties();
         let leads = self.model.leads_to();
         let preds: Vec<Pred<M>> = props.iter().map(|p| p.condition).collect();
+        let selected = |name: &str| self.only.as_deref().is_none_or(|o| o == name);
         let want: Vec<Option<bool>> = props
             .iter()
             .map(|p| match p.expectation {
+                _ if !selected(p.name) => None,
                 Expectation::Always => Some(false),
                 Expectation::Sometimes => Some(true),
                 Expectation::Eventually => None,
@@ -825,6 +837,16 @@ where
         let mut results = Vec::new();
         for (i, p) in props.iter().enumerate() {
             let (kind, status, trace, note) = match p.expectation {
+                Expectation::Always | Expectation::Sometimes if !selected(p.name) => (
+                    if p.expectation == Expectation::Always {
+                        PropertyKind::Always
+                    } else {
+                        PropertyKind::Sometimes
+                    },
+                    Status::Unknown,
+                    None,
+                    Some("not evaluated (another property was selected)".to_string()),
+                ),
                 Expectation::Always | Expectation::Sometimes => {
                     let always = p.expectation == Expectation::Always;
                     let kind = if always {
