@@ -217,9 +217,20 @@ fn key_symmetry_explores_exactly_one_representative_per_orbit() {
     let all = reachable(&model);
     let reps: std::collections::HashSet<_> =
         all.iter().map(GossipModel::key_representative).collect();
+    let properties = model.properties();
     for s in &all {
         let r = GossipModel::key_representative(s);
         assert_eq!(GossipModel::key_representative(&r), r, "not idempotent");
+        // A renaming: nothing merged, and every property has the same value.
+        assert_eq!(r.history.len(), s.history.len());
+        for (a, b) in r.nodes.iter().zip(&s.nodes) {
+            for ((o, va), (ob, vb)) in a.view.iter().zip(&b.view) {
+                assert_eq!((o, va.entries.len()), (ob, vb.entries.len()));
+            }
+        }
+        for p in &properties {
+            assert_eq!((p.condition)(&model, &r), (p.condition)(&model, s), "{}", p.name);
+        }
     }
     let fair = FairGossip::new(model);
     let r = FairChecker::new(&fair)
