@@ -119,7 +119,7 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         _ => return Err(format!("{text:?}: unknown size unit (use K, M, G or T)")),
     };
     let bytes = num * mult as f64;
-    if !(bytes.is_finite() && bytes >= 1.0 && bytes < 1e18) {
+    if !(bytes.is_finite() && (1.0..1e18).contains(&bytes)) {
         return Err(format!("{text:?} is not a usable size"));
     }
     Ok(bytes as u64)

@@ -270,7 +270,10 @@ fn the_safety_only_fair_checker_catches_a_seeded_bug_and_reports_its_storage() {
     let p = property(&json, violated);
     assert_eq!(p["status"], "violated");
     assert!(p["trace"].as_array().is_some_and(|t| t.len() >= 2), "{p}");
-    assert!(json["storage"]["bytes_per_state"].as_f64().is_some(), "{json}");
+    assert!(
+        json["storage"]["bytes_per_state"].as_f64().is_some(),
+        "{json}"
+    );
 }
 
 #[test]
@@ -341,7 +344,10 @@ fn bad_arguments_exit_two_with_a_clear_message() {
         (&["--checker", "bfs", "--symmetry"], "symmetry"),
         (&["--checker", "bfs", "--key-symmetry"], "symmetry"),
         (&["--safety-only"], "safety-only"),
-        (&["--checker", "fair", "--memory-limit", "8G"], "memory-limit"),
+        (
+            &["--checker", "fair", "--memory-limit", "8G"],
+            "memory-limit",
+        ),
         (
             &["--checker", "fair", "--safety-only", "--memory-limit", "8Q"],
             "unit",

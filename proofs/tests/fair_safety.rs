@@ -52,9 +52,11 @@ fn small_configs() -> Vec<GossipConfig> {
     let mut features = two.clone();
     features.forget = true;
     features.leave = true;
-    let mut three = GossipConfig::default();
-    three.crashes = 0;
-    three.convict = false;
+    let mut three = GossipConfig {
+        crashes: 0,
+        convict: false,
+        ..GossipConfig::default()
+    };
     three.network.lossy = false;
     vec![two, dup, ordered, features, three]
 }
@@ -134,10 +136,12 @@ fn safety_only_mode_catches_every_seeded_bug_with_a_shortest_replayable_trace() 
 
 #[test]
 fn safety_only_mode_with_symmetry_matches_the_full_engine_with_symmetry() {
-    let mut cfg = GossipConfig::default();
-    cfg.crashes = 0;
-    cfg.convict = false;
-    cfg.max_delta = 3;
+    let cfg = GossipConfig {
+        crashes: 0,
+        convict: false,
+        max_delta: 3,
+        ..GossipConfig::default()
+    };
     let model = cfg.into_model();
     assert!(model.symmetric_nodes() >= 2);
     let fair = FairGossip::new(model);
@@ -229,7 +233,12 @@ fn key_symmetry_explores_exactly_one_representative_per_orbit() {
             }
         }
         for p in &properties {
-            assert_eq!((p.condition)(&model, &r), (p.condition)(&model, s), "{}", p.name);
+            assert_eq!(
+                (p.condition)(&model, &r),
+                (p.condition)(&model, s),
+                "{}",
+                p.name
+            );
         }
     }
     let fair = FairGossip::new(model);
