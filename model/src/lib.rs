@@ -203,6 +203,21 @@ impl GossipModel {
         symmetry::representative(s)
     }
 
+    /// The per-owner key symmetry representative ([`symmetry::key_representative`]): renames
+    /// each owner's keys in the order the owner first changed them. Sound for every
+    /// configuration (keys are never compared across owners).
+    pub fn key_representative(s: &GossipState) -> GossipState {
+        symmetry::key_representative(s)
+    }
+
+    /// Node symmetry ([`GossipModel::representative`]) after key symmetry
+    /// ([`GossipModel::key_representative`]): a member of the state's orbit under both, so
+    /// sound whenever node symmetry is ([`GossipModel::symmetric_nodes`] at least 2), though
+    /// not always the smallest member.
+    pub fn node_and_key_representative(s: &GossipState) -> GossipState {
+        symmetry::representative(&symmetry::key_representative(s))
+    }
+
     /// How many nodes are interchangeable (the non-seeds), or 1 when symmetry reduction is not
     /// sound for this configuration: a delta cut across nodes takes them in id order, so
     /// renaming nodes would change behaviour; that cannot happen when `max_delta` is at least

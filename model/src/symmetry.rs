@@ -136,3 +136,139 @@ pub fn rename(s: &GossipState, p: &[usize]) -> GossipState {
         ordered_network: s.ordered_network,
     }
 }
+
+/// Per-owner key symmetry: the representative of `s` that renames, for every owner node
+/// separately, its keys in the order in which the owner first wrote or deleted them (by
+/// generation and version, from the ghost write history); keys the owner never changed keep
+/// their relative order after those.
+///
+/// Why it is a symmetry. Keys are data of their owner: every rule of protocol.md (digest, delta,
+/// cut, apply) and every property compares keys only within one owner's node state (an entry,
+/// a tombstone, a delta's update and a history record always carry the owner's id), never
+/// across owners, and no key is special (`Write` ranges over every key, values are per key).
+/// Renaming owner `o`'s keys by any permutation, everywhere data about `o` appears (every
+/// view of `o`, every node delta about `o`, `o`'s history and dropped-tombstone records), maps
+/// steps to steps and violations to violations. The one rule that sorts by key is the order of
+/// changes with the *same* version, which a correct protocol never holds for one owner and
+/// generation (versions are unique within a generation); a seeded bug that repeats versions
+/// (`reuse-generation-on-restart`, `delete-reuses-version`) could break the symmetry only
+/// with two keys, and the tests check that every seeded bug is still caught with it.
+///
+/// The result is always a renaming of `s`, so the reduction is sound for any predicate that
+/// is invariant under key renaming (all of `properties::all()`); it is canonical (equal for
+/// every member of the orbit) whenever the owners' histories order their keys without ties.
+pub fn key_representative(s: &GossipState) -> GossipState {
+    use crate::{Change, Key, Update};
+    let n = s.nodes.len();
+    // map[o][k] = the new name of owner o's key k.
+    let mut map: Vec<Vec<Option<Key>>> = vec![Vec::new(); n];
+    let mut next: Vec<Key> = vec![0; n];
+    let mut assign = |map: &mut Vec<Vec<Option<Key>>>, o: usize, k: Key| {
+        let m = &mut map[o];
+        if m.len() <= k as usize {
+            m.resize(k as usize + 1, None);
+        }
+        if m[k as usize].is_none() {
+            m[k as usize] = Some(next[o]);
+            next[o] += 1;
+        }
+    };
+    // History is ordered by (node, generation, version, change): first writes first.
+    for &(o, _, _, c) in &s.history {
+        if let Change::Set { key, .. } | Change::Delete { key } = c
+            && (o as usize) < n
+        {
+            assign(&mut map, o as usize, key);
+        }
+    }
+    // Keys held but never recorded (possible only in a seeded bug): after those, in key order.
+    let mut extra: Vec<(usize, Key)> = Vec::new();
+    for node in &s.nodes {
+        for (&o, v) in &node.view {
+            extra.extend(v.entries.keys().map(|&k| (o as usize, k)));
+        }
+    }
+    for e in &s.network {
+        for d in e.msg.delta() {
+            for u in &d.updates {
+                if let Change::Set { key, .. } | Change::Delete { key } = u.change {
+                    extra.push((d.node as usize, key));
+                }
+            }
+        }
+    }
+    extra.extend(
+        s.dropped_tombstones
+            .keys()
+            .map(|&(_, o, _, k)| (o as usize, k)),
+    );
+    extra.sort_unstable();
+    for (o, k) in extra {
+        if o < n {
+            assign(&mut map, o, k);
+        }
+    }
+    let identity = map.iter().all(|m| {
+        m.iter()
+            .enumerate()
+            .all(|(k, v)| v.is_none_or(|v| v as usize == k))
+    });
+    if identity {
+        return s.clone();
+    }
+    let key = |o: NodeId, k: Key| -> Key {
+        map.get(o as usize)
+            .and_then(|m| m.get(k as usize).copied().flatten())
+            .unwrap_or(k)
+    };
+    let change = |o: NodeId, c: Change| -> Change {
+        match c {
+            Change::Set { key: k, value } => Change::Set {
+                key: key(o, k),
+                value,
+            },
+            Change::Delete { key: k } => Change::Delete { key: key(o, k) },
+            Change::Leave => Change::Leave,
+        }
+    };
+    let mut r = s.clone();
+    for node in &mut r.nodes {
+        for (&o, v) in node.view.iter_mut() {
+            v.entries = v.entries.iter().map(|(&k, &e)| (key(o, k), e)).collect();
+        }
+    }
+    let delta = |d: &mut Vec<NodeDelta>| {
+        for nd in d.iter_mut() {
+            let o = nd.node;
+            for u in nd.updates.iter_mut() {
+                *u = Update {
+                    version: u.version,
+                    change: change(o, u.change),
+                };
+            }
+            // Updates stay in version order; ties (seeded bugs only) by change.
+            nd.updates.sort();
+        }
+    };
+    for e in &mut r.network {
+        match &mut e.msg {
+            Msg::Syn { delta: d, .. } | Msg::SynAck { delta: d, .. } | Msg::Ack { delta: d } => {
+                delta(d)
+            }
+        }
+    }
+    if !r.ordered_network {
+        r.network.sort();
+    }
+    r.history = s
+        .history
+        .iter()
+        .map(|&(o, g, v, c)| (o, g, v, change(o, c)))
+        .collect();
+    r.dropped_tombstones = s
+        .dropped_tombstones
+        .iter()
+        .map(|(&(x, o, g, k), &v)| ((x, o, g, key(o, k)), v))
+        .collect();
+    r
+}

@@ -337,6 +337,7 @@ where
         states,
         seconds,
         properties: reports,
+        storage: None,
     })
 }
 

@@ -4,7 +4,7 @@
 use crate::check::{Engine, Inspect, Progress, RunOptions};
 use crate::fair::{self, FairChecker, FairModel, Lasso, Trace};
 use crate::report::{
-    PropertyKind, PropertyReport, RunReport, RunSettings, StateCounts, Status, TraceStep,
+    PropertyKind, PropertyReport, RunReport, RunSettings, StateCounts, Status, Storage, TraceStep,
 };
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -80,11 +80,61 @@ pub fn lasso_steps<M: Inspect>(
     (out, loop_index)
 }
 
+/// Options of the fair engine beyond [`RunOptions`].
+#[derive(Clone, Debug, Default)]
+pub struct FairOptions {
+    /// Check `always` and `sometimes` properties only, with the compact safety-only store
+    /// ([`FairChecker::run_safety`]): no edges, a serialised and compressed frontier.
+    pub safety_only: bool,
+    /// Stop gracefully (incomplete) when the resident set reaches this many bytes
+    /// (safety-only mode).
+    pub memory_limit: Option<u64>,
+    /// Evaluate only this property (safety-only mode), so that the run stops as soon as it
+    /// is decided.
+    pub only_property: Option<String>,
+    /// Stop gracefully (incomplete) after this many seconds of wall-clock time (safety-only
+    /// mode).
+    pub time_limit: Option<Duration>,
+}
+
+/// Parses a byte size: a number with an optional `K`, `M`, `G` or `T` suffix (binary
+/// multiples, optionally followed by `B` or `iB`), e.g. `8G`, `512MiB`, `1000000`.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let upper = t.to_ascii_uppercase();
+    let digits_end = upper
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(upper.len());
+    let (num, unit) = upper.split_at(digits_end);
+    let num: f64 = num
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (examples: 8G, 512M, 1000000)"))?;
+    let unit = unit.trim().trim_end_matches('B').trim_end_matches('I');
+    let mult: u64 = match unit {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => return Err(format!("{text:?}: unknown size unit (use K, M, G or T)")),
+    };
+    let bytes = num * mult as f64;
+    if !(bytes.is_finite() && (1.0..1e18).contains(&bytes)) {
+        return Err(format!("{text:?} is not a usable size"));
+    }
+    Ok(bytes as u64)
+}
+
 /// Checks `model` exhaustively with the fair engine.
-pub fn run<M>(model: &M, opts: &RunOptions<M::State>) -> Result<RunReport, fair::FairError>
+pub fn run<M>(
+    model: &M,
+    opts: &RunOptions<M::State>,
+    fair_opts: &FairOptions,
+) -> Result<RunReport, fair::FairError>
 where
     M: FairModel + Inspect + Sync,
-    M::State: Hash + Eq + Clone + Debug + Send + Sync,
+    M::State:
+        Hash + Eq + Clone + Debug + Send + Sync + serde::Serialize + serde::de::DeserializeOwned,
     M::Action: Clone + Debug + Send + Sync,
 {
     let start = Instant::now();
@@ -125,7 +175,20 @@ where
     if let Some(f) = opts.symmetry {
         checker = checker.symmetry(f);
     }
-    let result = checker.run();
+    if let Some(b) = fair_opts.memory_limit {
+        checker = checker.memory_limit(b);
+    }
+    if let Some(t) = fair_opts.time_limit {
+        checker = checker.time_limit(t);
+    }
+    if let Some(name) = &fair_opts.only_property {
+        checker = checker.only_property(name);
+    }
+    let result = if fair_opts.safety_only {
+        checker.run_safety()
+    } else {
+        checker.run()
+    };
     if let Some(bar) = bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
         bar.finish_and_clear();
     }
@@ -183,10 +246,28 @@ where
         complete: result.complete,
         states: StateCounts {
             unique: result.unique_states as usize,
-            total: result.edges as usize,
+            // Stored edges; for a safety-only run (no edges stored), generated transitions.
+            total: result.safety.as_ref().map_or(result.edges, |s| s.generated) as usize,
             max_depth: result.max_depth as usize,
         },
         seconds: result.seconds,
         properties,
+        storage: Some(Storage {
+            bytes_per_state: result.bytes_per_state,
+            edge_bytes: result.edge_bytes,
+            peak_rss_bytes: result.peak_rss_bytes,
+            peak_frontier_states: result.safety.as_ref().map(|s| s.peak_frontier_states),
+            peak_frontier_bytes: result.safety.as_ref().map(|s| s.peak_frontier_bytes),
+            // Every state passes through the frontier exactly once.
+            frontier_bytes_per_state: result
+                .safety
+                .as_ref()
+                .map(|s| s.compressed_bytes as f64 / result.unique_states.max(1) as f64),
+            stopped_by: result
+                .safety
+                .as_ref()
+                .and_then(|s| s.stop)
+                .map(|r| r.describe().to_string()),
+        }),
     })
 }

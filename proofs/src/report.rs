@@ -205,6 +205,33 @@ pub struct RunReport {
     pub seconds: f64,
     /// One entry per checked property, in the model's order.
     pub properties: Vec<PropertyReport>,
+    /// Memory figures of the fair engine (absent for the stateright engines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<Storage>,
+}
+
+/// Memory figures of a run of the fair engine.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Storage {
+    /// Bytes of the per-state structures (fingerprint table, offsets or parents, labels)
+    /// divided by the unique states; edges excluded.
+    pub bytes_per_state: f64,
+    /// Bytes of the stored edges (0 in safety-only mode, which stores none).
+    pub edge_bytes: u64,
+    /// Peak resident set of the process (`VmHWM`), if readable.
+    pub peak_rss_bytes: Option<u64>,
+    /// Safety-only mode: the largest BFS level, in states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_frontier_states: Option<u64>,
+    /// Safety-only mode: the largest BFS level, in compressed bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_frontier_bytes: Option<u64>,
+    /// Safety-only mode: mean compressed bytes per frontier state (over the whole run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frontier_bytes_per_state: Option<f64>,
+    /// Why the run stopped early (`max_states`, memory or time limit), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<String>,
 }
 
 impl RunReport {
@@ -257,6 +284,30 @@ impl RunReport {
             self.states_per_second(),
             completeness
         );
+        if let Some(st) = &self.storage {
+            let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
+            let mut line = format!(
+                "storage: {:.1} B/state stored, {:.1} MiB of edges",
+                st.bytes_per_state,
+                mb(st.edge_bytes)
+            );
+            if let (Some(n), Some(b)) = (st.peak_frontier_states, st.peak_frontier_bytes) {
+                let _ = write!(
+                    line,
+                    ", largest level {} states in {:.1} MiB compressed ({:.1} B/state)",
+                    group(n as usize),
+                    mb(b),
+                    st.frontier_bytes_per_state.unwrap_or(0.0)
+                );
+            }
+            if let Some(r) = st.peak_rss_bytes {
+                let _ = write!(line, ", peak RSS {:.0} MiB", mb(r));
+            }
+            if let Some(why) = &st.stopped_by {
+                let _ = write!(line, "; {why}");
+            }
+            let _ = writeln!(out, "{line}");
+        }
         let _ = writeln!(out, "properties:");
         for p in &self.properties {
             let mark = match p.verdict {

@@ -236,6 +236,47 @@ fn a_seeded_bug_is_caught_and_counts_as_the_expected_result() {
 }
 
 #[test]
+fn the_safety_only_fair_checker_catches_a_seeded_bug_and_reports_its_storage() {
+    let (variant, violated) = seeded_bug();
+    let json = json_path("safety-only");
+    let out = gossip_check(&[
+        "--variant",
+        variant,
+        "--checker",
+        "fair",
+        "--safety-only",
+        "--key-symmetry",
+        "--threads",
+        "2",
+        "--memory-limit",
+        "2G",
+        "--time-limit",
+        "120",
+        "--property",
+        violated,
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("storage: "), "{stdout}");
+    let json = read_json(&json);
+    assert_eq!(json["checker"], "fair");
+    let p = property(&json, violated);
+    assert_eq!(p["status"], "violated");
+    assert!(p["trace"].as_array().is_some_and(|t| t.len() >= 2), "{p}");
+    assert!(
+        json["storage"]["bytes_per_state"].as_f64().is_some(),
+        "{json}"
+    );
+}
+
+#[test]
 fn trace_out_writes_a_seeded_bugs_counterexample_as_a_gossip_trace() {
     let (variant, violated) = seeded_bug();
     let path = json_path("seeded-bug-trace");
@@ -301,6 +342,16 @@ fn bad_arguments_exit_two_with_a_clear_message() {
         (&["--nodes", "0"], "node"),
         (&["--faults", "loss,earthquake"], "fault"),
         (&["--checker", "bfs", "--symmetry"], "symmetry"),
+        (&["--checker", "bfs", "--key-symmetry"], "symmetry"),
+        (&["--safety-only"], "safety-only"),
+        (
+            &["--checker", "fair", "--memory-limit", "8G"],
+            "memory-limit",
+        ),
+        (
+            &["--checker", "fair", "--safety-only", "--memory-limit", "8Q"],
+            "unit",
+        ),
         (&["--no-such-option"], "no-such-option"),
     ];
     for (args, needle) in cases {

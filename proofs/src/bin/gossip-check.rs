@@ -115,6 +115,11 @@ struct RunArgs {
     /// Symmetry reduction over interchangeable nodes (DFS and simulation only).
     #[arg(long)]
     symmetry: bool,
+    /// Symmetry reduction over each owner's keys (renamed in the order the owner first
+    /// changed them; sound in every configuration). DFS, simulation and fair (safety) only;
+    /// combines with --symmetry.
+    #[arg(long)]
+    key_symmetry: bool,
     /// Worker threads (BFS traces are shortest only with 1).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -151,6 +156,18 @@ struct RunArgs {
     /// No progress output on stderr.
     #[arg(long)]
     quiet: bool,
+    /// With --checker fair: check always/sometimes properties only, with the compact
+    /// safety-only store (no edges; the BFS frontier serialised and compressed). Leads-to
+    /// properties are then unknown.
+    #[arg(long)]
+    safety_only: bool,
+    /// With --checker fair --safety-only: stop (reported incomplete) when the process's
+    /// resident set reaches this size, e.g. 8G.
+    #[arg(long, value_name = "SIZE", value_parser = fair_run::parse_bytes)]
+    memory_limit: Option<u64>,
+    /// With --checker fair --safety-only: stop (reported incomplete) after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    time_limit: Option<u64>,
 }
 
 /// The `--json` file: the gossip run, flattened, plus the demo runs.
@@ -271,13 +288,25 @@ fn build_config(args: &ModelArgs) -> Result<GossipConfig> {
 }
 
 fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
-    let engine = match (rargs.checker, rargs.symmetry) {
+    let engine = match (rargs.checker, rargs.symmetry || rargs.key_symmetry) {
         (Some(engine), _) => engine,
         (None, true) => Engine::Dfs,
         (None, false) => Engine::Bfs,
     };
     if engine == Engine::Fair && rargs.max_depth.is_some() {
         return Err(Usage("--max-depth is not supported by --checker fair".into()).into());
+    }
+    if rargs.safety_only && engine != Engine::Fair {
+        return Err(Usage("--safety-only needs --checker fair".into()).into());
+    }
+    if (rargs.memory_limit.is_some() || rargs.time_limit.is_some()) && !rargs.safety_only {
+        return Err(Usage(
+            "--memory-limit and --time-limit need --checker fair --safety-only".into(),
+        )
+        .into());
+    }
+    if rargs.time_limit == Some(0) {
+        return Err(Usage("--time-limit must be at least 1 second".into()).into());
     }
     let cfg = build_config(margs)?;
     // Open the JSON file first, so that a bad path fails before a long run.
@@ -292,19 +321,20 @@ fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
     println!("gossip-check: {}", adapter::summarize(&cfg));
 
     let model = cfg.clone().into_model();
-    let symmetry = if rargs.symmetry {
-        if model.symmetric_nodes() < 2 {
-            return Err(Usage(
-                "--symmetry: symmetry reduction is not sound for this configuration (fewer \
-                 than two interchangeable nodes, or max-delta smaller than the changes all \
-                 nodes can make, so a cut delta depends on node ids); drop --symmetry"
-                    .into(),
-            )
-            .into());
-        }
-        Some(GossipModel::representative as fn(&_) -> _)
-    } else {
-        None
+    if rargs.symmetry && model.symmetric_nodes() < 2 {
+        return Err(Usage(
+            "--symmetry: symmetry reduction is not sound for this configuration (fewer \
+             than two interchangeable nodes, or max-delta smaller than the changes all \
+             nodes can make, so a cut delta depends on node ids); drop --symmetry"
+                .into(),
+        )
+        .into());
+    }
+    let symmetry: Option<fn(&_) -> _> = match (rargs.symmetry, rargs.key_symmetry) {
+        (true, true) => Some(GossipModel::node_and_key_representative),
+        (true, false) => Some(GossipModel::representative),
+        (false, true) => Some(GossipModel::key_representative),
+        (false, false) => None,
     };
     let opts = RunOptions {
         engine,
@@ -335,7 +365,13 @@ fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
                 }
             }
             let fair = FairGossip::new(model);
-            let mut report = fair_run::run(&fair, &opts)
+            let fair_opts = fair_run::FairOptions {
+                safety_only: rargs.safety_only,
+                memory_limit: rargs.memory_limit,
+                time_limit: rargs.time_limit.map(std::time::Duration::from_secs),
+                only_property: property.clone().filter(|_| rargs.safety_only),
+            };
+            let mut report = fair_run::run(&fair, &opts, &fair_opts)
                 .map_err(|e| Internal(format!("the fair checker failed: {e}")))?;
             if let Some(name) = property {
                 // The fair engine checks every property in one exploration; keep the one asked.

@@ -124,10 +124,12 @@ mod analysis;
 mod bench;
 pub mod examples;
 mod explore;
+mod safety;
 mod simulate;
 mod store;
 
 pub use bench::{Comparison, compare_with_stateright};
+pub use safety::StopReason;
 pub use simulate::SplitMix64;
 
 use analysis::{GlobalBfs, find_fair_lasso, lasso_of, trace_to};
@@ -381,6 +383,25 @@ pub struct FairResult<S, A> {
     pub liveness_checked: bool,
     /// Simulation counters, for simulation runs.
     pub simulation: Option<SimulationStats>,
+    /// Counters of a safety-only run ([`FairChecker::run_safety`]).
+    pub safety: Option<SafetyStats>,
+}
+
+/// Counters of a safety-only run ([`FairChecker::run_safety`]).
+#[derive(Clone, Debug, Default)]
+pub struct SafetyStats {
+    /// Transitions generated (successors computed, counting revisits).
+    pub generated: u64,
+    /// Why the run stopped early, if it did.
+    pub stop: Option<StopReason>,
+    /// The largest BFS level, in states.
+    pub peak_frontier_states: u64,
+    /// The largest BFS level, in compressed bytes.
+    pub peak_frontier_bytes: u64,
+    /// Encoded (MessagePack) bytes of every frontier state over the run, before compression.
+    pub encoded_bytes: u64,
+    /// The same after LZ4 compression.
+    pub compressed_bytes: u64,
 }
 
 impl<S, A> FairResult<S, A> {
@@ -445,6 +466,9 @@ pub enum FairError {
     /// Replaying a stored path with `next_state` failed (nondeterministic model?).
     #[error("path replay failed: {0}")]
     Replay(String),
+    /// Encoding or decoding a frontier state failed (safety-only mode).
+    #[error("frontier encoding failed: {0}")]
+    Encode(String),
     /// [`FairChecker::symmetry_report`] needs a representative function.
     #[error("symmetry_report needs a representative function (call .symmetry(f) first)")]
     NoSymmetry,
@@ -477,6 +501,9 @@ pub struct FairChecker<'a, M: Model> {
     max_states: Option<u64>,
     symmetry: Option<Representative<M::State>>,
     progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
+    memory_limit: Option<u64>,
+    time_limit: Option<Duration>,
+    only: Option<String>,
 }
 
 impl<'a, M> FairChecker<'a, M>
@@ -494,6 +521,9 @@ where
             max_states: None,
             symmetry: None,
             progress: None,
+            memory_limit: None,
+            time_limit: None,
+            only: None,
         }
     }
 
@@ -513,6 +543,28 @@ where
     /// Symmetry reduction with a representative function (safety only; see the module docs).
     pub fn symmetry(mut self, representative: Representative<M::State>) -> Self {
         self.symmetry = Some(representative);
+        self
+    }
+
+    /// Stop exploring (gracefully, reported incomplete) when the process's resident set
+    /// reaches `bytes`. Honoured by [`run_safety`](Self::run_safety).
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.memory_limit = Some(bytes);
+        self
+    }
+
+    /// Stop exploring (gracefully, reported incomplete) after this much wall-clock time.
+    /// Honoured by [`run_safety`](Self::run_safety).
+    pub fn time_limit(mut self, limit: Duration) -> Self {
+        self.time_limit = Some(limit);
+        self
+    }
+
+    /// Evaluate only the property called `name` (the others report [`Status::Unknown`]), so
+    /// that the run stops as soon as it is decided. Honoured by
+    /// [`run_safety`](Self::run_safety).
+    pub fn only_property(mut self, name: &str) -> Self {
+        self.only = Some(name.to_string());
         self
     }
 
@@ -676,6 +728,7 @@ where
             symmetry: self.symmetry.is_some(),
             liveness_checked: self.symmetry.is_none(),
             simulation: None,
+            safety: None,
         })
     }
 
@@ -731,6 +784,146 @@ where
             n_factorial,
             fraction_of_bound: reduction / n_factorial,
             complete: without.complete && with.complete,
+        })
+    }
+}
+
+impl<'a, M> FairChecker<'a, M>
+where
+    M: FairModel + Sync,
+    M::State:
+        Hash + Eq + Clone + Debug + Send + Sync + serde::Serialize + serde::de::DeserializeOwned,
+    M::Action: Clone + Debug + Send + Sync,
+{
+    /// Exhaustively checks the `always` and `sometimes` properties only, storing per state a
+    /// fingerprint, an index and a parent index (no edges, no labels) and keeping the BFS
+    /// frontier serialised and LZ4-compressed (see `safety.rs`). `eventually` and leads-to
+    /// properties report [`Status::Unknown`]. Honours `threads`, `max_states`, `symmetry`,
+    /// `memory_limit`, `time_limit` and `progress`. Explores exactly the states
+    /// [`run`](Self::run) explores; traces are shortest.
+    pub fn run_safety(&self) -> Result<FairReport<M>, FairError> {
+        let start = Instant::now();
+        let props = self.model.properties();
+        let leads = self.model.leads_to();
+        let preds: Vec<Pred<M>> = props.iter().map(|p| p.condition).collect();
+        let selected = |name: &str| self.only.as_deref().is_none_or(|o| o == name);
+        let want: Vec<Option<bool>> = props
+            .iter()
+            .map(|p| match p.expectation {
+                _ if !selected(p.name) => None,
+                Expectation::Always => Some(false),
+                Expectation::Sometimes => Some(true),
+                Expectation::Eventually => None,
+            })
+            .collect();
+        let cfg = safety::SafetyCfg {
+            threads: self.threads,
+            max_states: self.max_states,
+            symmetry: self.symmetry,
+            progress: self.progress,
+            start,
+            memory_limit: self.memory_limit,
+            time_limit: self.time_limit,
+        };
+        let out = safety::explore_safety(self.model, &preds, &want, &cfg)?;
+        let explore_seconds = start.elapsed().as_secs_f64();
+        let incomplete = || out.stop.map(|r| r.describe().to_string());
+        let safety_note = || {
+            Some(
+                "safety-only run: liveness is not checked (rerun without --safety-only)"
+                    .to_string(),
+            )
+        };
+        let mut results = Vec::new();
+        for (i, p) in props.iter().enumerate() {
+            let (kind, status, trace, note) = match p.expectation {
+                Expectation::Always | Expectation::Sometimes if !selected(p.name) => (
+                    if p.expectation == Expectation::Always {
+                        PropertyKind::Always
+                    } else {
+                        PropertyKind::Sometimes
+                    },
+                    Status::Unknown,
+                    None,
+                    Some("not evaluated (another property was selected)".to_string()),
+                ),
+                Expectation::Always | Expectation::Sometimes => {
+                    let always = p.expectation == Expectation::Always;
+                    let kind = if always {
+                        PropertyKind::Always
+                    } else {
+                        PropertyKind::Sometimes
+                    };
+                    match out.hits[i] {
+                        Some(v) => {
+                            let t = safety::safety_trace(self.model, &out, self.symmetry, v)?;
+                            let st = if always {
+                                Status::Violated
+                            } else {
+                                Status::Found
+                            };
+                            (kind, st, Some(t), None)
+                        }
+                        None if !out.complete => (kind, Status::Unknown, None, incomplete()),
+                        None if always => (kind, Status::Holds, None, None),
+                        None => (kind, Status::NotFound, None, None),
+                    }
+                }
+                Expectation::Eventually => (
+                    PropertyKind::Eventually,
+                    Status::Unknown,
+                    None,
+                    safety_note(),
+                ),
+            };
+            results.push(PropertyResult {
+                name: p.name,
+                kind,
+                status,
+                trace,
+                lasso: None,
+                note,
+            });
+        }
+        for l in &leads {
+            results.push(PropertyResult {
+                name: l.name,
+                kind: PropertyKind::LeadsTo,
+                status: Status::Unknown,
+                trace: None,
+                lasso: None,
+                note: safety_note(),
+            });
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        let n = out.n_states.max(1) as f64;
+        Ok(FairResult {
+            mode: Mode::Exhaustive,
+            properties: results,
+            complete: out.complete,
+            unique_states: out.n_states,
+            edges: 0,
+            max_depth: out.max_depth,
+            seconds,
+            explore_seconds,
+            states_per_sec: out.n_states as f64 / seconds.max(1e-9),
+            bytes_per_state: out.state_bytes() as f64 / n,
+            edge_bytes: 0,
+            analysis_bytes_per_state: 0.0,
+            peak_rss_bytes: store::peak_rss_bytes(),
+            fair_classes: 0,
+            strong_classes: 0,
+            symmetry: self.symmetry.is_some(),
+            liveness_checked: false,
+            simulation: None,
+            safety: Some(SafetyStats {
+                generated: out.generated,
+                stop: out.stop,
+                peak_frontier_states: out.peak_frontier_states,
+                peak_frontier_bytes: out.peak_frontier_bytes,
+                encoded_bytes: out.encoded_bytes,
+                compressed_bytes: out.compressed_bytes,
+            }),
         })
     }
 }

@@ -313,5 +313,6 @@ where
         symmetry: false,
         liveness_checked: true,
         simulation: Some(stats),
+        safety: None,
     }
 }

@@ -1,0 +1,291 @@
+//! The fair engine's safety-only mode (`FairChecker::run_safety`, `gossip-check --checker fair
+//! --safety-only`): it explores exactly the states stateright's BFS and the full fair engine
+//! explore, catches every seeded safety bug with a counterexample as short as the pinned
+//! shortest one, and stops gracefully at its memory and time limits.
+
+use gossip_model::properties::names::*;
+use gossip_model::{GossipConfig, GossipModel, Variant};
+use gossip_proofs::fair::{FairChecker, Status, StopReason};
+use gossip_proofs::gossip::FairGossip;
+use stateright::{Checker, Model};
+use std::time::Duration;
+
+/// (variant, the property that catches it, shortest counterexample length), as pinned by
+/// `model/tests/seeded_bugs.rs` with stateright's single-threaded BFS.
+const CAUGHT: &[(&str, &str, usize)] = &[
+    ("apply-past-gap", WATERMARK_RULE, 11),
+    ("cut-not-prefix", WATERMARK_RULE, 5),
+    ("accept-older-generation", NO_OLDER_GENERATION, 8),
+    ("equal-generation-wins", MONOTONIC, 7),
+    ("gc-without-reset", WATERMARK_RULE, 9),
+    ("resurrect-after-gc", NO_RESURRECTION, 9),
+    ("no-heartbeat-bump", ALIVE_SEEN, 5),
+    ("bump-on-receive", OWN_STATE, 2),
+    ("revive-on-stale-gossip", REVIVAL, 9),
+    ("forget-without-record", NO_ZOMBIE, 9),
+    ("reuse-generation-on-restart", SAME_VALUE, 7),
+    ("delete-reuses-version", NO_INVENTED_VALUE, 2),
+    ("leave-without-version", LEAVE_SEEN, 5),
+    ("delta-from-digest-only", JOIN, 6),
+    ("push-once", CONVERGENCE, 11),
+];
+
+fn bfs_unique(model: &GossipModel) -> usize {
+    let c = model.clone().checker().threads(1).spawn_bfs().join();
+    assert!(c.is_done());
+    c.unique_state_count()
+}
+
+/// Small configurations covering loss, duplication, reordering, a FIFO network, a crash and
+/// the optional steps (a restart is covered by the seeded-bug test: `apply-past-gap`).
+fn small_configs() -> Vec<GossipConfig> {
+    let two = GossipConfig {
+        nodes: 2,
+        ..GossipConfig::default()
+    };
+    let mut dup = two.clone();
+    dup.network.duplicating = true;
+    dup.network.max_in_flight = 2;
+    let mut ordered = two.clone();
+    ordered.network.ordered = true;
+    ordered.network.max_in_flight = 2;
+    let mut features = two.clone();
+    features.forget = true;
+    features.leave = true;
+    let mut three = GossipConfig {
+        crashes: 0,
+        convict: false,
+        ..GossipConfig::default()
+    };
+    three.network.lossy = false;
+    vec![two, dup, ordered, features, three]
+}
+
+#[test]
+fn safety_only_mode_explores_exactly_the_states_of_bfs_and_of_the_full_fair_engine() {
+    for cfg in small_configs() {
+        let model = cfg.clone().into_model();
+        let bfs = bfs_unique(&model);
+        let fair = FairGossip::new(model);
+        for threads in [1, 2] {
+            let safety = FairChecker::new(&fair)
+                .threads(threads)
+                .run_safety()
+                .expect("safety run");
+            assert!(safety.complete, "{cfg:?}");
+            assert_eq!(
+                safety.unique_states as usize, bfs,
+                "{cfg:?}, {threads} threads"
+            );
+            let stats = safety.safety.as_ref().expect("safety stats");
+            assert_eq!(stats.stop, None);
+            assert!(stats.compressed_bytes > 0 && stats.compressed_bytes < stats.encoded_bytes);
+            // Every always property holds and no liveness verdict is claimed.
+            for p in &safety.properties {
+                assert_ne!(p.status, Status::Violated, "{}: {cfg:?}", p.name);
+            }
+            assert!(!safety.liveness_checked);
+        }
+        let full = FairChecker::new(&fair).threads(2).run().expect("full run");
+        assert_eq!(full.unique_states as usize, bfs, "{cfg:?}");
+    }
+}
+
+#[test]
+fn safety_only_mode_stores_at_most_64_bytes_per_state() {
+    let fair = FairGossip::new(small_configs().remove(1).into_model());
+    let r = FairChecker::new(&fair).threads(2).run_safety().unwrap();
+    assert!(r.unique_states > 1_000);
+    assert!(r.bytes_per_state <= 64.0, "{} B/state", r.bytes_per_state);
+    assert_eq!(r.edge_bytes, 0);
+}
+
+#[test]
+fn safety_only_mode_catches_every_seeded_bug_with_a_shortest_replayable_trace() {
+    for &(name, property, len) in CAUGHT {
+        let variant = Variant::from_name(name).unwrap();
+        let model = variant.witness_config().into_model();
+        let fair = FairGossip::new(model.clone());
+        for threads in [1, 2] {
+            let r = FairChecker::new(&fair)
+                .threads(threads)
+                .only_property(property)
+                .run_safety()
+                .unwrap();
+            let p = r.property(property).expect("property");
+            assert_eq!(p.status, Status::Violated, "{name}, {threads} threads");
+            let t = p.trace.as_ref().expect("trace");
+            assert_eq!(
+                t.steps.len(),
+                len,
+                "{name}: not the shortest counterexample"
+            );
+            // The trace replays and its last state violates the property.
+            let mut s = model.init_states().remove(0);
+            assert_eq!(&s, &t.steps[0].0, "{name}");
+            for (from, a) in &t.steps {
+                assert_eq!(&s, from, "{name}");
+                s = model.next_state(&s, a.clone()).expect("a step");
+            }
+            assert_eq!(s, t.last);
+            let prop = model.property(property);
+            assert!(!(prop.condition)(&model, &t.last), "{name}");
+        }
+    }
+}
+
+#[test]
+fn safety_only_mode_with_symmetry_matches_the_full_engine_with_symmetry() {
+    let cfg = GossipConfig {
+        crashes: 0,
+        convict: false,
+        max_delta: 3,
+        ..GossipConfig::default()
+    };
+    let model = cfg.into_model();
+    assert!(model.symmetric_nodes() >= 2);
+    let fair = FairGossip::new(model);
+    let rep = GossipModel::representative as fn(&_) -> _;
+    let safety = FairChecker::new(&fair)
+        .threads(2)
+        .symmetry(rep)
+        .run_safety()
+        .unwrap();
+    let full = FairChecker::new(&fair)
+        .threads(2)
+        .symmetry(rep)
+        .run()
+        .unwrap();
+    let plain = FairChecker::new(&fair).threads(2).run_safety().unwrap();
+    assert!(safety.complete && full.complete && plain.complete);
+    assert_eq!(safety.unique_states, full.unique_states);
+    assert!(safety.unique_states < plain.unique_states);
+}
+
+#[test]
+fn the_memory_and_time_limits_stop_the_run_and_leave_properties_unknown() {
+    let fair = FairGossip::new(GossipConfig::default().into_model());
+    let r = FairChecker::new(&fair)
+        .threads(2)
+        .memory_limit(1)
+        .run_safety()
+        .unwrap();
+    assert!(!r.complete);
+    assert_eq!(
+        r.safety.as_ref().unwrap().stop,
+        Some(StopReason::MemoryLimit)
+    );
+    assert!(r.unique_states < 767_354);
+    assert!(r.properties.iter().any(|p| p.status == Status::Unknown));
+    let r = FairChecker::new(&fair)
+        .threads(2)
+        .time_limit(Duration::from_millis(300))
+        .run_safety()
+        .unwrap();
+    assert!(!r.complete);
+    assert_eq!(r.safety.as_ref().unwrap().stop, Some(StopReason::TimeLimit));
+    assert!(r.seconds < 20.0, "stopped late: {} s", r.seconds);
+}
+
+/// Every reachable state of `model`, by a plain BFS over `next_state`.
+fn reachable(model: &GossipModel) -> Vec<gossip_model::GossipState> {
+    let mut seen: std::collections::HashSet<gossip_model::GossipState> =
+        model.init_states().into_iter().collect();
+    let mut queue: Vec<_> = seen.iter().cloned().collect();
+    let mut actions = Vec::new();
+    while let Some(s) = queue.pop() {
+        model.actions(&s, &mut actions);
+        for a in actions.drain(..) {
+            if let Some(t) = model.next_state(&s, a)
+                && seen.insert(t.clone())
+            {
+                queue.push(t);
+            }
+        }
+    }
+    seen.into_iter().collect()
+}
+
+#[test]
+fn key_symmetry_explores_exactly_one_representative_per_orbit() {
+    let mut cfg = GossipConfig {
+        nodes: 2,
+        keys: 2,
+        writes_per_node: 2,
+        max_delta: 2,
+        crashes: 0,
+        ..GossipConfig::default()
+    };
+    cfg.network.lossy = false;
+    let model = cfg.into_model();
+    let all = reachable(&model);
+    let reps: std::collections::HashSet<_> =
+        all.iter().map(GossipModel::key_representative).collect();
+    let properties = model.properties();
+    for s in &all {
+        let r = GossipModel::key_representative(s);
+        assert_eq!(GossipModel::key_representative(&r), r, "not idempotent");
+        // A renaming: nothing merged, and every property has the same value.
+        assert_eq!(r.history.len(), s.history.len());
+        for (a, b) in r.nodes.iter().zip(&s.nodes) {
+            for ((o, va), (ob, vb)) in a.view.iter().zip(&b.view) {
+                assert_eq!((o, va.entries.len()), (ob, vb.entries.len()));
+            }
+        }
+        for p in &properties {
+            assert_eq!(
+                (p.condition)(&model, &r),
+                (p.condition)(&model, s),
+                "{}",
+                p.name
+            );
+        }
+    }
+    let fair = FairGossip::new(model);
+    let r = FairChecker::new(&fair)
+        .threads(2)
+        .symmetry(GossipModel::key_representative)
+        .run_safety()
+        .unwrap();
+    assert!(r.complete);
+    assert_eq!(r.unique_states as usize, reps.len());
+    // Two owners with two keys each: close to the 2! × 2! bound.
+    assert!(
+        all.len() as f64 / reps.len() as f64 > 3.0,
+        "{} states, {} representatives",
+        all.len(),
+        reps.len()
+    );
+}
+
+#[test]
+fn key_symmetry_keeps_every_seeded_bug_caught_with_two_keys_and_a_shortest_trace() {
+    for &(name, property, _) in CAUGHT {
+        let variant = Variant::from_name(name).unwrap();
+        let mut cfg = variant.witness_config();
+        cfg.keys = 2;
+        if cfg.writes_per_node < 2 {
+            cfg.writes_per_node = 2;
+            cfg.max_delta = cfg.max_delta.max(2);
+        }
+        let fair = FairGossip::new(cfg.into_model());
+        let plain = FairChecker::new(&fair)
+            .threads(2)
+            .only_property(property)
+            .run_safety()
+            .unwrap();
+        let reduced = FairChecker::new(&fair)
+            .threads(2)
+            .only_property(property)
+            .symmetry(GossipModel::key_representative)
+            .run_safety()
+            .unwrap();
+        let len = |r: &gossip_proofs::fair::FairReport<FairGossip>| {
+            let p = r.property(property).unwrap();
+            assert_eq!(p.status, Status::Violated, "{name}");
+            p.trace.as_ref().unwrap().steps.len()
+        };
+        assert_eq!(len(&plain), len(&reduced), "{name}");
+        assert!(reduced.unique_states <= plain.unique_states, "{name}");
+    }
+}
