@@ -61,6 +61,17 @@ pub struct Core<R: RngCore> {
     next_gossip: Duration,
     digest_cursor: Option<NodeId>,
     delta_cursor: Option<NodeId>,
+    /// Hot nodes (docs/spec/node.md §5 "Digest"): nodes with news in flight, listed first in
+    /// partial digests. Value: the mark's sequence number and the round it was made in.
+    hot: BTreeMap<NodeId, HotMark>,
+    /// Sequence number of the last hot mark (orders marks, most recent first).
+    hot_seq: u64,
+    /// How many ids the range of the last partial Syn digest advanced over (`None`: the last
+    /// Syn digest was complete, or none was sent): sets the digest rotation period that scales
+    /// the failure detector (docs/spec/node.md §7).
+    syn_range_len: Option<usize>,
+    /// How many ids the range of the last partial digest built advanced over.
+    last_walked: usize,
     left_acknowledged: bool,
     /// The largest encoded node id seen so far (conservative: never decreases).
     max_id_len: usize,
@@ -80,6 +91,15 @@ impl<R: RngCore> std::fmt::Debug for Core<R> {
             .field("now", &self.now)
             .finish_non_exhaustive()
     }
+}
+
+/// A hot mark: when a node was last marked as having news in flight.
+#[derive(Clone, Copy, Debug)]
+struct HotMark {
+    /// Orders marks: the larger, the more recent.
+    seq: u64,
+    /// `Stats::rounds` when the mark was made.
+    round: u64,
 }
 
 enum Plan {
@@ -127,6 +147,10 @@ impl<R: RngCore> Core<R> {
             next_gossip: now,
             digest_cursor: None,
             delta_cursor: None,
+            hot: BTreeMap::new(),
+            hot_seq: 0,
+            syn_range_len: None,
+            last_walked: 0,
             max_id_len: id_len,
             left_acknowledged: false,
             limiter: RateLimiter::default(),
@@ -539,6 +563,7 @@ impl<R: RngCore> Core<R> {
                 // body: fixarray(3), mode, digest, empty delta array
                 let budget = (self.mtu_plain() - base - 3).min(self.config.max_digest_len);
                 let digest = self.build_digest(budget);
+                self.syn_range_len = digest.range.as_ref().map(|_| self.last_walked);
                 Message::Syn {
                     mode,
                     digest: Some(digest),
@@ -554,6 +579,7 @@ impl<R: RngCore> Core<R> {
                 let own = self.own_node_delta(avail / 4);
                 let used = wire::delta_len(&own);
                 let digest = self.build_digest((avail - used).min(self.config.max_digest_len));
+                self.syn_range_len = digest.range.as_ref().map(|_| self.last_walked);
                 Message::Syn {
                     mode,
                     digest: Some(digest),
@@ -624,8 +650,44 @@ impl<R: RngCore> Core<R> {
                 .sum::<usize>()
     }
 
-    /// The digest of every known node if it fits in `budget` bytes, else a partial digest of a
-    /// contiguous range starting at the rotating cursor (protocol.md §3, §9).
+    /// How many rounds a hot mark lasts: `2 × ⌈log2(max(nodes, 2))⌉` (docs/spec/node.md §5).
+    fn hot_window(&self) -> u64 {
+        let n = self.nodes.len().max(2) as u64;
+        2 * u64::from(n.next_power_of_two().trailing_zeros())
+    }
+
+    /// Marks `id` as hot (news in flight): it will be listed first in partial digests for the
+    /// next [`Self::hot_window`] rounds. The node itself and unknown nodes are never marked.
+    fn mark_hot(&mut self, id: &NodeId) {
+        if *id == self.id || !self.nodes.contains_key(id) {
+            return;
+        }
+        self.hot_seq += 1;
+        let mark = HotMark {
+            seq: self.hot_seq,
+            round: self.stats.rounds,
+        };
+        self.hot.insert(id.clone(), mark);
+    }
+
+    /// Marks hot every node for which a received digest shows the sender ahead of this node
+    /// (a higher generation, or the same generation and a higher watermark), in entry order.
+    fn mark_hot_from_digest(&mut self, digest: &Digest) {
+        for e in &digest.entries {
+            let ahead = self.nodes.get(&e.node).is_some_and(|st| {
+                e.generation > st.generation
+                    || (e.generation == st.generation && e.watermark > st.watermark)
+            });
+            if ahead {
+                self.mark_hot(&e.node);
+            }
+        }
+    }
+
+    /// The digest of every known node if it fits in `budget` bytes, else a partial digest:
+    /// the node's own entry and its hot nodes (most recently marked first, within half the
+    /// budget), then a contiguous range starting at the rotating cursor (docs/spec/node.md §5,
+    /// protocol.md §3, §9).
     fn build_digest(&mut self, budget: usize) -> Digest {
         // Every entry takes at least 14 bytes: skip the exact sum when it cannot fit.
         if self.nodes.len() * 14 <= budget && self.full_digest_len() <= budget {
@@ -638,6 +700,11 @@ impl<R: RngCore> Core<R> {
                     .collect(),
             };
         }
+        // Expire old hot marks (and marks of nodes no longer in the view).
+        let (rounds, window) = (self.stats.rounds, self.hot_window());
+        let nodes = &self.nodes;
+        self.hot
+            .retain(|id, m| rounds.saturating_sub(m.round) <= window && nodes.contains_key(id));
         let max_id = self.max_id_len;
         let ordered: Vec<(&NodeId, &NodeState)> = match &self.digest_cursor {
             Some(c) => self
@@ -653,23 +720,58 @@ impl<R: RngCore> Core<R> {
         let start = ordered[0].0.clone();
         // digest array header (fixarray 2) + range (array header, start, end) + entries header
         let fixed = 1 + 1 + start.encoded_len() + max_id;
+        let first_len = Self::entry_len(ordered[0].0, ordered[0].1);
+        let mut listed: Vec<&NodeId> = Vec::new();
         let mut used = 0usize;
-        let mut taken = 0usize;
+        // 1. The own entry, then hot nodes, most recently marked first: within half the budget,
+        //    and always leaving room for the range's first entry.
+        let mut hot: Vec<(&NodeId, &HotMark)> = self.hot.iter().collect();
+        hot.sort_by(|a, b| b.1.seq.cmp(&a.1.seq));
+        let candidates = std::iter::once(&self.id).chain(hot.into_iter().map(|(id, _)| id));
+        for id in candidates {
+            let len = Self::entry_len(id, &self.nodes[id]);
+            let first_listed = listed.contains(&ordered[0].0) || id == ordered[0].0;
+            let (extra, extra_len) = if first_listed { (0, 0) } else { (1, first_len) };
+            if used + len > budget / 2
+                || fixed + array_hdr_len(listed.len() + 1 + extra) + used + len + extra_len
+                    > budget
+            {
+                break;
+            }
+            used += len;
+            listed.push(id);
+        }
+        // 2. The range: ids from the cursor, listed ones passed over at no cost.
+        let mut walked = 0usize;
+        let mut taken = listed.len();
+        let mut range_ids: Vec<&NodeId> = Vec::new();
         for (id, st) in &ordered {
+            if listed.contains(id) {
+                walked += 1;
+                continue;
+            }
             let len = Self::entry_len(id, st);
             if fixed + array_hdr_len(taken + 1) + used + len > budget {
                 break;
             }
             used += len;
             taken += 1;
+            walked += 1;
+            range_ids.push(id);
         }
-        let taken = taken.clamp(1, ordered.len());
-        let end = ordered[taken % ordered.len()].0.clone();
-        let entries = ordered[..taken]
+        // The reservation above lets the first id in; never walk nothing.
+        if walked == 0 {
+            walked = 1;
+            range_ids.push(ordered[0].0);
+        }
+        let end = ordered[walked % ordered.len()].0.clone();
+        let entries = listed
             .iter()
-            .map(|(id, st)| Self::digest_entry(id, st))
+            .chain(range_ids.iter())
+            .map(|id| Self::digest_entry(id, &self.nodes[*id]))
             .collect();
         self.digest_cursor = Some(end.clone());
+        self.last_walked = walked;
         Digest {
             range: Some(DigestRange { start, end }),
             entries,
@@ -689,25 +791,17 @@ impl<R: RngCore> Core<R> {
             }
             None => BTreeMap::new(),
         };
-        // The nodes the digest covers, ascending; then rotated to start at the cursor.
+        // The nodes the digest covers — those inside its range and those it lists (a partial
+        // digest may list hot nodes outside its range, docs/spec/node.md §5) — ascending; then
+        // rotated to start at the cursor.
         let range = digest.and_then(|d| d.range.as_ref());
         let mut order: Vec<&NodeId> = match range {
             None => self.nodes.keys().collect(),
-            Some(r) if r.start < r.end => self
+            Some(r) => self
                 .nodes
-                .range::<NodeId, _>((Bound::Included(&r.start), Bound::Excluded(&r.end)))
-                .map(|(id, _)| id)
+                .keys()
+                .filter(|id| r.contains(id) || lookup.contains_key(id))
                 .collect(),
-            Some(r) if r.start > r.end => self
-                .nodes
-                .range::<NodeId, _>((Bound::Unbounded, Bound::Excluded(&r.end)))
-                .chain(
-                    self.nodes
-                        .range::<NodeId, _>((Bound::Included(&r.start), Bound::Unbounded)),
-                )
-                .map(|(id, _)| id)
-                .collect(),
-            Some(_) => self.nodes.keys().collect(),
         };
         if let (Some(c), true) = (&self.delta_cursor, self.config.rotate_delta_start) {
             let split = order.partition_point(|id| *id < c);
@@ -926,6 +1020,7 @@ impl<R: RngCore> Core<R> {
                 self.apply_delta(&delta, now);
                 if let Some(d) = &digest {
                     self.check_left_ack(d);
+                    self.mark_hot_from_digest(d);
                 }
                 match (mode, digest) {
                     (GossipMode::Push, _) | (_, None) => {}
@@ -937,6 +1032,7 @@ impl<R: RngCore> Core<R> {
                 self.apply_delta(&delta, now);
                 if let Some(d) = digest {
                     self.check_left_ack(&d);
+                    self.mark_hot_from_digest(&d);
                     let budget = self.mtu_plain() - envelope_base_len(&self.config.cluster_id) - 1;
                     let delta = self.build_delta(Some(&d), budget);
                     // An Ack with an empty delta would carry nothing: it is not sent.
@@ -1142,7 +1238,14 @@ impl<R: RngCore> Core<R> {
 
     fn apply_delta(&mut self, delta: &[NodeDelta], now: Duration) {
         for nd in delta {
+            let before = self.summary(&nd.node).map(|(g, _, w)| (g, w));
             self.apply_node_delta(nd, now);
+            // A node whose generation or watermark changed here has news in flight (a heartbeat
+            // alone is not news: every node's heartbeat changes every round).
+            let after = self.summary(&nd.node).map(|(g, _, w)| (g, w));
+            if after.is_some() && after != before {
+                self.mark_hot(&nd.node);
+            }
         }
     }
 
@@ -1440,7 +1543,38 @@ impl<R: RngCore> Core<R> {
     // -----------------------------------------------------------------------------------------
     // housekeeping
 
+    /// The digest rotation period `P` in gossip rounds (docs/spec/node.md §7): 1 while Syn
+    /// digests are complete, else `⌈nodes / ids its range advanced over⌉` for the last Syn.
+    pub fn digest_rotation_rounds(&self) -> u32 {
+        match self.syn_range_len {
+            None => 1,
+            Some(walked) => {
+                let p = self.nodes.len().div_ceil(walked.max(1)).max(1);
+                u32::try_from(p).unwrap_or(u32::MAX)
+            }
+        }
+    }
+
+    /// The failure detector's effective `(min_std_dev, initial_interval_estimate, dead_after)`:
+    /// the configured values while `P` ([`Core::digest_rotation_rounds`]) is 1, else raised to
+    /// at least `P × interval / 2`, `P × interval` and `2 × P × interval` (docs/spec/node.md
+    /// §7).
+    pub fn effective_detector_settings(&self) -> (Duration, Duration, Duration) {
+        let p = self.digest_rotation_rounds();
+        let c = &self.config;
+        if p == 1 {
+            return (c.min_std_dev, c.initial_interval_estimate, c.dead_after);
+        }
+        let period = self.config.gossip_interval.saturating_mul(p);
+        (
+            self.config.min_std_dev.max(period / 2),
+            self.config.initial_interval_estimate.max(period),
+            self.config.dead_after.max(period.saturating_mul(2)),
+        )
+    }
+
     fn housekeeping(&mut self, now: Duration) {
+        let (min_std_dev, initial_estimate, dead_after) = self.effective_detector_settings();
         let cfg = &self.config;
         let mut forget = Vec::new();
         for (id, st) in self.nodes.iter_mut() {
@@ -1470,7 +1604,7 @@ impl<R: RngCore> Core<R> {
                 Status::Alive => {
                     let phi = st
                         .fd
-                        .phi(now, cfg.initial_interval_estimate, cfg.min_std_dev);
+                        .phi(now, initial_estimate, min_std_dev);
                     if phi >= cfg.phi_threshold {
                         st.status = Status::Suspected;
                         st.status_since = now;
@@ -1480,7 +1614,7 @@ impl<R: RngCore> Core<R> {
                     }
                 }
                 Status::Suspected => {
-                    if since >= cfg.dead_after {
+                    if since >= dead_after {
                         st.status = Status::Dead;
                         st.status_since = now;
                         debug!(node = %id, "node dead");
