@@ -562,7 +562,7 @@ impl<R: RngCore> Core<R> {
             GossipMode::PushPull => {
                 // body: fixarray(3), mode, digest, empty delta array
                 let budget = (self.mtu_plain() - base - 3).min(self.config.max_digest_len);
-                let digest = self.build_digest(budget);
+                let digest = self.build_digest(budget, &[]);
                 self.syn_range_len = digest.range.as_ref().map(|_| self.last_walked);
                 Message::Syn {
                     mode,
@@ -578,7 +578,7 @@ impl<R: RngCore> Core<R> {
                 let avail = self.mtu_plain() - base - 2;
                 let own = self.own_node_delta(avail / 4);
                 let used = wire::delta_len(&own);
-                let digest = self.build_digest((avail - used).min(self.config.max_digest_len));
+                let digest = self.build_digest((avail - used).min(self.config.max_digest_len), &[]);
                 self.syn_range_len = digest.range.as_ref().map(|_| self.last_walked);
                 Message::Syn {
                     mode,
@@ -684,11 +684,36 @@ impl<R: RngCore> Core<R> {
         }
     }
 
+    /// The ids a peer's digest lists that this node neither knows nor holds a forgotten record
+    /// for (in entry order, without repeats, while `max_nodes` leaves room for them): a partial
+    /// SynAck digest asks for them with placeholder entries (docs/spec/node.md §5).
+    fn wanted_unknown(&self, digest: &Digest) -> Vec<NodeId> {
+        let room = self
+            .config
+            .limits
+            .max_nodes
+            .saturating_sub(self.nodes.len() + self.forgotten.len());
+        let mut out: Vec<NodeId> = Vec::new();
+        for e in &digest.entries {
+            if out.len() >= room {
+                break;
+            }
+            if !self.nodes.contains_key(&e.node)
+                && !self.forgotten.contains_key(&e.node)
+                && !out.contains(&e.node)
+            {
+                out.push(e.node.clone());
+            }
+        }
+        out
+    }
+
     /// The digest of every known node if it fits in `budget` bytes, else a partial digest:
-    /// the node's own entry and its hot nodes (most recently marked first, within half the
-    /// budget), then a contiguous range starting at the rotating cursor (docs/spec/node.md §5,
-    /// protocol.md §3, §9).
-    fn build_digest(&mut self, budget: usize) -> Digest {
+    /// the node's own entry, its hot nodes (most recently marked first), then placeholder
+    /// entries `(id, 0, 0, 0)` for the `wanted` unknown ids, all within half the budget; then
+    /// a contiguous range starting at the rotating cursor (docs/spec/node.md §5, protocol.md
+    /// §3, §9).
+    fn build_digest(&mut self, budget: usize, wanted: &[NodeId]) -> Digest {
         // Every entry takes at least 14 bytes: skip the exact sum when it cannot fit.
         if self.nodes.len() * 14 <= budget && self.full_digest_len() <= budget {
             return Digest {
@@ -721,55 +746,61 @@ impl<R: RngCore> Core<R> {
         // digest array header (fixarray 2) + range (array header, start, end) + entries header
         let fixed = 1 + 1 + start.encoded_len() + max_id;
         let first_len = Self::entry_len(ordered[0].0, ordered[0].1);
-        let mut listed: Vec<&NodeId> = Vec::new();
+        let mut entries: Vec<DigestEntry> = Vec::new();
         let mut used = 0usize;
-        // 1. The own entry, then hot nodes, most recently marked first: within half the budget,
-        //    and always leaving room for the range's first entry.
+        // 1. The own entry, hot nodes (most recently marked first), placeholders for wanted
+        //    unknown ids: within half the budget, always leaving room for the range's first
+        //    entry; stop at the first that does not fit.
         let mut hot: Vec<(&NodeId, &HotMark)> = self.hot.iter().collect();
         hot.sort_by(|a, b| b.1.seq.cmp(&a.1.seq));
-        let candidates = std::iter::once(&self.id).chain(hot.into_iter().map(|(id, _)| id));
-        for id in candidates {
-            let len = Self::entry_len(id, &self.nodes[id]);
-            let first_listed = listed.contains(&ordered[0].0) || id == ordered[0].0;
-            let (extra, extra_len) = if first_listed { (0, 0) } else { (1, first_len) };
+        let known = std::iter::once(&self.id)
+            .chain(hot.into_iter().map(|(id, _)| id))
+            .map(|id| Self::digest_entry(id, &self.nodes[id]));
+        let placeholders = wanted.iter().map(|id| DigestEntry {
+            node: id.clone(),
+            generation: 0,
+            heartbeat: 0,
+            watermark: 0,
+        });
+        let mut first_listed = false;
+        for e in known.chain(placeholders) {
+            let len = e.encoded_len();
+            let is_first = e.node == *ordered[0].0;
+            let (extra, extra_len) = if first_listed || is_first {
+                (0, 0)
+            } else {
+                (1, first_len)
+            };
             if used + len > budget / 2
-                || fixed + array_hdr_len(listed.len() + 1 + extra) + used + len + extra_len
+                || fixed + array_hdr_len(entries.len() + 1 + extra) + used + len + extra_len
                     > budget
             {
                 break;
             }
+            first_listed |= is_first;
             used += len;
-            listed.push(id);
+            entries.push(e);
         }
+        let listed: std::collections::BTreeSet<NodeId> =
+            entries.iter().map(|e| e.node.clone()).collect();
         // 2. The range: ids from the cursor, listed ones passed over at no cost.
         let mut walked = 0usize;
-        let mut taken = listed.len();
-        let mut range_ids: Vec<&NodeId> = Vec::new();
         for (id, st) in &ordered {
-            if listed.contains(id) {
+            if listed.contains(*id) {
                 walked += 1;
                 continue;
             }
             let len = Self::entry_len(id, st);
-            if fixed + array_hdr_len(taken + 1) + used + len > budget {
+            if fixed + array_hdr_len(entries.len() + 1) + used + len > budget {
                 break;
             }
             used += len;
-            taken += 1;
             walked += 1;
-            range_ids.push(id);
+            entries.push(Self::digest_entry(id, st));
         }
-        // The reservation above lets the first id in; never walk nothing.
-        if walked == 0 {
-            walked = 1;
-            range_ids.push(ordered[0].0);
-        }
+        // The reservation above always lets the first id in; never walk nothing.
+        let walked = walked.max(1);
         let end = ordered[walked % ordered.len()].0.clone();
-        let entries = listed
-            .iter()
-            .chain(range_ids.iter())
-            .map(|id| Self::digest_entry(id, &self.nodes[*id]))
-            .collect();
         self.digest_cursor = Some(end.clone());
         self.last_walked = walked;
         Digest {
@@ -1063,7 +1094,8 @@ impl<R: RngCore> Core<R> {
                     .sum::<usize>();
             let reserve = full_digest.min(avail / 4);
             let delta = self.build_delta(Some(peer_digest), avail - reserve);
-            let digest = self.build_digest(avail - wire::delta_len(&delta));
+            let wanted = self.wanted_unknown(peer_digest);
+            let digest = self.build_digest(avail - wire::delta_len(&delta), &wanted);
             Message::SynAck {
                 digest: Some(digest),
                 delta,
