@@ -1527,6 +1527,84 @@ fn generate_deltas() -> Result<DeltaVectors, String> {
             ),
         ),
     );
+    add(
+        "partial-digest-lists-hot-nodes-first",
+        "a learns 40 nodes (each becomes hot: a new node state is news), then a write of n05 (hot again, most recently). a's partial Syn digest lists its own entry, then its hot nodes most recently marked first (n05, n39, n38, ...) within half of max_digest_len, then the range from the cursor, passing over the ids already listed (node.md §5).",
+        Script::new(&small)
+            .recv(pa, &learn_many)
+            .recv(
+                pa,
+                &env(
+                    t,
+                    syn(
+                        GossipMode::Push,
+                        None,
+                        vec![inc(&many[5], 1, 3, 0, vec![set(1, "k", b"v")], 1)],
+                    ),
+                ),
+            )
+            .gossip(pa),
+    );
+    add(
+        "delta-covers-listed-entries-outside-the-range",
+        "p sends a partial digest covering [n10, n13) with an entry for n10, and lists n30 (watermark 0) outside its range: a's delta carries n11 and n12 (p lacks them) and n30's update above watermark 0 (a listed entry is covered, node.md §5), nothing else.",
+        Script::new(&base)
+            .recv(pa, &learn_many)
+            .recv(
+                pa,
+                &env(
+                    t,
+                    syn(
+                        GossipMode::Push,
+                        None,
+                        vec![inc(&many[30], 1, 3, 0, vec![set(1, "k", b"v")], 1)],
+                    ),
+                ),
+            )
+            .recv(
+                pa,
+                &env(
+                    t,
+                    syn(
+                        GossipMode::PushPull,
+                        Some(Digest {
+                            range: Some(DigestRange {
+                                start: many[10].clone(),
+                                end: many[13].clone(),
+                            }),
+                            entries: vec![entry(&many[10], 1, 2, 0), entry(&many[30], 1, 3, 0)],
+                        }),
+                        vec![],
+                    ),
+                ),
+            ),
+    );
+    let stranger = id("zz", "10.0.2.1:7000");
+    add(
+        "partial-synack-digest-asks-for-unknown-ids",
+        "a knows 41 nodes and max_digest_len = 300; p's push-pull Syn covers [n00, n01) and also lists p and zz, which a does not know: a's partial SynAck digest lists its own entry, then placeholder entries (p, 0, 0, 0) and (zz, 0, 0, 0) asking for them, then its hot nodes, within half the digest budget, then its range (node.md §5; a SynAck's digest budget is what its delta leaves).",
+        Script::new(&small).recv(pa, &learn_many).recv(
+            pa,
+            &env(
+                t,
+                syn(
+                    GossipMode::PushPull,
+                    Some(Digest {
+                        range: Some(DigestRange {
+                            start: many[0].clone(),
+                            end: many[1].clone(),
+                        }),
+                        entries: vec![
+                            entry(&many[0], 1, 2, 0),
+                            entry(&p, 1, 1, 0),
+                            entry(&stranger, 1, 1, 0),
+                        ],
+                    }),
+                    vec![],
+                ),
+            ),
+        ),
+    );
 
     let mut vectors = Vec::new();
     for (name, description, script) in out {

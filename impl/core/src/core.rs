@@ -709,8 +709,8 @@ impl<R: RngCore> Core<R> {
     }
 
     /// The digest of every known node if it fits in `budget` bytes, else a partial digest:
-    /// the node's own entry, its hot nodes (most recently marked first), then placeholder
-    /// entries `(id, 0, 0, 0)` for the `wanted` unknown ids, all within half the budget; then
+    /// the node's own entry, placeholder entries `(id, 0, 0, 0)` for the `wanted` unknown ids,
+    /// then its hot nodes (most recently marked first), all within half the budget; then
     /// a contiguous range starting at the rotating cursor (docs/spec/node.md §5, protocol.md
     /// §3, §9).
     fn build_digest(&mut self, budget: usize, wanted: &[NodeId]) -> Digest {
@@ -748,22 +748,23 @@ impl<R: RngCore> Core<R> {
         let first_len = Self::entry_len(ordered[0].0, ordered[0].1);
         let mut entries: Vec<DigestEntry> = Vec::new();
         let mut used = 0usize;
-        // 1. The own entry, hot nodes (most recently marked first), placeholders for wanted
-        //    unknown ids: within half the budget, always leaving room for the range's first
+        // 1. The own entry, placeholders for wanted unknown ids, hot nodes (most recently
+        //    marked first): within half the budget, always leaving room for the range's first
         //    entry; stop at the first that does not fit.
         let mut hot: Vec<(&NodeId, &HotMark)> = self.hot.iter().collect();
         hot.sort_by(|a, b| b.1.seq.cmp(&a.1.seq));
-        let known = std::iter::once(&self.id)
-            .chain(hot.into_iter().map(|(id, _)| id))
-            .map(|id| Self::digest_entry(id, &self.nodes[id]));
+        let own = Self::digest_entry(&self.id, self.own());
         let placeholders = wanted.iter().map(|id| DigestEntry {
             node: id.clone(),
             generation: 0,
             heartbeat: 0,
             watermark: 0,
         });
+        let hot = hot
+            .into_iter()
+            .map(|(id, _)| Self::digest_entry(id, &self.nodes[id]));
         let mut first_listed = false;
-        for e in known.chain(placeholders) {
+        for e in std::iter::once(own).chain(placeholders).chain(hot) {
             let len = e.encoded_len();
             let is_first = e.node == *ordered[0].0;
             let (extra, extra_len) = if first_listed || is_first {

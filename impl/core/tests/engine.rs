@@ -720,15 +720,19 @@ fn a_digest_that_does_not_fit_is_partial_and_its_range_rotates_over_every_node()
         if let Some(p) = &prev_end {
             assert_eq!(&start, p, "consecutive ranges are contiguous");
         }
-        assert_eq!(entries[0].node, start);
+        // The own entry comes first (node.md §5), then hot nodes, then the range's entries.
+        assert_eq!(entries[0].node, ids[0]);
         for e in entries {
-            assert!(range.as_ref().unwrap().contains(&e.node));
-            seen.insert(e.node.clone());
+            if range.as_ref().unwrap().contains(&e.node) {
+                seen.insert(e.node.clone());
+            }
         }
         prev_end = Some(end);
     }
+    // The 200 nodes just learned are hot (node.md §5): they hold up to half of each digest
+    // while their marks last, so the range advances by fewer ids per round than it would alone.
     let per = ids.len().div_ceil(rounds);
-    assert!(rounds >= 2 && per > 10, "rounds {rounds}");
+    assert!(rounds >= 2 && per > 5, "rounds {rounds}");
 }
 
 #[test]

@@ -212,6 +212,12 @@ class Core:
         self.delta_cursor: Optional[NodeId] = None
         self.left_acknowledged = False
         self.max_id_len = _nodeid_len(self.id)  # node.md §2: never decreases
+        # node.md §5 "Digest": hot nodes, id -> (mark sequence number, stats.rounds at marking)
+        self.hot: Dict[NodeId, Tuple[int, int]] = {}
+        self.hot_seq = 0
+        # ids the range of the last partial Syn digest advanced over (None: complete / none)
+        self.syn_range_len: Optional[int] = None
+        self.last_walked = 0
         self.signer = security.Signer(config.signing_key) if config.signing_key else None
         self.mtu = config.effective_mtu()
         self._attest()
@@ -359,9 +365,43 @@ class Core:
     def complete_digest(self) -> Digest:
         return Digest(None, [self._entry(n) for n in self._sorted_ids()])
 
-    def build_digest(self, budget: int) -> Digest:
+    def _hot_window(self) -> int:
+        """node.md §5: a hot mark lasts 2 * ceil(log2(max(nodes, 2))) rounds."""
+        return 2 * (max(len(self.view), 2) - 1).bit_length()
+
+    def _mark_hot(self, nid: NodeId) -> None:
+        if nid == self.id or nid not in self.view:
+            return
+        self.hot_seq += 1
+        self.hot[nid] = (self.hot_seq, self.stats.rounds)
+
+    def _mark_hot_from_digest(self, digest: Optional[Digest]) -> None:
+        """node.md §5: a received digest entry ahead of this node's (higher generation, or same
+        generation and higher watermark) marks the node hot, in entry order."""
+        if digest is None:
+            return
+        for e in digest.entries:
+            st = self.view.get(e.node)
+            if st is not None and (e.generation > st.generation or (
+                    e.generation == st.generation and e.watermark > st.watermark)):
+                self._mark_hot(e.node)
+
+    def _wanted_unknown(self, digest: Digest) -> List[NodeId]:
+        """node.md §5: ids a Syn's digest lists that this node neither knows nor has forgotten,
+        in entry order, without repeats, while max_nodes leaves room."""
+        room = max(0, self.limits.max_nodes - len(self.view) - len(self.forgotten))
+        out: List[NodeId] = []
+        for e in digest.entries:
+            if len(out) >= room:
+                break
+            if e.node not in self.view and e.node not in self.forgotten and e.node not in out:
+                out.append(e.node)
+        return out
+
+    def build_digest(self, budget: int, wanted: Optional[List[NodeId]] = None) -> Digest:
         """docs/spec/node.md §5 "Digest": complete if 14·n ≤ budget and it fits; otherwise a
-        partial digest from the digest cursor, the range's end bounded by max_id_len."""
+        partial digest: own entry, placeholders for `wanted` unknown ids, hot nodes (most
+        recent first), within half the budget; then the range from the digest cursor."""
         ids = self._sorted_ids()
         n = len(ids)
         entries = [self._entry(x) for x in ids]
@@ -369,22 +409,64 @@ class Core:
         full = 2 + wire.mp.array_hdr_len(n) + sum(sizes)
         if 14 * n <= budget and full <= budget:
             return Digest(None, entries)
+        rounds, window = self.stats.rounds, self._hot_window()
+        self.hot = {k: v for k, v in self.hot.items()
+                    if rounds - v[1] <= window and k in self.view}
         i0 = 0
         if self.digest_cursor is not None:
             i0 = next((i for i, x in enumerate(ids) if not x < self.digest_cursor), 0)
         start = ids[i0]
         fixed = 1 + 1 + _nodeid_len(start) + self.max_id_len
-        k = 0
-        total = 0
-        while k < n:
-            nxt = sizes[(i0 + k) % n]
-            if k > 0 and fixed + wire.mp.array_hdr_len(k + 1) + total + nxt > budget:
+        first_len = sizes[i0]
+        out: List[DigestEntry] = []
+        used = 0
+        hot = sorted(self.hot.items(), key=lambda kv: -kv[1][0])
+        cands = [self._entry(self.id)] + [DigestEntry(x, 0, 0, 0) for x in (wanted or [])] + [
+            self._entry(k) for k, _ in hot]
+        first_listed = False
+        for e in cands:
+            ln = wire.size_of(wire.enc_digest_entry, e)
+            is_first = e.node == start
+            extra, extra_len = (0, 0) if (first_listed or is_first) else (1, first_len)
+            if used + ln > budget // 2 or \
+                    fixed + wire.mp.array_hdr_len(len(out) + 1 + extra) + used + ln + extra_len \
+                    > budget:
                 break
-            total += nxt
-            k += 1
-        end = ids[(i0 + k) % n]
+            first_listed = first_listed or is_first
+            used += ln
+            out.append(e)
+        listed = {e.node for e in out}
+        walked = 0
+        for k in range(n):
+            j = (i0 + k) % n
+            if ids[j] in listed:
+                walked += 1
+                continue
+            if fixed + wire.mp.array_hdr_len(len(out) + 1) + used + sizes[j] > budget:
+                break
+            used += sizes[j]
+            walked += 1
+            out.append(entries[j])
+        walked = max(walked, 1)
+        end = ids[(i0 + walked) % n]
         self.digest_cursor = end
-        return Digest((start, end), [entries[(i0 + j) % n] for j in range(k)])
+        self.last_walked = walked
+        return Digest((start, end), out)
+
+    def rotation_rounds(self) -> int:
+        """node.md §7: the digest rotation period P."""
+        if self.syn_range_len is None:
+            return 1
+        return max(1, -(-len(self.view) // max(1, self.syn_range_len)))
+
+    def detector_settings(self) -> Tuple[float, float, float]:
+        """node.md §7: effective (min_std_dev, initial_interval_estimate, dead_after)."""
+        cfg, p = self.config, self.rotation_rounds()
+        if p == 1:
+            return cfg.min_std_dev, cfg.initial_interval, cfg.dead_after
+        period = p * cfg.gossip_interval
+        return (max(cfg.min_std_dev, period / 2), max(cfg.initial_interval, period),
+                max(cfg.dead_after, 2 * period))
 
     # ------------------------------------------------------------ deltas
     def _needed(self, nid: NodeId, st: NodeState, peer: Optional[DigestEntry]):
@@ -424,7 +506,8 @@ class Core:
             for e in digest.entries:
                 peer.setdefault(e.node, e)
             if digest.range is not None:
-                ids = [x for x in ids if digest.covers(x)]
+                # node.md §5: the range's ids and the ids the digest lists
+                ids = [x for x in ids if digest.covers(x) or x in peer]
         if self.config.rotate_delta_start and self.delta_cursor is not None and ids:
             i0 = next((i for i, x in enumerate(ids) if not x < self.delta_cursor), 0)
             ids = ids[i0:] + ids[:i0]
@@ -638,7 +721,13 @@ class Core:
 
     def _apply_delta(self, delta: List[NodeDelta], now: float) -> None:
         for nd in delta:
+            st = self.view.get(nd.node)
+            before = None if st is None else (st.generation, st.watermark)
             self.apply_node_delta(nd, now)
+            st = self.view.get(nd.node)
+            # node.md §5: a generation or watermark change here marks the node hot
+            if st is not None and (st.generation, st.watermark) != before:
+                self._mark_hot(nd.node)
 
     def _check_leave_ack(self, digest: Optional[Digest]) -> None:
         own = self.own
@@ -677,6 +766,7 @@ class Core:
         if isinstance(msg, Syn):
             self._apply_delta(msg.delta, now)
             self._check_leave_ack(msg.digest)
+            self._mark_hot_from_digest(msg.digest)
             if msg.mode == MODE_PUSH or msg.digest is None:
                 return
             avail = mtu - base - 1
@@ -687,12 +777,15 @@ class Core:
             full = wire.size_of(wire.enc_digest, self.complete_digest())
             reserve = min(full, avail // 4)
             delta = self.build_delta(msg.digest, avail - reserve)
-            self._send(src, SynAck(self.build_digest(avail - self.delta_len(delta)), delta))
+            wanted = self._wanted_unknown(msg.digest)
+            self._send(src, SynAck(self.build_digest(avail - self.delta_len(delta), wanted),
+                                   delta))
         elif isinstance(msg, SynAck):
             self._apply_delta(msg.delta, now)
             if msg.digest is None:
                 return
             self._check_leave_ack(msg.digest)
+            self._mark_hot_from_digest(msg.digest)
             delta = self.build_delta(msg.digest, mtu - base - 1)
             if delta:
                 self._send(src, Ack(delta))
@@ -708,8 +801,11 @@ class Core:
             avail = mtu - base - 2
             delta = self.build_own_delta(avail // 4)
             digest = self.build_digest(min(avail - self.delta_len(delta), cap))
+            self.syn_range_len = None if digest.range is None else self.last_walked
             return Syn(MODE_PULL, digest, delta)
-        return Syn(MODE_PUSH_PULL, self.build_digest(min(mtu - base - 3, cap)), [])
+        digest = self.build_digest(min(mtu - base - 3, cap))
+        self.syn_range_len = None if digest.range is None else self.last_walked
+        return Syn(MODE_PUSH_PULL, digest, [])
 
     def _bump(self) -> None:
         self.stats.rounds += 1
@@ -742,6 +838,7 @@ class Core:
         """Housekeeping (node.md §6), then a gossip round if due (§4)."""
         now = self._now(now)
         cfg = self.config
+        min_std, initial, dead_after = self.detector_settings()  # node.md §7
         to_forget = []
         for nid in self._sorted_ids():
             st = self.view[nid]
@@ -751,10 +848,10 @@ class Core:
             if nid == self.id:
                 continue
             if st.status == ALIVE and st.fd is not None and \
-                    st.fd.phi(now) >= cfg.phi_threshold:
+                    st.fd.phi(now, initial, min_std) >= cfg.phi_threshold:
                 st.status, st.status_since = SUSPECTED, now
                 self.events.append(("NodeSuspected", nid))
-            if st.status == SUSPECTED and now - st.status_since >= cfg.dead_after:
+            if st.status == SUSPECTED and now - st.status_since >= dead_after:
                 st.status, st.status_since = DEAD, now
                 self.events.append(("NodeDead", nid))
             if st.status in (DEAD, LEFT) and now - st.status_since >= cfg.dead_grace:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import Optional
 
 
 class PhiDetector:
@@ -23,8 +24,11 @@ class PhiDetector:
             self.intervals.append(now - self.last)
         self.last = max(self.last, now)
 
-    def phi(self, now: float) -> float:
-        """docs/spec/node.md §7."""
+    def phi(self, now: float, initial: Optional[float] = None,
+            min_std: Optional[float] = None) -> float:
+        """docs/spec/node.md §7 (`initial`, `min_std`: the effective settings, if given)."""
+        initial = self.initial if initial is None else initial
+        min_std = self.min_std if min_std is None else min_std
         n = len(self.intervals)
         elapsed = max(0.0, now - self.last)
         if n:
@@ -34,9 +38,9 @@ class PhiDetector:
             mean = total / n
             std = math.sqrt(max(0.0, sum(x * x for x in self.intervals) / n - mean * mean))
         else:
-            mean = self.initial
+            mean = initial
             std = mean / 4
-        std = max(std, self.min_std, 0.001)
+        std = max(std, min_std, 0.001)
         y = (elapsed - mean) / std
         t = -y * (1.5976 + 0.070566 * y * y)
         try:
