@@ -1536,6 +1536,8 @@ impl<R: RngCore> Core<R> {
         let Some(st) = self.nodes.remove(node) else {
             return false;
         };
+        // Marks are only kept for nodes in the view (bounded by `max_nodes`).
+        self.hot.remove(node);
         debug!(node = %node, "node forgotten");
         self.forgotten.insert(
             node.clone(),
