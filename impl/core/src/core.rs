@@ -752,7 +752,7 @@ impl<R: RngCore> Core<R> {
         //    marked first): within half the budget, always leaving room for the range's first
         //    entry; stop at the first that does not fit.
         let mut hot: Vec<(&NodeId, &HotMark)> = self.hot.iter().collect();
-        hot.sort_by(|a, b| b.1.seq.cmp(&a.1.seq));
+        hot.sort_by_key(|m| std::cmp::Reverse(m.1.seq));
         let own = Self::digest_entry(&self.id, self.own());
         let placeholders = wanted.iter().map(|id| DigestEntry {
             node: id.clone(),
@@ -1637,9 +1637,7 @@ impl<R: RngCore> Core<R> {
             let since = now.saturating_sub(st.status_since);
             match st.status {
                 Status::Alive => {
-                    let phi = st
-                        .fd
-                        .phi(now, initial_estimate, min_std_dev);
+                    let phi = st.fd.phi(now, initial_estimate, min_std_dev);
                     if phi >= cfg.phi_threshold {
                         st.status = Status::Suspected;
                         st.status_since = now;

@@ -44,8 +44,12 @@ fn a_partial_digest_lists_the_own_entry_then_hot_nodes_most_recent_first_then_th
         },
         sig: None,
     };
-    a.handle_datagram(addr(2), &ack(vec![learned(&n(5), 2, vec![write], 1)]), secs(0))
-        .unwrap();
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![learned(&n(5), 2, vec![write], 1)]),
+        secs(0),
+    )
+    .unwrap();
     sent(&mut a);
     a.start_round_with(addr(2), secs(1));
     let out = sent(&mut a);
@@ -138,8 +142,10 @@ fn with_rotating_partial_digests_running_nodes_are_rarely_suspected_and_a_crash_
     let n = 100;
     let mut sim = Sim::cluster(n, lossless(), 3, |_| {});
     sim.run_for(Duration::from_secs(1));
-    assert!(sim.run_until_every(Duration::from_secs(600), Duration::from_millis(500), |s| s
-        .converged()));
+    assert!(
+        sim.run_until_every(Duration::from_secs(600), Duration::from_millis(500), |s| s
+            .converged())
+    );
     // Let the detectors see some intervals, then count from here.
     sim.run_for(Duration::from_secs(30));
     for node in &mut sim.nodes {
@@ -150,15 +156,22 @@ fn with_rotating_partial_digests_running_nodes_are_rarely_suspected_and_a_crash_
     let crash_at = sim.now();
     let subject = Sim::id(crashed);
     let all_dead = |s: &Sim| {
-        s.up().all(|i| {
-            s.core(i).status(&subject) == Some(gossip_core::Status::Dead)
-        })
+        s.up()
+            .all(|i| s.core(i).status(&subject) == Some(gossip_core::Status::Dead))
     };
-    let detected = sim.run_until_every(Duration::from_secs(120), Duration::from_millis(500), all_dead);
+    let detected = sim.run_until_every(
+        Duration::from_secs(120),
+        Duration::from_millis(500),
+        all_dead,
+    );
     let latency = (sim.now() - crash_at).as_secs_f64();
-    sim.run_for(crash_at + Duration::from_secs(120) - sim.now().min(crash_at + Duration::from_secs(120)));
+    sim.run_for(
+        crash_at + Duration::from_secs(120) - sim.now().min(crash_at + Duration::from_secs(120)),
+    );
     let false_suspicions = suspicions_of_running_nodes(&sim, crashed);
-    eprintln!("crash detected by all: {detected} after {latency} s; false suspicions: {false_suspicions}");
+    eprintln!(
+        "crash detected by all: {detected} after {latency} s; false suspicions: {false_suspicions}"
+    );
     assert!(
         detected && latency <= 60.0,
         "the crash was not detected by every node within 60 s (took {latency} s)"
