@@ -1582,28 +1582,33 @@ fn generate_deltas() -> Result<DeltaVectors, String> {
     let stranger = id("zz", "10.0.2.1:7000");
     add(
         "partial-synack-digest-asks-for-unknown-ids",
-        "a knows 41 nodes and max_digest_len = 300; p's push-pull Syn covers [n00, n01) and also lists p and zz, which a does not know: a's partial SynAck digest lists its own entry, then placeholder entries (p, 0, 0, 0) and (zz, 0, 0, 0) asking for them, then its hot nodes, within half the digest budget, then its range (node.md §5; a SynAck's digest budget is what its delta leaves).",
-        Script::new(&small).recv(pa, &learn_many).recv(
-            pa,
-            &env(
-                t,
-                syn(
-                    GossipMode::PushPull,
-                    Some(Digest {
-                        range: Some(DigestRange {
-                            start: many[0].clone(),
-                            end: many[1].clone(),
+        "a wrote three 300-byte values and knows 41 nodes; p's push-pull Syn covers [a, n01) (a lacks nothing there but p lacks a's writes, so the delta is large and a's SynAck digest partial) and also lists p and zz, which a does not know: a's partial SynAck digest lists its own entry, then placeholder entries (p, 0, 0, 0) and (zz, 0, 0, 0) asking for them, then its hot nodes, within half the digest budget, then its range (node.md §5; a SynAck's digest budget is what its delta leaves).",
+        Script::new(&small)
+            .set("k0", &[b'0'; 300])
+            .set("k1", &[b'1'; 300])
+            .set("k2", &[b'2'; 300])
+            .recv(pa, &learn_many)
+            .recv(
+                pa,
+                &env(
+                    t,
+                    syn(
+                        GossipMode::PushPull,
+                        Some(Digest {
+                            range: Some(DigestRange {
+                                start: a.clone(),
+                                end: many[1].clone(),
+                            }),
+                            entries: vec![
+                                entry(&many[0], 1, 2, 0),
+                                entry(&p, 1, 1, 0),
+                                entry(&stranger, 1, 1, 0),
+                            ],
                         }),
-                        entries: vec![
-                            entry(&many[0], 1, 2, 0),
-                            entry(&p, 1, 1, 0),
-                            entry(&stranger, 1, 1, 0),
-                        ],
-                    }),
-                    vec![],
+                        vec![],
+                    ),
                 ),
             ),
-        ),
     );
 
     let mut vectors = Vec::new();
