@@ -102,6 +102,11 @@ struct ModelArgs {
     /// Check only this property (its exact name); BFS then stops as soon as it is decided.
     #[arg(long, value_name = "NAME")]
     property: Option<String>,
+    /// State-space reduction: a message to a node that is crashed and can never restart (the
+    /// restart budget is used up) is removed at once instead of waiting in flight (sound for
+    /// every property; docs/checking.md, "State-space reductions").
+    #[arg(long)]
+    prune_dead_messages: bool,
 }
 
 /// Options of the checking run.
@@ -281,6 +286,9 @@ fn build_config(args: &ModelArgs) -> Result<GossipConfig> {
     }
     if let Some(n) = args.max_heartbeat {
         cfg.max_heartbeat = n;
+    }
+    if args.prune_dead_messages {
+        cfg.prune_dead_messages = true;
     }
     cfg.validate()
         .map_err(|e| Usage(format!("invalid configuration: {e}")))?;
