@@ -308,6 +308,53 @@ fn trace_out_writes_a_seeded_bugs_counterexample_as_a_gossip_trace() {
 }
 
 #[test]
+fn trace_out_writes_a_fair_lasso_as_a_gossip_trace_with_its_cycle() {
+    let live = gossip_model::GossipConfig::default()
+        .into_model()
+        .liveness()
+        .first()
+        .expect("a convergence requirement")
+        .name;
+    let path = json_path("push-once-lasso");
+    let out = gossip_check(&[
+        "--checker",
+        "fair",
+        "--variant",
+        "push-once",
+        "--nodes",
+        "2",
+        "--writes",
+        "1",
+        "--faults",
+        "loss",
+        "--property",
+        live,
+        "--quiet",
+        "--trace-out",
+        path.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    let written = std::fs::read_to_string(&path).unwrap();
+    let trace: gossip_model::trace::Trace = serde_json::from_str(&written).unwrap();
+    assert!(trace.source.as_deref().unwrap().contains("lasso"));
+    let c = trace.cycle_start.expect("a lasso has a cycle_start");
+    assert!(c < trace.steps.len(), "a non-empty cycle");
+    let model = trace.config.clone().into_model();
+    assert!(trace.cycle_closes(&model), "the cycle returns to its start");
+    assert!(trace.steps.iter().all(|s| s.expected.is_some()));
+    // Re-serialising gives the same document (cycle_start included).
+    let again = serde_json::to_string_pretty(&trace).unwrap();
+    let back: gossip_model::trace::Trace = serde_json::from_str(&again).unwrap();
+    assert_eq!(back, trace);
+}
+
+#[test]
 fn a_seeded_bug_judged_against_the_correct_protocol_exits_one() {
     let (variant, violated) = seeded_bug();
     let json = json_path("expect-correct");

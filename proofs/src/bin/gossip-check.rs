@@ -471,7 +471,9 @@ fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
 
 /// The `--trace-out` trace: the first violated property's counterexample, else the first
 /// property's trace of any kind (an example of a sometimes property), as a `gossip-trace/1`
-/// trace with the model's expected state after every step.
+/// trace with the model's expected state after every step. A lasso of the fair checker (a
+/// leads-to counterexample) is written as its prefix and one pass of its cycle, with
+/// `cycle_start` marking the cycle's first step.
 fn export_trace(
     report: &RunReport,
     cfg: &GossipConfig,
@@ -495,22 +497,25 @@ fn export_trace(
                 "--trace-out: an action of the trace is not a gossip action: {e}"
             ))
         })?;
-    let kind = if p.status == Status::Violated {
-        "counterexample"
-    } else {
-        "example"
+    let kind = match (p.status, p.loop_index) {
+        (Status::Violated, Some(_)) => "lasso counterexample",
+        (Status::Violated, None) => "counterexample",
+        _ => "example",
     };
     let source = format!(
         "gossip-check {kind} for {:?} ({} checker)",
         p.name, report.checker
     );
     let model = cfg.clone().into_model();
-    Ok(Some(gossip_model::trace::from_actions(
-        &model,
-        &actions,
-        true,
-        Some(source),
-    )))
+    Ok(Some(match p.loop_index {
+        // A lasso: step `loop_index` of the report is the state the cycle returns to, and
+        // report step i (i ≥ 1) is action i - 1, so the cycle's first action is `loop_index`.
+        Some(i) if i <= actions.len() => {
+            let (prefix, cycle) = actions.split_at(i);
+            gossip_model::trace::from_lasso(&model, prefix, cycle, Some(source))
+        }
+        _ => gossip_model::trace::from_actions(&model, &actions, true, Some(source)),
+    }))
 }
 
 fn usage(e: CheckError) -> anyhow::Error {
