@@ -6,9 +6,7 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use gossip_model::{
-    Expected, GossipConfig, GossipModel, GossipState, NetworkConfig, Variant,
-};
+use gossip_model::{Expected, GossipConfig, GossipModel, GossipState, NetworkConfig, Variant};
 use stateright::{Checker, HasDiscoveries, Model};
 
 /// Every reachable state, by a plain breadth-first search (independent of any checker).

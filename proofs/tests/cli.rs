@@ -224,13 +224,13 @@ fn a_seeded_bug_is_caught_and_counts_as_the_expected_result() {
     let json = json_path("seeded-bug");
     let stdout = run_expecting(
         &[
-        "--variant",
-        variant,
-        "--property",
-        violated,
-        "--json",
-        json.to_str().unwrap(),
-    ],
+            "--variant",
+            variant,
+            "--property",
+            violated,
+            "--json",
+            json.to_str().unwrap(),
+        ],
         0,
     );
     assert!(stdout.contains("counterexample"), "{stdout}");
@@ -251,23 +251,23 @@ fn the_safety_only_fair_checker_catches_a_seeded_bug_and_reports_its_storage() {
     let json = json_path("safety-only");
     let stdout = run_expecting(
         &[
-        "--variant",
-        variant,
-        "--checker",
-        "fair",
-        "--safety-only",
-        "--key-symmetry",
-        "--threads",
-        "2",
-        "--memory-limit",
-        "2G",
-        "--time-limit",
-        "120",
-        "--property",
-        violated,
-        "--json",
-        json.to_str().unwrap(),
-    ],
+            "--variant",
+            variant,
+            "--checker",
+            "fair",
+            "--safety-only",
+            "--key-symmetry",
+            "--threads",
+            "2",
+            "--memory-limit",
+            "2G",
+            "--time-limit",
+            "120",
+            "--property",
+            violated,
+            "--json",
+            json.to_str().unwrap(),
+        ],
         0,
     );
     assert!(stdout.contains("storage: "), "{stdout}");
@@ -288,13 +288,13 @@ fn trace_out_writes_a_seeded_bugs_counterexample_as_a_gossip_trace() {
     let path = json_path("seeded-bug-trace");
     run_expecting(
         &[
-        "--variant",
-        variant,
-        "--property",
-        violated,
-        "--trace-out",
-        path.to_str().unwrap(),
-    ],
+            "--variant",
+            variant,
+            "--property",
+            violated,
+            "--trace-out",
+            path.to_str().unwrap(),
+        ],
         0,
     );
     let trace: gossip_model::trace::Trace =
@@ -320,22 +320,22 @@ fn trace_out_writes_a_fair_lasso_as_a_gossip_trace_with_its_cycle() {
     let path = json_path("push-once-lasso");
     run_expecting(
         &[
-        "--checker",
-        "fair",
-        "--variant",
-        "push-once",
-        "--nodes",
-        "2",
-        "--writes",
-        "1",
-        "--faults",
-        "loss",
-        "--property",
-        live,
-        "--quiet",
-        "--trace-out",
-        path.to_str().unwrap(),
-    ],
+            "--checker",
+            "fair",
+            "--variant",
+            "push-once",
+            "--nodes",
+            "2",
+            "--writes",
+            "1",
+            "--faults",
+            "loss",
+            "--property",
+            live,
+            "--quiet",
+            "--trace-out",
+            path.to_str().unwrap(),
+        ],
         0,
     );
     let written = std::fs::read_to_string(&path).unwrap();

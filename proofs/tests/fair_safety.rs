@@ -315,7 +315,11 @@ fn threads_one_versus_two_and_versus_stateright_on_the_same_configuration() {
             .expect("run");
         let s = t.elapsed().as_secs_f64();
         assert!(r.complete);
-        rows.push((format!("fair --safety-only, {threads} thread(s)"), r.unique_states, s));
+        rows.push((
+            format!("fair --safety-only, {threads} thread(s)"),
+            r.unique_states,
+            s,
+        ));
     }
     for threads in [1, 2] {
         let t = std::time::Instant::now();

@@ -476,7 +476,7 @@ fn build_fair_cycle(g: &Explored, entry: u32, in_c: &dyn Fn(u32) -> bool) -> Vec
         }
         if let Some(k) = take {
             // A weak obligation may be settled by `k` being disabled here instead.
-            if weak_k.is_some() && !(w.inter.contains(&k) && !w.taken.contains(&k)) {
+            if weak_k.is_some() && (w.taken.contains(&k) || !w.inter.contains(&k)) {
                 continue;
             }
             match k_edge(cur, k) {
@@ -572,6 +572,9 @@ where
     replay_indices(model, &index_of, start, &targets, &class_ok)
 }
 
+/// Which actions a replay step may take: `(step index, state, action) -> allowed`.
+pub(crate) type StepFilter<'a, S, A> = dyn Fn(usize, &S, &A) -> bool + 'a;
+
 /// Replays a path of stored state indices into concrete states and actions: starts from the
 /// initial state whose index is `start`, and at step `i` takes the first action (in `actions`
 /// order) that `accept(i, state, action)` allows and whose successor has index `targets[i]`.
@@ -581,7 +584,7 @@ pub(crate) fn replay_indices<M>(
     index_of: &dyn Fn(&M::State) -> Option<u32>,
     start: u32,
     targets: &[u32],
-    accept: &dyn Fn(usize, &M::State, &M::Action) -> bool,
+    accept: &StepFilter<'_, M::State, M::Action>,
 ) -> Result<Trace<M::State, M::Action>, FairError>
 where
     M: FairModel,
