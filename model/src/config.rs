@@ -95,6 +95,12 @@ pub struct GossipConfig {
     pub seeds: Vec<NodeId>,
     /// The correct protocol or a seeded bug.
     pub variant: Variant,
+    /// State-space reduction (off by default; `gossip-check --prune-dead-messages`): a message
+    /// to a node that is crashed and can never restart (the restart budget is used up) is
+    /// removed from the network as soon as that holds, instead of waiting in flight to be
+    /// delivered to nobody or dropped. Sound for every property; see the crate docs,
+    /// "State-space reductions".
+    pub prune_dead_messages: bool,
 }
 
 impl Default for GossipConfig {
@@ -118,6 +124,7 @@ impl Default for GossipConfig {
             max_heartbeat: 1,
             seeds: vec![0],
             variant: Variant::Correct,
+            prune_dead_messages: false,
         }
     }
 }
@@ -477,6 +484,7 @@ impl Variant {
             max_heartbeat: 1,
             seeds: vec![0],
             variant: self,
+            prune_dead_messages: false,
         };
         match self {
             Correct => GossipConfig::default(),

@@ -53,6 +53,31 @@
 //! * `suspected` is folded into `alive` ([`Status`]); convicting is one abstract step.
 //! * Partial digests (protocol.md §9) are not modelled: clusters of ≤ 6 nodes fit one datagram.
 //!
+//! ## State-space reductions (optional)
+//!
+//! The model is the specification, so a reduction is a switch in [`GossipConfig`], off by
+//! default (every pinned state count is of the unreduced model), and each is small enough to
+//! check by eye:
+//!
+//! * [`GossipConfig::prune_dead_messages`]: once the restart budget is used up, a crashed node
+//!   never runs again, and a message to it can only be delivered to nobody (which removes it
+//!   and changes no node) or dropped. With the switch on, `next_state` removes such messages
+//!   at the end of the step that makes them dead (the crash, the last restart, or the send).
+//!   *Why it is sound.* Write `f(s)` for `s` without its dead messages. Every state the
+//!   reduced model reaches is `f(s)` for a state `s` the unreduced model reaches, and `f(s)`
+//!   itself is reachable unreduced (deliver the dead messages to nobody, in FIFO order on an
+//!   ordered network: a whole link is dead at once), so the reduced model reaches exactly
+//!   `{f(s)}`, a subset of the unreduced reachable states: every violation and example it
+//!   reports is real. Conversely every property that cannot tell `s` from `f(s)` has the same
+//!   verdict: all `always` properties (nodes and ghost state are untouched by `f`; the
+//!   transition checks see the same node steps; quiescence needs an empty network, and a
+//!   state with an empty network is its own `f`), and the reachability properties except
+//!   "two copies of one message are in flight" and "a reset delta is in flight", which count
+//!   messages to dead nodes too (the reduced model can only miss an example that exists
+//!   solely among dead messages). `model/tests/reductions.rs` checks the exact equality of
+//!   the reachable sets, equal verdicts of every property, and that every seeded bug is still
+//!   caught, on small configurations.
+//!
 //! ## Properties
 //!
 //! See [`properties`]: safety invariants and transition checks, quiescence-conditioned

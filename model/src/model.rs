@@ -189,6 +189,19 @@ fn bump(cfg: &GossipConfig, node: &mut Node, me: usize) {
     }
 }
 
+/// The reduction [`GossipConfig::prune_dead_messages`]: once the restart budget is used up, a
+/// crashed node never runs again, so a message to it can only be delivered to nobody (which
+/// removes it and changes nothing else) or dropped. Removing it at once, in the same step that
+/// made it dead (the crash, the last restart, or the send), leaves every node unchanged, keeps
+/// the order of the other messages (per-link FIFO included) and only frees its slot.
+fn prune_dead_messages(cfg: &GossipConfig, s: &mut GossipState) {
+    if s.restarts < cfg.restarts {
+        return; // any crashed node may still restart and receive
+    }
+    let nodes = &s.nodes;
+    s.network.retain(|e| nodes[e.to as usize].up);
+}
+
 fn own(s: &GossipState, i: usize) -> &NodeView {
     &s.nodes[i].view[&(i as NodeId)]
 }
@@ -460,6 +473,9 @@ impl Model for GossipModel {
                 v.entries.retain(|_, e| e.1.is_some());
                 v.gc_floor = v.gc_floor.max(top);
             }
+        }
+        if cfg.prune_dead_messages {
+            prune_dead_messages(cfg, &mut s);
         }
         self.check_transition(before, &action, &mut s);
         Some(s)

@@ -11,15 +11,26 @@
 
 use std::collections::BTreeMap;
 
-use crate::{DigestEntry, Envelope, GossipState, Msg, Node, NodeDelta, NodeId};
+use crate::{DigestEntry, Envelope, GossipState, Msg, Node, NodeDelta, NodeId, NodeView};
 
 /// The canonical representative of `s` under seed-preserving node permutations.
+///
+/// Only permutations that place interchangeable nodes in the order of their [`signature`]s
+/// are tried (a signature mentions no node id, so renaming nodes moves signatures without
+/// changing them). For a renaming `s' = σ(s)` the tried permutations are exactly those for
+/// `s` composed with σ⁻¹, which give the same renamed states, so the minimum is the same: still
+/// a canonical member of the orbit, and the smallest of fewer candidates (usually one).
 pub fn representative(s: &GossipState) -> GossipState {
     let n = s.nodes.len();
+    let sig: Vec<Signature<'_>> = (0..n).map(|i| signature(s, i)).collect();
+    let same_class = |i: usize, j: usize| s.nodes[i].seed == s.nodes[j].seed;
     let mut best: Option<GossipState> = None;
     let mut perm: Vec<usize> = (0..n).collect();
     permutations(&mut perm, 0, &mut |p| {
-        if (0..n).all(|i| s.nodes[i].seed == s.nodes[p[i]].seed) {
+        let seeds_kept = (0..n).all(|i| same_class(i, p[i]));
+        let sorted =
+            (0..n).all(|i| (0..n).all(|j| !same_class(i, j) || sig[i] >= sig[j] || p[i] < p[j]));
+        if seeds_kept && sorted {
             let r = rename(s, p);
             if best.as_ref().is_none_or(|b| r < *b) {
                 best = Some(r);
@@ -27,6 +38,24 @@ pub fn representative(s: &GossipState) -> GossipState {
         }
     });
     best.expect("the identity is a permutation")
+}
+
+/// What node `i` is, without any node id: running or not, its budgets used, its own node state
+/// (generation, heartbeat, entries, leave marker, watermark, gc floor, status: none holds a node
+/// id), and how many nodes it knows and has forgotten.
+type Signature<'a> = (bool, u8, u8, u8, Option<&'a NodeView>, usize, usize);
+
+fn signature(s: &GossipState, i: usize) -> Signature<'_> {
+    let node = &s.nodes[i];
+    (
+        node.up,
+        node.writes,
+        node.deletes,
+        node.pushed,
+        node.view.get(&(i as NodeId)),
+        node.view.len(),
+        node.forgotten.len(),
+    )
 }
 
 fn permutations(p: &mut Vec<usize>, k: usize, f: &mut impl FnMut(&[usize])) {

@@ -26,6 +26,14 @@ pub struct Trace {
     pub config: GossipConfig,
     /// The steps, from the initial state.
     pub steps: Vec<TraceStep>,
+    /// For a lasso (a liveness counterexample of the fairness-aware checker): the index in
+    /// `steps` of the first step of the cycle. `steps[..cycle_start]` is the prefix;
+    /// `steps[cycle_start..]` is one pass of the cycle, which ends in the state the prefix
+    /// ended in (the state before `steps[cycle_start]`, or the initial state when it is 0), so
+    /// the behaviour repeats those steps forever. `cycle_start == steps.len()` is a deadlock:
+    /// the behaviour stops after the prefix. Absent for finite traces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cycle_start: Option<usize>,
 }
 
 /// One step of a trace.
@@ -90,6 +98,48 @@ pub fn from_actions(
         source,
         config: model.cfg.clone(),
         steps,
+        cycle_start: None,
+    }
+}
+
+/// A lasso as a trace: the `prefix` actions, then one pass of the `cycle` actions, with
+/// [`Trace::cycle_start`] at the first cycle step (see there). The expected states are the
+/// model's, as in [`from_actions`].
+pub fn from_lasso(
+    model: &GossipModel,
+    prefix: &[GossipAction],
+    cycle: &[GossipAction],
+    source: Option<String>,
+) -> Trace {
+    let all: Vec<GossipAction> = prefix.iter().chain(cycle).cloned().collect();
+    let mut t = from_actions(model, &all, true, source);
+    t.cycle_start = Some(prefix.len());
+    t
+}
+
+impl Trace {
+    /// Whether the trace is a lasso whose cycle, replayed in the model, really returns to the
+    /// state where it starts (each step enabled, and the state after the last cycle step equal
+    /// to the state before the first). `false` for finite traces.
+    pub fn cycle_closes(&self, model: &GossipModel) -> bool {
+        let Some(c) = self.cycle_start else {
+            return false;
+        };
+        if c > self.steps.len() {
+            return false;
+        }
+        let mut s = model.init_states().into_iter().next();
+        let mut at_start = None;
+        for (i, step) in self.steps.iter().enumerate() {
+            if i == c {
+                at_start = s.clone();
+            }
+            s = s.and_then(|st| model.next_state(&st, step.action.clone()));
+        }
+        if c == self.steps.len() {
+            return s.is_some(); // a deadlock: nothing to close
+        }
+        s.is_some() && s == at_start
     }
 }
 

@@ -71,3 +71,68 @@ fn symmetry_is_declared_unsound_when_deltas_can_be_cut_across_nodes() {
     .into_model();
     assert_eq!(model.symmetric_nodes(), 1);
 }
+
+/// The smallest renaming of `s` under every seed-preserving permutation: the definition the
+/// representative must agree with up to the choice of orbit member (written out here, by brute
+/// force, independently of the signature-guided search in `symmetry::representative`).
+fn smallest_renaming(s: &gossip_model::GossipState) -> gossip_model::GossipState {
+    let n = s.nodes.len();
+    let mut perms: Vec<Vec<usize>> = vec![vec![]];
+    for _ in 0..n {
+        let mut longer = Vec::new();
+        for p in &perms {
+            for i in (0..n).filter(|i| !p.contains(i)) {
+                let mut q = p.clone();
+                q.push(i);
+                longer.push(q);
+            }
+        }
+        perms = longer;
+    }
+    perms
+        .iter()
+        .filter(|p| (0..n).all(|i| s.nodes[i].seed == s.nodes[p[i]].seed))
+        .map(|p| gossip_model::symmetry::rename(s, p))
+        .min()
+        .expect("the identity")
+}
+
+#[test]
+fn the_representative_picks_one_member_per_orbit_like_the_smallest_renaming() {
+    // 3 nodes (2 interchangeable): every reachable state; 4 nodes (3 interchangeable): every
+    // state within 7 steps.
+    let four = GossipConfig {
+        nodes: 4,
+        max_delta: 4,
+        ..cfg()
+    };
+    assert_eq!(four.clone().into_model().symmetric_nodes(), 3);
+    one_member_per_orbit(&cfg().into_model(), 100);
+    one_member_per_orbit(&four.into_model(), 7);
+}
+
+fn one_member_per_orbit(model: &GossipModel, depth: usize) {
+    let mut seen = std::collections::HashSet::new();
+    let mut frontier = model.init_states();
+    for _ in 0..depth {
+        let mut next = Vec::new();
+        for s in &frontier {
+            if seen.insert(s.clone()) {
+                next.extend(model.next_states(s));
+            }
+        }
+        frontier = next;
+    }
+    let mut by_rep = std::collections::HashMap::new();
+    let mut orbits = std::collections::HashSet::new();
+    for s in &seen {
+        let r = GossipModel::representative(s);
+        let o = smallest_renaming(s);
+        // r is in s's orbit, and equal representatives mean equal orbits and vice versa.
+        assert_eq!(smallest_renaming(&r), o);
+        assert_eq!(by_rep.entry(r).or_insert_with(|| o.clone()), &o);
+        orbits.insert(o);
+    }
+    assert_eq!(by_rep.len(), orbits.len());
+    assert!(orbits.len() < seen.len());
+}

@@ -472,7 +472,7 @@ pub fn summarize(cfg: &GossipConfig) -> String {
     format!(
         "variant {}, {} nodes, {} keys, {} values, {} writes and {} deletes per node, mode {}, \
          fanout {}, max-delta {}, max-in-flight {}, max-heartbeat {}, faults {}, features {}, \
-         seeds {}",
+         seeds {}{}",
         cfg.variant.name(),
         cfg.nodes,
         cfg.keys,
@@ -486,7 +486,12 @@ pub fn summarize(cfg: &GossipConfig) -> String {
         cfg.max_heartbeat,
         faults_of(cfg),
         features_of(cfg),
-        seeds.join(",")
+        seeds.join(","),
+        if cfg.prune_dead_messages {
+            ", dead messages pruned"
+        } else {
+            ""
+        }
     )
 }
 

@@ -16,6 +16,20 @@ fn gossip_check(args: &[&str]) -> Output {
         .expect("gossip-check runs")
 }
 
+/// Runs gossip-check with `args`, asserts its exit code (showing its output if it differs),
+/// and returns its stdout.
+fn run_expecting(args: &[&str], code: i32) -> String {
+    let out = gossip_check(args);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    stdout
+}
+
 /// Runs gossip-check, killing it and failing the test if it runs longer than `limit`.
 fn gossip_check_within(args: &[&str], limit: Duration) -> Output {
     let child = Command::new(BIN)
@@ -208,20 +222,16 @@ fn list_variants_names_every_variant_with_its_expected_violation() {
 fn a_seeded_bug_is_caught_and_counts_as_the_expected_result() {
     let (variant, violated) = seeded_bug();
     let json = json_path("seeded-bug");
-    let out = gossip_check(&[
-        "--variant",
-        variant,
-        "--property",
-        violated,
-        "--json",
-        json.to_str().unwrap(),
-    ]);
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&out.stderr)
+    let stdout = run_expecting(
+        &[
+            "--variant",
+            variant,
+            "--property",
+            violated,
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        0,
     );
     assert!(stdout.contains("counterexample"), "{stdout}");
     let json = read_json(&json);
@@ -239,30 +249,26 @@ fn a_seeded_bug_is_caught_and_counts_as_the_expected_result() {
 fn the_safety_only_fair_checker_catches_a_seeded_bug_and_reports_its_storage() {
     let (variant, violated) = seeded_bug();
     let json = json_path("safety-only");
-    let out = gossip_check(&[
-        "--variant",
-        variant,
-        "--checker",
-        "fair",
-        "--safety-only",
-        "--key-symmetry",
-        "--threads",
-        "2",
-        "--memory-limit",
-        "2G",
-        "--time-limit",
-        "120",
-        "--property",
-        violated,
-        "--json",
-        json.to_str().unwrap(),
-    ]);
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&out.stderr)
+    let stdout = run_expecting(
+        &[
+            "--variant",
+            variant,
+            "--checker",
+            "fair",
+            "--safety-only",
+            "--key-symmetry",
+            "--threads",
+            "2",
+            "--memory-limit",
+            "2G",
+            "--time-limit",
+            "120",
+            "--property",
+            violated,
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        0,
     );
     assert!(stdout.contains("storage: "), "{stdout}");
     let json = read_json(&json);
@@ -280,20 +286,16 @@ fn the_safety_only_fair_checker_catches_a_seeded_bug_and_reports_its_storage() {
 fn trace_out_writes_a_seeded_bugs_counterexample_as_a_gossip_trace() {
     let (variant, violated) = seeded_bug();
     let path = json_path("seeded-bug-trace");
-    let out = gossip_check(&[
-        "--variant",
-        variant,
-        "--property",
-        violated,
-        "--trace-out",
-        path.to_str().unwrap(),
-    ]);
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&out.stderr)
+    run_expecting(
+        &[
+            "--variant",
+            variant,
+            "--property",
+            violated,
+            "--trace-out",
+            path.to_str().unwrap(),
+        ],
+        0,
     );
     let trace: gossip_model::trace::Trace =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -305,6 +307,49 @@ fn trace_out_writes_a_seeded_bugs_counterexample_as_a_gossip_trace() {
         "a counterexample has every state"
     );
     assert!(trace.source.unwrap().contains(violated));
+}
+
+#[test]
+fn trace_out_writes_a_fair_lasso_as_a_gossip_trace_with_its_cycle() {
+    let live = gossip_model::GossipConfig::default()
+        .into_model()
+        .liveness()
+        .first()
+        .expect("a convergence requirement")
+        .name;
+    let path = json_path("push-once-lasso");
+    run_expecting(
+        &[
+            "--checker",
+            "fair",
+            "--variant",
+            "push-once",
+            "--nodes",
+            "2",
+            "--writes",
+            "1",
+            "--faults",
+            "loss",
+            "--property",
+            live,
+            "--quiet",
+            "--trace-out",
+            path.to_str().unwrap(),
+        ],
+        0,
+    );
+    let written = std::fs::read_to_string(&path).unwrap();
+    let trace: gossip_model::trace::Trace = serde_json::from_str(&written).unwrap();
+    assert!(trace.source.as_deref().unwrap().contains("lasso"));
+    let c = trace.cycle_start.expect("a lasso has a cycle_start");
+    assert!(c < trace.steps.len(), "a non-empty cycle");
+    let model = trace.config.clone().into_model();
+    assert!(trace.cycle_closes(&model), "the cycle returns to its start");
+    assert!(trace.steps.iter().all(|s| s.expected.is_some()));
+    // Re-serialising gives the same document (cycle_start included).
+    let again = serde_json::to_string_pretty(&trace).unwrap();
+    let back: gossip_model::trace::Trace = serde_json::from_str(&again).unwrap();
+    assert_eq!(back, trace);
 }
 
 #[test]

@@ -289,3 +289,63 @@ fn key_symmetry_keeps_every_seeded_bug_caught_with_two_keys_and_a_shortest_trace
         assert!(reduced.unique_states <= plain.unique_states, "{name}");
     }
 }
+
+/// Measurement for docs/fair-checking.md ("Threads"): the safety-only mode with 1 and with 2
+/// worker threads, and stateright's BFS (1 and 2 threads), on the same configuration in one
+/// process; the state counts must agree (the level-synchronous expansion is deterministic in
+/// what it stores), the speeds are printed. `GOSSIP_BENCH_CONFIG` may hold a `GossipConfig` as
+/// JSON (default: the default configuration, 767,354 states, about 2 minutes on a loaded
+/// machine). Run with
+/// `cargo test --release -p gossip-proofs --test fair_safety -- --ignored --nocapture threads`.
+#[test]
+#[ignore = "measurement, minutes"]
+fn threads_one_versus_two_and_versus_stateright_on_the_same_configuration() {
+    let cfg: GossipConfig = std::env::var("GOSSIP_BENCH_CONFIG")
+        .ok()
+        .map(|j| serde_json::from_str(&j).expect("GOSSIP_BENCH_CONFIG is a GossipConfig"))
+        .unwrap_or_default();
+    let model = cfg.clone().into_model();
+    let fair = FairGossip::new(model.clone());
+    let mut rows = Vec::new();
+    for threads in [1, 2] {
+        let t = std::time::Instant::now();
+        let r = FairChecker::new(&fair)
+            .threads(threads)
+            .run_safety()
+            .expect("run");
+        let s = t.elapsed().as_secs_f64();
+        assert!(r.complete);
+        rows.push((
+            format!("fair --safety-only, {threads} thread(s)"),
+            r.unique_states,
+            s,
+        ));
+    }
+    for threads in [1, 2] {
+        let t = std::time::Instant::now();
+        let c = model.clone().checker().threads(threads).spawn_bfs().join();
+        let s = t.elapsed().as_secs_f64();
+        assert!(c.is_done());
+        rows.push((
+            format!("stateright spawn_bfs, {threads} thread(s)"),
+            c.unique_state_count() as u64,
+            s,
+        ));
+    }
+    println!("config: {}", serde_json::to_string(&cfg).unwrap());
+    for (name, states, s) in &rows {
+        println!(
+            "{name:<36} {states:>10} states {s:>8.2} s {:>10.0} states/s",
+            *states as f64 / s
+        );
+    }
+    let rate = |i: usize| rows[i].1 as f64 / rows[i].2;
+    println!(
+        "fair 2 threads / fair 1 thread: {:.2}x; fair 2 threads / stateright 2 threads: {:.2}x; \
+         fair 1 thread / stateright 1 thread: {:.2}x",
+        rate(1) / rate(0),
+        rate(1) / rate(3),
+        rate(0) / rate(2)
+    );
+    assert!(rows.iter().all(|r| r.1 == rows[0].1), "same state counts");
+}

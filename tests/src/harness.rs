@@ -100,6 +100,7 @@ pub fn conformance_config(
         max_heartbeat: 100,
         seeds: vec![0],
         variant: gossip_model::Variant::Correct,
+        prune_dead_messages: false,
     }
 }
 

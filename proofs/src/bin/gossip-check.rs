@@ -102,6 +102,11 @@ struct ModelArgs {
     /// Check only this property (its exact name); BFS then stops as soon as it is decided.
     #[arg(long, value_name = "NAME")]
     property: Option<String>,
+    /// State-space reduction: a message to a node that is crashed and can never restart (the
+    /// restart budget is used up) is removed at once instead of waiting in flight (sound for
+    /// every property; docs/checking.md, "State-space reductions").
+    #[arg(long)]
+    prune_dead_messages: bool,
 }
 
 /// Options of the checking run.
@@ -281,6 +286,9 @@ fn build_config(args: &ModelArgs) -> Result<GossipConfig> {
     }
     if let Some(n) = args.max_heartbeat {
         cfg.max_heartbeat = n;
+    }
+    if args.prune_dead_messages {
+        cfg.prune_dead_messages = true;
     }
     cfg.validate()
         .map_err(|e| Usage(format!("invalid configuration: {e}")))?;
@@ -463,7 +471,9 @@ fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
 
 /// The `--trace-out` trace: the first violated property's counterexample, else the first
 /// property's trace of any kind (an example of a sometimes property), as a `gossip-trace/1`
-/// trace with the model's expected state after every step.
+/// trace with the model's expected state after every step. A lasso of the fair checker (a
+/// leads-to counterexample) is written as its prefix and one pass of its cycle, with
+/// `cycle_start` marking the cycle's first step.
 fn export_trace(
     report: &RunReport,
     cfg: &GossipConfig,
@@ -487,22 +497,25 @@ fn export_trace(
                 "--trace-out: an action of the trace is not a gossip action: {e}"
             ))
         })?;
-    let kind = if p.status == Status::Violated {
-        "counterexample"
-    } else {
-        "example"
+    let kind = match (p.status, p.loop_index) {
+        (Status::Violated, Some(_)) => "lasso counterexample",
+        (Status::Violated, None) => "counterexample",
+        _ => "example",
     };
     let source = format!(
         "gossip-check {kind} for {:?} ({} checker)",
         p.name, report.checker
     );
     let model = cfg.clone().into_model();
-    Ok(Some(gossip_model::trace::from_actions(
-        &model,
-        &actions,
-        true,
-        Some(source),
-    )))
+    Ok(Some(match p.loop_index {
+        // A lasso: step `loop_index` of the report is the state the cycle returns to, and
+        // report step i (i ≥ 1) is action i - 1, so the cycle's first action is `loop_index`.
+        Some(i) if i <= actions.len() => {
+            let (prefix, cycle) = actions.split_at(i);
+            gossip_model::trace::from_lasso(&model, prefix, cycle, Some(source))
+        }
+        _ => gossip_model::trace::from_actions(&model, &actions, true, Some(source)),
+    }))
 }
 
 fn usage(e: CheckError) -> anyhow::Error {

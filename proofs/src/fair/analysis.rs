@@ -435,132 +435,109 @@ fn path_in(
 /// strong obligations, which are settled on another round. Every round settles at least one
 /// class, so the loop ends.
 fn build_fair_cycle(g: &Explored, entry: u32, in_c: &dyn Fn(u32) -> bool) -> Vec<(u32, Edge)> {
-    let is_strong = |c: u32| c != NONE && g.strong[c as usize];
-    let mut steps: Vec<(u32, Edge)> = Vec::new();
-    let mut inter = Vec::new();
-    enabled(g, entry, &mut inter);
-    let mut strong_seen: Vec<u32> = inter.iter().copied().filter(|&c| is_strong(c)).collect();
-    let mut taken: HashSet<u32> = HashSet::new();
+    let mut w = CycleWalk::new(g, entry);
     let mut cur = entry;
-    let mut buf = Vec::new();
-    let push = |steps: &mut Vec<(u32, Edge)>,
-                inter: &mut Vec<u32>,
-                strong_seen: &mut Vec<u32>,
-                taken: &mut HashSet<u32>,
-                buf: &mut Vec<u32>,
-                s: (u32, Edge)| {
-        steps.push(s);
-        taken.insert(s.1.class);
-        enabled(g, s.1.target, buf);
-        inter.retain(|c| buf.binary_search(c).is_ok());
-        for &c in buf.iter() {
-            if is_strong(c) && !strong_seen.contains(&c) {
-                strong_seen.push(c);
-            }
-        }
-    };
     let k_edge = |v: u32, k: u32| g.out(v).find(|e| e.class == k && in_c(e.target));
     loop {
-        let weak_k = inter.iter().copied().find(|c| !taken.contains(c));
-        let strong_k = strong_seen.iter().copied().find(|c| !taken.contains(c));
-        if let Some(k) = weak_k {
-            let goal = |v: u32| {
+        let weak_k = w.inter.iter().copied().find(|c| !w.taken.contains(c));
+        let strong_k = w.strong_seen.iter().copied().find(|c| !w.taken.contains(c));
+        // The next step of the walk: walk to the nearest state satisfying `goal`, then take
+        // the `k` edge there when there is one to take.
+        let (goal, take): (Box<dyn Fn(u32) -> bool + '_>, Option<u32>) = if let Some(k) = weak_k {
+            let goal = move |v: u32| {
                 let mut b = Vec::new();
                 enabled(g, v, &mut b);
                 b.binary_search(&k).is_err() || k_edge(v, k).is_some()
             };
-            for s in path_in(g, cur, in_c, &goal) {
-                push(
-                    &mut steps,
-                    &mut inter,
-                    &mut strong_seen,
-                    &mut taken,
-                    &mut buf,
-                    s,
-                );
-                cur = s.1.target;
-            }
-            if inter.contains(&k) && !taken.contains(&k) {
-                match k_edge(cur, k) {
-                    Some(e) => {
-                        push(
-                            &mut steps,
-                            &mut inter,
-                            &mut strong_seen,
-                            &mut taken,
-                            &mut buf,
-                            (cur, e),
-                        );
-                        cur = e.target;
-                    }
-                    None => break, // cannot happen for an SCC that passed the test
-                }
-            }
+            (Box::new(goal), Some(k))
         } else if let Some(k) = strong_k {
-            for s in path_in(g, cur, in_c, &|v| k_edge(v, k).is_some()) {
-                push(
-                    &mut steps,
-                    &mut inter,
-                    &mut strong_seen,
-                    &mut taken,
-                    &mut buf,
-                    s,
-                );
-                cur = s.1.target;
-            }
-            match k_edge(cur, k) {
-                Some(e) => {
-                    push(
-                        &mut steps,
-                        &mut inter,
-                        &mut strong_seen,
-                        &mut taken,
-                        &mut buf,
-                        (cur, e),
-                    );
-                    cur = e.target;
-                }
-                None => break, // cannot happen for an SCC that passed the test
-            }
-        } else if steps.is_empty() {
+            (Box::new(move |v: u32| k_edge(v, k).is_some()), Some(k))
+        } else if w.steps.is_empty() {
             match g.out(entry).find(|e| in_c(e.target)) {
                 Some(e) => {
-                    push(
-                        &mut steps,
-                        &mut inter,
-                        &mut strong_seen,
-                        &mut taken,
-                        &mut buf,
-                        (entry, e),
-                    );
+                    w.push((entry, e));
                     cur = e.target;
+                    continue;
                 }
                 None => break,
             }
         } else if cur == entry {
             break;
         } else {
-            let back = path_in(g, cur, in_c, &|v| v == entry);
-            if back.is_empty() {
-                break; // cannot happen inside an SCC
+            (Box::new(|v: u32| v == entry), None)
+        };
+        let path = path_in(g, cur, in_c, &*goal);
+        if take.is_none() && path.is_empty() {
+            break; // cannot happen inside an SCC
+        }
+        for s in path {
+            w.push(s);
+            cur = s.1.target;
+        }
+        if let Some(k) = take {
+            // A weak obligation may be settled by `k` being disabled here instead.
+            if weak_k.is_some() && (w.taken.contains(&k) || !w.inter.contains(&k)) {
+                continue;
             }
-            for s in back {
-                push(
-                    &mut steps,
-                    &mut inter,
-                    &mut strong_seen,
-                    &mut taken,
-                    &mut buf,
-                    s,
-                );
-                cur = s.1.target;
+            match k_edge(cur, k) {
+                Some(e) => {
+                    w.push((cur, e));
+                    cur = e.target;
+                }
+                None => break, // cannot happen for an SCC that passed the test
             }
         }
     }
     if cur != entry {
-        steps.extend(path_in(g, cur, in_c, &|v| v == entry));
+        w.steps.extend(path_in(g, cur, in_c, &|v| v == entry));
     }
-    steps
+    w.steps
+}
+
+/// The state of [`build_fair_cycle`]'s walk: the steps so far, the classes enabled at every
+/// state of the walk (`inter`), the strong classes enabled at some state (`strong_seen`), and
+/// the classes taken.
+struct CycleWalk<'g> {
+    g: &'g Explored,
+    steps: Vec<(u32, Edge)>,
+    inter: Vec<u32>,
+    strong_seen: Vec<u32>,
+    taken: HashSet<u32>,
+    buf: Vec<u32>,
+}
+
+impl<'g> CycleWalk<'g> {
+    fn new(g: &'g Explored, entry: u32) -> Self {
+        let mut inter = Vec::new();
+        enabled(g, entry, &mut inter);
+        let strong_seen = inter.iter().copied().filter(|&c| is_strong(g, c)).collect();
+        CycleWalk {
+            g,
+            steps: Vec::new(),
+            inter,
+            strong_seen,
+            taken: HashSet::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Appends a step and updates the obligations.
+    fn push(&mut self, s: (u32, Edge)) {
+        self.steps.push(s);
+        self.taken.insert(s.1.class);
+        enabled(self.g, s.1.target, &mut self.buf);
+        let buf = &self.buf;
+        self.inter.retain(|c| buf.binary_search(c).is_ok());
+        for &c in buf {
+            if is_strong(self.g, c) && !self.strong_seen.contains(&c) {
+                self.strong_seen.push(c);
+            }
+        }
+    }
+}
+
+fn is_strong(g: &Explored, c: u32) -> bool {
+    c != NONE && g.strong[c as usize]
 }
 
 /// Replays a node path (with wanted classes, [`ANY`] for any) from an initial node into
@@ -582,34 +559,57 @@ where
         let (fp, _) = canonical_fp(s.clone(), symmetry);
         g.table.get(fp)
     };
+    let targets: Vec<u32> = steps.iter().map(|&(t, _)| t).collect();
+    let class_ok = |i: usize, s: &M::State, a: &M::Action| {
+        let class = steps[i].1;
+        class == ANY
+            || model
+                .fairness(s, a)
+                .and_then(|f| g.class_ids.get(&f.class().0).copied())
+                .unwrap_or(NONE)
+                == class
+    };
+    replay_indices(model, &index_of, start, &targets, &class_ok)
+}
+
+/// Which actions a replay step may take: `(step index, state, action) -> allowed`.
+pub(crate) type StepFilter<'a, S, A> = dyn Fn(usize, &S, &A) -> bool + 'a;
+
+/// Replays a path of stored state indices into concrete states and actions: starts from the
+/// initial state whose index is `start`, and at step `i` takes the first action (in `actions`
+/// order) that `accept(i, state, action)` allows and whose successor has index `targets[i]`.
+/// Shared by the full engine's traces and lassos and the safety-only mode's traces.
+pub(crate) fn replay_indices<M>(
+    model: &M,
+    index_of: &dyn Fn(&M::State) -> Option<u32>,
+    start: u32,
+    targets: &[u32],
+    accept: &StepFilter<'_, M::State, M::Action>,
+) -> Result<Trace<M::State, M::Action>, FairError>
+where
+    M: FairModel,
+    M::State: Clone,
+    M::Action: Clone,
+{
     let mut cur = model
         .init_states()
         .into_iter()
         .find(|s| index_of(s) == Some(start))
         .ok_or_else(|| FairError::Replay("no initial state has the stored fingerprint".into()))?;
-    let mut out = Vec::with_capacity(steps.len());
+    let mut out = Vec::with_capacity(targets.len());
     let mut actions = Vec::new();
-    for (i, &(target, class)) in steps.iter().enumerate() {
+    for (i, &target) in targets.iter().enumerate() {
         actions.clear();
         model.actions(&cur, &mut actions);
-        let mut found = None;
-        for a in actions.drain(..) {
-            if class != ANY {
-                let c = model
-                    .fairness(&cur, &a)
-                    .and_then(|f| g.class_ids.get(&f.class().0).copied())
-                    .unwrap_or(NONE);
-                if c != class {
-                    continue;
-                }
+        let found = actions.drain(..).find_map(|a| {
+            if !accept(i, &cur, &a) {
+                return None;
             }
-            if let Some(t) = model.next_state(&cur, a.clone())
-                && index_of(&t) == Some(target)
-            {
-                found = Some((a, t));
-                break;
-            }
-        }
+            model
+                .next_state(&cur, a.clone())
+                .filter(|t| index_of(t) == Some(target))
+                .map(|t| (a, t))
+        });
         let (a, t) = found.ok_or_else(|| {
             FairError::Replay(format!(
                 "step {i}: no action reaches the stored successor; are init_states/actions/\

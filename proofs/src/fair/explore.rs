@@ -146,6 +146,42 @@ impl Interner {
 /// Flag in a worker's class cache: this worker already reported the class as strong.
 const STRONG_SEEN: u32 = 1 << 31;
 
+/// Rate-limited exploration progress, shared by the full and the safety-only exploration: the
+/// hook is called at most every 200 ms, or at once when `force` (the end of a level).
+pub(crate) struct Reporter<'a> {
+    hook: Option<&'a (dyn Fn(&Progress) + Sync)>,
+    start: Instant,
+    last: Mutex<Instant>,
+}
+
+impl<'a> Reporter<'a> {
+    pub(crate) fn new(hook: Option<&'a (dyn Fn(&Progress) + Sync)>, start: Instant) -> Self {
+        Reporter {
+            hook,
+            start,
+            last: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Reports `states` stored, `edges` (or generated transitions), the current `depth` and
+    /// `frontier` size, if a hook is set and it is time to.
+    pub(crate) fn report(&self, states: u64, edges: u64, depth: u32, frontier: u64, force: bool) {
+        let Some(p) = self.hook else { return };
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if force || last.elapsed() >= Duration::from_millis(200) {
+            *last = Instant::now();
+            p(&Progress {
+                phase: Phase::Explore,
+                states,
+                edges,
+                depth,
+                frontier,
+                elapsed: self.start.elapsed(),
+            });
+        }
+    }
+}
+
 /// Canonicalises (if symmetry is on) and fingerprints a state.
 #[inline]
 pub(crate) fn canonical_fp<S: Hash>(s: S, symmetry: Option<super::Representative<S>>) -> (u64, S) {
@@ -198,23 +234,10 @@ where
     let mut expanded: u32 = 0;
     let mut complete = true;
     let edge_count = AtomicU64::new(0);
-    let last_report = Mutex::new(Instant::now());
-
+    let reporter = Reporter::new(cfg.progress, cfg.start);
     let report = |depth: u32, frontier_len: usize, force: bool| {
-        if let Some(p) = cfg.progress {
-            let mut last = last_report.lock().unwrap_or_else(|e| e.into_inner());
-            if force || last.elapsed() >= Duration::from_millis(200) {
-                *last = Instant::now();
-                p(&Progress {
-                    phase: Phase::Explore,
-                    states: table.len(),
-                    edges: edge_count.load(Ordering::Relaxed),
-                    depth,
-                    frontier: frontier_len as u64,
-                    elapsed: cfg.start.elapsed(),
-                });
-            }
-        }
+        let edges = edge_count.load(Ordering::Relaxed);
+        reporter.report(table.len(), edges, depth, frontier_len as u64, force);
     };
 
     let mut depth: u32 = 0;

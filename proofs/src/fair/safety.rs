@@ -22,9 +22,9 @@
 //! Optional bounds stop the run gracefully (reported incomplete, like `max_states`): a memory
 //! limit on the process's resident set and a wall-clock limit.
 
-use super::explore::{Pred, canonical_fp};
+use super::explore::{Pred, Reporter, canonical_fp};
 use super::store::{FpTable, MAX_STATES, NONE};
-use super::{FairError, FairModel, Phase, Progress, Representative, Trace};
+use super::{FairError, FairModel, Progress, Representative, Trace};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::hash::Hash;
@@ -177,22 +177,10 @@ where
     let mut peak_frontier_states = frontier_states;
 
     let generated = AtomicU64::new(0);
-    let last_report = Mutex::new(Instant::now());
+    let reporter = Reporter::new(cfg.progress, cfg.start);
     let report = |depth: u32, frontier_len: u64, force: bool| {
-        if let Some(p) = cfg.progress {
-            let mut last = last_report.lock().unwrap_or_else(|e| e.into_inner());
-            if force || last.elapsed() >= Duration::from_millis(200) {
-                *last = Instant::now();
-                p(&Progress {
-                    phase: Phase::Explore,
-                    states: table.len(),
-                    edges: generated.load(Ordering::Relaxed),
-                    depth,
-                    frontier: frontier_len,
-                    elapsed: cfg.start.elapsed(),
-                });
-            }
-        }
+        let edges = generated.load(Ordering::Relaxed);
+        reporter.report(table.len(), edges, depth, frontier_len, force);
     };
 
     let mut depth: u32 = 0;
@@ -457,29 +445,5 @@ where
         let (fp, _) = canonical_fp(s.clone(), symmetry);
         out.table.get(fp)
     };
-    let mut state = model
-        .init_states()
-        .into_iter()
-        .find(|s| index_of(s) == Some(path[0]))
-        .ok_or_else(|| FairError::Replay("no initial state has the stored fingerprint".into()))?;
-    let mut steps = Vec::with_capacity(path.len());
-    let mut actions = Vec::new();
-    for (i, &target) in path.iter().enumerate().skip(1) {
-        actions.clear();
-        model.actions(&state, &mut actions);
-        let found = actions.drain(..).find_map(|a| {
-            model
-                .next_state(&state, a.clone())
-                .filter(|t| index_of(t) == Some(target))
-                .map(|t| (a, t))
-        });
-        let (a, t) = found.ok_or_else(|| {
-            FairError::Replay(format!(
-                "step {i}: no action reaches the stored successor; are init_states/actions/\
-                 next_state deterministic?"
-            ))
-        })?;
-        steps.push((std::mem::replace(&mut state, t), a));
-    }
-    Ok(Trace { steps, last: state })
+    super::analysis::replay_indices(model, &index_of, path[0], &path[1..], &|_, _, _| true)
 }
