@@ -74,7 +74,7 @@ pub enum Intent {
 }
 
 /// A scenario template (see the module documentation), or none (a plain random walk).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scenario {
     /// A plain random walk.
     None,
@@ -204,6 +204,11 @@ impl Plan {
             start: 0,
             next: 0,
         }
+    }
+
+    /// Whether every intent of the template was fulfilled (always false without a template).
+    pub fn completed(&self) -> bool {
+        self.scenario != Scenario::None && self.next == self.scenario.intents().len()
     }
 
     fn node(&self, r: Role) -> NodeId {
