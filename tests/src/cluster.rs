@@ -33,7 +33,8 @@
 //! Node `i` is named `n<i>` (address `127.0.0.1:7000+i`); key `k<j>` is `j`; the one-byte value
 //! `a + v` is `v`. Implementation generations are mapped to model generations **by order**:
 //! the harness gives node `i`'s `r`-th run an implementation generation of its choosing
-//! (`5`, then `2g + 3`: anything strictly increasing) and abstracts it to `r`. Versions and
+//! (`5`, then `6`, then `2g + 3`: anything strictly increasing; the consecutive pair shows an
+//! implementation that accepts a generation older by exactly one) and abstracts it to `r`. Versions and
 //! heartbeats are the same numbers. The implementation's `suspected` is the model's `alive`
 //! (the model folds it, see `gossip_model::Status`). A forgotten record's `left` flag, which the
 //! implementation does not store (its zombie check does not need it: a node's leave marker
@@ -365,7 +366,13 @@ impl Cluster {
                     return stutter(format!("n{i} is not crashed"));
                 }
                 let last = *self.gens[i].last().expect("a first run");
-                let g = 2 * last + 3;
+                // The second run's generation is the next integer (so that an implementation
+                // that accepts a generation older by exactly one shows it), later ones jump.
+                let g = if self.gens[i].len() == 1 {
+                    last + 1
+                } else {
+                    2 * last + 3
+                };
                 self.gens[i].push(g);
                 self.cores[i].init(&core_config(&self.cfg, node, g), now)?;
                 self.up[i] = true;

@@ -15,6 +15,12 @@
 //! so that old digests, replies and deltas arrive after the receiver's or sender's state has
 //! changed under them. Configurations favour restarts, deletes with GC and a small
 //! `max_delta` (see [`config_strategy`]).
+//!
+//! **Scenario templates** ([`crate::scenario`]): in 3 cases of 5 a template (a version gap
+//! of one after the receiver restarts, a stale generation after the owner restarts, a
+//! duplicated delete delivered again after its tombstone was collected) gets 4× the weight of
+//! all other actions together at each step, so that the situations a random walk almost never
+//! builds are built in a good share of the cases, interleaved with random noise.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -30,6 +36,7 @@ use stateright::Model;
 use crate::check::{Counters, check_step, correct_model, render_trace};
 use crate::cluster::Cluster;
 use crate::driver::Backend;
+use crate::scenario::{Plan, Scenario};
 
 /// The model state together with the model (the configuration is part of the reference state,
 /// since `ReferenceStateMachine` has no `self`).
@@ -45,14 +52,17 @@ pub struct RefState {
     pub born: BTreeMap<Envelope, u32>,
     /// The step of the last disruption (see the module documentation), if any.
     pub disrupted: Option<u32>,
+    /// The case's scenario template and how far it got ([`crate::scenario`]).
+    pub plan: Plan,
 }
 
 impl fmt::Debug for RefState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "config {}",
-            serde_json::to_string(&self.model.cfg).unwrap_or_default()
+            "config {} (template {:?})",
+            serde_json::to_string(&self.model.cfg).unwrap_or_default(),
+            self.plan.scenario
         )
     }
 }
@@ -149,6 +159,23 @@ fn weight(s: &RefState, a: &GossipAction) -> usize {
     }
 }
 
+/// When an in-flight message was sent (the current step for one not yet recorded).
+fn born(s: &RefState, e: &Envelope) -> u32 {
+    s.born.get(e).copied().unwrap_or(s.step)
+}
+
+/// The scenario templates ([`crate::scenario`]): a plain random walk in 2 cases of 5, each of
+/// the three templates in 1 of 5.
+pub fn scenario_strategy() -> BoxedStrategy<Scenario> {
+    prop_oneof![
+        2 => Just(Scenario::None),
+        1 => Just(Scenario::GapAfterRestart),
+        1 => Just(Scenario::StaleGeneration),
+        1 => Just(Scenario::ReapplyAfterCollect),
+    ]
+    .boxed()
+}
+
 /// The reference state machine: the stateright model.
 pub struct ModelReference;
 
@@ -157,8 +184,15 @@ impl ReferenceStateMachine for ModelReference {
     type Transition = Step;
 
     fn init_state() -> BoxedStrategy<RefState> {
-        config_strategy()
-            .prop_map(|cfg| {
+        (config_strategy(), scenario_strategy(), 0u8..3, 0u32..6)
+            .prop_map(|(mut cfg, scenario, b, start)| {
+                scenario.adjust(&mut cfg);
+                let plan = Plan {
+                    scenario,
+                    b: 1 + b % (cfg.nodes as u8 - 1),
+                    start,
+                    next: 0,
+                };
                 let model = cfg.into_model();
                 let state = model.init_states().remove(0);
                 RefState {
@@ -167,6 +201,7 @@ impl ReferenceStateMachine for ModelReference {
                     step: 0,
                     born: BTreeMap::new(),
                     disrupted: None,
+                    plan,
                 }
             })
             .boxed()
@@ -176,8 +211,8 @@ impl ReferenceStateMachine for ModelReference {
         let mut actions = Vec::new();
         s.model.actions(&s.state, &mut actions);
         let mut weighted = Vec::new();
-        for a in actions {
-            for _ in 0..weight(s, &a) {
+        for a in &actions {
+            for _ in 0..weight(s, a) {
                 weighted.push(Step(a.clone()));
             }
         }
@@ -185,10 +220,28 @@ impl ReferenceStateMachine for ModelReference {
             !weighted.is_empty(),
             "the conformance configurations never deadlock"
         );
+        // The template's current intent: its actions together weigh 4× all the others.
+        if let Some((_, targets)) = s.plan.current(s.step, &actions, &|e| born(s, e)) {
+            let each = (4 * weighted.len()).div_ceil(targets.len());
+            for a in targets {
+                for _ in 0..each {
+                    weighted.push(Step(a.clone()));
+                }
+            }
+        }
         proptest::sample::select(weighted).boxed()
     }
 
     fn apply(mut s: RefState, t: &Step) -> RefState {
+        if s.plan.scenario != Scenario::None {
+            let mut actions = Vec::new();
+            s.model.actions(&s.state, &mut actions);
+            if let Some((i, targets)) = s.plan.current(s.step, &actions, &|e| born(&s, e))
+                && targets.contains(&t.0)
+            {
+                s.plan.next = i + 1;
+            }
+        }
         s.state = s
             .model
             .next_state(&s.state, t.0.clone())

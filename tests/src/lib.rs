@@ -10,6 +10,7 @@
 //! * [`check`]: one conformance step (messages match, states equal, safety properties hold),
 //!   with the documented refinements.
 //! * [`harness`]: the proptest state-machine test (reference = the stateright model).
+//! * [`scenario`]: the scenario templates the harness's generator mixes into its random walks.
 //! * [`trace`]: the language-neutral JSON trace format (`docs/spec/traces.md`), export of
 //!   stateright paths, and replay against the implementation (`gossip-replay`).
 //!
@@ -24,5 +25,6 @@ pub mod cluster;
 pub mod driver;
 pub mod harness;
 pub mod kit;
+pub mod scenario;
 pub mod trace;
 pub mod vectors;
