@@ -63,8 +63,9 @@ impl DigestRange {
 pub struct Digest {
     /// `None` for a complete digest; otherwise the range covered.
     pub range: Option<DigestRange>,
-    /// The entries, in ascending node id order (from `range.start`, wrapping, for a partial
-    /// digest).
+    /// The entries: in ascending node id order for a complete digest; for a partial digest,
+    /// first the listed entries (own, placeholders, hot nodes), then the range's entries in
+    /// ascending order from `range.start`, wrapping (docs/spec/node.md §5).
     #[serde(deserialize_with = "de_vec")]
     pub entries: Vec<DigestEntry>,
 }
