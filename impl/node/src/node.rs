@@ -165,11 +165,31 @@ pub struct IoStats {
     pub recv_errors: u64,
     /// Event-loop iterations (inputs handled).
     pub loop_iterations: u64,
-    /// Times the snapshot was republished.
+    /// Times the snapshot was rebuilt and republished (see [`NodeSnapshot`] for when).
     pub publications: u64,
 }
 
-/// What the event loop publishes after every input: one consistent snapshot.
+/// One consistent snapshot of the node, published by the event loop.
+///
+/// # When it is republished
+///
+/// Rebuilding it copies the whole view (O(nodes × keys)), so the loop does it only when
+/// something a reader can rely on changed, at the end of the iteration that changed it:
+///
+/// * a command was applied (a write, a leave, a keyring change): `set`, `delete`, `leave` and
+///   `security` return only after a snapshot containing their effect is published;
+/// * the core emitted events: subscribers get them after the snapshot that contains them;
+/// * [`Core::view_epoch`] changed: anything in the view but heartbeats (entries, watermarks,
+///   statuses, joins, forgotten records) is visible at the end of the iteration that
+///   learned it;
+/// * the lifecycle phase changed;
+/// * on every timer tick (once per gossip interval).
+///
+/// An input that changes only heartbeats or counters (the steady state of a quiet cluster:
+/// heartbeat-only datagrams) does not rebuild it. So [`stats`](Self::stats), [`io`](Self::io),
+/// the nodes' `heartbeat` numbers and [`heartbeat_age`](Self::heartbeat_age) may lag by up to
+/// one gossip interval (plus the loop's own scheduling delay); `taken_at` says when they were
+/// read.
 #[derive(Debug, Clone)]
 pub struct NodeSnapshot {
     /// The cluster view.
@@ -324,6 +344,7 @@ impl Node {
             outbox: Outbox::new(),
             heard: HashMap::new(),
             skew: config.clock_skew.clone(),
+            published: None,
         };
         tokio::spawn(event_loop.run());
         Ok(NodeHandle {
@@ -529,6 +550,9 @@ struct EventLoop<T: Transport> {
     heard: HashMap<NodeId, (u64, u64, Duration)>,
     /// Offset added to the clock (tests).
     skew: ClockSkew,
+    /// `(Core::view_epoch, phase)` of the last published snapshot (`None`: only the first,
+    /// built before the loop started).
+    published: Option<(u64, Phase)>,
 }
 
 const RECV_BUF: usize = 65_536;
@@ -555,6 +579,9 @@ impl<T: Transport> EventLoop<T> {
             };
             self.io.loop_iterations += 1;
             let now = self.now();
+            // The timer ticks once per gossip interval: a refresh of heartbeats, ages and
+            // counters even when nothing else changed.
+            let refresh = matches!(input, Input::Timer);
             match input {
                 Input::Command(None) => {
                     debug!("every handle dropped; stopping");
@@ -584,7 +611,7 @@ impl<T: Transport> EventLoop<T> {
                 Input::Timer => self.core.handle_timeout(now),
             }
             self.check_leave(now);
-            self.flush(now).await;
+            self.flush(now, refresh).await;
         }
         // Dropping `self` runs the stop sequence (also on panic): see `Drop`.
     }
@@ -694,7 +721,11 @@ impl<T: Transport> EventLoop<T> {
     /// delivers the core's events and answers the writes applied in this iteration, in that
     /// order: a subscriber that reads the view on an event, and a writer that reads after its
     /// write returned, both see a snapshot that contains it.
-    async fn flush(&mut self, now: Duration) {
+    ///
+    /// The snapshot is rebuilt only if `refresh`, or the outbox holds events or replies, or the
+    /// core's view epoch or the phase changed since the last publication (see
+    /// [`NodeSnapshot`]): heartbeat-only datagrams cost no O(view) copy.
+    async fn flush(&mut self, now: Duration, refresh: bool) {
         while let Some(t) = self.core.poll_transmit() {
             if let Err(e) = self.transport.send_to(&t.payload, t.dst).await {
                 self.io.send_errors += 1;
@@ -704,7 +735,12 @@ impl<T: Transport> EventLoop<T> {
         while let Some(ev) = self.core.poll_event() {
             self.outbox.push_event(ev);
         }
+        let current = (self.core.view_epoch(), self.lifecycle.phase());
+        if !refresh && self.outbox.is_empty() && self.published == Some(current) {
+            return;
+        }
         let snap = self.snapshot(now);
+        self.published = Some(current);
         self.outbox
             .publish(&self.view, gossip_sync::Arc::new(snap), &self.subs);
     }

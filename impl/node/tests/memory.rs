@@ -280,3 +280,48 @@ async fn dropping_every_handle_stops_the_node_and_ends_its_subscriptions() {
     let end = tokio::time::timeout(Duration::from_secs(5), sub.recv()).await;
     assert_eq!(end, Ok(None));
 }
+
+/// The snapshot's (publications, datagrams received, rounds) of every node, summed.
+fn publication_counts(nodes: &[NodeHandle]) -> (u64, u64, u64) {
+    nodes.iter().fold((0, 0, 0), |(p, d, r), h| {
+        let s = h.snapshot();
+        (
+            p + s.io.publications,
+            d + s.stats.datagrams_in,
+            r + s.stats.rounds,
+        )
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn heartbeat_only_datagrams_do_not_rebuild_the_snapshot() {
+    let net = MemoryNetwork::new(3);
+    let nodes = cluster(&net, 4);
+    wait_until(Duration::from_secs(30), "all four see four alive nodes", || {
+        all_alive(&nodes)
+    })
+    .await;
+    // A quiet cluster: from now on only heartbeats change.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (p0, d0, r0) = publication_counts(&nodes);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let (p1, d1, r1) = publication_counts(&nodes);
+    let (publications, datagrams, rounds) = (p1 - p0, d1 - d0, r1 - r0);
+    // Every node ran its rounds and received gossip (Syns, SynAcks, Acks: more datagrams
+    // than rounds) ...
+    assert!(rounds >= 4 * 90, "{rounds} rounds");
+    assert!(datagrams >= 2 * rounds, "{datagrams} datagrams, {rounds} rounds");
+    // ... but the snapshot was rebuilt once per timer tick (one per round), not per datagram
+    // (the counters of a snapshot lag by up to one tick: slack of one per node).
+    assert!(
+        publications <= rounds + 4,
+        "{publications} publications for {rounds} rounds and {datagrams} datagrams"
+    );
+    // And a change is still published at once: read-your-writes, and gossip learned.
+    nodes[1].set("k", "v").await.unwrap();
+    assert_eq!(nodes[1].get_own("k").as_deref(), Some(&b"v"[..]));
+    wait_until(Duration::from_secs(10), "every node holds n1/k", || {
+        nodes.iter().all(|h| h.get("n1", "k").as_deref() == Some(&b"v"[..]))
+    })
+    .await;
+}
