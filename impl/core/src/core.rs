@@ -447,8 +447,7 @@ impl<R: RngCore> Core<R> {
     /// A counter that increases whenever [`Core::view`] may have changed in anything but the
     /// nodes' heartbeats: an entry, watermark, gc_floor, leave marker, generation or status,
     /// a node joining or being forgotten, a forgotten record. It may also increase when
-    /// nothing changed (every [`Core::handle_timeout`] increases it), but never stays the same
-    /// across such a change. Heartbeat-only gossip (the steady state of a quiet cluster) leaves
+    /// nothing changed, but never stays the same across such a change. Heartbeat-only gossip (the steady state of a quiet cluster) leaves
     /// it unchanged, so a shell can skip rebuilding its copy of the view for it. Cheap: a
     /// field read.
     pub fn view_epoch(&self) -> u64 {
@@ -511,9 +510,13 @@ impl<R: RngCore> Core<R> {
     /// record expiry and tombstone collection, then the gossip round if its tick is due.
     pub fn handle_timeout(&mut self, now: Duration) {
         let now = self.tick(now);
-        // Conservative: housekeeping may change statuses, collect tombstones or forget nodes.
-        self.view_epoch += 1;
+        // Housekeeping may change statuses (each with an event), collect tombstones (fewer
+        // entries), forget nodes or expire forgotten records: O(nodes) integer reads, no copy.
+        let before = self.housekeeping_summary();
         self.housekeeping(now);
+        if self.housekeeping_summary() != before {
+            self.view_epoch += 1;
+        }
         if now >= self.next_gossip {
             // Saturating: a clock that jumps to the end of time must not overflow the timer.
             self.next_gossip = self.next_gossip.saturating_add(self.config.gossip_interval);
@@ -1311,6 +1314,18 @@ impl<R: RngCore> Core<R> {
                 self.mark_hot(&nd.node);
             }
         }
+    }
+
+    /// What housekeeping can change in the view, for [`Core::view_epoch`]: every status change
+    /// and every forgetting emits an event; tombstone collection removes entries; forgotten
+    /// records expire.
+    fn housekeeping_summary(&self) -> (usize, usize, usize, usize) {
+        (
+            self.events.len(),
+            self.forgotten.len(),
+            self.nodes.len(),
+            self.nodes.values().map(|st| st.entries.len()).sum(),
+        )
     }
 
     /// What of `node`'s part of the view a node delta can change, heartbeat excepted, in O(1)

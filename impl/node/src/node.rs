@@ -43,6 +43,10 @@ pub struct NodeConfig {
     /// An adjustable offset added to the node's clock (default: none). The node's time is
     /// tokio's monotonic clock since start; tests make it jump with [`ClockSkew::jump`].
     pub clock_skew: ClockSkew,
+    /// How stale the snapshot's heartbeats, heartbeat ages and counters may get when nothing
+    /// else changes (default 1 s): on a timer tick the loop rebuilds the snapshot only if the
+    /// last one is at least this old (see [`NodeSnapshot`]). `Duration::ZERO`: on every tick.
+    pub snapshot_refresh: Duration,
 }
 
 /// A shared, adjustable offset (in milliseconds, positive or negative) added to a node's clock,
@@ -97,6 +101,7 @@ impl NodeConfig {
             event_capacity: 1_024,
             security: Security::none(),
             clock_skew: ClockSkew::default(),
+            snapshot_refresh: Duration::from_secs(1),
         }
     }
 }
@@ -183,13 +188,15 @@ pub struct IoStats {
 ///   statuses, joins, forgotten records) is visible at the end of the iteration that
 ///   learned it;
 /// * the lifecycle phase changed;
-/// * on every timer tick (once per gossip interval).
+/// * on the first timer tick (once per gossip interval) at least
+///   [`NodeConfig::snapshot_refresh`] (default 1 s) after the last rebuild.
 ///
 /// An input that changes only heartbeats or counters (the steady state of a quiet cluster:
-/// heartbeat-only datagrams) does not rebuild it. So [`stats`](Self::stats), [`io`](Self::io),
-/// the nodes' `heartbeat` numbers and [`heartbeat_age`](Self::heartbeat_age) may lag by up to
-/// one gossip interval (plus the loop's own scheduling delay); `taken_at` says when they were
-/// read.
+/// heartbeat-only datagrams, gossip rounds) does not rebuild it. So [`stats`](Self::stats),
+/// [`io`](Self::io), the nodes' `heartbeat` numbers and [`heartbeat_age`](Self::heartbeat_age)
+/// may lag by up to `snapshot_refresh` plus one gossip interval (plus the loop's own
+/// scheduling delay); `taken_at` says when they were read. Heartbeat ages are measured at
+/// rebuilds, so their resolution is the same.
 #[derive(Debug, Clone)]
 pub struct NodeSnapshot {
     /// The cluster view.
@@ -345,6 +352,8 @@ impl Node {
             heard: HashMap::new(),
             skew: config.clock_skew.clone(),
             published: None,
+            last_rebuild: Duration::ZERO,
+            snapshot_refresh: config.snapshot_refresh,
         };
         tokio::spawn(event_loop.run());
         Ok(NodeHandle {
@@ -553,6 +562,10 @@ struct EventLoop<T: Transport> {
     /// `(Core::view_epoch, phase)` of the last published snapshot (`None`: only the first,
     /// built before the loop started).
     published: Option<(u64, Phase)>,
+    /// `taken_at` of the last published snapshot.
+    last_rebuild: Duration,
+    /// See [`NodeConfig::snapshot_refresh`].
+    snapshot_refresh: Duration,
 }
 
 const RECV_BUF: usize = 65_536;
@@ -580,8 +593,9 @@ impl<T: Transport> EventLoop<T> {
             self.io.loop_iterations += 1;
             let now = self.now();
             // The timer ticks once per gossip interval: a refresh of heartbeats, ages and
-            // counters even when nothing else changed.
-            let refresh = matches!(input, Input::Timer);
+            // counters even when nothing else changed, at most every `snapshot_refresh`.
+            let refresh = matches!(input, Input::Timer)
+                && now.saturating_sub(self.last_rebuild) >= self.snapshot_refresh;
             match input {
                 Input::Command(None) => {
                     debug!("every handle dropped; stopping");
@@ -724,7 +738,7 @@ impl<T: Transport> EventLoop<T> {
     ///
     /// The snapshot is rebuilt only if `refresh`, or the outbox holds events or replies, or the
     /// core's view epoch or the phase changed since the last publication (see
-    /// [`NodeSnapshot`]): heartbeat-only datagrams cost no O(view) copy.
+    /// [`NodeSnapshot`]): heartbeat-only datagrams and rounds cost no O(view) copy.
     async fn flush(&mut self, now: Duration, refresh: bool) {
         while let Some(t) = self.core.poll_transmit() {
             if let Err(e) = self.transport.send_to(&t.payload, t.dst).await {
@@ -741,6 +755,7 @@ impl<T: Transport> EventLoop<T> {
         }
         let snap = self.snapshot(now);
         self.published = Some(current);
+        self.last_rebuild = now;
         self.outbox
             .publish(&self.view, gossip_sync::Arc::new(snap), &self.subs);
     }

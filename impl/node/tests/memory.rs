@@ -308,13 +308,13 @@ async fn heartbeat_only_datagrams_do_not_rebuild_the_snapshot() {
     let (p1, d1, r1) = publication_counts(&nodes);
     let (publications, datagrams, rounds) = (p1 - p0, d1 - d0, r1 - r0);
     // Every node ran its rounds and received gossip (Syns, SynAcks, Acks: more datagrams
-    // than rounds) ...
-    assert!(rounds >= 4 * 90, "{rounds} rounds");
+    // than rounds; the counters lag by up to `snapshot_refresh` + one interval) ...
+    assert!(rounds >= 4 * 80, "{rounds} rounds");
     assert!(datagrams >= 2 * rounds, "{datagrams} datagrams, {rounds} rounds");
-    // ... but the snapshot was rebuilt once per timer tick (one per round), not per datagram
-    // (the counters of a snapshot lag by up to one tick: slack of one per node).
+    // ... but each node rebuilt its snapshot once per `snapshot_refresh` (1 s by default:
+    // about 10 in 10 s), not per datagram nor per round.
     assert!(
-        publications <= rounds + 4,
+        publications <= 4 * 11,
         "{publications} publications for {rounds} rounds and {datagrams} datagrams"
     );
     // And a change is still published at once: read-your-writes, and gossip learned.
