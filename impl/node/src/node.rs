@@ -12,7 +12,7 @@ use gossip_core::security::{
 use gossip_core::{ClusterView, Config, ConfigError, Core, Event, NodeId, Stats, WriteError};
 use gossip_sync::{
     CommandReceiver, CommandSender, Lifecycle, Outbox, Phase, Replier, Subscribers, Subscription,
-    ViewCell, command_queue, reply_slot,
+    TrySendError, ViewCell, bounded_command_queue, reply_slot,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -47,6 +47,11 @@ pub struct NodeConfig {
     /// else changes (default 1 s): on a timer tick the loop rebuilds the snapshot only if the
     /// last one is at least this old (see [`NodeSnapshot`]). `Duration::ZERO`: on every tick.
     pub snapshot_refresh: Duration,
+    /// How many commands (writes, leaves, keyring changes) may wait in the node's queue
+    /// (default 1,024; at least 1). When it is full, the async calls of [`NodeHandle`] wait
+    /// for room, the `_blocking` ones block, and the `try_` ones fail with
+    /// [`NodeError::Overloaded`] (see [`NodeHandle`]).
+    pub command_capacity: usize,
 }
 
 /// A shared, adjustable offset (in milliseconds, positive or negative) added to a node's clock,
@@ -102,6 +107,7 @@ impl NodeConfig {
             security: Security::none(),
             clock_skew: ClockSkew::default(),
             snapshot_refresh: Duration::from_secs(1),
+            command_capacity: 1_024,
         }
     }
 }
@@ -135,6 +141,10 @@ pub enum NodeError {
     /// The operation needs a security layer the node runs without (nothing changed).
     #[error("the node runs without {0}")]
     LayerOff(&'static str),
+    /// A `try_` call found the command queue full ([`NodeConfig::command_capacity`]); the
+    /// command was not queued (nothing changed). Retry later, or use the waiting call.
+    #[error("the node's command queue is full; the command was not queued")]
+    Overloaded,
 }
 
 /// A change of a running node's keyring or roster (docs/spec/security.md §4).
@@ -322,7 +332,7 @@ impl Node {
             },
             "node starting"
         );
-        let (tx, rx) = command_queue();
+        let (tx, rx) = bounded_command_queue(config.command_capacity);
         let lifecycle = Lifecycle::new();
         let subs = Subscribers::new(config.event_capacity);
         let first = NodeSnapshot {
@@ -385,6 +395,17 @@ struct Shared {
 /// them *and republished the snapshot*, so a `get` or `snapshot` after a successful `set`
 /// sees the write (read-your-writes on every handle of the node). Reads never wait for the
 /// event loop.
+///
+/// # Backpressure
+///
+/// The command queue is bounded ([`NodeConfig::command_capacity`]). When it is full:
+/// [`set`](Self::set), [`delete`](Self::delete), [`leave`](Self::leave) and
+/// [`security`](Self::security) wait (asynchronously) for room; the `_blocking` calls block
+/// the thread; [`try_set`](Self::try_set) and [`try_delete`](Self::try_delete) fail at once
+/// with [`NodeError::Overloaded`] without queuing anything. A waiting call is woken as the
+/// loop takes commands, so it never waits forever while the node runs; if the node stops
+/// first it fails with [`NodeError::Stopped`]. [`shutdown`](Self::shutdown) ignores the
+/// bound.
 #[derive(Clone)]
 pub struct NodeHandle {
     shared: Arc<Shared>,
@@ -415,15 +436,44 @@ impl NodeHandle {
         self.shared.lifecycle.phase()
     }
 
-    fn send<T>(
+    /// Queues a command, waiting for room while the queue is full.
+    async fn send<T>(
         &self,
         make: impl FnOnce(Replier<Result<T, NodeError>>) -> Command,
     ) -> gossip_sync::ReplyWaiter<Result<T, NodeError>> {
         let (reply, waiter) = reply_slot();
-        if let Err(gossip_sync::Closed(cmd)) = self.shared.cmds.send(make(reply)) {
+        if let Err(gossip_sync::Closed(cmd)) = self.shared.cmds.send_async(make(reply)).await {
             cmd.fail();
         }
         waiter
+    }
+
+    /// Queues a command, blocking the thread while the queue is full.
+    fn send_blocking<T>(
+        &self,
+        make: impl FnOnce(Replier<Result<T, NodeError>>) -> Command,
+    ) -> gossip_sync::ReplyWaiter<Result<T, NodeError>> {
+        let (reply, waiter) = reply_slot();
+        if let Err(gossip_sync::Closed(cmd)) = self.shared.cmds.send_blocking(make(reply)) {
+            cmd.fail();
+        }
+        waiter
+    }
+
+    /// Queues a command if there is room; `Err(Overloaded)` otherwise.
+    fn try_send<T>(
+        &self,
+        make: impl FnOnce(Replier<Result<T, NodeError>>) -> Command,
+    ) -> Result<gossip_sync::ReplyWaiter<Result<T, NodeError>>, NodeError> {
+        let (reply, waiter) = reply_slot();
+        match self.shared.cmds.try_send(make(reply)) {
+            Ok(()) => Ok(waiter),
+            Err(TrySendError::Closed(cmd)) => {
+                cmd.fail();
+                Ok(waiter)
+            }
+            Err(TrySendError::Full(_)) => Err(NodeError::Overloaded),
+        }
     }
 
     /// Sets `key = value` in this node's own state. Returns the change's version.
@@ -433,14 +483,34 @@ impl NodeHandle {
         value: impl Into<Vec<u8>>,
     ) -> Result<u64, NodeError> {
         let (key, value) = (key.into(), value.into());
-        let w = self.send(|reply| Command::Set { key, value, reply });
+        let w = self.send(|reply| Command::Set { key, value, reply }).await;
+        w.await.unwrap_or(Err(NodeError::Stopped))
+    }
+
+    /// [`set`](Self::set) that does not wait for room: fails at once with
+    /// [`NodeError::Overloaded`] (nothing queued) if the command queue is full; otherwise
+    /// waits for the write to be applied, as `set` does.
+    pub async fn try_set(
+        &self,
+        key: impl Into<String>,
+        value: impl Into<Vec<u8>>,
+    ) -> Result<u64, NodeError> {
+        let (key, value) = (key.into(), value.into());
+        let w = self.try_send(|reply| Command::Set { key, value, reply })?;
+        w.await.unwrap_or(Err(NodeError::Stopped))
+    }
+
+    /// [`delete`](Self::delete) that does not wait for room (see [`try_set`](Self::try_set)).
+    pub async fn try_delete(&self, key: impl Into<String>) -> Result<u64, NodeError> {
+        let key = key.into();
+        let w = self.try_send(|reply| Command::Delete { key, reply })?;
         w.await.unwrap_or(Err(NodeError::Stopped))
     }
 
     /// Deletes `key` from this node's own state (a tombstone). Returns its version.
     pub async fn delete(&self, key: impl Into<String>) -> Result<u64, NodeError> {
         let key = key.into();
-        let w = self.send(|reply| Command::Delete { key, reply });
+        let w = self.send(|reply| Command::Delete { key, reply }).await;
         w.await.unwrap_or(Err(NodeError::Stopped))
     }
 
@@ -452,7 +522,7 @@ impl NodeHandle {
         value: impl Into<Vec<u8>>,
     ) -> Result<u64, NodeError> {
         let (key, value) = (key.into(), value.into());
-        let w = self.send(|reply| Command::Set { key, value, reply });
+        let w = self.send_blocking(|reply| Command::Set { key, value, reply });
         w.wait_blocking().unwrap_or(Err(NodeError::Stopped))
     }
 
@@ -460,14 +530,14 @@ impl NodeHandle {
     /// [`set_blocking`](Self::set_blocking)).
     pub fn delete_blocking(&self, key: impl Into<String>) -> Result<u64, NodeError> {
         let key = key.into();
-        let w = self.send(|reply| Command::Delete { key, reply });
+        let w = self.send_blocking(|reply| Command::Delete { key, reply });
         w.wait_blocking().unwrap_or(Err(NodeError::Stopped))
     }
 
     /// Changes the keyring or roster of the running node (docs/spec/security.md §4). Returns
     /// once the change is applied and visible in [`snapshot`](Self::snapshot).
     pub async fn security(&self, op: SecurityOp) -> Result<(), NodeError> {
-        let w = self.send(|reply| Command::Security { op, reply });
+        let w = self.send(|reply| Command::Security { op, reply }).await;
         w.await.unwrap_or(Err(NodeError::Stopped)).map(|_| ())
     }
 
@@ -506,7 +576,7 @@ impl NodeHandle {
     /// acknowledges it (or `timeout` passes), then stops the node. Writes during the leave
     /// fail with [`WriteError::Left`]. Returns `Err(Stopped)` if the node had already stopped.
     pub async fn leave(&self, timeout: Duration) -> Result<LeaveOutcome, NodeError> {
-        let w = self.send(|reply| Command::Leave { timeout, reply });
+        let w = self.send(|reply| Command::Leave { timeout, reply }).await;
         let outcome = w.await.unwrap_or(Err(NodeError::Stopped));
         if outcome.is_ok() {
             // The loop answers the leave, then stops: return once it has.
