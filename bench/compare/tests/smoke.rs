@@ -14,7 +14,9 @@ fn params() -> Params {
         keys_per_node: 1,
         join_timeout: Duration::from_secs(5),
         settle: Duration::from_millis(200),
-        window: Duration::from_millis(500),
+        // Longer than twice the node's `snapshot_refresh` (1 s): our rounds are read from the
+        // snapshot, whose counters are refreshed once per second when nothing else changes.
+        window: Duration::from_millis(2_500),
         writes: 1,
         write_timeout: Duration::from_secs(5),
         loss_writes: 3,

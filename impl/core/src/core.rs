@@ -81,6 +81,8 @@ pub struct Core<R: RngCore> {
     signing: Option<Signing>,
     /// Per-source token buckets (`limits.max_datagrams_per_peer_per_sec`).
     limiter: RateLimiter,
+    /// See [`Core::view_epoch`].
+    view_epoch: u64,
 }
 
 impl<R: RngCore> std::fmt::Debug for Core<R> {
@@ -101,6 +103,14 @@ struct HotMark {
     /// `Stats::rounds` when the mark was made.
     round: u64,
 }
+
+/// See `Core::view_summary`.
+type ViewSummary = (
+    Option<(u64, u64, u64, Option<u64>, Status, usize, Option<u64>)>,
+    bool,
+    usize,
+    usize,
+);
 
 enum Plan {
     /// Send updates of version > `from` (all held changes for a reset).
@@ -156,6 +166,7 @@ impl<R: RngCore> Core<R> {
             limiter: RateLimiter::default(),
             keyring: security.keyring,
             signing: security.signing,
+            view_epoch: 0,
         }
         .with_own_attestation())
     }
@@ -330,6 +341,7 @@ impl<R: RngCore> Core<R> {
         own.put(key.to_owned(), version, Some(value.to_vec()), sig, now);
         own.watermark = version;
         self.refresh_own_attestation();
+        self.view_epoch += 1;
         debug!(key, version, "set");
         Ok(version)
     }
@@ -350,6 +362,7 @@ impl<R: RngCore> Core<R> {
         own.put(key.to_owned(), version, None, sig, now);
         own.watermark = version;
         self.refresh_own_attestation();
+        self.view_epoch += 1;
         debug!(key, version, "delete");
         Ok(version)
     }
@@ -371,6 +384,7 @@ impl<R: RngCore> Core<R> {
         own.status = Status::Left;
         own.status_since = now;
         self.refresh_own_attestation();
+        self.view_epoch += 1;
         debug!(version, "leave");
         Ok(version)
     }
@@ -430,6 +444,16 @@ impl<R: RngCore> Core<R> {
         f
     }
 
+    /// A counter that increases whenever [`Core::view`] may have changed in anything but the
+    /// nodes' heartbeats: an entry, watermark, gc_floor, leave marker, generation or status,
+    /// a node joining or being forgotten, a forgotten record. It may also increase when
+    /// nothing changed, but never stays the same across such a change. Heartbeat-only gossip (the steady state of a quiet cluster) leaves
+    /// it unchanged, so a shell can skip rebuilding its copy of the view for it. Cheap: a
+    /// field read.
+    pub fn view_epoch(&self) -> u64 {
+        self.view_epoch
+    }
+
     /// A consistent snapshot of the view.
     pub fn view(&self) -> ClusterView {
         ClusterView {
@@ -486,7 +510,13 @@ impl<R: RngCore> Core<R> {
     /// record expiry and tombstone collection, then the gossip round if its tick is due.
     pub fn handle_timeout(&mut self, now: Duration) {
         let now = self.tick(now);
+        // Housekeeping may change statuses (each with an event), collect tombstones (fewer
+        // entries), forget nodes or expire forgotten records: O(nodes) integer reads, no copy.
+        let before = self.housekeeping_summary();
         self.housekeeping(now);
+        if self.housekeeping_summary() != before {
+            self.view_epoch += 1;
+        }
         if now >= self.next_gossip {
             // Saturating: a clock that jumps to the end of time must not overflow the timer.
             self.next_gossip = self.next_gossip.saturating_add(self.config.gossip_interval);
@@ -1272,7 +1302,11 @@ impl<R: RngCore> Core<R> {
     fn apply_delta(&mut self, delta: &[NodeDelta], now: Duration) {
         for nd in delta {
             let before = self.summary(&nd.node).map(|(g, _, w)| (g, w));
+            let before_view = self.view_summary(&nd.node);
             self.apply_node_delta(nd, now);
+            if self.view_summary(&nd.node) != before_view {
+                self.view_epoch += 1;
+            }
             // A node whose generation or watermark changed here has news in flight (a heartbeat
             // alone is not news: every node's heartbeat changes every round).
             let after = self.summary(&nd.node).map(|(g, _, w)| (g, w));
@@ -1280,6 +1314,42 @@ impl<R: RngCore> Core<R> {
                 self.mark_hot(&nd.node);
             }
         }
+    }
+
+    /// What housekeeping can change in the view, for [`Core::view_epoch`]: every status change
+    /// and every forgetting emits an event; tombstone collection removes entries; forgotten
+    /// records expire.
+    fn housekeeping_summary(&self) -> (usize, usize, usize, usize) {
+        (
+            self.events.len(),
+            self.forgotten.len(),
+            self.nodes.len(),
+            self.nodes.values().map(|st| st.entries.len()).sum(),
+        )
+    }
+
+    /// What of `node`'s part of the view a node delta can change, heartbeat excepted, in O(1)
+    /// (for [`Core::view_epoch`]). Entries: every change of an entry's value or version emits
+    /// an event or changes the entry count or greatest version, so the event count stands for
+    /// the rest.
+    fn view_summary(&self, node: &NodeId) -> ViewSummary {
+        let st = self.nodes.get(node).map(|st| {
+            (
+                st.generation,
+                st.watermark,
+                st.gc_floor,
+                st.left,
+                st.status,
+                st.entries.len(),
+                st.by_version.last_key_value().map(|(v, _)| *v),
+            )
+        });
+        (
+            st,
+            self.forgotten.contains_key(node),
+            self.nodes.len(),
+            self.events.len(),
+        )
     }
 
     /// protocol.md §5.
@@ -1521,6 +1591,7 @@ impl<R: RngCore> Core<R> {
         debug!(node = %node, "node dead");
         self.events
             .push_back(Event::NodeDead { node: node.clone() });
+        self.view_epoch += 1;
         true
     }
 
@@ -1539,6 +1610,7 @@ impl<R: RngCore> Core<R> {
         // Marks are only kept for nodes in the view (bounded by `max_nodes`).
         self.hot.remove(node);
         debug!(node = %node, "node forgotten");
+        self.view_epoch += 1;
         self.forgotten.insert(
             node.clone(),
             Forgotten {
@@ -1571,6 +1643,9 @@ impl<R: RngCore> Core<R> {
             .collect();
         for k in &dead {
             st.collect(k);
+        }
+        if !dead.is_empty() {
+            self.view_epoch += 1;
         }
         dead.len()
     }

@@ -12,7 +12,7 @@ use gossip_core::security::{
 use gossip_core::{ClusterView, Config, ConfigError, Core, Event, NodeId, Stats, WriteError};
 use gossip_sync::{
     CommandReceiver, CommandSender, Lifecycle, Outbox, Phase, Replier, Subscribers, Subscription,
-    ViewCell, command_queue, reply_slot,
+    TrySendError, ViewCell, bounded_command_queue, reply_slot,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -43,6 +43,15 @@ pub struct NodeConfig {
     /// An adjustable offset added to the node's clock (default: none). The node's time is
     /// tokio's monotonic clock since start; tests make it jump with [`ClockSkew::jump`].
     pub clock_skew: ClockSkew,
+    /// How stale the snapshot's heartbeats, heartbeat ages and counters may get when nothing
+    /// else changes (default 1 s): on a timer tick the loop rebuilds the snapshot only if the
+    /// last one is at least this old (see [`NodeSnapshot`]). `Duration::ZERO`: on every tick.
+    pub snapshot_refresh: Duration,
+    /// How many commands (writes, leaves, keyring changes) may wait in the node's queue
+    /// (default 1,024; at least 1). When it is full, the async calls of [`NodeHandle`] wait
+    /// for room, the `_blocking` ones block, and the `try_` ones fail with
+    /// [`NodeError::Overloaded`] (see [`NodeHandle`]).
+    pub command_capacity: usize,
 }
 
 /// A shared, adjustable offset (in milliseconds, positive or negative) added to a node's clock,
@@ -97,6 +106,8 @@ impl NodeConfig {
             event_capacity: 1_024,
             security: Security::none(),
             clock_skew: ClockSkew::default(),
+            snapshot_refresh: Duration::from_secs(1),
+            command_capacity: 1_024,
         }
     }
 }
@@ -130,6 +141,10 @@ pub enum NodeError {
     /// The operation needs a security layer the node runs without (nothing changed).
     #[error("the node runs without {0}")]
     LayerOff(&'static str),
+    /// A `try_` call found the command queue full ([`NodeConfig::command_capacity`]); the
+    /// command was not queued (nothing changed). Retry later, or use the waiting call.
+    #[error("the node's command queue is full; the command was not queued")]
+    Overloaded,
 }
 
 /// A change of a running node's keyring or roster (docs/spec/security.md §4).
@@ -165,11 +180,33 @@ pub struct IoStats {
     pub recv_errors: u64,
     /// Event-loop iterations (inputs handled).
     pub loop_iterations: u64,
-    /// Times the snapshot was republished.
+    /// Times the snapshot was rebuilt and republished (see [`NodeSnapshot`] for when).
     pub publications: u64,
 }
 
-/// What the event loop publishes after every input: one consistent snapshot.
+/// One consistent snapshot of the node, published by the event loop.
+///
+/// # When it is republished
+///
+/// Rebuilding it copies the whole view (O(nodes × keys)), so the loop does it only when
+/// something a reader can rely on changed, at the end of the iteration that changed it:
+///
+/// * a command was applied (a write, a leave, a keyring change): `set`, `delete`, `leave` and
+///   `security` return only after a snapshot containing their effect is published;
+/// * the core emitted events: subscribers get them after the snapshot that contains them;
+/// * [`Core::view_epoch`] changed: anything in the view but heartbeats (entries, watermarks,
+///   statuses, joins, forgotten records) is visible at the end of the iteration that
+///   learned it;
+/// * the lifecycle phase changed;
+/// * on the first timer tick (once per gossip interval) at least
+///   [`NodeConfig::snapshot_refresh`] (default 1 s) after the last rebuild.
+///
+/// An input that changes only heartbeats or counters (the steady state of a quiet cluster:
+/// heartbeat-only datagrams, gossip rounds) does not rebuild it. So [`stats`](Self::stats),
+/// [`io`](Self::io), the nodes' `heartbeat` numbers and [`heartbeat_age`](Self::heartbeat_age)
+/// may lag by up to `snapshot_refresh` plus one gossip interval (plus the loop's own
+/// scheduling delay); `taken_at` says when they were read. Heartbeat ages are measured at
+/// rebuilds, so their resolution is the same.
 #[derive(Debug, Clone)]
 pub struct NodeSnapshot {
     /// The cluster view.
@@ -295,7 +332,7 @@ impl Node {
             },
             "node starting"
         );
-        let (tx, rx) = command_queue();
+        let (tx, rx) = bounded_command_queue(config.command_capacity);
         let lifecycle = Lifecycle::new();
         let subs = Subscribers::new(config.event_capacity);
         let first = NodeSnapshot {
@@ -324,6 +361,9 @@ impl Node {
             outbox: Outbox::new(),
             heard: HashMap::new(),
             skew: config.clock_skew.clone(),
+            published: None,
+            last_rebuild: Duration::ZERO,
+            snapshot_refresh: config.snapshot_refresh,
         };
         tokio::spawn(event_loop.run());
         Ok(NodeHandle {
@@ -355,6 +395,17 @@ struct Shared {
 /// them *and republished the snapshot*, so a `get` or `snapshot` after a successful `set`
 /// sees the write (read-your-writes on every handle of the node). Reads never wait for the
 /// event loop.
+///
+/// # Backpressure
+///
+/// The command queue is bounded ([`NodeConfig::command_capacity`]). When it is full:
+/// [`set`](Self::set), [`delete`](Self::delete), [`leave`](Self::leave) and
+/// [`security`](Self::security) wait (asynchronously) for room; the `_blocking` calls block
+/// the thread; [`try_set`](Self::try_set) and [`try_delete`](Self::try_delete) fail at once
+/// with [`NodeError::Overloaded`] without queuing anything. A waiting call is woken as the
+/// loop takes commands, so it never waits forever while the node runs; if the node stops
+/// first it fails with [`NodeError::Stopped`]. [`shutdown`](Self::shutdown) ignores the
+/// bound.
 #[derive(Clone)]
 pub struct NodeHandle {
     shared: Arc<Shared>,
@@ -385,15 +436,44 @@ impl NodeHandle {
         self.shared.lifecycle.phase()
     }
 
-    fn send<T>(
+    /// Queues a command, waiting for room while the queue is full.
+    async fn send<T>(
         &self,
         make: impl FnOnce(Replier<Result<T, NodeError>>) -> Command,
     ) -> gossip_sync::ReplyWaiter<Result<T, NodeError>> {
         let (reply, waiter) = reply_slot();
-        if let Err(gossip_sync::Closed(cmd)) = self.shared.cmds.send(make(reply)) {
+        if let Err(gossip_sync::Closed(cmd)) = self.shared.cmds.send_async(make(reply)).await {
             cmd.fail();
         }
         waiter
+    }
+
+    /// Queues a command, blocking the thread while the queue is full.
+    fn send_blocking<T>(
+        &self,
+        make: impl FnOnce(Replier<Result<T, NodeError>>) -> Command,
+    ) -> gossip_sync::ReplyWaiter<Result<T, NodeError>> {
+        let (reply, waiter) = reply_slot();
+        if let Err(gossip_sync::Closed(cmd)) = self.shared.cmds.send_blocking(make(reply)) {
+            cmd.fail();
+        }
+        waiter
+    }
+
+    /// Queues a command if there is room; `Err(Overloaded)` otherwise.
+    fn try_send<T>(
+        &self,
+        make: impl FnOnce(Replier<Result<T, NodeError>>) -> Command,
+    ) -> Result<gossip_sync::ReplyWaiter<Result<T, NodeError>>, NodeError> {
+        let (reply, waiter) = reply_slot();
+        match self.shared.cmds.try_send(make(reply)) {
+            Ok(()) => Ok(waiter),
+            Err(TrySendError::Closed(cmd)) => {
+                cmd.fail();
+                Ok(waiter)
+            }
+            Err(TrySendError::Full(_)) => Err(NodeError::Overloaded),
+        }
     }
 
     /// Sets `key = value` in this node's own state. Returns the change's version.
@@ -403,14 +483,34 @@ impl NodeHandle {
         value: impl Into<Vec<u8>>,
     ) -> Result<u64, NodeError> {
         let (key, value) = (key.into(), value.into());
-        let w = self.send(|reply| Command::Set { key, value, reply });
+        let w = self.send(|reply| Command::Set { key, value, reply }).await;
+        w.await.unwrap_or(Err(NodeError::Stopped))
+    }
+
+    /// [`set`](Self::set) that does not wait for room: fails at once with
+    /// [`NodeError::Overloaded`] (nothing queued) if the command queue is full; otherwise
+    /// waits for the write to be applied, as `set` does.
+    pub async fn try_set(
+        &self,
+        key: impl Into<String>,
+        value: impl Into<Vec<u8>>,
+    ) -> Result<u64, NodeError> {
+        let (key, value) = (key.into(), value.into());
+        let w = self.try_send(|reply| Command::Set { key, value, reply })?;
+        w.await.unwrap_or(Err(NodeError::Stopped))
+    }
+
+    /// [`delete`](Self::delete) that does not wait for room (see [`try_set`](Self::try_set)).
+    pub async fn try_delete(&self, key: impl Into<String>) -> Result<u64, NodeError> {
+        let key = key.into();
+        let w = self.try_send(|reply| Command::Delete { key, reply })?;
         w.await.unwrap_or(Err(NodeError::Stopped))
     }
 
     /// Deletes `key` from this node's own state (a tombstone). Returns its version.
     pub async fn delete(&self, key: impl Into<String>) -> Result<u64, NodeError> {
         let key = key.into();
-        let w = self.send(|reply| Command::Delete { key, reply });
+        let w = self.send(|reply| Command::Delete { key, reply }).await;
         w.await.unwrap_or(Err(NodeError::Stopped))
     }
 
@@ -422,7 +522,7 @@ impl NodeHandle {
         value: impl Into<Vec<u8>>,
     ) -> Result<u64, NodeError> {
         let (key, value) = (key.into(), value.into());
-        let w = self.send(|reply| Command::Set { key, value, reply });
+        let w = self.send_blocking(|reply| Command::Set { key, value, reply });
         w.wait_blocking().unwrap_or(Err(NodeError::Stopped))
     }
 
@@ -430,14 +530,14 @@ impl NodeHandle {
     /// [`set_blocking`](Self::set_blocking)).
     pub fn delete_blocking(&self, key: impl Into<String>) -> Result<u64, NodeError> {
         let key = key.into();
-        let w = self.send(|reply| Command::Delete { key, reply });
+        let w = self.send_blocking(|reply| Command::Delete { key, reply });
         w.wait_blocking().unwrap_or(Err(NodeError::Stopped))
     }
 
     /// Changes the keyring or roster of the running node (docs/spec/security.md §4). Returns
     /// once the change is applied and visible in [`snapshot`](Self::snapshot).
     pub async fn security(&self, op: SecurityOp) -> Result<(), NodeError> {
-        let w = self.send(|reply| Command::Security { op, reply });
+        let w = self.send(|reply| Command::Security { op, reply }).await;
         w.await.unwrap_or(Err(NodeError::Stopped)).map(|_| ())
     }
 
@@ -476,7 +576,7 @@ impl NodeHandle {
     /// acknowledges it (or `timeout` passes), then stops the node. Writes during the leave
     /// fail with [`WriteError::Left`]. Returns `Err(Stopped)` if the node had already stopped.
     pub async fn leave(&self, timeout: Duration) -> Result<LeaveOutcome, NodeError> {
-        let w = self.send(|reply| Command::Leave { timeout, reply });
+        let w = self.send(|reply| Command::Leave { timeout, reply }).await;
         let outcome = w.await.unwrap_or(Err(NodeError::Stopped));
         if outcome.is_ok() {
             // The loop answers the leave, then stops: return once it has.
@@ -529,6 +629,13 @@ struct EventLoop<T: Transport> {
     heard: HashMap<NodeId, (u64, u64, Duration)>,
     /// Offset added to the clock (tests).
     skew: ClockSkew,
+    /// `(Core::view_epoch, phase)` of the last published snapshot (`None`: only the first,
+    /// built before the loop started).
+    published: Option<(u64, Phase)>,
+    /// `taken_at` of the last published snapshot.
+    last_rebuild: Duration,
+    /// See [`NodeConfig::snapshot_refresh`].
+    snapshot_refresh: Duration,
 }
 
 const RECV_BUF: usize = 65_536;
@@ -555,6 +662,10 @@ impl<T: Transport> EventLoop<T> {
             };
             self.io.loop_iterations += 1;
             let now = self.now();
+            // The timer ticks once per gossip interval: a refresh of heartbeats, ages and
+            // counters even when nothing else changed, at most every `snapshot_refresh`.
+            let refresh = matches!(input, Input::Timer)
+                && now.saturating_sub(self.last_rebuild) >= self.snapshot_refresh;
             match input {
                 Input::Command(None) => {
                     debug!("every handle dropped; stopping");
@@ -584,7 +695,7 @@ impl<T: Transport> EventLoop<T> {
                 Input::Timer => self.core.handle_timeout(now),
             }
             self.check_leave(now);
-            self.flush(now).await;
+            self.flush(now, refresh).await;
         }
         // Dropping `self` runs the stop sequence (also on panic): see `Drop`.
     }
@@ -694,7 +805,11 @@ impl<T: Transport> EventLoop<T> {
     /// delivers the core's events and answers the writes applied in this iteration, in that
     /// order: a subscriber that reads the view on an event, and a writer that reads after its
     /// write returned, both see a snapshot that contains it.
-    async fn flush(&mut self, now: Duration) {
+    ///
+    /// The snapshot is rebuilt only if `refresh`, or the outbox holds events or replies, or the
+    /// core's view epoch or the phase changed since the last publication (see
+    /// [`NodeSnapshot`]): heartbeat-only datagrams and rounds cost no O(view) copy.
+    async fn flush(&mut self, now: Duration, refresh: bool) {
         while let Some(t) = self.core.poll_transmit() {
             if let Err(e) = self.transport.send_to(&t.payload, t.dst).await {
                 self.io.send_errors += 1;
@@ -704,7 +819,13 @@ impl<T: Transport> EventLoop<T> {
         while let Some(ev) = self.core.poll_event() {
             self.outbox.push_event(ev);
         }
+        let current = (self.core.view_epoch(), self.lifecycle.phase());
+        if !refresh && self.outbox.is_empty() && self.published == Some(current) {
+            return;
+        }
         let snap = self.snapshot(now);
+        self.published = Some(current);
+        self.last_rebuild = now;
         self.outbox
             .publish(&self.view, gossip_sync::Arc::new(snap), &self.subs);
     }

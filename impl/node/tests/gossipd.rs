@@ -1,92 +1,17 @@
 //! `gossipd` processes started by the test: the admin API, the CLI subcommands, bad
 //! datagrams, configuration errors and the persisted generation.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use gossip_node::http_client::{Response, request};
+use common::{BIN, Daemon, eventually, http};
 
-const BIN: &str = env!("CARGO_BIN_EXE_gossipd");
-
-/// A running `gossipd`, killed when dropped. Ports are chosen by the OS (port 0) and read
-/// back from its readiness line, so tests never race for a port.
-struct Daemon {
-    child: Child,
-    name: String,
-    gossip: SocketAddr,
-    admin: SocketAddr,
-    generation: u64,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// A `gossipd` of this file's cluster (see [`common::spawn_in`]).
 fn spawn(name: &str, seeds: &[SocketAddr], extra: &[&str]) -> Daemon {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["--bind", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
-        .args(["--node-name", name, "--gossip-interval", "100ms"])
-        .args(["--cluster-id", "proc-test"])
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null());
-    if !extra.iter().any(|a| a.starts_with("--key")) {
-        cmd.arg("--insecure-plaintext");
-    }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    for s in seeds {
-        cmd.args(["--seed", &s.to_string()]);
-    }
-    let mut child = cmd.spawn().expect("spawn gossipd");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(l) => l,
-        Err(_) => {
-            let _ = child.kill();
-            panic!("gossipd {name} printed no readiness line");
-        }
-    };
-    let field = |k: &str| {
-        line.split_whitespace()
-            .find_map(|f| f.strip_prefix(&format!("{k}=")))
-            .unwrap_or_else(|| panic!("no {k}= in {line:?}"))
-            .to_owned()
-    };
-    Daemon {
-        name: field("name"),
-        gossip: field("gossip").parse().unwrap(),
-        admin: field("admin").parse().unwrap(),
-        generation: field("generation").parse().unwrap(),
-        child,
-    }
-}
-
-async fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&[u8]>) -> Response {
-    request(addr, method, path, body, Duration::from_secs(5))
-        .await
-        .unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e}"))
-}
-
-async fn eventually(limit: Duration, what: &str, mut f: impl AsyncFnMut() -> bool) {
-    let t0 = Instant::now();
-    while !f().await {
-        assert!(t0.elapsed() < limit, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    common::spawn_in("proc-test", name, seeds, extra)
 }
 
 fn metric(text: &str, name: &str) -> u64 {

@@ -1,85 +1,19 @@
 //! `gossipd` with the security layers (docs/spec/security.md) over UDP loopback: key rotation
 //! across running daemons through the `gossipd keys` CLI, with signatures on.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
+use common::{BIN, Daemon, eventually, http, json};
 use gossip_core::security::{self, ClusterKey, SigningKey};
-use gossip_node::http_client::{Response, request};
 
-const BIN: &str = env!("CARGO_BIN_EXE_gossipd");
-
-struct Daemon {
-    child: Child,
-    gossip: SocketAddr,
-    admin: SocketAddr,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// A `gossipd` of this file's cluster (see [`common::spawn_in`]).
 fn spawn(name: &str, seeds: &[SocketAddr], extra: &[&str]) -> Daemon {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["--bind", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
-        .args(["--node-name", name, "--gossip-interval", "100ms"])
-        .args(["--cluster-id", "sec-test"])
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    for s in seeds {
-        cmd.args(["--seed", &s.to_string()]);
-    }
-    let mut child = cmd.spawn().expect("spawn gossipd");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let Ok(line) = rx.recv_timeout(Duration::from_secs(20)) else {
-        let _ = child.kill();
-        panic!("gossipd {name} printed no readiness line");
-    };
-    let field = |k: &str| {
-        line.split_whitespace()
-            .find_map(|f| f.strip_prefix(&format!("{k}=")))
-            .unwrap_or_else(|| panic!("no {k}= in {line:?}"))
-            .to_owned()
-    };
-    Daemon {
-        gossip: field("gossip").parse().unwrap(),
-        admin: field("admin").parse().unwrap(),
-        child,
-    }
-}
-
-async fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&[u8]>) -> Response {
-    request(addr, method, path, body, Duration::from_secs(5))
-        .await
-        .unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e}"))
-}
-
-async fn json(addr: SocketAddr, path: &str) -> serde_json::Value {
-    serde_json::from_slice(&http(addr, "GET", path, None).await.body).unwrap()
-}
-
-async fn eventually(limit: Duration, what: &str, mut f: impl AsyncFnMut() -> bool) {
-    let t0 = Instant::now();
-    while !f().await {
-        assert!(t0.elapsed() < limit, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    common::spawn_in("sec-test", name, seeds, extra)
 }
 
 async fn cli(args: Vec<String>) -> std::process::Output {

@@ -280,3 +280,100 @@ async fn dropping_every_handle_stops_the_node_and_ends_its_subscriptions() {
     let end = tokio::time::timeout(Duration::from_secs(5), sub.recv()).await;
     assert_eq!(end, Ok(None));
 }
+
+/// The snapshot's (publications, datagrams received, rounds) of every node, summed.
+fn publication_counts(nodes: &[NodeHandle]) -> (u64, u64, u64) {
+    nodes.iter().fold((0, 0, 0), |(p, d, r), h| {
+        let s = h.snapshot();
+        (
+            p + s.io.publications,
+            d + s.stats.datagrams_in,
+            r + s.stats.rounds,
+        )
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn heartbeat_only_datagrams_do_not_rebuild_the_snapshot() {
+    let net = MemoryNetwork::new(3);
+    let nodes = cluster(&net, 4);
+    wait_until(
+        Duration::from_secs(30),
+        "all four see four alive nodes",
+        || all_alive(&nodes),
+    )
+    .await;
+    // A quiet cluster: from now on only heartbeats change.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (p0, d0, r0) = publication_counts(&nodes);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let (p1, d1, r1) = publication_counts(&nodes);
+    let (publications, datagrams, rounds) = (p1 - p0, d1 - d0, r1 - r0);
+    // Every node ran its rounds and received gossip (Syns, SynAcks, Acks: more datagrams
+    // than rounds; the counters lag by up to `snapshot_refresh` + one interval) ...
+    assert!(rounds >= 4 * 80, "{rounds} rounds");
+    assert!(
+        datagrams >= 2 * rounds,
+        "{datagrams} datagrams, {rounds} rounds"
+    );
+    // ... but each node rebuilt its snapshot once per `snapshot_refresh` (1 s by default:
+    // about 10 in 10 s), not per datagram nor per round.
+    assert!(
+        publications <= 4 * 11,
+        "{publications} publications for {rounds} rounds and {datagrams} datagrams"
+    );
+    // And a change is still published at once: read-your-writes, and gossip learned.
+    nodes[1].set("k", "v").await.unwrap();
+    assert_eq!(nodes[1].get_own("k").as_deref(), Some(&b"v"[..]));
+    wait_until(Duration::from_secs(10), "every node holds n1/k", || {
+        nodes
+            .iter()
+            .all(|h| h.get("n1", "k").as_deref() == Some(&b"v"[..]))
+    })
+    .await;
+}
+
+/// Polls `f` once, without yielding to the runtime (so the node's event loop does not run).
+fn poll_once<F: std::future::Future + Unpin>(f: &mut F) -> std::task::Poll<F::Output> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    std::pin::Pin::new(f).poll(&mut cx)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_command_queue_makes_try_set_fail_and_set_wait_and_loses_nothing() {
+    let net = MemoryNetwork::new(5);
+    let mut c = config("n0", vec![]);
+    c.command_capacity = 2;
+    let h = Node::start_with_transport(c, net.bind()).unwrap();
+    // The event loop does not run while this task does not yield: fill the queue.
+    let mut a = Box::pin(h.set("a", "1"));
+    let mut b = Box::pin(h.set("b", "2"));
+    assert!(poll_once(&mut a).is_pending() && poll_once(&mut b).is_pending());
+    let mut c = Box::pin(h.try_set("c", "3"));
+    assert!(matches!(
+        poll_once(&mut c),
+        std::task::Poll::Ready(Err(NodeError::Overloaded))
+    ));
+    let mut d = Box::pin(h.set("d", "4"));
+    assert!(poll_once(&mut d).is_pending(), "set waits for room");
+    // Once the loop runs, every queued or waiting write is applied, in order.
+    assert_eq!(a.await.unwrap(), 1);
+    assert_eq!(b.await.unwrap(), 2);
+    assert_eq!(d.await.unwrap(), 3);
+    assert_eq!(h.get_own("c"), None, "the refused write was not applied");
+    assert_eq!(h.try_set("c", "3").await.unwrap(), 4);
+    // Many writers on a queue of 2: none lost, none stuck.
+    let writers: Vec<_> = (0..50)
+        .map(|i| {
+            let h = h.clone();
+            tokio::spawn(async move { h.set(format!("w{i}"), "x").await.unwrap() })
+        })
+        .collect();
+    let mut versions = Vec::new();
+    for w in writers {
+        versions.push(w.await.unwrap());
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, (5..55).collect::<Vec<u64>>());
+    h.shutdown().await;
+}

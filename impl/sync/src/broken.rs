@@ -40,11 +40,14 @@ pub enum Broken {
     /// [`Lifecycle::stop`](crate::Lifecycle::stop) advances to `Stopped` *before* closing the
     /// queue: a caller can see `Stopped` while its command is still unanswered.
     StoppedBeforeClose,
+    /// The receiver takes a command from a full bounded queue without waking the senders
+    /// waiting for room (a missed wake-up: a writer waits forever on a free queue).
+    FullLostWakeup,
 }
 
 impl Broken {
     /// Every variant, for test loops.
-    pub const ALL: [Broken; 7] = [
+    pub const ALL: [Broken; 8] = [
         Broken::ReplyBeforePublish,
         Broken::EventsBeforeView,
         Broken::QueueLostWakeup,
@@ -52,6 +55,7 @@ impl Broken {
         Broken::ViewTornPublish,
         Broken::SubLostWakeup,
         Broken::StoppedBeforeClose,
+        Broken::FullLostWakeup,
     ];
 }
 

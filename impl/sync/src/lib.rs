@@ -10,7 +10,7 @@
 //! | type | shared between | guarantee |
 //! |---|---|---|
 //! | [`ViewCell`] | loop (publishes) / readers (load) | whole snapshots only, epochs never go back, readers never wait for the loop |
-//! | [`command_queue`] | handles (send) / loop (recv, close) | every command is received, handed back by `close`, or refused at `send` |
+//! | [`command_queue`], [`bounded_command_queue`] | handles (send) / loop (recv, close) | every command is received, handed back by `close`, or refused at `send`; a sender waiting for room is woken by a `recv` or `close` |
 //! | [`reply_slot`] | loop (reply) / caller (await or block) | the caller gets the reply or [`Canceled`], never waits forever |
 //! | [`Subscribers`] | loop (publish) / subscribers | no duplicates, none after unsubscribe, overflow reported as [`Delivery::Lagged`] |
 //! | [`Lifecycle`] | loop (advance) / handles (wait) | phases only move forward; `Stopped` means every queued command was answered |
@@ -39,7 +39,10 @@ mod test_util;
 
 pub use lifecycle::{Lifecycle, Phase, WaitFor};
 pub use outbox::Outbox;
-pub use queue::{Closed, CommandReceiver, CommandSender, Recv, command_queue};
+pub use queue::{
+    Closed, CommandReceiver, CommandSender, Recv, SendAsync, TrySendError, bounded_command_queue,
+    command_queue,
+};
 pub use reply::{Canceled, Replier, ReplyWaiter, reply_slot};
 pub use subscribers::{Delivery, SubRecv, Subscribers, Subscription, TryRecv};
 pub use view::ViewCell;
