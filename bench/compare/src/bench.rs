@@ -31,6 +31,8 @@ use crate::swim::SwimCluster;
 pub enum Impl {
     /// This project's `gossip-node`.
     Ours,
+    /// This project's `gossip-node` with `Config::compression` (DEFLATE compressed frames).
+    OursCompressed,
     /// chitchat 0.13, `ProtocolVersion::V0` (uncompressed digest).
     ChitchatV0,
     /// chitchat 0.13, `ProtocolVersion::V1` (zstd-compressed digest).
@@ -39,12 +41,23 @@ pub enum Impl {
 
 impl Impl {
     /// Every implementation, in report order.
-    pub const ALL: [Impl; 3] = [Impl::Ours, Impl::ChitchatV0, Impl::ChitchatV1];
+    pub const ALL: [Impl; 4] = [
+        Impl::Ours,
+        Impl::OursCompressed,
+        Impl::ChitchatV0,
+        Impl::ChitchatV1,
+    ];
+
+    /// Whether this is one of ours.
+    pub fn is_ours(self) -> bool {
+        matches!(self, Impl::Ours | Impl::OursCompressed)
+    }
 
     /// Its name in the report.
     pub fn label(self) -> &'static str {
         match self {
             Impl::Ours => "ours",
+            Impl::OursCompressed => "ours, compressed (DEFLATE frames)",
             Impl::ChitchatV0 => "chitchat V0 (plain)",
             Impl::ChitchatV1 => "chitchat V1 (zstd digest)",
         }
@@ -195,8 +208,16 @@ impl AnyCluster {
         counters: Arc<Counters>,
     ) -> anyhow::Result<Self> {
         Ok(match imp {
-            Impl::Ours => AnyCluster::Ours(
-                OursCluster::start(n, p.interval, p.fanout, p.keys_per_node, counters).await?,
+            Impl::Ours | Impl::OursCompressed => AnyCluster::Ours(
+                OursCluster::start(
+                    n,
+                    p.interval,
+                    p.fanout,
+                    p.keys_per_node,
+                    imp == Impl::OursCompressed,
+                    counters,
+                )
+                .await?,
             ),
             Impl::ChitchatV0 | Impl::ChitchatV1 => {
                 let version = if imp == Impl::ChitchatV0 {
@@ -400,7 +421,8 @@ pub async fn loss_phase(
     let drops0;
     let (join, delivered, counts, elapsed, max_tx) = match imp {
         LossImpl::Ours => {
-            let c = OursCluster::start(n, p.interval, p.fanout, 0, counters.clone()).await?;
+            let c =
+                OursCluster::start(n, p.interval, p.fanout, 0, false, counters.clone()).await?;
             let join = wait_until(n, p.join_timeout, || async { c.members_converged() }).await;
             tokio::time::sleep(p.settle).await;
             counters.set_loss(loss);
@@ -597,11 +619,14 @@ pub fn convergence_report(results: &[PhaseResult], p: &Params) -> (String, Vec<V
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "| N | versus | time to all nodes (median) | rounds actually run (median) | bytes/node/s | datagrams/node/s | CPU per node | bytes per node-round | CPU per node-round |"
+        "| N | ours | versus | time to all nodes (median) | rounds actually run (median) | bytes/node/s | datagrams/node/s | CPU per node | bytes per node-round | CPU per node-round |"
     );
-    let _ = writeln!(out, "|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &sizes {
-        for other in [Impl::ChitchatV0, Impl::ChitchatV1] {
+        for (mine, other) in [Impl::Ours, Impl::OursCompressed]
+            .into_iter()
+            .flat_map(|m| [(m, Impl::ChitchatV0), (m, Impl::ChitchatV1)])
+        {
             let mut lat = Vec::new();
             let mut rounds = Vec::new();
             let mut bpr = Vec::new();
@@ -609,7 +634,7 @@ pub fn convergence_report(results: &[PhaseResult], p: &Params) -> (String, Vec<V
             let mut bytes = Vec::new();
             let mut dgrams = Vec::new();
             let mut cpu = Vec::new();
-            for ours in results.iter().filter(|r| r.n == n && r.imp == Impl::Ours) {
+            for ours in results.iter().filter(|r| r.n == n && r.imp == mine) {
                 let Some(theirs) = results
                     .iter()
                     .find(|r| r.n == n && r.imp == other && r.run == ours.run)
@@ -642,7 +667,8 @@ pub fn convergence_report(results: &[PhaseResult], p: &Params) -> (String, Vec<V
             }
             let _ = writeln!(
                 out,
-                "| {n} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {n} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                mine.label(),
                 other.label(),
                 spread(&lat, 2),
                 spread(&rounds, 2),
@@ -656,7 +682,8 @@ pub fn convergence_report(results: &[PhaseResult], p: &Params) -> (String, Vec<V
             let r = median(&rounds).unwrap_or(f64::NAN);
             verdicts.push(Verdict {
                 target: format!(
-                    "N = {n}: no more rounds than {} to reach all nodes",
+                    "N = {n}: {}: no more rounds than {} to reach all nodes",
+                    mine.label(),
                     other.label()
                 ),
                 met: m <= 1.0 && r <= 1.0,
@@ -672,7 +699,7 @@ pub fn convergence_report(results: &[PhaseResult], p: &Params) -> (String, Vec<V
                     (1.0, "no more bytes/node/s than chitchat's compressed mode")
                 };
                 verdicts.push(Verdict {
-                    target: format!("N = {n}: {what}"),
+                    target: format!("N = {n}: {}: {what}", mine.label()),
                     met: b <= limit,
                     detail: format!("median ratio = {b:.2} (limit {limit})"),
                 });
@@ -682,13 +709,13 @@ pub fn convergence_report(results: &[PhaseResult], p: &Params) -> (String, Vec<V
     for &n in &sizes {
         let ours_max = results
             .iter()
-            .filter(|r| r.n == n && r.imp == Impl::Ours)
+            .filter(|r| r.n == n && r.imp.is_ours())
             .map(|r| r.max_datagram_phase)
             .max()
             .unwrap_or(0);
         let chit_max = results
             .iter()
-            .filter(|r| r.n == n && r.imp != Impl::Ours)
+            .filter(|r| r.n == n && !r.imp.is_ours())
             .map(|r| r.max_datagram_phase)
             .max()
             .unwrap_or(0);

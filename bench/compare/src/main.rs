@@ -56,8 +56,9 @@ struct Args {
     /// Wall-clock budget after the last write of a loss phase, seconds.
     #[arg(long, default_value_t = 10.0)]
     budget_s: f64,
-    /// Implementations of the convergence experiment: any of ours, v0, v1.
-    #[arg(long, value_delimiter = ',', default_value = "ours,v0,v1")]
+    /// Implementations of the convergence experiment: any of ours, oursz (ours with
+    /// compressed frames), v0, v1.
+    #[arg(long, value_delimiter = ',', default_value = "ours,oursz,v0,v1")]
     impls: Vec<String>,
     /// Skip the convergence experiment (ours vs chitchat).
     #[arg(long)]
@@ -111,9 +112,10 @@ fn main() -> anyhow::Result<()> {
     for name in &a.impls {
         impls.push(match name.as_str() {
             "ours" => Impl::Ours,
+            "oursz" => Impl::OursCompressed,
             "v0" => Impl::ChitchatV0,
             "v1" => Impl::ChitchatV1,
-            other => bail!("--impls: unknown implementation {other:?} (ours, v0, v1)"),
+            other => bail!("--impls: unknown implementation {other:?} (ours, oursz, v0, v1)"),
         });
     }
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -17,13 +17,14 @@ pub struct OursCluster {
 
 impl OursCluster {
     /// Starts `n` nodes with the given gossip interval and fanout (everything else at the
-    /// defaults: 1,400-byte MTU, 700-byte digests, push-pull), each owning `keys_per_node`
-    /// keys set before it starts gossiping.
+    /// defaults: 1,400-byte MTU, 700-byte digests, push-pull; `compression` sets
+    /// `Config::compression`), each owning `keys_per_node` keys set before it starts gossiping.
     pub async fn start(
         n: usize,
         interval: Duration,
         fanout: usize,
         keys_per_node: usize,
+        compression: bool,
         counters: Arc<Counters>,
     ) -> anyhow::Result<Self> {
         let mut nodes: Vec<NodeHandle> = Vec::with_capacity(n);
@@ -37,6 +38,7 @@ impl OursCluster {
             core.cluster_id = "compare".to_owned();
             core.gossip_interval = interval;
             core.fanout = fanout;
+            core.compression = compression;
             core.seeds = seed.into_iter().collect();
             let mut cfg = NodeConfig::new(core);
             cfg.generation = Some(1);

@@ -137,6 +137,15 @@ pub struct Config {
     pub rotate_delta_start: bool,
     /// Memory bounds.
     pub limits: Limits,
+    /// Whether to send compressed frames (docs/spec/wire.md, "Compressed frame"): every
+    /// datagram is built exactly as without compression (same content, same MTU budgets), then
+    /// sent as a raw DEFLATE compressed frame if that is shorter. Receiving accepts both forms
+    /// whatever this says. Default **false**: nodes of releases that predate compressed frames
+    /// drop them (`unknown_version`), so a cluster turns it on once every node runs a release
+    /// that accepts them. With a keyring, see docs/spec/security.md §8 on what compression
+    /// before encryption reveals through datagram lengths.
+    #[serde(default)]
+    pub compression: bool,
 }
 
 impl Config {
@@ -165,6 +174,7 @@ impl Config {
             max_delta_updates: None,
             rotate_delta_start: true,
             limits: Limits::default(),
+            compression: false,
         }
     }
 

@@ -83,6 +83,8 @@ pub struct Core<R: RngCore> {
     limiter: RateLimiter,
     /// See [`Core::view_epoch`].
     view_epoch: u64,
+    /// The DEFLATE compressor, created on first use (`Config::compression`).
+    compressor: Option<wire::Compressor>,
 }
 
 impl<R: RngCore> std::fmt::Debug for Core<R> {
@@ -167,6 +169,7 @@ impl<R: RngCore> Core<R> {
             keyring: security.keyring,
             signing: security.signing,
             view_epoch: 0,
+            compressor: None,
         }
         .with_own_attestation())
     }
@@ -643,6 +646,18 @@ impl<R: RngCore> Core<R> {
             tracing::warn!(len = payload.len(), "dropping an oversize datagram (bug)");
             return;
         }
+        // Compress, then seal (docs/spec/wire.md "Compressed frame"): the budgets above apply to
+        // the uncompressed datagram, so the frame fits the MTU whatever the compressor does.
+        if self.config.compression
+            && let Some(frame) = self
+                .compressor
+                .get_or_insert_with(wire::Compressor::default)
+                .compress(&payload)
+        {
+            self.stats.compressed_out += 1;
+            self.stats.compression_saved_bytes += (payload.len() - frame.len()) as u64;
+            payload = frame;
+        }
         if let Some(ring) = &self.keyring {
             payload = ring.seal(&payload, &self.config.cluster_id, &mut self.rng);
         }
@@ -1065,7 +1080,10 @@ impl<R: RngCore> Core<R> {
             self.check(bytes)
         };
         let env = match env {
-            Ok(env) => env,
+            Ok((env, compressed)) => {
+                self.stats.compressed_in += u64::from(compressed);
+                env
+            }
             Err(e) => {
                 debug!(%src, error = %e, "rejected datagram");
                 self.stats.rejected.bump(e.reason());
@@ -1157,8 +1175,9 @@ impl<R: RngCore> Core<R> {
         }
     }
 
-    /// Decodes and validates; no state is touched.
-    fn check(&self, bytes: &[u8]) -> Result<Envelope, DatagramError> {
+    /// Decodes and validates; no state is touched. Also says whether the datagram was a
+    /// compressed frame.
+    fn check(&self, bytes: &[u8]) -> Result<(Envelope, bool), DatagramError> {
         let opened;
         let plain: &[u8] = match &self.keyring {
             Some(ring) => {
@@ -1168,7 +1187,10 @@ impl<R: RngCore> Core<R> {
                         mtu: self.config.mtu,
                     });
                 }
-                if bytes.first() == Some(&wire::PROTOCOL_VERSION) {
+                if matches!(
+                    bytes.first(),
+                    Some(&(wire::PROTOCOL_VERSION | wire::FRAME_COMPRESSED))
+                ) {
                     return Err(DatagramError::Unencrypted);
                 }
                 opened = ring.open(bytes, &self.config.cluster_id)?;
@@ -1181,6 +1203,7 @@ impl<R: RngCore> Core<R> {
                 bytes
             }
         };
+        let compressed = plain.first() == Some(&wire::FRAME_COMPRESSED);
         let env = wire::decode(plain, self.mtu_plain())?;
         if env.cluster_id != self.config.cluster_id {
             return Err(DatagramError::WrongCluster(env.cluster_id));
@@ -1261,7 +1284,7 @@ impl<R: RngCore> Core<R> {
                 self.verify_node_delta(&s.roster, nd)?;
             }
         }
-        Ok(env)
+        Ok((env, compressed))
     }
 
     /// docs/spec/security.md §2.4.

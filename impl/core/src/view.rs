@@ -294,4 +294,16 @@ pub struct Stats {
     pub dropped_updates: u64,
     /// Datagrams rejected, per reason.
     pub rejected: Rejected,
+    /// Datagrams sent as compressed frames (`Config::compression`, docs/spec/wire.md
+    /// "Compressed frame").
+    #[serde(default)]
+    pub compressed_out: u64,
+    /// Bytes that compression saved on them: the plaintext datagrams' lengths minus the
+    /// compressed frames' lengths.
+    #[serde(default)]
+    pub compression_saved_bytes: u64,
+    /// Compressed frames received and accepted (rejected ones are counted in `rejected`:
+    /// a bad stream as `malformed`, one inflating beyond the MTU as `limit_exceeded`).
+    #[serde(default)]
+    pub compressed_in: u64,
 }

@@ -20,6 +20,14 @@ use crate::security::{Attestation, SIGNATURE_LEN, SIGNATURE_WIRE_LEN, Signature}
 /// The protocol version byte that starts every datagram.
 pub const PROTOCOL_VERSION: u8 = 1;
 
+/// The first byte of a **compressed frame** (docs/spec/wire.md, "Compressed frame"): the rest
+/// is a raw DEFLATE stream (RFC 1951) whose output is a complete plaintext datagram.
+pub const FRAME_COMPRESSED: u8 = 3;
+
+/// The DEFLATE level this implementation compresses with (miniz_oxide's scale, 0..=10). Not
+/// part of the protocol: any valid raw DEFLATE stream is accepted.
+pub const COMPRESSION_LEVEL: u8 = 6;
+
 /// A **digest** entry: what the sender knows about one node.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DigestEntry {
@@ -516,8 +524,104 @@ pub fn encode(env: &Envelope) -> Vec<u8> {
     out
 }
 
-/// Decodes a datagram of at most `mtu` bytes. Never panics; rejects oversize input before
-/// decoding anything. Does not check the cluster id nor the limits (see
+/// A reusable DEFLATE compressor for compressed frames: allocating the compressor's tables
+/// (about 160 KiB) for every datagram would cost more than compressing it.
+pub struct Compressor {
+    state: Box<miniz_oxide::deflate::core::CompressorOxide>,
+}
+
+impl fmt::Debug for Compressor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Compressor").finish_non_exhaustive()
+    }
+}
+
+impl Default for Compressor {
+    fn default() -> Self {
+        Self::new(COMPRESSION_LEVEL)
+    }
+}
+
+impl Compressor {
+    /// A compressor at DEFLATE `level` (miniz_oxide's scale, 0..=10), raw DEFLATE output.
+    pub fn new(level: u8) -> Self {
+        use miniz_oxide::deflate::core::{CompressorOxide, create_comp_flags_from_zip_params};
+        // Negative window bits: raw DEFLATE (no zlib header or checksum).
+        let flags = create_comp_flags_from_zip_params(i32::from(level), -15, 0);
+        Self {
+            state: Box::new(CompressorOxide::new(flags)),
+        }
+    }
+
+    /// The compressed frame of `datagram`, whatever its length.
+    pub fn frame(&mut self, datagram: &[u8]) -> Vec<u8> {
+        use miniz_oxide::deflate::core::{TDEFLFlush, TDEFLStatus, compress_to_output};
+        self.state.reset();
+        let mut out = Vec::with_capacity(datagram.len() / 2 + 16);
+        out.push(FRAME_COMPRESSED);
+        let (status, _) = compress_to_output(&mut self.state, datagram, TDEFLFlush::Finish, |b| {
+            out.extend_from_slice(b);
+            true
+        });
+        debug_assert_eq!(status, TDEFLStatus::Done);
+        out
+    }
+
+    /// The compressed frame of `datagram` if it is strictly shorter than `datagram`, else
+    /// `None` (the sender rule of docs/spec/wire.md).
+    pub fn compress(&mut self, datagram: &[u8]) -> Option<Vec<u8>> {
+        let frame = self.frame(datagram);
+        (frame.len() < datagram.len()).then_some(frame)
+    }
+}
+
+/// The compressed frame of `datagram` (docs/spec/wire.md, "Compressed frame"):
+/// [`FRAME_COMPRESSED`] followed by the raw DEFLATE stream of the whole datagram, if that is
+/// strictly shorter than `datagram`; otherwise `None` (the sender then sends the datagram as
+/// is). A one-off [`Compressor`]; a sender keeps one instead.
+pub fn compress(datagram: &[u8]) -> Option<Vec<u8>> {
+    Compressor::default().compress(datagram)
+}
+
+/// Inflates the raw DEFLATE stream of a compressed frame (the bytes after
+/// [`FRAME_COMPRESSED`]) into at most `max_len` bytes. Never panics and never allocates more
+/// than `max_len + 1` bytes of output, whatever the stream claims.
+///
+/// Errors: more than `max_len` bytes of output → [`DatagramError::LimitExceeded`] (a
+/// "compression bomb"); an invalid stream, a stream that ends before its final block, or bytes
+/// after the final block → [`DatagramError::Malformed`].
+pub fn inflate(stream: &[u8], max_len: usize) -> Result<Vec<u8>, DatagramError> {
+    use miniz_oxide::inflate::TINFLStatus;
+    use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
+    let mut out = vec![0u8; max_len + 1];
+    let mut state = Box::<DecompressorOxide>::default();
+    // No zlib header, all input present, the output buffer is the whole output.
+    let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+    let (status, consumed, written) = decompress(&mut state, stream, &mut out, 0, flags);
+    match status {
+        TINFLStatus::Done if written <= max_len => {
+            if consumed != stream.len() {
+                return Err(DatagramError::Malformed(
+                    "bytes after the end of the compressed stream".into(),
+                ));
+            }
+            out.truncate(written);
+            Ok(out)
+        }
+        TINFLStatus::Done | TINFLStatus::HasMoreOutput => Err(DatagramError::LimitExceeded(
+            "decompressed datagram longer than the mtu",
+        )),
+        TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => Err(
+            DatagramError::Malformed("compressed stream ends before its final block".into()),
+        ),
+        _ => Err(DatagramError::Malformed("invalid compressed stream".into())),
+    }
+}
+
+/// Decodes a datagram of at most `mtu` bytes: a plaintext datagram, or a compressed frame
+/// whose decompressed datagram is at most `mtu` bytes (and is itself a plaintext datagram:
+/// frames do not nest). Never panics; rejects oversize input before decoding anything. Does
+/// not check the cluster id nor the limits (see
 /// [`Core::handle_datagram`](crate::Core::handle_datagram)).
 pub fn decode(bytes: &[u8], mtu: usize) -> Result<Envelope, DatagramError> {
     if bytes.len() > mtu {
@@ -526,6 +630,15 @@ pub fn decode(bytes: &[u8], mtu: usize) -> Result<Envelope, DatagramError> {
             mtu,
         });
     }
+    if let Some((&FRAME_COMPRESSED, stream)) = bytes.split_first() {
+        let inflated = inflate(stream, mtu)?;
+        return decode_plain(&inflated);
+    }
+    decode_plain(bytes)
+}
+
+/// Decodes a plaintext datagram (version byte, envelope); the length was checked.
+fn decode_plain(bytes: &[u8]) -> Result<Envelope, DatagramError> {
     let (&version, body) = bytes.split_first().ok_or(DatagramError::Truncated)?;
     if version != PROTOCOL_VERSION {
         return Err(DatagramError::UnknownVersion(version));

@@ -343,6 +343,21 @@ pub fn render_metrics(snap: &NodeSnapshot) -> String {
         s.dropped_updates,
     );
     counter(
+        "gossip_compressed_datagrams_sent_total",
+        "Datagrams sent as compressed frames.",
+        s.compressed_out,
+    );
+    counter(
+        "gossip_compression_saved_bytes_total",
+        "Bytes compression saved on the datagrams sent.",
+        s.compression_saved_bytes,
+    );
+    counter(
+        "gossip_compressed_datagrams_received_total",
+        "Compressed frames received and accepted.",
+        s.compressed_in,
+    );
+    counter(
         "gossip_send_errors_total",
         "Datagrams the socket failed to send (dropped).",
         snap.io.send_errors,

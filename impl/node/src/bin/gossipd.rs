@@ -89,6 +89,11 @@ struct RunArgs {
     /// key (this node's included). Requires --signing-key-file.
     #[arg(long, value_name = "FILE", requires = "signing_key_file")]
     roster: Option<PathBuf>,
+    /// Send compressed frames (raw DEFLATE, docs/spec/wire.md "Compressed frame") when they
+    /// are shorter. Compressed frames are always accepted; turn this on only once every node
+    /// runs a release that accepts them. With a cluster key, see docs/spec/security.md §8.
+    #[arg(long)]
+    compression: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -289,6 +294,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     core.cluster_id = args.cluster_id.clone();
     core.seeds = args.seeds.clone();
     core.gossip_interval = args.gossip_interval;
+    core.compression = args.compression;
     core.validate()
         .map_err(|e| Usage(format!("invalid configuration: {e}")))?;
     let security = security_from(&args)?;
