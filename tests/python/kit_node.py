@@ -80,7 +80,7 @@ class Adapter:
         simple = {"cluster_id": "cluster_id", "generation": "generation", "mode": "mode",
                   "fanout": "fanout", "mtu": "mtu", "max_digest_len": "max_digest_len",
                   "rotate_delta_start": "rotate_delta_start", "phi_threshold": "phi_threshold",
-                  "phi_window": "phi_window"}
+                  "phi_window": "phi_window", "compression": "compression"}
         for k, attr in simple.items():
             if k in c and c[k] is not None:
                 kw[attr] = c[k]

@@ -274,6 +274,39 @@ class CoreTests(unittest.TestCase):
         self.assertTrue(all(s.entries == {"key": (1, bytes(200))}
                             for c in cl.cores for s in c.view.values()), f"round {r}")
 
+    def test_compressing_and_plain_nodes_converge_together_within_the_mtu(self):
+        cl = Cluster(20, seed=5, mtu=1400)
+        rng = random.Random(9)
+        for i, c in enumerate(cl.cores):
+            c.config.compression = i % 2 == 0
+            c.set("noise", bytes(rng.randrange(256) for _ in range(300)), 0.0)
+            c.set("color", f"red-{i}".encode(), 0.0)
+        frames = plain = 0
+        for r in range(100):
+            cl.now += 1
+            for c in cl.cores:
+                c.handle_timeout(cl.now)
+                cl.collect(c)
+            for _, _, d in cl.inflight:
+                self.assertLessEqual(len(d), 1400)
+                if d[0] == wire.FRAME_COMPRESSED:
+                    frames += 1
+                    self.assertGreater(len(wire.inflate(d[1:], 1400)), len(d))
+                else:
+                    plain += 1
+            cl.deliver_all()
+            done = all(len(c.view) == 20 and all(st.watermark == 2 for st in c.view.values())
+                       for c in cl.cores)
+            if done:
+                break
+        self.assertTrue(done, f"round {r}")
+        self.assertGreater(frames, 0)
+        self.assertGreater(plain, 0)
+        for i, c in enumerate(cl.cores):
+            self.assertEqual({k: v for k, v in c.stats.rejected.items() if v}, {})
+            self.assertGreater(c.stats.compressed_in, 0)
+            self.assertEqual(c.stats.compressed_out > 0, i % 2 == 0)
+
     def test_pull_and_push_modes(self):
         a, b = core("a", 7000, mode="pull"), core("b", 7001)
         a.set("k", b"v", 0.0)

@@ -16,8 +16,21 @@ GOSSIPD = os.environ.get("GOSSIPD")
 @unittest.skipUnless(GOSSIPD and os.path.exists(GOSSIPD), "set GOSSIPD to a gossipd binary")
 class InteropTests(unittest.TestCase):
     def test_python_nodes_and_gossipd_converge_on_writes_and_deletes_both_ways(self):
+        self.converge(compressed=False)
+
+    def test_compressed_frames_interoperate_between_python_nodes_and_gossipd(self):
+        # gossipd compresses, py0 compresses, py1 does not: every pair mixes the two forms.
+        outs = self.converge(compressed=True)
+        self.assertGreater(outs[0]["compressed_out"], 0, outs[0])
+        self.assertEqual(outs[1]["compressed_out"], 0, outs[1])
+        for out in outs:
+            self.assertGreater(out["compressed_in"], 0, out)
+
+    def converge(self, compressed):
+        # (--insecure-plaintext: gossipd refuses to start without a key otherwise.)
+        extra = ["--insecure-plaintext", *(["--compression"] if compressed else [])]
         gd = subprocess.Popen([GOSSIPD, "--bind", "127.0.0.1:0", "--admin", "127.0.0.1:0",
-                               "--node-name", "rs", "--gossip-interval", "100ms"],
+                               "--node-name", "rs", "--gossip-interval", "100ms", *extra],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             ready = gd.stdout.readline().split()
@@ -32,7 +45,8 @@ class InteropTests(unittest.TestCase):
             cli("delete", "tmp")
             py = [subprocess.Popen([sys.executable, os.path.join(HERE, "udp_node.py"),
                                     "--seed", gossip, "--name", f"py{i}", "--interval", "0.1",
-                                    "--set", f"k{i}=v{i}", "--run-for", "3", "--dump"],
+                                    "--set", f"k{i}=v{i}", "--run-for", "3", "--dump",
+                                    *(["--compression"] if compressed and i == 0 else [])],
                                    stdout=subprocess.PIPE, text=True) for i in range(2)]
             time.sleep(1.5)
             self.assertEqual(cli("get", "py0", "k0"), "v0")
@@ -45,6 +59,12 @@ class InteropTests(unittest.TestCase):
                 self.assertEqual(out["rejected"], {})
             self.assertIn("py0", members)
             self.assertIn("py1", members)
+            if compressed:
+                stats = json.loads(subprocess.run(
+                    ["curl", "-s", f"http://{admin}/stats"], capture_output=True, text=True,
+                    timeout=10).stdout or "{}")
+                self.assertEqual(stats.get("rejected", {}).get("malformed", 0), 0, stats)
+            return outs
         finally:
             gd.kill()
             gd.wait(timeout=10)

@@ -141,6 +141,58 @@ class WireTests(unittest.TestCase):
         self.assertEqual(wire.decode(wire.encode(Envelope("test", Syn(2, None, []))),
                                      cluster_id="test").msg.mode, 2)
 
+    # ---------------------------------------------------------- compressed frames (wire.md)
+    def ack_of_len(self, n):
+        fixed = 3 if n > 1200 else 2  # values of 300 bytes, then one sized to fill (256..512)
+
+        def mk(vlen):
+            ups = [Update(v + 1, 0, f"k{v}", b"x" * 300) for v in range(fixed)]
+            return ack_with(ups + [Update(fixed + 1, 0, "last", b"y" * vlen)], wa=fixed + 1)
+        base = len(mk(300)) - 300
+        d = mk(n - base)
+        self.assertEqual(len(d), n)
+        return d
+
+    def test_a_compressed_frame_decodes_like_its_datagram_and_is_sent_only_when_shorter(self):
+        d = self.ack_of_len(1000)
+        frame = wire.maybe_compress(d)
+        self.assertEqual(frame[0], wire.FRAME_COMPRESSED)
+        self.assertLess(len(frame), len(d) // 4)
+        self.assertEqual(wire.decode(frame, cluster_id="test"), wire.decode(d, cluster_id="test"))
+        small = valid_syn()
+        self.assertGreaterEqual(len(wire.compress_frame(small)), len(small))
+        self.assertIs(wire.maybe_compress(small), small)
+        rng = random.Random(7)
+        for _ in range(200):
+            data = wire.encode(Envelope("test", random_message(rng)))
+            self.assertEqual(wire.inflate(wire.compress_frame(data)[1:], len(data)), data)
+
+    def test_decompression_is_bounded_by_the_mtu_exactly(self):
+        self.assertEqual(wire.decode(wire.compress_frame(self.ack_of_len(1400)),
+                                     cluster_id="test").cluster_id, "test")
+        over = wire.compress_frame(self.ack_of_len(1401))
+        self.assertLess(len(over), 200)
+        self.assertEqual(self.reason(over), "limit_exceeded")
+        self.assertEqual(wire.decode(over, mtu=1401, cluster_id="test").cluster_id, "test")
+
+    def test_a_bomb_is_limit_exceeded_and_bad_streams_are_malformed(self):
+        bomb = wire.compress_frame(b"\x01" + bytes(1 << 20), 9)
+        self.assertLessEqual(len(bomb), 1400)
+        self.assertEqual(self.reason(bomb), "limit_exceeded")
+        good = wire.compress_frame(self.ack_of_len(1000))
+        for bad in (good[:-1], bytes([3]), bytes([3, 0b111, 0, 0]),
+                    bytes([3, 0b001, 1, 0, 0, 0, 1]), good + b"\x00"):
+            self.assertEqual(self.reason(bad), "malformed", bad.hex())
+
+    def test_frames_do_not_nest_and_what_they_hold_is_validated_as_a_datagram(self):
+        once = wire.compress_frame(self.ack_of_len(1000))
+        self.assertEqual(self.reason(wire.compress_frame(once)), "unknown_version")
+        self.assertEqual(self.reason(wire.compress_frame(b"")), "truncated")
+        other = wire.encode(Envelope("prod", Ack([])))
+        self.assertEqual(self.reason(wire.compress_frame(other)), "wrong_cluster")
+        big = wire.compress_frame(self.ack_of_len(1000), 0)
+        self.assertEqual(self.reason(big + bytes(1401 - len(big))), "oversize")
+
     def test_validation_rejects_bad_deltas(self):
         ok = ack_with([Update(1, 0, "k", b"v"), Update(2, 1, "k")], wa=2)
         wire.decode(ok, cluster_id="test")

@@ -35,6 +35,8 @@ def main() -> int:
     ap.add_argument("--run-for", type=float, default=10.0)
     ap.add_argument("--until-key", default=None, help="NODE:KEY: exit as soon as it is held")
     ap.add_argument("--dump", action="store_true")
+    ap.add_argument("--compression", action="store_true",
+                    help="send compressed frames (wire.md \"Compressed frame\")")
     args = ap.parse_args()
     host, _, port = args.bind.rpartition(":")
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -44,7 +46,8 @@ def main() -> int:
     t0 = time.monotonic()
     gen = int(time.time() * 1000)
     cfg = Config(name=name, host=host, port=port, cluster_id=args.cluster_id, generation=gen,
-                 gossip_interval=args.interval, seeds=[parse_addr(s) for s in args.seed])
+                 gossip_interval=args.interval, seeds=[parse_addr(s) for s in args.seed],
+                 compression=args.compression)
     core = Core(cfg, random.Random(), 0.0)
     print(f"ready name={name} gossip={host}:{port} generation={gen}", flush=True)
     for kv in args.set:
@@ -82,7 +85,9 @@ def main() -> int:
                          for k, (ver, v) in s.entries.items()} for n, s in core.view.items()}
         status = {n.name: s.status for n, s in core.view.items()}
         print(json.dumps({"view": view, "status": status, "rejected":
-                          {k: v for k, v in core.stats.rejected.items() if v}}), flush=True)
+                          {k: v for k, v in core.stats.rejected.items() if v},
+                          "compressed_in": core.stats.compressed_in,
+                          "compressed_out": core.stats.compressed_out}), flush=True)
     return 0
 
 

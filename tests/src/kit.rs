@@ -57,6 +57,9 @@ pub struct KitConfig {
     pub forgotten_retention_ms: u64,
     /// Memory bounds.
     pub limits: Limits,
+    /// Send compressed frames (docs/spec/wire.md "Compressed frame"); absent means false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compression: bool,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -94,6 +97,7 @@ impl KitConfig {
             tombstone_grace_period_ms: ms(c.tombstone_grace_period),
             forgotten_retention_ms: ms(c.forgotten_retention),
             limits: c.limits.clone(),
+            compression: c.compression,
         }
     }
 
@@ -118,6 +122,7 @@ impl KitConfig {
         c.max_digest_len = self.max_digest_len;
         c.max_delta_updates = self.max_delta_updates;
         c.rotate_delta_start = self.rotate_delta_start;
+        c.compression = self.compression;
         c.gossip_interval = Duration::from_millis(self.gossip_interval_ms);
         c.phi_threshold = self.phi_threshold;
         c.dead_after = Duration::from_millis(self.dead_after_ms);

@@ -980,8 +980,8 @@ fn generate_wire() -> WireVectors {
     for (v, why) in [
         (0u8, "Protocol version byte 0"),
         (
-            3,
-            "Protocol version byte 3 (1 is the plaintext datagram; 2 is taken by security.md's encrypted frame)",
+            4,
+            "Protocol version byte 4 (1 is the plaintext datagram; 2 and 3 are taken by security.md's encrypted frame and wire.md's compressed frame)",
         ),
         (0xff, "Protocol version byte 0xff"),
     ] {
@@ -1172,6 +1172,79 @@ fn generate_wire() -> WireVectors {
             },
         )),
         Some("Invalid"),
+    );
+    // compressed frames (wire.md "Compressed frame"); the frames are miniz_oxide's, but any
+    // valid raw DEFLATE stream must be accepted (the stored-block case checks that).
+    let z = |d: &[u8], level: u8| to_hex(&wire::compress_with_level(d, level));
+    let max_bytes = wire::encode(&max);
+    r(
+        "compressed-at-the-mtu",
+        "The compressed frame (raw DEFLATE, level 6) of the 1,400-byte datagram `accepted-at-the-mtu`: decompresses to exactly the MTU, accepted.",
+        z(&max_bytes, 6),
+        None,
+    );
+    r(
+        "compressed-stored-blocks",
+        "The datagram of `accepted-ack` in a compressed frame made of stored (uncompressed) DEFLATE blocks: any valid stream is accepted.",
+        z(&wire::encode(&good), 0),
+        None,
+    );
+    r(
+        "compressed-over-the-mtu",
+        "The compressed frame of a 1,401-byte datagram (`oversize`): decompression stops at the MTU.",
+        z(&wire::encode(&at_mtu(t, &a, 1_401)), 6),
+        Some("LimitExceeded"),
+    );
+    let mut zeros = vec![0u8; 1 << 20];
+    zeros[0] = wire::PROTOCOL_VERSION;
+    r(
+        "compressed-bomb",
+        "A compressed frame of about 1 KiB encoding 1 MiB (a version byte, then zeros): decompression stops at the MTU.",
+        z(&zeros, 9),
+        Some("LimitExceeded"),
+    );
+    let zgood = wire::compress_with_level(&max_bytes, 6);
+    r(
+        "compressed-truncated",
+        "`compressed-at-the-mtu` without its last byte: the stream ends before its final block.",
+        to_hex(&zgood[..zgood.len() - 1]),
+        Some("Malformed"),
+    );
+    r(
+        "compressed-trailing-byte",
+        "`compressed-at-the-mtu` followed by one byte after the end of the final block.",
+        format!("{}00", to_hex(&zgood)),
+        Some("Malformed"),
+    );
+    r(
+        "compressed-empty-stream",
+        "The frame type 0x03 alone: an empty stream has no final block.",
+        "03".into(),
+        Some("Malformed"),
+    );
+    r(
+        "compressed-reserved-block-type",
+        "A final block of the reserved type 3 (first stream byte 0x07).",
+        "03070000".into(),
+        Some("Malformed"),
+    );
+    r(
+        "compressed-stored-block-bad-nlen",
+        "A final stored block whose NLEN (0x0000) is not the one's complement of LEN (0x0001).",
+        "0301010000000001".into(),
+        Some("Malformed"),
+    );
+    r(
+        "compressed-nested",
+        "A compressed frame whose decompressed bytes are themselves a compressed frame: frames do not nest.",
+        z(&wire::compress_with_level(&max_bytes, 6), 6),
+        Some("UnknownVersion"),
+    );
+    r(
+        "compressed-wrong-cluster",
+        "The compressed frame of `wrong-cluster`: what a frame holds is validated as a datagram.",
+        z(&wire::encode(&env("prod", good.message.clone())), 6),
+        Some("WrongCluster"),
     );
     WireVectors {
         format: WIRE_FORMAT.into(),

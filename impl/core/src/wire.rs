@@ -583,6 +583,12 @@ pub fn compress(datagram: &[u8]) -> Option<Vec<u8>> {
     Compressor::default().compress(datagram)
 }
 
+/// The compressed frame of `datagram` at DEFLATE `level` (miniz_oxide's scale, 0..=10),
+/// whatever its length (for tests and tools; senders use [`compress`] or a [`Compressor`]).
+pub fn compress_with_level(datagram: &[u8], level: u8) -> Vec<u8> {
+    Compressor::new(level).frame(datagram)
+}
+
 /// Inflates the raw DEFLATE stream of a compressed frame (the bytes after
 /// [`FRAME_COMPRESSED`]) into at most `max_len` bytes. Never panics and never allocates more
 /// than `max_len + 1` bytes of output, whatever the stream claims.
@@ -593,28 +599,45 @@ pub fn compress(datagram: &[u8]) -> Option<Vec<u8>> {
 pub fn inflate(stream: &[u8], max_len: usize) -> Result<Vec<u8>, DatagramError> {
     use miniz_oxide::inflate::TINFLStatus;
     use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
-    let mut out = vec![0u8; max_len + 1];
+    // The output buffer grows (up to `max_len + 1` bytes) only as output is produced, so a
+    // huge bound (`usize::MAX` in tools) costs nothing up front.
+    let cap = max_len.saturating_add(1);
+    let mut out = vec![0u8; cap.min(4_096)];
     let mut state = Box::<DecompressorOxide>::default();
-    // No zlib header, all input present, the output buffer is the whole output.
+    // No zlib header, all input present, the output buffer holds the whole output.
     let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
-    let (status, consumed, written) = decompress(&mut state, stream, &mut out, 0, flags);
-    match status {
-        TINFLStatus::Done if written <= max_len => {
-            if consumed != stream.len() {
-                return Err(DatagramError::Malformed(
-                    "bytes after the end of the compressed stream".into(),
+    let (mut in_pos, mut out_pos) = (0, 0);
+    loop {
+        let (status, consumed, written) =
+            decompress(&mut state, &stream[in_pos..], &mut out, out_pos, flags);
+        in_pos += consumed;
+        out_pos += written;
+        match status {
+            TINFLStatus::Done if out_pos <= max_len => {
+                if in_pos != stream.len() {
+                    return Err(DatagramError::Malformed(
+                        "bytes after the end of the compressed stream".into(),
+                    ));
+                }
+                out.truncate(out_pos);
+                return Ok(out);
+            }
+            TINFLStatus::HasMoreOutput if out.len() < cap => {
+                let len = out.len().saturating_mul(2).min(cap);
+                out.resize(len, 0);
+            }
+            TINFLStatus::Done | TINFLStatus::HasMoreOutput => {
+                return Err(DatagramError::LimitExceeded(
+                    "decompressed datagram longer than the mtu",
                 ));
             }
-            out.truncate(written);
-            Ok(out)
+            TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => {
+                return Err(DatagramError::Malformed(
+                    "compressed stream ends before its final block".into(),
+                ));
+            }
+            _ => return Err(DatagramError::Malformed("invalid compressed stream".into())),
         }
-        TINFLStatus::Done | TINFLStatus::HasMoreOutput => Err(DatagramError::LimitExceeded(
-            "decompressed datagram longer than the mtu",
-        )),
-        TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => Err(
-            DatagramError::Malformed("compressed stream ends before its final block".into()),
-        ),
-        _ => Err(DatagramError::Malformed("invalid compressed stream".into())),
     }
 }
 
@@ -1009,7 +1032,14 @@ mod tests {
             let bytes = encode(&env);
             prop_assert_eq!(bytes.len(), env.encoded_len());
             let back = decode(&bytes, usize::MAX).unwrap();
-            prop_assert_eq!(back, env);
+            prop_assert_eq!(&back, &env);
+            let frame = compress_with_level(&bytes, COMPRESSION_LEVEL);
+            prop_assert_eq!(inflate(&frame[1..], bytes.len()).unwrap(), bytes.clone());
+            prop_assert!(inflate(&frame[1..], bytes.len() - 1).is_err());
+            if let Some(frame) = compress(&bytes) {
+                prop_assert!(frame.len() < bytes.len());
+                prop_assert_eq!(decode(&frame, usize::MAX).unwrap(), env);
+            }
         }
     }
 

@@ -330,6 +330,16 @@ fn generate() -> Value {
         ),
         ("plaintext_datagram", good.clone(), "unencrypted"),
         (
+            "compressed_then_sealed",
+            seal(0, &wire::compress_with_level(&good, 6)),
+            "accept",
+        ),
+        (
+            "compressed_frame_unsealed",
+            wire::compress_with_level(&good, 6),
+            "unencrypted",
+        ),
+        (
             "forged_value_with_owner_signature",
             seal(0, &forged_value),
             "bad_signature",

@@ -66,6 +66,7 @@ class Config:
     keyring: Optional[security.Keyring] = None  # security.md §1: encrypted frames
     signing_key: Optional[bytes] = None  # security.md §2: this node's Ed25519 seed
     roster: Optional[Dict[str, bytes]] = None  # name -> Ed25519 public key
+    compression: bool = False  # wire.md "Compressed frame": send compressed frames if shorter
 
     def effective_mtu(self) -> int:
         """The plaintext datagram bound: MTU, minus the frame overhead with a keyring."""
@@ -171,6 +172,9 @@ class Stats:
     zombies_ignored: int = 0
     dropped_nodes: int = 0
     dropped_updates: int = 0
+    compressed_out: int = 0
+    compression_saved_bytes: int = 0
+    compressed_in: int = 0
     rejected: Dict[str, int] = field(default_factory=lambda: {
         r: 0 for r in wire.REASONS + security.SECURITY_REASONS})
 
@@ -279,6 +283,12 @@ class Core:
     def _send(self, dst: bytes, msg) -> None:
         data = wire.encode(Envelope(self.config.cluster_id, msg))
         assert len(data) <= self.mtu, (len(data), self.mtu)
+        if self.config.compression:  # compress, then seal
+            framed = wire.maybe_compress(data)
+            if framed is not data:
+                self.stats.compressed_out += 1
+                self.stats.compression_saved_bytes += len(data) - len(framed)
+            data = framed
         if self.config.keyring is not None:
             nonce = self.rng.getrandbits(96).to_bytes(12, "big")
             data = security.seal(self.config.keyring.primary, nonce, data, self.config.cluster_id)
@@ -746,6 +756,7 @@ class Core:
         try:
             plain = security.open_frame(self.config.keyring, data, self.config.cluster_id,
                                         self.config.mtu)
+            compressed = len(plain) > 0 and plain[0] == wire.FRAME_COMPRESSED
             env = wire.decode(plain, mtu=self.mtu, cluster_id=self.config.cluster_id,
                               limits=self.limits)
             if self.config.roster is not None:
@@ -753,6 +764,7 @@ class Core:
         except WireError as e:
             self.stats.rejected[e.reason] = self.stats.rejected.get(e.reason, 0) + 1
             raise
+        self.stats.compressed_in += compressed
         self.handle_message(src, env.msg, now)
 
     def _base(self) -> int:

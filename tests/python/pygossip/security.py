@@ -102,7 +102,7 @@ def open_frame(keyring: Optional[Keyring], frame: bytes, cluster_id: str, mtu: i
         if frame[0] == FRAME_ENCRYPTED:
             raise WireError(NO_KEY, "encrypted frame without a keyring")
         return frame
-    if frame[0] == 0x01:
+    if frame[0] in (0x01, 0x03):  # a plaintext datagram or a compressed frame, unsealed
         raise WireError(UNENCRYPTED, "plaintext datagram")
     if frame[0] != FRAME_ENCRYPTED:
         raise WireError("unknown_version", f"frame type {frame[0]}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import zlib
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple, Union
 
@@ -10,6 +11,10 @@ from . import mp
 from .mp import Malformed, Truncated
 
 PROTOCOL_VERSION = 1
+# wire.md "Compressed frame": 0x03, then a raw DEFLATE stream (RFC 1951) of a whole datagram
+FRAME_COMPRESSED = 0x03
+# Any level is conforming (the receiver accepts any valid stream); 6 is zlib's default.
+COMPRESSION_LEVEL = 6
 
 MODE_PUSH_PULL = 0
 MODE_PULL = 1
@@ -465,11 +470,42 @@ def validate(msg: Message, limits: Limits) -> None:
                 raise WireError(LIMIT_EXCEEDED, "value too long")
 
 
+def compress_frame(datagram: bytes, level: int = COMPRESSION_LEVEL) -> bytes:
+    """The compressed frame of a plaintext datagram, whatever its length (wire.md)."""
+    c = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return bytes([FRAME_COMPRESSED]) + c.compress(datagram) + c.flush()
+
+
+def maybe_compress(datagram: bytes) -> bytes:
+    """The sender rule: the compressed frame if strictly shorter, else the datagram."""
+    frame = compress_frame(datagram)
+    return frame if len(frame) < len(datagram) else datagram
+
+
+def inflate(stream: bytes, bound: int) -> bytes:
+    """wire.md "Compressed frame", receiver step 1: at most `bound` bytes of output, never
+    more than bound + 1 produced."""
+    d = zlib.decompressobj(-15)
+    try:
+        out = d.decompress(stream, bound + 1)
+    except zlib.error as e:
+        raise WireError(MALFORMED, f"invalid compressed stream: {e}") from None
+    if len(out) > bound:
+        raise WireError(LIMIT_EXCEEDED, "decompressed datagram longer than the mtu")
+    if not d.eof:
+        raise WireError(MALFORMED, "compressed stream ends before its final block")
+    if d.unused_data or d.unconsumed_tail:
+        raise WireError(MALFORMED, "bytes after the end of the compressed stream")
+    return out
+
+
 def decode(data: bytes, *, mtu: int = 1400, cluster_id: Optional[str] = None,
            limits: Optional[Limits] = None) -> Envelope:
     """The receiver's whole validation pipeline, in wire.md's order. Raises WireError."""
     if len(data) > mtu:
         raise WireError(OVERSIZE, f"{len(data)} > {mtu}")
+    if len(data) > 0 and data[0] == FRAME_COMPRESSED:
+        data = inflate(bytes(data[1:]), mtu)
     if len(data) == 0:
         raise WireError(TRUNCATED, "empty datagram")
     if data[0] != PROTOCOL_VERSION:
