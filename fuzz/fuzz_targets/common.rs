@@ -59,13 +59,16 @@ pub fn core_with_state() -> Core<ChaCha8Rng> {
                             key: "x".into(),
                             value: b"y".to_vec(),
                         },
+                        sig: None,
                     },
                     Update {
                         version: 2,
                         change: Change::Delete { key: "z".into() },
+                        sig: None,
                     },
                 ],
                 watermark_after: 2,
+                attestation: None,
             }],
         });
         a.handle_datagram(addr(last), &d, t).unwrap();

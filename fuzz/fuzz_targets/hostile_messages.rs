@@ -46,7 +46,11 @@ fn node_delta(u: &mut Unstructured<'_>) -> Result<NodeDelta> {
                 value: vec![7; u.int_in_range(0..=70)?],
             },
         };
-        updates.push(Update { version: v, change });
+        updates.push(Update {
+            version: v,
+            change,
+            sig: None,
+        });
     }
     Ok(NodeDelta {
         node: node(u)?,
@@ -59,6 +63,7 @@ fn node_delta(u: &mut Unstructured<'_>) -> Result<NodeDelta> {
         },
         updates,
         watermark_after: v.saturating_add(u.int_in_range(0..=1)?),
+        attestation: None,
     })
 }
 
