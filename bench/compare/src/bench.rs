@@ -421,8 +421,7 @@ pub async fn loss_phase(
     let drops0;
     let (join, delivered, counts, elapsed, max_tx) = match imp {
         LossImpl::Ours => {
-            let c =
-                OursCluster::start(n, p.interval, p.fanout, 0, false, counters.clone()).await?;
+            let c = OursCluster::start(n, p.interval, p.fanout, 0, false, counters.clone()).await?;
             let join = wait_until(n, p.join_timeout, || async { c.members_converged() }).await;
             tokio::time::sleep(p.settle).await;
             counters.set_loss(loss);

@@ -103,7 +103,9 @@ fn main() {
         sizes.last().unwrap_or(&0),
         total
     );
-    println!("| level | compressed / plain | µs per datagram, compress | µs per datagram, inflate |");
+    println!(
+        "| level | compressed / plain | µs per datagram, compress | µs per datagram, inflate |"
+    );
     println!("|---:|---:|---:|---:|");
     for level in [1u8, 6, 9] {
         let mut c = wire::Compressor::new(level);
@@ -123,4 +125,3 @@ fn main() {
         );
     }
 }
-

@@ -134,7 +134,11 @@ fn a_truncated_corrupt_or_trailing_stream_is_dropped_and_counted_as_malformed() 
     assert_dropped(&mut a, &good[..good.len() - 1], RejectReason::Malformed);
     assert_dropped(&mut a, &[FRAME_COMPRESSED], RejectReason::Malformed);
     // A block of the reserved type 3 (BFINAL 1, BTYPE 11).
-    assert_dropped(&mut a, &[FRAME_COMPRESSED, 0b111, 0, 0], RejectReason::Malformed);
+    assert_dropped(
+        &mut a,
+        &[FRAME_COMPRESSED, 0b111, 0, 0],
+        RejectReason::Malformed,
+    );
     // A stored block whose NLEN is not the complement of LEN.
     assert_dropped(
         &mut a,
@@ -193,7 +197,10 @@ fn cluster(n: usize, compress: impl Fn(usize) -> bool) -> Sim {
         assert!(p.len() <= 1_400, "a datagram of {} bytes", p.len());
         if p[0] == FRAME_COMPRESSED {
             let inner = wire::inflate(&p[1..], 1_400).expect("own frames inflate");
-            assert!(inner.len() > p.len(), "a frame not shorter than its datagram");
+            assert!(
+                inner.len() > p.len(),
+                "a frame not shorter than its datagram"
+            );
             assert!(inner.len() <= 1_400);
         }
     }));
