@@ -177,9 +177,10 @@ fn every_tampered_byte_of_a_frame_is_rejected_counted_and_changes_nothing() {
             let mut t = frame.clone();
             t[i] ^= flip;
             let reason = match i {
-                // a first byte of 0x03 or 0x82: not a frame type
-                0 if t[0] != 1 => RejectReason::UnknownVersion,
-                // 0x02 ^ 0x01 = 0x03 handled above; 0x01 would be a plaintext datagram
+                // a first byte of 0x82: not a frame type
+                0 if t[0] == 0x82 => RejectReason::UnknownVersion,
+                // 0x02 ^ 0x01 = 0x03: an unsealed compressed frame (wire.md), refused like a
+                // plaintext datagram
                 0 => RejectReason::Unencrypted,
                 1..=4 => RejectReason::NoKey,
                 _ => RejectReason::DecryptFailed,
