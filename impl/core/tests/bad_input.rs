@@ -129,7 +129,7 @@ fn an_oversize_datagram_is_rejected_before_decoding() {
 #[test]
 fn an_unknown_protocol_version_is_rejected() {
     let mut d = syn(vec![entry(&id("b", 2), 1, 1, 1)]);
-    d[0] = 3; // 2 is the encrypted frame type (docs/spec/security.md)
+    d[0] = 4; // 2 and 3 are the encrypted and compressed frame types (security.md, wire.md)
     assert_rejected(&d, RejectReason::UnknownVersion);
 }
 
