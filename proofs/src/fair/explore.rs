@@ -267,6 +267,9 @@ where
     // Predicates already decided (hit in an earlier level): not evaluated any more.
     let mut skip = 0u64;
     let mut stop_reason: Option<super::StopReason> = None;
+    // When the limits were last checked (across levels, so that short levels are covered).
+    let now = Instant::now();
+    let last_check = Mutex::new(now.checked_sub(Duration::from_secs(1)).unwrap_or(now));
 
     let mut depth: u32 = 0;
     while !frontier.is_empty() {
@@ -277,7 +280,6 @@ where
         let next_chunk = AtomicUsize::new(0);
         let stop = AtomicBool::new(table.len() >= limit);
         let reason: Mutex<Option<super::StopReason>> = Mutex::new(None);
-        let last_check = Mutex::new(Instant::now());
         let check_limits = || {
             if cfg.memory_limit.is_none() && cfg.time_limit.is_none() {
                 return;
