@@ -48,7 +48,7 @@
 //! # Algorithm
 //!
 //! 1. **Explore** ([`FairChecker::run`]): a parallel, level-synchronous BFS. Each state is
-//!    canonicalised (optional symmetry representative), fingerprinted (64-bit SipHash) and
+//!    canonicalised (optional symmetry representative), fingerprinted (64-bit aHash with fixed seeds) and
 //!    mapped to a dense `u32` index in a sharded open-addressing table; edges are stored in CSR
 //!    form as `(target: u32, class: u32)` with the model's `FairClass` interned. Full states are
 //!    kept only in the current BFS frontier; each predicate is stored as one bit per state.
