@@ -390,7 +390,7 @@ fn bad_arguments_exit_two_with_a_clear_message() {
         (&["--checker", "bfs", "--key-symmetry"], "symmetry"),
         (&["--safety-only"], "safety-only"),
         (
-            &["--checker", "fair", "--memory-limit", "8G"],
+            &["--checker", "bfs", "--memory-limit", "8G"],
             "memory-limit",
         ),
         (

@@ -5,7 +5,7 @@
 
 use gossip_model::properties::names::*;
 use gossip_model::{GossipConfig, GossipModel, Variant};
-use gossip_proofs::fair::{FairChecker, Status, StopReason};
+use gossip_proofs::fair::{FairChecker, PropertyKind, Status, StopReason};
 use gossip_proofs::gossip::FairGossip;
 use stateright::{Checker, Model};
 use std::time::Duration;
@@ -185,6 +185,34 @@ fn the_memory_and_time_limits_stop_the_run_and_leave_properties_unknown() {
     assert!(!r.complete);
     assert_eq!(r.safety.as_ref().unwrap().stop, Some(StopReason::TimeLimit));
     assert!(r.seconds < 20.0, "stopped late: {} s", r.seconds);
+}
+
+#[test]
+fn the_full_engine_stops_at_its_memory_and_time_limits_and_leaves_liveness_unknown() {
+    let fair = FairGossip::new(GossipConfig::default().into_model());
+    for (limit, note) in [(true, "memory limit"), (false, "time limit")] {
+        let checker = FairChecker::new(&fair).threads(2);
+        let checker = if limit {
+            checker.memory_limit(1)
+        } else {
+            checker.time_limit(Duration::from_millis(300))
+        };
+        let r = checker.run().unwrap();
+        assert!(!r.complete, "{note}");
+        assert!(r.unique_states < 767_354, "{note}");
+        assert!(r.seconds < 20.0, "{note}: stopped late: {} s", r.seconds);
+        // No liveness verdict is claimed, and the reason is given.
+        for p in &r.properties {
+            if matches!(p.kind, PropertyKind::LeadsTo | PropertyKind::Eventually) {
+                assert_eq!(p.status, Status::Unknown, "{note}: {}", p.name);
+                assert!(
+                    p.note.as_deref().is_some_and(|n| n.contains(note)),
+                    "{note}: {:?}",
+                    p.note
+                );
+            }
+        }
+    }
 }
 
 /// Every reachable state of `model`, by a plain BFS over `next_state`.

@@ -166,11 +166,11 @@ struct RunArgs {
     /// properties are then unknown.
     #[arg(long)]
     safety_only: bool,
-    /// With --checker fair --safety-only: stop (reported incomplete) when the process's
+    /// With --checker fair: stop exploring (reported incomplete) when the process's
     /// resident set reaches this size, e.g. 8G.
     #[arg(long, value_name = "SIZE", value_parser = fair_run::parse_bytes)]
     memory_limit: Option<u64>,
-    /// With --checker fair --safety-only: stop (reported incomplete) after this many seconds.
+    /// With --checker fair: stop exploring (reported incomplete) after this many seconds.
     #[arg(long, value_name = "SECONDS")]
     time_limit: Option<u64>,
 }
@@ -307,11 +307,8 @@ fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
     if rargs.safety_only && engine != Engine::Fair {
         return Err(Usage("--safety-only needs --checker fair".into()).into());
     }
-    if (rargs.memory_limit.is_some() || rargs.time_limit.is_some()) && !rargs.safety_only {
-        return Err(Usage(
-            "--memory-limit and --time-limit need --checker fair --safety-only".into(),
-        )
-        .into());
+    if (rargs.memory_limit.is_some() || rargs.time_limit.is_some()) && engine != Engine::Fair {
+        return Err(Usage("--memory-limit and --time-limit need --checker fair".into()).into());
     }
     if rargs.time_limit == Some(0) {
         return Err(Usage("--time-limit must be at least 1 second".into()).into());

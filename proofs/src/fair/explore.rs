@@ -41,6 +41,8 @@ pub(crate) struct Explored {
     /// Per interned class id: whether the class is strongly fair.
     pub(crate) strong: Vec<bool>,
     pub(crate) complete: bool,
+    /// Why exploration stopped early, if it did.
+    pub(crate) stop: Option<super::StopReason>,
 }
 
 impl Explored {
@@ -95,6 +97,17 @@ pub(crate) struct Cfg<'a, S> {
     pub(crate) symmetry: Option<super::Representative<S>>,
     pub(crate) progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
     pub(crate) start: Instant,
+    /// Per predicate: `Some(w)` if it is an `always` (`w = false`) or `sometimes` (`w = true`)
+    /// condition whose label is only read for "the first state, in BFS order, where it equals
+    /// `w`". Such a predicate is no longer evaluated after the level in which it first equals
+    /// `w` (its bit is then stored as `!w`), as stateright skips discovered properties; the
+    /// first hit in BFS order is unchanged because BFS order is level order. `None` (or a
+    /// shorter slice): always evaluated (leads-to and `eventually` conditions).
+    pub(crate) decide: &'a [Option<bool>],
+    /// Stop (gracefully, incomplete) when the resident set reaches this many bytes.
+    pub(crate) memory_limit: Option<u64>,
+    /// Stop (gracefully, incomplete) after this much wall-clock time.
+    pub(crate) time_limit: Option<Duration>,
 }
 
 /// States discovered by one worker during a level, with their indices.
@@ -240,6 +253,24 @@ where
         reporter.report(table.len(), edges, depth, frontier_len as u64, force);
     };
 
+    // Predicates that can stop being evaluated, and the bit value that means "hit" for each.
+    let mut decidable = 0u64;
+    let mut hit_value = 0u64;
+    for (i, d) in cfg.decide.iter().enumerate().take(preds.len()) {
+        if let Some(w) = d {
+            decidable |= 1 << i;
+            if *w {
+                hit_value |= 1 << i;
+            }
+        }
+    }
+    // Predicates already decided (hit in an earlier level): not evaluated any more.
+    let mut skip = 0u64;
+    let mut stop_reason: Option<super::StopReason> = None;
+    // When the limits were last checked (across levels, so that short levels are covered).
+    let now = Instant::now();
+    let last_check = Mutex::new(now.checked_sub(Duration::from_secs(1)).unwrap_or(now));
+
     let mut depth: u32 = 0;
     while !frontier.is_empty() {
         let base = expanded;
@@ -248,6 +279,34 @@ where
         let n_chunks = frontier.len().div_ceil(chunk_size);
         let next_chunk = AtomicUsize::new(0);
         let stop = AtomicBool::new(table.len() >= limit);
+        let reason: Mutex<Option<super::StopReason>> = Mutex::new(None);
+        let check_limits = || {
+            if cfg.memory_limit.is_none() && cfg.time_limit.is_none() {
+                return;
+            }
+            let mut last = last_check.lock().unwrap_or_else(|e| e.into_inner());
+            if last.elapsed() < Duration::from_millis(250) {
+                return;
+            }
+            *last = Instant::now();
+            let why = if cfg
+                .memory_limit
+                .is_some_and(|m| super::safety::rss_bytes().is_some_and(|r| r >= m))
+            {
+                Some(super::StopReason::MemoryLimit)
+            } else if cfg.time_limit.is_some_and(|t| cfg.start.elapsed() >= t) {
+                Some(super::StopReason::TimeLimit)
+            } else {
+                None
+            };
+            if let Some(w) = why {
+                reason
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert(w);
+                stop.store(true, Ordering::Relaxed);
+            }
+        };
         let outs: Mutex<Vec<ChunkOut>> = Mutex::new(Vec::new());
         let news: Mutex<Vec<NewStates<M::State>>> = Mutex::new(Vec::new());
         let frontier_ref = &frontier;
@@ -279,9 +338,10 @@ where
                         masks: Vec::with_capacity(hi - lo),
                     };
                     for s in frontier_ref[lo..hi].iter().flatten() {
-                        let mut mask = 0u64;
+                        // Decided predicates keep their "no hit" value.
+                        let mut mask = skip & !hit_value;
                         for (i, p) in preds.iter().enumerate() {
-                            if p(model, s) {
+                            if skip >> i & 1 == 0 && p(model, s) {
                                 mask |= 1 << i;
                             }
                         }
@@ -313,6 +373,7 @@ where
                     }
                     edge_count.fetch_add(out.edges.len() as u64, Ordering::Relaxed);
                     local_outs.push(out);
+                    check_limits();
                     report(depth, frontier_ref.len(), false);
                 }
                 outs.lock()
@@ -335,7 +396,11 @@ where
         // Append the chunks in order (the claimed chunks are always a prefix).
         let mut outs = outs.into_inner().unwrap_or_else(|e| e.into_inner());
         outs.sort_unstable_by_key(|o| o.chunk);
+        let mut level_hits = 0u64;
         for o in &outs {
+            for &m in &o.masks {
+                level_hits |= !(m ^ hit_value);
+            }
             let mut e = 0usize;
             for (k, &d) in o.degrees.iter().enumerate() {
                 let d = d as usize;
@@ -349,6 +414,10 @@ where
             expanded += o.degrees.len() as u32;
         }
         drop(outs);
+        skip |= level_hits & decidable;
+        if let Some(r) = reason.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            stop_reason.get_or_insert(r);
+        }
 
         // The next frontier: states with indices level_end .. table.len(), placed by index.
         let total = table.len() as u32;
@@ -360,8 +429,9 @@ where
             }
         }
         if expanded < level_end {
-            // Stopped early (max_states): states from `expanded` on stay unexpanded.
+            // Stopped early (max_states or a limit): states from `expanded` on stay unexpanded.
             complete = false;
+            stop_reason.get_or_insert(super::StopReason::MaxStates);
             level_starts.push(total);
             report(depth, 0, true);
             break;
@@ -375,6 +445,11 @@ where
         level_starts.push(total);
         report(depth, frontier.len(), true);
         if table.len() >= limit {
+            complete = false;
+            stop_reason.get_or_insert(super::StopReason::MaxStates);
+            break;
+        }
+        if stop_reason.is_some() {
             complete = false;
             break;
         }
@@ -400,5 +475,6 @@ where
         class_ids,
         strong,
         complete,
+        stop: stop_reason,
     })
 }

@@ -48,7 +48,7 @@
 //! # Algorithm
 //!
 //! 1. **Explore** ([`FairChecker::run`]): a parallel, level-synchronous BFS. Each state is
-//!    canonicalised (optional symmetry representative), fingerprinted (64-bit SipHash) and
+//!    canonicalised (optional symmetry representative), fingerprinted (64-bit aHash with fixed seeds) and
 //!    mapped to a dense `u32` index in a sharded open-addressing table; edges are stored in CSR
 //!    form as `(target: u32, class: u32)` with the model's `FairClass` interned. Full states are
 //!    kept only in the current BFS frontier; each predicate is stored as one bit per state.
@@ -547,14 +547,16 @@ where
     }
 
     /// Stop exploring (gracefully, reported incomplete) when the process's resident set
-    /// reaches `bytes`. Honoured by [`run_safety`](Self::run_safety).
+    /// reaches `bytes` (checked every 250 ms). Honoured by [`run`](Self::run) and
+    /// [`run_safety`](Self::run_safety).
     pub fn memory_limit(mut self, bytes: u64) -> Self {
         self.memory_limit = Some(bytes);
         self
     }
 
     /// Stop exploring (gracefully, reported incomplete) after this much wall-clock time.
-    /// Honoured by [`run_safety`](Self::run_safety).
+    /// Honoured by [`run`](Self::run) (exploration phase; the analyses that follow are not
+    /// cut) and [`run_safety`](Self::run_safety).
     pub fn time_limit(mut self, limit: Duration) -> Self {
         self.time_limit = Some(limit);
         self
@@ -587,12 +589,25 @@ where
         if preds.len() > 64 {
             return Err(FairError::TooManyPredicates { count: preds.len() });
         }
+        // `always` / `sometimes` conditions are read only for their first hit in BFS order, so
+        // exploration may stop evaluating them once they are decided.
+        let decide: Vec<Option<bool>> = props
+            .iter()
+            .map(|p| match p.expectation {
+                Expectation::Always => Some(false),
+                Expectation::Sometimes => Some(true),
+                Expectation::Eventually => None,
+            })
+            .collect();
         let cfg = Cfg {
             threads: self.threads,
             max_states: self.max_states,
             symmetry: self.symmetry,
             progress: self.progress,
             start,
+            decide: &decide,
+            memory_limit: self.memory_limit,
+            time_limit: self.time_limit,
         };
         let g = explore(self.model, &preds, &cfg)?;
         let explore_seconds = start.elapsed().as_secs_f64();
@@ -612,7 +627,14 @@ where
         // The deterministic BFS tree is built only when a path through it is needed.
         let mut global: Option<GlobalBfs> = None;
         let mut analysis_bytes = 0u64;
-        let incomplete_note = || Some("exploration incomplete (max_states reached)".to_string());
+        let incomplete_note = || {
+            Some(
+                g.stop
+                    .unwrap_or(StopReason::MaxStates)
+                    .describe()
+                    .to_string(),
+            )
+        };
         let mut results = Vec::new();
         for (i, p) in props.iter().enumerate() {
             let bits = &g.labels[i];
@@ -767,6 +789,9 @@ where
                     symmetry,
                     progress: self.progress,
                     start: Instant::now(),
+                    decide: &[],
+                    memory_limit: None,
+                    time_limit: None,
                 },
             )
         };

@@ -98,7 +98,7 @@ impl SafetyOut {
 }
 
 /// The resident set size of this process, from `/proc/self/statm` (pages × 4 KiB).
-fn rss_bytes() -> Option<u64> {
+pub(crate) fn rss_bytes() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = s.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)
@@ -238,6 +238,13 @@ where
             }
         };
         let frontier_len = frontier_states;
+        // A property decided at an earlier level is not evaluated again (its hit is final).
+        let want_now: Vec<Option<bool>> = want
+            .iter()
+            .zip(&hits)
+            .map(|(w, h)| if h.is_some() { None } else { *w })
+            .collect();
+        let want_now = &want_now;
 
         std::thread::scope(|scope| {
             let work = || {
@@ -283,7 +290,7 @@ where
                     drop(bytes);
                     for (idx, s) in decoded {
                         for (i, p) in preds.iter().enumerate() {
-                            if let Some(w) = want[i]
+                            if let Some(w) = want_now[i]
                                 && p(model, &s) == w
                             {
                                 let fp = super::store::fingerprint(&s);

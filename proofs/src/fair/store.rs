@@ -61,26 +61,31 @@ impl Hasher for IdHasher {
 /// `BuildHasher` for [`IdHasher`].
 pub(crate) type IdBuild = std::hash::BuildHasherDefault<IdHasher>;
 
-/// One shard: open addressing with linear probing; keys and values in separate arrays so that
-/// a slot costs 12 bytes.
+/// One shard: open addressing with linear probing. A slot is `[fp low, fp high, index]`
+/// (12 bytes, fingerprint and index in the same cache line, so a lookup that finds its key
+/// costs one cache miss, not two as with separate key and value arrays).
 struct Shard {
-    keys: Vec<u64>,
-    vals: Vec<u32>,
+    slots: Vec<[u32; 3]>,
     len: usize,
+}
+
+/// The fingerprint stored in a slot (0 = empty).
+#[inline]
+fn slot_fp(s: &[u32; 3]) -> u64 {
+    u64::from(s[0]) | u64::from(s[1]) << 32
 }
 
 impl Shard {
     fn new() -> Self {
         Shard {
-            keys: vec![0; INITIAL_SLOTS],
-            vals: vec![0; INITIAL_SLOTS],
+            slots: vec![[0; 3]; INITIAL_SLOTS],
             len: 0,
         }
     }
 
     #[inline]
     fn mask(&self) -> usize {
-        self.keys.len() - 1
+        self.slots.len() - 1
     }
 
     #[inline]
@@ -88,9 +93,10 @@ impl Shard {
         let mask = self.mask();
         let mut i = (fp as usize) & mask;
         loop {
-            let k = self.keys[i];
+            let s = &self.slots[i];
+            let k = slot_fp(s);
             if k == fp {
-                return Some(self.vals[i]);
+                return Some(s[2]);
             }
             if k == 0 {
                 return None;
@@ -100,40 +106,39 @@ impl Shard {
     }
 
     fn grow(&mut self) {
-        let new_len = self.keys.len() * 2;
-        let old_keys = std::mem::replace(&mut self.keys, vec![0; new_len]);
-        let old_vals = std::mem::replace(&mut self.vals, vec![0; new_len]);
+        let new_len = self.slots.len() * 2;
+        let old = std::mem::replace(&mut self.slots, vec![[0; 3]; new_len]);
         let mask = new_len - 1;
-        for (k, v) in old_keys.into_iter().zip(old_vals) {
+        for s in old {
+            let k = slot_fp(&s);
             if k == 0 {
                 continue;
             }
             let mut i = (k as usize) & mask;
-            while self.keys[i] != 0 {
+            while slot_fp(&self.slots[i]) != 0 {
                 i = (i + 1) & mask;
             }
-            self.keys[i] = k;
-            self.vals[i] = v;
+            self.slots[i] = s;
         }
     }
 
     /// Returns the index of `fp`, inserting it with a fresh index from `next` if absent.
     #[inline]
     fn get_or_insert(&mut self, fp: u64, next: &AtomicU32) -> (u32, bool) {
-        if (self.len + 1) * 4 > self.keys.len() * 3 {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.grow();
         }
         let mask = self.mask();
         let mut i = (fp as usize) & mask;
         loop {
-            let k = self.keys[i];
+            let s = &mut self.slots[i];
+            let k = slot_fp(s);
             if k == fp {
-                return (self.vals[i], false);
+                return (s[2], false);
             }
             if k == 0 {
                 let idx = next.fetch_add(1, Ordering::Relaxed);
-                self.keys[i] = fp;
-                self.vals[i] = idx;
+                *s = [fp as u32, (fp >> 32) as u32, idx];
                 self.len += 1;
                 return (idx, true);
             }
@@ -142,7 +147,7 @@ impl Shard {
     }
 
     fn bytes(&self) -> u64 {
-        (self.keys.capacity() * 8 + self.vals.capacity() * 4) as u64
+        (self.slots.capacity() * 12) as u64
     }
 }
 
