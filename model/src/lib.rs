@@ -197,10 +197,19 @@ impl GossipModel {
                 // its leave marker, and a receiver holds its own changes, so a cut needs more
                 // than max_delta changes held for the other nodes.
                 let held = (c.keys as usize).min(c.writes_per_node as usize) + usize::from(c.leave);
-                two && (c.nodes - 1) * held > c.max_delta
+                // Push mode has no digest: a delta carries everything the sender holds, the
+                // receiver's own changes included.
+                let senders_of_news = if c.mode == Mode::Push { c.nodes } else { c.nodes - 1 };
+                two && senders_of_news * held > c.max_delta
             }
             R_CONVICTED => two && c.convict && (c.max_heartbeat > 0 || c.crashes > 0),
-            R_FALSELY_CONVICTED => two && c.convict && c.max_heartbeat > 0,
+            // Gossip spreads a node's entry only after it has bumped its heartbeat at least
+            // once, except in the answer to a Syn (SynAck), which push mode never sends: there a
+            // running node is suspectable (heartbeat below `max_heartbeat`) once known only if
+            // its heartbeat can advance twice.
+            R_FALSELY_CONVICTED => {
+                two && c.convict && c.max_heartbeat > u8::from(c.mode == Mode::Push)
+            }
             R_CRASH_DETECTED => two && c.convict && c.crashes > 0,
             R_FORGOTTEN => two && c.forget && (c.convict || c.leave),
             R_RESTART_SEEN => two && c.restarts > 0,

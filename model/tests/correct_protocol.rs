@@ -233,3 +233,27 @@ fn impossible_bounds_are_rejected() {
         ConfigError::RestartsWithoutCrashes { .. }
     ));
 }
+
+/// In push mode a node's entry leaves it only after it bumped its heartbeat (there is no
+/// SynAck carrying a responder's own entry), so with `max_heartbeat` 1 no running node can be
+/// falsely convicted, and with 2 one can: `expected` must say so for the exit code to be right
+/// (the 4-node push configuration of docs/checking.md exited 1 on this before).
+#[test]
+fn in_push_mode_a_false_conviction_needs_a_heartbeat_that_can_advance_twice() {
+    for (max_heartbeat, states) in [(1, 350), (2, 2872)] {
+        let cfg = GossipConfig {
+            mode: Mode::Push,
+            convict: true,
+            crashes: 1,
+            writes_per_node: 1,
+            max_heartbeat,
+            network: net(true, false, false, 1),
+            ..quiet()
+        };
+        let n = check(cfg.clone());
+        let expected = cfg.into_model().expected(gossip_model::properties::names::R_FALSELY_CONVICTED);
+        let want = if max_heartbeat == 1 { Expected::NotFound } else { Expected::Found };
+        assert_eq!(expected, want);
+        assert_eq!(n, states, "max_heartbeat {max_heartbeat}");
+    }
+}
