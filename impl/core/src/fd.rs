@@ -100,4 +100,61 @@ mod tests {
         assert_eq!(d.intervals.len(), 2);
         assert!((d.sum - 200.0).abs() < 1e-9);
     }
+
+    /// φ with the detector's inputs: heartbeats at the given seconds (after a first arrival at
+    /// 0), then φ `elapsed` seconds after the last one.
+    fn phi_after(arrivals: &[f64], window: usize, elapsed: f64, min_std_dev_ms: u64) -> f64 {
+        let mut d = PhiDetector::new(Duration::ZERO);
+        for a in arrivals {
+            d.heartbeat(Duration::from_secs_f64(*a), window);
+        }
+        let last = arrivals.last().copied().unwrap_or(0.0);
+        d.phi(
+            Duration::from_secs_f64(last + elapsed),
+            Duration::from_secs(1),
+            Duration::from_millis(min_std_dev_ms),
+        )
+    }
+
+    fn assert_close(got: f64, want: f64) {
+        // Times pass through nanosecond `Duration`s: agreement to 1e-6 (relative).
+        assert!(
+            (got - want).abs() < 1e-6 * want.abs().max(1.0),
+            "phi {got}, expected {want}"
+        );
+    }
+
+    /// Reference values: the formula of the doc comment (logistic approximation of the normal
+    /// CDF, `y = (elapsed - mean) / std`, `P = 1 / (1 + exp(y (1.5976 + 0.070566 y²)))`)
+    /// evaluated independently in f64 (Python).
+    #[test]
+    fn phi_matches_the_logistic_approximation_of_the_normal_distribution() {
+        // No interval yet: mean = initial (1 s), std = initial / 4; before and after the mean.
+        assert_close(phi_after(&[], 1, 0.9, 100), 0.1833896025637761);
+        assert_close(phi_after(&[], 1, 1.5, 100), 1.6428278854871123);
+        // Intervals 1, 1, 1, 3: mean 1.5, std sqrt(0.75).
+        assert_close(
+            phi_after(&[1.0, 2.0, 3.0, 6.0], 100, 3.0, 100),
+            1.3795044969816468,
+        );
+        // Regular intervals: std 0, raised to min_std_dev (0.1 s), or to 1 ms if that is 0.
+        let ones = [1.0, 2.0, 3.0, 4.0];
+        assert_close(phi_after(&ones, 100, 1.2, 100), 1.6428278854871117);
+        assert_close(phi_after(&ones, 100, 1.002, 0), 1.6428278854871141);
+        assert_close(phi_after(&ones, 100, 2.0, 100), 37.58471305287122);
+        // Far in the tail the probability is computed as e / (1 + e), not 1 - 1 / (1 + e)
+        // (which rounds to 0 beyond φ ≈ 16): φ stays finite and exact.
+        assert_close(phi_after(&ones, 100, 1.8, 100), 21.241600212221336);
+        // Beyond f64's range: infinite.
+        assert_eq!(phi_after(&ones, 100, 100.0, 100), f64::INFINITY);
+        // Not later than the mean interval: exactly 0.
+        assert_eq!(phi_after(&ones, 100, 1.0, 100), 0.0);
+        assert_eq!(phi_after(&ones, 100, 0.5, 100), 0.0);
+    }
+
+    #[test]
+    fn the_window_drops_the_oldest_interval_from_the_mean_and_the_variance() {
+        // Intervals 1, 1, 5 with a window of 2: 1 and 5 remain (mean 3, std 2).
+        assert_close(phi_after(&[1.0, 2.0, 7.0], 2, 5.0, 100), 0.7995083208395598);
+    }
 }

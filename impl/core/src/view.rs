@@ -307,3 +307,69 @@ pub struct Stats {
     #[serde(default)]
     pub compressed_in: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL_REASONS: [RejectReason; 14] = [
+        RejectReason::Oversize,
+        RejectReason::Truncated,
+        RejectReason::UnknownVersion,
+        RejectReason::Malformed,
+        RejectReason::WrongCluster,
+        RejectReason::Invalid,
+        RejectReason::LimitExceeded,
+        RejectReason::NoKey,
+        RejectReason::DecryptFailed,
+        RejectReason::Unencrypted,
+        RejectReason::Unsigned,
+        RejectReason::UnknownSigner,
+        RejectReason::BadSignature,
+        RejectReason::RateLimited,
+    ];
+
+    #[test]
+    fn every_reject_reason_has_its_own_counter_and_the_total_sums_them_all() {
+        let mut r = Rejected::default();
+        // Reason i is bumped 2^i times: a shared, lost or mis-added counter changes a sum.
+        for (i, reason) in ALL_REASONS.iter().enumerate() {
+            for _ in 0..(1u64 << i) {
+                r.bump(*reason);
+            }
+        }
+        for (i, reason) in ALL_REASONS.iter().enumerate() {
+            assert_eq!(r.get(*reason), 1 << i, "{reason:?}");
+        }
+        assert_eq!(r.total(), (1 << ALL_REASONS.len()) - 1);
+    }
+
+    fn node_view(name: &str, last: u8) -> NodeView {
+        let id = NodeId::new(name, SocketAddr::from(([10, 0, 0, last], 7000)));
+        NodeView {
+            id,
+            generation: 1,
+            heartbeat: 0,
+            entries: BTreeMap::new(),
+            left: None,
+            watermark: 0,
+            gc_floor: 0,
+            status: Status::Alive,
+        }
+    }
+
+    #[test]
+    fn a_cluster_view_finds_a_node_by_id_and_by_name() {
+        let (a, b) = (node_view("a", 1), node_view("b", 2));
+        let v = ClusterView {
+            self_id: Some(a.id.clone()),
+            nodes: vec![a.clone(), b.clone()],
+            forgotten: vec![],
+        };
+        assert_eq!(v.node(&b.id), Some(&b));
+        assert_eq!(v.node(&node_view("c", 3).id), None);
+        assert_eq!(v.node_named("b"), Some(&b));
+        assert_eq!(v.node_named("a"), Some(&a));
+        assert_eq!(v.node_named("c"), None);
+    }
+}

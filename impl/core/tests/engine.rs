@@ -869,3 +869,317 @@ fn after_a_cut_nodes_needing_updates_get_heartbeat_only_node_deltas() {
         ]
     );
 }
+
+#[test]
+fn after_a_reset_only_the_keys_whose_version_changed_are_reported() {
+    let mut a = core_a();
+    let b = id("b", 2);
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![nd(
+            &b,
+            1,
+            1,
+            INC0,
+            vec![set(1, "p", b"1"), set(2, "q", b"1")],
+            2,
+        )]),
+        secs(0),
+    )
+    .unwrap();
+    events(&mut a);
+    // b overwrote q (version 3) and collected the tombstone of a key a never saw (version 4):
+    // the reset carries p unchanged and q's new version.
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![nd(
+            &b,
+            1,
+            2,
+            DeltaKind::Reset { gc_floor: 4 },
+            vec![set(1, "p", b"1"), set(3, "q", b"2")],
+            4,
+        )]),
+        secs(1),
+    )
+    .unwrap();
+    assert_eq!(
+        events(&mut a),
+        vec![Event::KeySet {
+            node: b.clone(),
+            key: "q".into(),
+            version: 3
+        }]
+    );
+    let v = a.view();
+    let bv = v.node(&b).unwrap();
+    assert_eq!((bv.watermark, bv.gc_floor), (4, 4));
+    assert_eq!(a.stats().resets_applied, 1);
+}
+
+#[test]
+fn a_reset_that_brings_nothing_new_is_ignored_and_drops_no_updates() {
+    let mut a = core_a();
+    let b = id("b", 2);
+    let updates = vec![set(1, "p", b"1"), set(2, "q", b"1")];
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![nd(&b, 1, 1, INC0, updates.clone(), 2)]),
+        secs(0),
+    )
+    .unwrap();
+    events(&mut a);
+    let before = a.view().node(&b).unwrap().clone();
+    // The same state as a reset (a peer that believed a was behind b's GC floor).
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![nd(
+            &b,
+            1,
+            1,
+            DeltaKind::Reset { gc_floor: 1 },
+            updates,
+            2,
+        )]),
+        secs(1),
+    )
+    .unwrap();
+    assert!(events(&mut a).is_empty());
+    assert_eq!(a.view().node(&b).unwrap(), &before);
+    assert_eq!(a.stats().resets_applied, 0);
+    // Nothing was refused by a limit: the updates were already held.
+    assert_eq!(a.stats().dropped_updates, 0);
+}
+
+/// The MessagePack array header of a delta grows from 1 byte (fixarray, up to 15 node deltas)
+/// to 3 bytes (array16) at the 16th node delta: the budget must count the header of the array
+/// the next node delta would make.
+#[test]
+fn a_delta_of_sixteen_node_deltas_filled_to_the_byte_stays_within_the_mtu() {
+    let peers: Vec<gossip_core::NodeId> =
+        (0..19).map(|i| id(&format!("n{i:02}"), 100 + i)).collect();
+    let mut boundary_cases = 0;
+    // Node deltas of ~45 bytes: sweeping the MTU byte by byte over a few of them puts the
+    // end of the 16th node delta at every offset from the budget's end.
+    for mtu in 600..=1_000 {
+        let mut c = config("a", 1);
+        c.mtu = mtu;
+        // Small limits, so that these MTUs are valid configurations.
+        c.limits.max_name_len = 8;
+        c.limits.max_key_len = 16;
+        c.limits.max_value_len = 64;
+        c.max_digest_len = 200;
+        let Ok(mut a) = gossip_core::Core::new(
+            c,
+            <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1),
+            secs(0),
+        ) else {
+            continue;
+        };
+        for (i, p) in peers.iter().enumerate() {
+            let d = ack(vec![nd(
+                p,
+                1,
+                1,
+                INC0,
+                vec![set(1, "k", &[i as u8; 20])],
+                1,
+            )]);
+            a.handle_datagram(addr(100 + i as u8), &d, secs(0)).unwrap();
+        }
+        assert_eq!(a.view().nodes.len(), 20);
+        // A pull-mode Syn from a peer that knows nothing: the SynAck is a delta only, and
+        // every node delta is wanted.
+        let syn = encode(Message::Syn {
+            mode: GossipMode::Pull,
+            digest: Some(full_digest(vec![])),
+            delta: vec![],
+        });
+        a.handle_datagram(addr(2), &syn, secs(0)).unwrap();
+        let t = a.poll_transmit().expect("the SynAck is sent");
+        assert!(t.payload.len() <= mtu, "{} > mtu {mtu}", t.payload.len());
+        let env = gossip_core::wire::decode(&t.payload, mtu).unwrap();
+        let Message::SynAck {
+            digest: None,
+            delta,
+        } = env.message
+        else {
+            panic!("expected a SynAck without digest")
+        };
+        // Filled to within 2 bytes: a 1-byte header budget would have let the 16th in.
+        if delta.len() == 16 && t.payload.len() + 2 >= mtu {
+            boundary_cases += 1;
+        }
+    }
+    assert!(
+        boundary_cases > 0,
+        "the sweep never filled 16 node deltas to the byte"
+    );
+}
+
+#[test]
+fn with_live_peers_a_seed_is_added_to_about_one_round_in_live_plus_one() {
+    let mut c = config("a", 1);
+    let seed = addr(9); // not a node of the view
+    c.seeds = vec![seed];
+    let mut a = core_with(c);
+    let peers = [id("b", 2), id("c", 3), id("d", 4)];
+    let rounds = 200u64;
+    let mut seed_rounds = 0;
+    for r in 0..rounds {
+        // Fresh heartbeats keep the three peers alive: live = 3 in every round.
+        let d = ack(peers
+            .iter()
+            .map(|p| nd(p, 1, r + 1, INC0, vec![], 0))
+            .collect());
+        a.handle_datagram(addr(2), &d, secs(r)).unwrap();
+        a.handle_timeout(secs(r));
+        if sent(&mut a).iter().any(|(dst, _)| *dst == seed) {
+            seed_rounds += 1;
+        }
+    }
+    assert_eq!(a.stats().rounds, rounds);
+    // node.md §4 step 4: probability 1 / (1 + live) = 1/4, so about 50 of 200 rounds.
+    assert!(
+        (30..=70).contains(&seed_rounds),
+        "seed in {seed_rounds} of {rounds} rounds"
+    );
+}
+
+#[test]
+fn the_footprint_counts_exactly_what_the_core_holds() {
+    let mut c = config("a", 1);
+    c.dead_grace_period = secs(60);
+    let mut a = core_with(c);
+    let (bb, ccc) = (id("bb", 2), id("ccc", 3));
+    // bb goes silent: suspected, dead, then forgotten (a forgotten record).
+    a.handle_datagram(addr(2), &ack(vec![nd(&bb, 1, 1, INC0, vec![], 0)]), secs(0))
+        .unwrap();
+    for t in [10, 20, 80] {
+        a.handle_timeout(secs(t));
+    }
+    assert_eq!(a.view().forgotten.len(), 1);
+    a.set("key", b"value", secs(80)).unwrap();
+    a.set("k2", b"v", secs(80)).unwrap();
+    a.delete("k2", secs(80)).unwrap(); // a tombstone: its key, no value
+    while a.poll_transmit().is_some() {}
+    events(&mut a);
+    let updates = vec![set(1, "x", b"yy"), set(2, "zz", b""), set(3, "w", b"1234")];
+    a.handle_datagram(
+        addr(3),
+        &ack(vec![nd(&ccc, 1, 1, INC0, updates, 3)]),
+        secs(80),
+    )
+    .unwrap();
+    a.handle_timeout(secs(81)); // a gossip round: one Syn, to ccc
+    let f = a.footprint();
+    assert_eq!((f.nodes, f.forgotten), (2, 1));
+    assert_eq!((f.entries, f.max_entries_per_node), (5, 3));
+    // Names a, ccc and the forgotten bb; a's key+value and k2; ccc's x+yy, zz and w+1234.
+    assert_eq!(f.bytes, 1 + 3 + 2 + (3 + 5) + 2 + (1 + 2) + 2 + (1 + 4));
+    assert_eq!(f.tracked_peers, 2);
+    // Queued: the Syn, and NodeJoined plus three KeySet events.
+    let transmits = std::iter::from_fn(|| a.poll_transmit()).count();
+    assert_eq!((transmits, events(&mut a).len()), (1, 4));
+    assert_eq!(f.queued, 5);
+    assert_eq!(a.footprint().queued, 0);
+}
+
+#[test]
+fn in_pull_mode_the_senders_own_node_delta_is_cut_to_a_quarter_of_the_datagram() {
+    let mut c = config("a", 1);
+    c.mode = GossipMode::Pull;
+    let mut a = core_with(c);
+    for i in 0..10u8 {
+        a.set(&format!("k{i}"), &[i; 100], secs(0)).unwrap();
+    }
+    a.start_round_with(addr(2), secs(0));
+    let out = sent(&mut a);
+    let Message::Syn { delta, .. } = &out[0].1 else {
+        panic!("{out:?}")
+    };
+    // A quarter of the space (~347 bytes) holds the node delta's header and two of the
+    // ~110-byte updates, the first two in version order.
+    assert_eq!(delta.len(), 1);
+    let versions: Vec<u64> = delta[0].updates.iter().map(|u| u.version).collect();
+    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(delta[0].watermark_after, 2);
+    let third = delta[0].encoded_len() + delta[0].updates[1].encoded_len();
+    assert!(third > 1_400 / 4 - 10, "a third update would not fit");
+    assert!(1 + delta[0].encoded_len() <= 1_400 / 4);
+}
+
+#[test]
+fn a_synack_whose_delta_fills_its_share_still_carries_the_complete_digest_when_it_fits_a_quarter() {
+    let (a_id, b) = (id("a", 1), id("b", 2));
+    let mut full_deltas = 0;
+    // Two 500-byte values and a third of every length in the sweep: some delta ends exactly at
+    // the space left after reserving the complete digest (protocol.md §3: the SynAck digest
+    // gets up to a quarter of the space, the delta the rest).
+    for len in 250..=450usize {
+        let mut a = core_a();
+        a.set("k1", &[1; 500], secs(0)).unwrap();
+        a.set("k2", &[2; 500], secs(0)).unwrap();
+        a.set("k3", &vec![3; len], secs(0)).unwrap();
+        a.handle_datagram(addr(2), &syn(vec![entry(&b, 1, 1, 0)]), secs(0))
+            .unwrap();
+        let out = sent(&mut a);
+        let Message::SynAck {
+            digest: Some(d),
+            delta,
+        } = &out[0].1
+        else {
+            panic!("{out:?}")
+        };
+        assert_eq!(
+            d,
+            &full_digest(vec![entry(&a_id, 1, 0, 3)]),
+            "value of {len} bytes"
+        );
+        if delta[0].updates.len() == 3 {
+            full_deltas += 1;
+        }
+    }
+    assert!(
+        full_deltas > 0 && full_deltas < 201,
+        "the sweep crosses the cut"
+    );
+}
+
+#[test]
+fn of_two_leave_markers_the_later_version_is_held() {
+    let mut a = core_a();
+    let b = id("b", 2);
+    let leave = |version| Update {
+        version,
+        change: Change::Leave,
+        sig: None,
+    };
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![nd(&b, 1, 1, INC0, vec![leave(1)], 1)]),
+        secs(0),
+    )
+    .unwrap();
+    assert_eq!(a.view().node(&b).unwrap().left, Some(1));
+    // Every update above the watermark is applied (protocol.md §5 rule 6), a second leave too.
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![nd(
+            &b,
+            1,
+            1,
+            DeltaKind::Incremental { from: 1 },
+            vec![set(2, "k", b"v"), leave(3)],
+            3,
+        )]),
+        secs(1),
+    )
+    .unwrap();
+    let v = a.view();
+    let bv = v.node(&b).unwrap();
+    assert_eq!(
+        (bv.left, bv.watermark, bv.status),
+        (Some(3), 3, Status::Left)
+    );
+}

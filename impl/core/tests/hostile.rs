@@ -204,6 +204,8 @@ fn a_flood_of_spoofed_sources_keeps_the_rate_limiter_table_bounded() {
         while a.poll_transmit().is_some() {}
         assert!(a.footprint().tracked_peers <= l.max_tracked_peers);
     }
+    // The table is full (every bucket spent a token this second, so none can be evicted).
+    assert_eq!(a.footprint().tracked_peers, l.max_tracked_peers);
     // After a second of quiet every bucket is full again: new sources are admitted.
     a.handle_datagram(src(1_000_000), &d, secs(3)).unwrap();
 }

@@ -181,3 +181,92 @@ fn with_rotating_partial_digests_running_nodes_are_rarely_suspected_and_a_crash_
         "{false_suspicions} suspicions of running nodes in 120 s"
     );
 }
+
+#[test]
+fn a_partial_synack_digest_asks_for_the_unknown_nodes_the_peer_listed_with_placeholder_entries() {
+    let mut c = config("a", 1);
+    c.limits.max_name_len = 8;
+    let mut a = core_with(c);
+    // 100 nodes: a's complete digest (~1,700 bytes) does not fit in a 1,400-byte SynAck.
+    for chunk in 0..4u8 {
+        let d: Vec<NodeDelta> = (0..25)
+            .map(|i| learned(&n(chunk * 25 + i), 1, vec![], 0))
+            .collect();
+        a.handle_datagram(addr(10 + chunk), &ack(d), secs(0))
+            .unwrap();
+    }
+    sent(&mut a);
+    // The peer's digest covers only a node a has never heard of.
+    let stranger = id("zz", 250);
+    let syn = encode(Message::Syn {
+        mode: gossip_core::GossipMode::PushPull,
+        digest: Some(Digest {
+            range: Some(DigestRange {
+                start: stranger.clone(),
+                end: id("zzz", 1), // the end is excluded: the range is [zz, zzz)
+            }),
+            entries: vec![entry(&stranger, 1, 1, 0)],
+        }),
+        delta: vec![],
+    });
+    a.handle_datagram(addr(2), &syn, secs(0)).unwrap();
+    let out = sent(&mut a);
+    assert_eq!(out.len(), 1);
+    let Message::SynAck {
+        digest: Some(d),
+        delta,
+    } = &out[0].1
+    else {
+        panic!("{out:?}")
+    };
+    assert!(delta.is_empty(), "the peer covers nothing a knows");
+    assert!(d.range.is_some(), "a partial digest");
+    // node.md §5: the own entry, then a placeholder (id, 0, 0, 0) per wanted unknown id.
+    assert_eq!(d.entries[0].node, id("a", 1));
+    assert_eq!(d.entries[1], entry(&stranger, 0, 0, 0));
+}
+
+/// As for deltas: a digest's entries array header grows from 1 to 3 bytes at the 16th entry,
+/// and the budget must count the header of the array the next entry would make.
+#[test]
+fn a_partial_digest_of_sixteen_entries_filled_to_the_byte_stays_within_max_digest_len() {
+    let all: Vec<NodeDelta> = (0..40).map(|i| learned(&n(i), 1, vec![], 0)).collect();
+    let mut boundary_cases = 0;
+    // Entries are 17 bytes: sweeping the budget byte by byte puts the end of the 16th entry
+    // at every offset from the budget's end.
+    for max_digest_len in 200..=420 {
+        let mut c = config("a", 1);
+        c.limits.max_name_len = 8;
+        c.max_digest_len = max_digest_len;
+        let Ok(mut a) = gossip_core::Core::new(
+            c,
+            <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1),
+            secs(0),
+        ) else {
+            continue;
+        };
+        a.handle_datagram(addr(2), &ack(all.clone()), secs(0))
+            .unwrap();
+        sent(&mut a);
+        a.start_round_with(addr(2), secs(1));
+        let out = sent(&mut a);
+        let Message::Syn {
+            digest: Some(d), ..
+        } = &out[0].1
+        else {
+            panic!("{out:?}")
+        };
+        assert!(
+            d.encoded_len() <= max_digest_len,
+            "digest of {} bytes > max_digest_len {max_digest_len}",
+            d.encoded_len()
+        );
+        if d.entries.len() == 16 && d.encoded_len() + 2 >= max_digest_len {
+            boundary_cases += 1;
+        }
+    }
+    assert!(
+        boundary_cases > 0,
+        "the sweep never filled 16 entries to the byte"
+    );
+}
