@@ -1190,3 +1190,42 @@ fn of_two_leave_markers_the_later_version_is_held() {
         (Some(3), 3, Status::Left)
     );
 }
+
+#[test]
+fn a_value_of_exactly_max_value_len_is_accepted_and_one_byte_more_is_refused() {
+    let mut a = core_a();
+    let max = a.config().limits.max_value_len;
+    assert_eq!(a.set("k", &vec![0; max], secs(0)), Ok(1));
+    assert!(matches!(
+        a.set("k", &vec![0; max + 1], secs(0)),
+        Err(WriteError::ValueTooLong { .. })
+    ));
+}
+
+#[test]
+fn in_pull_mode_a_syn_carries_the_senders_own_node_delta_even_when_it_fills_its_quarter() {
+    let a_id = id("a", 1);
+    let mut with_update = 0;
+    // One value of every length in the sweep: some own node delta ends exactly at the
+    // quarter of the space it may take.
+    for len in 250..=400usize {
+        let mut c = config("a", 1);
+        c.mode = GossipMode::Pull;
+        let mut a = core_with(c);
+        a.set("k", &vec![7; len], secs(0)).unwrap();
+        a.start_round_with(addr(2), secs(0));
+        let out = sent(&mut a);
+        let Message::Syn { delta, .. } = &out[0].1 else {
+            panic!("{out:?}")
+        };
+        assert_eq!(delta.len(), 1, "value of {len} bytes");
+        assert_eq!(delta[0].node, a_id);
+        if delta[0].updates.len() == 1 {
+            with_update += 1;
+        }
+    }
+    assert!(
+        with_update > 0 && with_update < 151,
+        "the sweep crosses the cut"
+    );
+}

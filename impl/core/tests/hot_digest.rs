@@ -270,3 +270,83 @@ fn a_partial_digest_of_sixteen_entries_filled_to_the_byte_stays_within_max_diges
         "the sweep never filled 16 entries to the byte"
     );
 }
+
+/// protocol.md §3: a partial digest covers a range and lists every node of it. With 64-byte
+/// names and the smallest valid `max_digest_len`, the fixed part of a digest is most of it.
+#[test]
+fn every_node_in_a_partial_digests_range_is_listed_even_with_the_longest_names() {
+    let long = |c: &str, last: u8| id(&c.repeat(64), last);
+    let peers: Vec<NodeDelta> = [("b", 2), ("c", 3), ("d", 4)]
+        .iter()
+        .map(|(c, last)| learned(&long(c, *last), 1, vec![], 0))
+        .collect();
+    let mut partial = 0;
+    for max_digest_len in 150..=420 {
+        let mut c = config(&"a".repeat(64), 1);
+        c.max_digest_len = max_digest_len;
+        let Ok(mut a) = gossip_core::Core::new(
+            c,
+            <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1),
+            secs(0),
+        ) else {
+            continue;
+        };
+        a.handle_datagram(addr(2), &ack(peers.clone()), secs(0))
+            .unwrap();
+        sent(&mut a);
+        for round in 1..=4 {
+            a.start_round_with(addr(2), secs(round));
+            let view = a.view();
+            for (_, m) in sent(&mut a) {
+                let Message::Syn {
+                    digest: Some(d), ..
+                } = m
+                else {
+                    panic!("{m:?}")
+                };
+                assert!(d.encoded_len() <= max_digest_len);
+                let Some(r) = &d.range else { continue };
+                partial += 1;
+                for n in &view.nodes {
+                    assert!(
+                        !r.contains(&n.id) || d.entries.iter().any(|e| e.node == n.id),
+                        "max_digest_len {max_digest_len}, round {round}: {} is in the range \
+                         but not listed",
+                        n.id.name
+                    );
+                }
+            }
+        }
+    }
+    assert!(partial > 0);
+}
+
+/// docs/spec/node.md §7: with partial digests rotating over `P` rounds, the failure detector's
+/// settings are raised to at least `P × interval / 2`, `P × interval` and `2 × P × interval`.
+#[test]
+fn with_a_digest_rotation_of_p_rounds_the_detector_settings_are_raised_to_p_intervals() {
+    let mut c = config("a", 1);
+    c.limits.max_name_len = 8;
+    c.max_digest_len = 200;
+    c.min_std_dev = Duration::from_millis(100);
+    c.initial_interval_estimate = Duration::from_secs(1);
+    c.dead_after = Duration::from_secs(1);
+    let mut a = core_with(c.clone());
+    assert_eq!(
+        a.effective_detector_settings(),
+        (c.min_std_dev, c.initial_interval_estimate, c.dead_after),
+        "P = 1: the configured values"
+    );
+    let all: Vec<NodeDelta> = (0..40).map(|i| learned(&n(i), 1, vec![], 0)).collect();
+    a.handle_datagram(addr(2), &ack(all), secs(0)).unwrap();
+    sent(&mut a);
+    a.start_round_with(addr(2), secs(1));
+    sent(&mut a);
+    let p = a.digest_rotation_rounds();
+    assert!(p > 2, "P = {p}");
+    let period = c.gossip_interval * p;
+    assert_eq!(
+        a.effective_detector_settings(),
+        (period / 2, period, period * 2)
+    );
+}
