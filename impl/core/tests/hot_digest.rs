@@ -350,3 +350,85 @@ fn with_a_digest_rotation_of_p_rounds_the_detector_settings_are_raised_to_p_inte
         (period / 2, period, period * 2)
     );
 }
+
+#[test]
+fn placeholders_ask_for_no_more_unknown_nodes_than_max_nodes_leaves_room_for() {
+    let mut c = config("a", 1);
+    c.limits.max_name_len = 8;
+    c.limits.max_nodes = 105;
+    let mut a = core_with(c);
+    for chunk in 0..4u8 {
+        let d: Vec<NodeDelta> = (0..25)
+            .map(|i| learned(&n(chunk * 25 + i), 1, vec![], 0))
+            .collect();
+        a.handle_datagram(addr(10 + chunk), &ack(d), secs(0))
+            .unwrap();
+    }
+    sent(&mut a);
+    assert_eq!(a.view().nodes.len(), 101);
+    // Six strangers listed, room for 105 - 101 = 4 of them.
+    let strangers: Vec<_> = (0..6u8).map(|i| id(&format!("zz{i}"), 200 + i)).collect();
+    let syn = encode(Message::Syn {
+        mode: gossip_core::GossipMode::PushPull,
+        digest: Some(Digest {
+            range: Some(DigestRange {
+                start: id("zz", 250),
+                end: id("zzz", 1),
+            }),
+            entries: strangers.iter().map(|s| entry(s, 1, 1, 0)).collect(),
+        }),
+        delta: vec![],
+    });
+    a.handle_datagram(addr(2), &syn, secs(0)).unwrap();
+    let out = sent(&mut a);
+    let Message::SynAck {
+        digest: Some(d), ..
+    } = &out[0].1
+    else {
+        panic!("{out:?}")
+    };
+    let placeholders: Vec<_> = d
+        .entries
+        .iter()
+        .filter(|e| e.generation == 0)
+        .map(|e| e.node.clone())
+        .collect();
+    assert_eq!(placeholders, strangers[..4].to_vec());
+}
+
+/// A Syn's digest gets what the MTU leaves after the envelope and the Syn's other fields, when
+/// `max_digest_len` allows more.
+#[test]
+fn a_syn_digest_larger_than_the_mtu_allows_is_cut_to_the_mtu() {
+    let all: Vec<NodeDelta> = (0..60).map(|i| learned(&n(i), 1, vec![], 0)).collect();
+    for mtu in 600..=640 {
+        let mut c = config("a", 1);
+        c.limits.max_name_len = 8;
+        c.limits.max_key_len = 16;
+        c.limits.max_value_len = 64;
+        c.mtu = mtu;
+        c.max_digest_len = 10_000;
+        let Ok(mut a) = gossip_core::Core::new(
+            c,
+            <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1),
+            secs(0),
+        ) else {
+            panic!("mtu {mtu} is valid")
+        };
+        for (k, part) in all.chunks(15).enumerate() {
+            a.handle_datagram(addr(10 + k as u8), &ack(part.to_vec()), secs(0))
+                .unwrap();
+        }
+        sent(&mut a);
+        a.start_round_with(addr(2), secs(1));
+        let out = sent(&mut a); // asserts every datagram is within the MTU
+        assert_eq!(out.len(), 1, "the Syn is sent (mtu {mtu})");
+        let Message::Syn {
+            digest: Some(d), ..
+        } = &out[0].1
+        else {
+            panic!("{out:?}")
+        };
+        assert!(d.range.is_some(), "60 nodes do not fit: a partial digest");
+    }
+}
