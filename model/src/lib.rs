@@ -199,7 +199,11 @@ impl GossipModel {
                 let held = (c.keys as usize).min(c.writes_per_node as usize) + usize::from(c.leave);
                 // Push mode has no digest: a delta carries everything the sender holds, the
                 // receiver's own changes included.
-                let senders_of_news = if c.mode == Mode::Push { c.nodes } else { c.nodes - 1 };
+                let senders_of_news = if c.mode == Mode::Push {
+                    c.nodes
+                } else {
+                    c.nodes - 1
+                };
                 two && senders_of_news * held > c.max_delta
             }
             R_CONVICTED => two && c.convict && (c.max_heartbeat > 0 || c.crashes > 0),
