@@ -142,47 +142,70 @@ fn configs() -> Vec<(&'static str, GossipConfig)> {
     ]
 }
 
-/// The reachable sets of one configuration: with `Duplicate` at `k` and `k + 1` slots, and
-/// with redelivery at `k` slots.
+/// Every property's result over the reachable set.
+type Verdicts = Vec<(&'static str, Expected)>;
+
+/// The reachable sets of one configuration and every property's result over each: with
+/// `Duplicate` at `k` and `k + 1` slots, and with redelivery at `k` slots.
 struct Compared {
     name: &'static str,
     cfg: GossipConfig,
-    dup: HashSet<GossipState>,
-    redeliver: HashSet<GossipState>,
-    dup_more: HashSet<GossipState>,
+    dup: (HashSet<GossipState>, Verdicts),
+    redeliver: (HashSet<GossipState>, Verdicts),
+    dup_more: (HashSet<GossipState>, Verdicts),
 }
 
-/// Computed once and shared by the tests (the exploration is most of their time).
+fn explore(cfg: &GossipConfig) -> (HashSet<GossipState>, Verdicts) {
+    let states = reachable(&cfg.clone().into_model());
+    let v = verdicts(cfg, &states);
+    (states, v)
+}
+
+/// Computed once, one thread per configuration, and shared by the tests (the exploration is
+/// most of their time).
 fn compared() -> &'static [Compared] {
     static ALL: OnceLock<Vec<Compared>> = OnceLock::new();
     ALL.get_or_init(|| {
-        configs()
-            .into_iter()
-            .map(|(name, cfg)| {
-                let k = cfg.network.max_in_flight;
-                Compared {
-                    name,
-                    dup: reachable(&cfg.clone().into_model()),
-                    redeliver: reachable(&redelivering(&cfg).into_model()),
-                    dup_more: reachable(&with_in_flight(&cfg, k + 1).into_model()),
-                    cfg,
-                }
-            })
-            .collect()
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = configs()
+                .into_iter()
+                .map(|(name, cfg)| {
+                    scope.spawn(move || {
+                        let k = cfg.network.max_in_flight;
+                        Compared {
+                            name,
+                            dup: explore(&cfg),
+                            redeliver: explore(&redelivering(&cfg)),
+                            dup_more: explore(&with_in_flight(&cfg, k + 1)),
+                            cfg,
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("exploration"))
+                .collect()
+        })
     })
 }
 
 #[test]
 fn redelivery_reaches_only_states_of_the_duplicating_model_with_one_more_slot() {
     for c in compared() {
-        let outside = c.redeliver.iter().filter(|s| !c.dup_more.contains(s)).count();
+        let outside = c
+            .redeliver
+            .0
+            .iter()
+            .filter(|s| !c.dup_more.0.contains(s))
+            .count();
         assert_eq!(
             outside,
             0,
             "{}: {outside} of {} redelivery states are not reachable with Duplicate and one \
              more slot",
             c.name,
-            c.redeliver.len(),
+            c.redeliver.0.len(),
         );
     }
 }
@@ -191,7 +214,7 @@ fn redelivery_reaches_only_states_of_the_duplicating_model_with_one_more_slot() 
 fn every_state_of_the_duplicating_model_has_a_copy_collapsed_counterpart_with_redelivery() {
     for c in compared() {
         let mut by_nodes: HashMap<GossipState, Vec<&[Envelope]>> = HashMap::new();
-        for s in &c.redeliver {
+        for s in &c.redeliver.0 {
             by_nodes
                 .entry(nodes_and_ghosts(s))
                 .or_default()
@@ -199,6 +222,7 @@ fn every_state_of_the_duplicating_model_has_a_copy_collapsed_counterpart_with_re
         }
         let missing: Vec<&GossipState> = c
             .dup
+            .0
             .iter()
             .filter(|s| {
                 !by_nodes
@@ -211,14 +235,14 @@ fn every_state_of_the_duplicating_model_has_a_copy_collapsed_counterpart_with_re
             "{}: {} of {} states with Duplicate have no counterpart with redelivery, e.g.\n{}",
             c.name,
             missing.len(),
-            c.dup.len(),
+            c.dup.0.len(),
             c.cfg.clone().into_model().describe_state(missing[0])
         );
     }
 }
 
 /// Every property's result (violated / holds / found / not found) over a reachable set.
-fn verdicts(cfg: &GossipConfig, states: &HashSet<GossipState>) -> Vec<(&'static str, Expected)> {
+fn verdicts(cfg: &GossipConfig, states: &HashSet<GossipState>) -> Verdicts {
     let model = cfg.clone().into_model();
     model
         .properties()
@@ -247,11 +271,8 @@ fn at_least(a: Expected, b: Expected) -> bool {
 #[test]
 fn every_verdict_with_redelivery_lies_between_the_duplicating_models_at_k_and_k_plus_1() {
     for c in compared() {
-        let d = verdicts(&c.cfg, &c.dup);
-        let r = verdicts(&redelivering(&c.cfg), &c.redeliver);
-        let k = c.cfg.network.max_in_flight;
-        let m = verdicts(&with_in_flight(&c.cfg, k + 1), &c.dup_more);
-        for ((p, vd), ((_, vr), (_, vm))) in d.iter().zip(r.iter().zip(&m)) {
+        let (d, r, m) = (&c.dup.1, &c.redeliver.1, &c.dup_more.1);
+        for ((p, vd), ((_, vr), (_, vm))) in d.iter().zip(r.iter().zip(m)) {
             assert!(
                 at_least(*vr, *vd),
                 "{}: {p:?}: {vd:?} with Duplicate, {vr:?} with redelivery",
@@ -275,9 +296,8 @@ fn every_verdict_with_redelivery_lies_between_the_duplicating_models_at_k_and_k_
 #[test]
 fn every_verdict_with_redelivery_is_the_expected_one() {
     for c in compared() {
-        let cfg = redelivering(&c.cfg);
-        let model = cfg.clone().into_model();
-        for (p, got) in verdicts(&cfg, &c.redeliver) {
+        let model = redelivering(&c.cfg).into_model();
+        for &(p, got) in &c.redeliver.1 {
             assert_eq!(got, model.expected(p), "{}: {p:?}", c.name);
         }
     }
@@ -288,7 +308,7 @@ fn every_verdict_with_redelivery_is_the_expected_one() {
 fn redelivery_state_counts_are_pinned() {
     let counts: Vec<(usize, usize, usize)> = compared()
         .iter()
-        .map(|c| (c.dup.len(), c.redeliver.len(), c.dup_more.len()))
+        .map(|c| (c.dup.0.len(), c.redeliver.0.len(), c.dup_more.0.len()))
         .collect();
     for (c, n) in compared().iter().zip(&counts) {
         println!(
