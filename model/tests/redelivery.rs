@@ -22,7 +22,12 @@ use gossip_model::{
 use stateright::{Checker, HasDiscoveries, Model};
 
 /// (Duplicate at k, redelivery at k, Duplicate at k + 1) unique states of [`configs`].
-const PINNED: &[(usize, usize, usize)] = &[(1407, 5773, 16399), (1109, 5791, 27885), (1776, 5246, 11514), (5079, 27197, 75311)];
+const PINNED: &[(usize, usize, usize)] = &[
+    (1407, 5773, 16399),
+    (1109, 5791, 27885),
+    (1776, 5246, 11514),
+    (5079, 27197, 75311),
+];
 
 /// Every reachable state, by a plain breadth-first search (independent of any checker).
 fn reachable(model: &GossipModel) -> HashSet<GossipState> {

@@ -4,8 +4,8 @@
 //! copy of the matched datagram and keeps the datagram in flight); the implementation follows
 //! the model at every step.
 
-use gossip_conformance::trace::{from_actions, replay};
 use gossip_conformance::harness::conformance_config;
+use gossip_conformance::trace::{from_actions, replay};
 use gossip_model::{GossipAction, GossipConfig};
 use stateright::Model;
 

@@ -301,7 +301,8 @@ fn build_config(args: &ModelArgs) -> Result<GossipConfig> {
         if !cfg.network.duplicating {
             return Err(Usage(
                 "--dup-as-redelivery needs a duplicating network (`dup` in --faults)".into(),
-            ).into());
+            )
+            .into());
         }
         cfg.network.redeliver = true;
     }
