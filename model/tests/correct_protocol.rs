@@ -252,8 +252,14 @@ fn in_push_mode_a_false_conviction_needs_a_heartbeat_that_can_advance_twice() {
             ..quiet()
         };
         let n = check(cfg.clone());
-        let expected = cfg.into_model().expected(gossip_model::properties::names::R_FALSELY_CONVICTED);
-        let want = if max_heartbeat == 1 { Expected::NotFound } else { Expected::Found };
+        let expected = cfg
+            .into_model()
+            .expected(gossip_model::properties::names::R_FALSELY_CONVICTED);
+        let want = if max_heartbeat == 1 {
+            Expected::NotFound
+        } else {
+            Expected::Found
+        };
         assert_eq!(expected, want);
         assert_eq!(n, states, "max_heartbeat {max_heartbeat}");
     }
