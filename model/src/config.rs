@@ -34,13 +34,28 @@ impl Mode {
 pub struct NetworkConfig {
     /// The network may lose any message in flight (a `Drop` action).
     pub lossy: bool,
-    /// The network may duplicate any message in flight (a `Duplicate` action).
+    /// The network may duplicate any message in flight: a `Duplicate` action, or, with
+    /// [`NetworkConfig::redeliver`], a `Redeliver` action.
     pub duplicating: bool,
     /// Messages on one link (from, to) are delivered in the order they were sent.
     pub ordered: bool,
     /// At most this many messages are in flight; a `Gossip` or `Duplicate` that would exceed it
-    /// is not enabled. This bound is part of the model, not a checker boundary.
+    /// is not enabled. This bound is part of the model, not a checker boundary. (A `Redeliver`
+    /// may use one slot more, see [`NetworkConfig::redeliver`].)
     pub max_in_flight: usize,
+    /// State-space abstraction of duplication (off by default; `gossip-check
+    /// --dup-as-redelivery`; a no-op unless `duplicating`): instead of `Duplicate`, which puts
+    /// a second copy of a message in flight next to the first, the network may `Redeliver` a
+    /// message: deliver it and keep it in flight, as if it had been duplicated and one copy
+    /// delivered at once. A redelivery is enabled for every deliverable message whose receiver
+    /// is up while at most `max_in_flight` messages are in flight (the copy uses the one extra
+    /// slot, and the receiver's reply may too), so duplication is possible with one message in
+    /// flight. Every state reached is a state of the model with `Duplicate` and one more slot,
+    /// and every state of the model with `Duplicate` and the same bound has a counterpart with
+    /// the same nodes and the same messages in flight (fewer copies): see the crate docs,
+    /// "State-space reductions".
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub redeliver: bool,
 }
 
 impl Default for NetworkConfig {
@@ -50,6 +65,7 @@ impl Default for NetworkConfig {
             duplicating: false,
             ordered: false,
             max_in_flight: 1,
+            redeliver: false,
         }
     }
 }
@@ -476,6 +492,7 @@ impl Variant {
                 duplicating: false,
                 ordered: false,
                 max_in_flight: 1,
+                redeliver: false,
             },
             convict: false,
             forget: false,

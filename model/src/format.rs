@@ -100,6 +100,12 @@ pub fn action(a: &GossipAction) -> String {
         GossipAction::Duplicate(e) => {
             format!("network duplicates {} n{}→n{}", e.msg.kind(), e.from, e.to)
         }
+        GossipAction::Redeliver(e) => format!(
+            "network duplicates, n{} → n{} {} (a copy stays in flight)",
+            e.from,
+            e.to,
+            msg(&e.msg)
+        ),
         GossipAction::Crash { node } => format!("n{node} crashes"),
         GossipAction::Restart { node } => format!("n{node} restarts"),
         GossipAction::Leave { node } => format!("n{node} leaves"),

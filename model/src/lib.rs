@@ -23,7 +23,7 @@
 //!
 //! Each [`GossipAction`] is one input the implementation can be given: an application write
 //! or delete, a gossip timer tick with the peers its RNG picked, the delivery, loss or
-//! duplication of one message, a crash, a restart, a leave, and the three timeouts
+//! duplication (or, with [`NetworkConfig::redeliver`], redelivery) of one message, a crash, a restart, a leave, and the three timeouts
 //! (`Convict`: the failure detector; `Forget`: the dead grace period; `CollectTombstones`:
 //! the tombstone grace period). Timeouts are abstract: they may fire at any time, so the
 //! model covers every timing, including false suspicion.
@@ -77,6 +77,40 @@
 //!   solely among dead messages). `model/tests/reductions.rs` checks the exact equality of
 //!   the reachable sets, equal verdicts of every property, and that every seeded bug is still
 //!   caught, on small configurations.
+//! * [`NetworkConfig::redeliver`] (*duplication as redelivery*; needs
+//!   [`NetworkConfig::duplicating`]): `Duplicate`, which puts a second copy of a message into
+//!   another in-flight slot, is replaced by `Redeliver`, which delivers a message and keeps it
+//!   in flight. It is enabled for every deliverable message whose receiver is up while at most
+//!   `max_in_flight` messages are in flight. Write `D(k)` for the model with `Duplicate` and
+//!   `max_in_flight = k`, `R(k)` for the model with `Redeliver`.
+//!   *Nothing invented:* a redelivery is `Duplicate` (the copy goes right behind the original,
+//!   also on a FIFO link) followed by the delivery of the first copy, which leaves the network
+//!   as it was but for the receiver's replies; the `Duplicate` needs a free slot among `k + 1`,
+//!   which is the guard. So every state `R(k)` reaches is a state `D(k + 1)` reaches: every
+//!   violation and example it reports is one of a network that duplicates.
+//!   *Nothing lost:* relate a state `s` of `D(k)` to a state `r` with the same nodes and ghost
+//!   state whose network has the same runs of equal messages in the same order (per link: FIFO
+//!   order), each run at least one and at most as many copies as in `s`. Every step of `D(k)`
+//!   from `s` is matched from `r` by at most one step: `Duplicate` by none (the run grows in
+//!   `s` only); a delivery of a message with another copy left by `Redeliver` when `r` holds
+//!   only one copy (it needs `len(r) ≤ len(s) - 1 < k`; by none if the receiver is down, as
+//!   such a delivery changes nothing), else by `Deliver`; a drop of a
+//!   message with another copy left by none or by `Drop`; the last copy's delivery or drop by
+//!   the same step (the runs stay aligned, also when neighbours of equal content merge); a
+//!   gossip round by the same round (it is enabled since `len(r) ≤ len(s)`); every node step
+//!   by itself. So `R(k)` reaches a related state for every state `D(k)` reaches: every node
+//!   state, every violation (ghost state is part of the relation), every message in flight
+//!   (the same distinct messages; an empty network in the same states, so quiescence-
+//!   conditioned properties see the same states), and the properties' verdicts lie between
+//!   those of `D(k)` and `D(k + 1)`. The one property that counts copies, "two copies of one
+//!   message are in flight", is reached in `R(k)` by equal sends, e.g. the two equal SynAcks
+//!   of a Syn delivered twice (also with `k = 1`).
+//!   With `k = 1` this is what makes duplication checkable at all: `D(1)` never duplicates (a
+//!   copy needs a free slot), while `R(1)` redelivers any lone message, at a fraction of
+//!   `D(2)`'s states. For liveness, `Redeliver` is never fair (a fault), so a fair run cannot
+//!   redeliver one message forever instead of delivering it. `model/tests/redelivery.rs`
+//!   checks both inclusions as sets of states on small exhaustive configurations, the verdict
+//!   ordering, that the switch is a no-op without duplication, and every seeded bug.
 //!
 //! ## Properties
 //!
@@ -198,8 +232,15 @@ impl GossipModel {
                 // than max_delta changes held for the other nodes.
                 let held = (c.keys as usize).min(c.writes_per_node as usize) + usize::from(c.leave);
                 // Push mode has no digest: a delta carries everything the sender holds, the
-                // receiver's own changes included.
-                let senders_of_news = if c.mode == Mode::Push {
+                // receiver's own changes included. With redelivery, a Syn can be delivered again
+                // after its sender's changes reached the receiver (by the Ack of the same
+                // exchange, which overtakes the Syn on an unordered network): its stale digest
+                // then asks for them back too.
+                let stale = c.network.duplicating
+                    && c.network.redeliver
+                    && !c.network.ordered
+                    && c.mode != Mode::Push;
+                let senders_of_news = if c.mode == Mode::Push || stale {
                     c.nodes
                 } else {
                     c.nodes - 1
@@ -218,7 +259,12 @@ impl GossipModel {
             R_FORGOTTEN => two && c.forget && (c.convict || c.leave),
             R_RESTART_SEEN => two && c.restarts > 0,
             R_LEAVE_SEEN => two && c.leave,
-            R_DUPLICATE => two && c.network.max_in_flight >= 2,
+            // Two equal sends, a duplicate, or (with redelivery) two deliveries of one Syn
+            // whose receiver replies twice with the same SynAck.
+            R_DUPLICATE => {
+                two && (c.network.max_in_flight >= 2
+                    || (c.network.duplicating && c.network.redeliver))
+            }
             R_JOINED => two,
             _ => true,
         };
@@ -276,7 +322,8 @@ impl GossipModel {
     /// The weak-fairness class of `action` in `state`, or `None` if the action is never
     /// fair. Weakly fair (if continuously enabled, eventually taken): the delivery of each
     /// in-flight message, each gossip timer (from, to), and `Convict` when the subject really
-    /// crashed or left. Never fair: faults (`Drop`, `Duplicate`, `Crash`, `Restart`), the
+    /// crashed or left. Never fair: faults (`Drop`, `Duplicate`, `Redeliver`, `Crash`,
+    /// `Restart`), the
     /// application (`Write`, `Delete`, `Leave`) and the grace-period timeouts (`Forget`,
     /// `CollectTombstones`).
     pub fn fair_class(&self, state: &GossipState, action: &GossipAction) -> Option<u64> {

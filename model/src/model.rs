@@ -320,19 +320,35 @@ impl Model for GossipModel {
                 }
             }
         }
-        for env in self.deliverable(s) {
+        let deliverable = self.deliverable(s);
+        let redeliver = cfg.network.duplicating && cfg.network.redeliver;
+        // Redelivery = `Duplicate` into the one extra slot, then `Deliver` of the first copy.
+        let redeliveries = if redeliver && s.network.len() <= cfg.network.max_in_flight {
+            deliverable
+                .iter()
+                .filter(|e| s.nodes[e.to as usize].up)
+                .cloned()
+                .collect()
+        } else {
+            vec![]
+        };
+        for env in deliverable {
             actions.push(GossipAction::Deliver(env));
         }
-        if cfg.network.lossy || cfg.network.duplicating {
+        if cfg.network.lossy || (cfg.network.duplicating && !redeliver) {
             for env in self.distinct_in_flight(s) {
                 if cfg.network.lossy {
                     actions.push(GossipAction::Drop(env.clone()));
                 }
-                if cfg.network.duplicating && s.network.len() < cfg.network.max_in_flight {
+                if cfg.network.duplicating
+                    && !redeliver
+                    && s.network.len() < cfg.network.max_in_flight
+                {
                     actions.push(GossipAction::Duplicate(env));
                 }
             }
         }
+        actions.extend(redeliveries.into_iter().map(GossipAction::Redeliver));
     }
 
     fn next_state(&self, before: &GossipState, action: GossipAction) -> Option<GossipState> {
@@ -414,6 +430,12 @@ impl Model for GossipModel {
             GossipAction::Duplicate(env) => {
                 let pos = s.network.iter().position(|e| e == env)?;
                 s.network.insert(pos + 1, env.clone());
+            }
+            GossipAction::Redeliver(env) => {
+                // Duplicate, then deliver the first copy: the network is unchanged but for the
+                // replies.
+                s.network.iter().position(|e| e == env)?;
+                self.deliver(&mut s, env);
             }
             &GossipAction::Crash { node } => {
                 s.nodes[node as usize].up = false;

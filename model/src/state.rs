@@ -382,4 +382,8 @@ pub enum GossipAction {
         /// Whose tombstones.
         subject: NodeId,
     },
+    /// The network duplicates one message and delivers one copy at once: the message is
+    /// delivered and stays in flight (only with [`crate::NetworkConfig::redeliver`], which
+    /// replaces `Duplicate` by this step).
+    Redeliver(Envelope),
 }

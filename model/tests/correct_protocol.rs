@@ -11,6 +11,7 @@ fn net(lossy: bool, duplicating: bool, ordered: bool, max_in_flight: usize) -> N
         duplicating,
         ordered,
         max_in_flight,
+        redeliver: false,
     }
 }
 

@@ -62,6 +62,7 @@ fn configs() -> Vec<(&'static str, GossipConfig)> {
                     duplicating: false,
                     ordered: false,
                     max_in_flight: 2,
+                    redeliver: false,
                 },
                 ..base.clone()
             },
@@ -74,6 +75,7 @@ fn configs() -> Vec<(&'static str, GossipConfig)> {
                     duplicating: true,
                     ordered: true,
                     max_in_flight: 2,
+                    redeliver: false,
                 },
                 ..base.clone()
             },
@@ -88,6 +90,7 @@ fn configs() -> Vec<(&'static str, GossipConfig)> {
                     duplicating: false,
                     ordered: false,
                     max_in_flight: 1,
+                    redeliver: false,
                 },
                 ..base.clone()
             },

@@ -17,6 +17,7 @@ fn cfg() -> GossipConfig {
             duplicating: false,
             ordered: false,
             max_in_flight: 1,
+            redeliver: false,
         },
         ..GossipConfig::default()
     }

@@ -480,7 +480,7 @@ pub fn summarize(cfg: &GossipConfig) -> String {
     format!(
         "variant {}, {} nodes, {} keys, {} values, {} writes and {} deletes per node, mode {}, \
          fanout {}, max-delta {}, max-in-flight {}, max-heartbeat {}, faults {}, features {}, \
-         seeds {}{}",
+         seeds {}{}{}",
         cfg.variant.name(),
         cfg.nodes,
         cfg.keys,
@@ -495,6 +495,11 @@ pub fn summarize(cfg: &GossipConfig) -> String {
         faults_of(cfg),
         features_of(cfg),
         seeds.join(","),
+        if cfg.network.duplicating && cfg.network.redeliver {
+            ", duplication as redelivery"
+        } else {
+            ""
+        },
         if cfg.prune_dead_messages {
             ", dead messages pruned"
         } else {

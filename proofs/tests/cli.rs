@@ -398,6 +398,10 @@ fn bad_arguments_exit_two_with_a_clear_message() {
             "unit",
         ),
         (&["--no-such-option"], "no-such-option"),
+        (
+            &["--faults", "loss", "--dup-as-redelivery"],
+            "dup-as-redelivery",
+        ),
     ];
     for (args, needle) in cases {
         let out = gossip_check(args);

@@ -15,6 +15,7 @@
 //! | `Gossip {from, to: [t]}` | `core.start_round_with(addr(t))` (fanout 1) |
 //! | `Deliver(env)` | the in-flight datagram matched to `env` is given to `handle_datagram` of its receiver (lost if the receiver is down) |
 //! | `Drop(env)` / `Duplicate(env)` | the matched datagram is removed / copied |
+//! | `Redeliver(env)` | a copy of the matched datagram is given to `handle_datagram` of its receiver; the datagram stays in flight |
 //! | `Crash {node}` | the core is frozen: it takes no more inputs (its state stays readable, as in the model) |
 //! | `Restart {node}` | a new core with a strictly greater implementation generation |
 //! | `Convict {observer, subject}` | `core.convict(subject)` |
@@ -332,6 +333,26 @@ impl Cluster {
                     ));
                 };
                 let f = self.inflight.remove(k);
+                let Some(bytes) = f.bytes else {
+                    return Ok(Outcome::Stutter("a phantom message (no-op)".into()));
+                };
+                let r = node_of(f.to);
+                if self.up[r]
+                    && let Some(e) = self.cores[r].datagram(addr(f.from), &bytes, now)?
+                {
+                    return err(format!("n{r} rejected a datagram of n{}: {e:?}", f.from));
+                }
+            }
+            GossipAction::Redeliver(env) => {
+                let Some(k) = self.find(env, lenient) else {
+                    return stutter(format!(
+                        "no datagram in flight matches the redelivered {} n{}→n{}",
+                        env.msg.kind(),
+                        env.from,
+                        env.to
+                    ));
+                };
+                let f = self.inflight[k].clone();
                 let Some(bytes) = f.bytes else {
                     return Ok(Outcome::Stutter("a phantom message (no-op)".into()));
                 };

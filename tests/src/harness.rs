@@ -102,6 +102,7 @@ pub fn conformance_config(
             duplicating: true,
             ordered,
             max_in_flight,
+            redeliver: false,
         },
         convict: true,
         forget: true,

@@ -107,6 +107,13 @@ struct ModelArgs {
     /// every property; docs/checking.md, "State-space reductions").
     #[arg(long)]
     prune_dead_messages: bool,
+    /// Duplication abstraction (needs `dup` in --faults): instead of a second copy in another
+    /// in-flight slot, a duplicated message is delivered and stays in flight (a redelivery),
+    /// so duplication is possible with --max-in-flight 1. Every state reached is one of the
+    /// model with copies and one more slot; nothing reachable with copies and the same slot
+    /// count is lost (docs/checking.md, "State-space reductions").
+    #[arg(long)]
+    dup_as_redelivery: bool,
 }
 
 /// Options of the checking run.
@@ -289,6 +296,15 @@ fn build_config(args: &ModelArgs) -> Result<GossipConfig> {
     }
     if args.prune_dead_messages {
         cfg.prune_dead_messages = true;
+    }
+    if args.dup_as_redelivery {
+        if !cfg.network.duplicating {
+            return Err(Usage(
+                "--dup-as-redelivery needs a duplicating network (`dup` in --faults)".into(),
+            )
+            .into());
+        }
+        cfg.network.redeliver = true;
     }
     cfg.validate()
         .map_err(|e| Usage(format!("invalid configuration: {e}")))?;
