@@ -232,6 +232,32 @@ fn keys_beyond_max_keys_per_node_are_dropped_and_the_watermark_stays_sound() {
 }
 
 #[test]
+fn an_incremental_delta_cut_after_its_first_update_counts_every_later_update_as_dropped() {
+    let mut c = config("a", 1);
+    c.limits.max_keys_per_node = 1;
+    let mut a = core_with(c);
+    let d = one_delta(
+        vec![
+            set(1, "p", b"1"),
+            set(2, "q", b"1"),
+            set(3, "r", b"1"),
+            set(4, "s", b"1"),
+            set(5, "t", b"1"),
+        ],
+        5,
+    );
+    a.handle_datagram(addr(3), &d, secs(0)).unwrap();
+    let cv = a.view().node(&id("c", 3)).unwrap().clone();
+    assert_eq!(cv.entries.len(), 1);
+    assert_eq!(cv.watermark, 1, "the watermark stops at the cut");
+    assert_eq!(
+        a.stats().dropped_updates,
+        4,
+        "the four updates from the cut on"
+    );
+}
+
+#[test]
 fn a_reset_cut_by_max_keys_per_node_never_lowers_the_watermark() {
     let mut c = config("a", 1);
     c.limits.max_keys_per_node = 2;

@@ -84,3 +84,31 @@ fn the_view_epoch_changes_with_every_change_of_the_view_but_not_with_heartbeats_
         "nobody was forgotten"
     );
 }
+
+#[test]
+fn collecting_tombstones_changes_the_view_epoch_only_when_a_tombstone_was_collected() {
+    use rand::SeedableRng;
+    let config = gossip_core::Config::new("a", "10.0.0.1:7000".parse().unwrap());
+    let rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let mut core = gossip_core::Core::new(config, rng, Duration::ZERO).unwrap();
+    let now = Duration::from_secs(1);
+    for key in ["a", "b"] {
+        core.set(key, b"1", now).unwrap();
+        core.delete(key, now).unwrap();
+    }
+    let me = core.id().clone();
+    let before = core.view_epoch();
+    assert_eq!(core.collect_tombstones(&me, now), 2);
+    let after = core.view_epoch();
+    assert!(
+        after > before,
+        "collecting two tombstones moved the epoch from {before} to {after}"
+    );
+    assert!(core.view().node(&me).unwrap().entries.is_empty());
+    assert_eq!(core.collect_tombstones(&me, now), 0);
+    assert_eq!(
+        core.view_epoch(),
+        after,
+        "nothing collected, the epoch stays"
+    );
+}
