@@ -103,3 +103,71 @@ impl RateLimiter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(last: u8) -> SocketAddr {
+        SocketAddr::from(([10, 0, 0, last], 7000))
+    }
+
+    fn ms(m: u64) -> Duration {
+        Duration::from_millis(m)
+    }
+
+    #[test]
+    fn a_bucket_admits_a_burst_of_rate_datagrams_then_one_per_refilled_token() {
+        let mut l = RateLimiter::default();
+        for i in 0..10 {
+            assert!(l.admit(src(1), ms(0), 10, 4), "datagram {i} of the burst");
+        }
+        assert!(!l.admit(src(1), ms(0), 10, 4), "the burst is spent");
+        assert!(
+            !l.admit(src(1), ms(99), 10, 4),
+            "99 ms refill less than a token"
+        );
+        assert!(l.admit(src(1), ms(100), 10, 4), "100 ms refill one token");
+        assert!(!l.admit(src(1), ms(100), 10, 4));
+        // A refill never exceeds the burst size.
+        for i in 0..10 {
+            assert!(
+                l.admit(src(1), ms(60_000), 10, 4),
+                "datagram {i} after a long idle"
+            );
+        }
+        assert!(!l.admit(src(1), ms(60_000), 10, 4));
+    }
+
+    #[test]
+    fn a_rate_of_zero_admits_everything_and_tracks_nobody() {
+        let mut l = RateLimiter::default();
+        for i in 0..100 {
+            assert!(l.admit(src(i), ms(0), 0, 1));
+        }
+        assert_eq!(l.len(), 0);
+    }
+
+    #[test]
+    fn a_full_table_refuses_a_new_source_until_a_tracked_bucket_has_refilled_completely() {
+        let mut l = RateLimiter::default();
+        assert!(l.admit(src(1), ms(0), 10, 2));
+        assert!(l.admit(src(2), ms(0), 10, 2));
+        assert_eq!(l.len(), 2);
+        // Both tracked buckets are short of a token: neither may be evicted.
+        assert!(!l.admit(src(3), ms(50), 10, 2));
+        assert_eq!(l.len(), 2);
+        // Source 2 spends more, source 1 refills completely by 100 ms and is evicted.
+        assert!(l.admit(src(2), ms(60), 10, 2));
+        assert!(l.admit(src(3), ms(100), 10, 2));
+        assert_eq!(l.len(), 2);
+        // Source 1 was forgotten: it comes back with a full bucket, once the tracked buckets
+        // (sources 2 and 3) have refilled completely and are evicted.
+        assert!(!l.admit(src(1), ms(150), 10, 2));
+        assert!(l.admit(src(1), ms(200), 10, 2));
+        for _ in 0..9 {
+            assert!(l.admit(src(1), ms(200), 10, 2));
+        }
+        assert!(!l.admit(src(1), ms(200), 10, 2));
+    }
+}

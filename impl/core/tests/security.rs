@@ -590,3 +590,35 @@ fn signed_and_sealed_datagrams_stay_within_the_mtu_and_large_states_still_conver
         assert!(sim.core(i).stats().deltas_cut > 0);
     }
 }
+
+#[test]
+fn the_security_accessors_report_the_layers_keys_and_roster_the_core_was_built_with() {
+    let plain = core_a();
+    assert_eq!(
+        plain.security_layers(),
+        gossip_core::SecurityLayers::default()
+    );
+    assert!(plain.keyring().is_none() && plain.roster().is_none());
+    assert!(plain.public_key().is_none());
+
+    let mut a = secure_core(config("a", 1), &[key(1)], &NAMES);
+    assert_eq!(
+        a.security_layers(),
+        gossip_core::SecurityLayers {
+            encrypted: true,
+            signed: true
+        }
+    );
+    assert_eq!(a.public_key(), Some(signing_key("a").verifying_key()));
+    assert_eq!(a.keyring().unwrap().primary(), key(1).fingerprint());
+    let roster = a.roster().unwrap();
+    assert_eq!(roster.len(), NAMES.len());
+    assert_eq!(roster.get("b"), Some(&signing_key("b").verifying_key()));
+    // The mutable accessors reach the core's own keyring and roster.
+    assert!(a.roster_mut().unwrap().remove("m"));
+    assert_eq!(a.roster().unwrap().len(), NAMES.len() - 1);
+    assert_eq!(a.roster().unwrap().get("m"), None);
+    assert_eq!(a.keyring_mut().unwrap().add(key(2)), Ok(true));
+    assert_eq!(a.keyring().unwrap().list().len(), 2);
+    assert_eq!(a.keyring().unwrap().primary(), key(1).fingerprint());
+}
