@@ -1229,3 +1229,31 @@ fn in_pull_mode_a_syn_carries_the_senders_own_node_delta_even_when_it_fills_its_
         "the sweep crosses the cut"
     );
 }
+
+#[test]
+fn a_key_of_exactly_max_key_len_is_accepted_and_one_byte_more_is_refused() {
+    let mut a = core_a();
+    let max = a.config().limits.max_key_len;
+    assert_eq!(a.set(&"k".repeat(max), b"v", secs(0)), Ok(1));
+    assert!(matches!(
+        a.set(&"k".repeat(max + 1), b"v", secs(0)),
+        Err(WriteError::KeyTooLong { .. })
+    ));
+}
+
+#[test]
+fn the_datagram_and_byte_counters_count_exactly_what_poll_transmit_hands_out() {
+    let mut a = core_a();
+    a.set("k", b"v", secs(0)).unwrap();
+    let (mut datagrams, mut bytes) = (0u64, 0u64);
+    for (i, peer) in [2u8, 3, 4].into_iter().enumerate() {
+        a.start_round_with(addr(peer), secs(i as u64));
+        while let Some(t) = a.poll_transmit() {
+            datagrams += 1;
+            bytes += t.payload.len() as u64;
+        }
+    }
+    assert_eq!(datagrams, 3);
+    assert_eq!(a.stats().datagrams_out, datagrams);
+    assert_eq!(a.stats().bytes_out, bytes);
+}
