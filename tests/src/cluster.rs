@@ -323,36 +323,23 @@ impl Cluster {
                 }
                 self.cores[i].gossip(addr(to[0]), now)?;
             }
-            GossipAction::Deliver(env) => {
+            GossipAction::Deliver(env) | GossipAction::Redeliver(env) => {
+                // A redelivery delivers a copy and keeps the datagram in flight.
+                let keep = matches!(action, GossipAction::Redeliver(_));
                 let Some(k) = self.find(env, lenient) else {
                     return stutter(format!(
-                        "no datagram in flight matches the delivered {} n{}→n{}",
+                        "no datagram in flight matches the {} {} n{}→n{}",
+                        if keep { "redelivered" } else { "delivered" },
                         env.msg.kind(),
                         env.from,
                         env.to
                     ));
                 };
-                let f = self.inflight.remove(k);
-                let Some(bytes) = f.bytes else {
-                    return Ok(Outcome::Stutter("a phantom message (no-op)".into()));
+                let f = if keep {
+                    self.inflight[k].clone()
+                } else {
+                    self.inflight.remove(k)
                 };
-                let r = node_of(f.to);
-                if self.up[r]
-                    && let Some(e) = self.cores[r].datagram(addr(f.from), &bytes, now)?
-                {
-                    return err(format!("n{r} rejected a datagram of n{}: {e:?}", f.from));
-                }
-            }
-            GossipAction::Redeliver(env) => {
-                let Some(k) = self.find(env, lenient) else {
-                    return stutter(format!(
-                        "no datagram in flight matches the redelivered {} n{}→n{}",
-                        env.msg.kind(),
-                        env.from,
-                        env.to
-                    ));
-                };
-                let f = self.inflight[k].clone();
                 let Some(bytes) = f.bytes else {
                     return Ok(Outcome::Stutter("a phantom message (no-op)".into()));
                 };
