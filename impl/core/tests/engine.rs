@@ -1257,3 +1257,29 @@ fn the_datagram_and_byte_counters_count_exactly_what_poll_transmit_hands_out() {
     assert_eq!(a.stats().datagrams_out, datagrams);
     assert_eq!(a.stats().bytes_out, bytes);
 }
+
+#[test]
+fn when_every_known_peer_is_dead_every_round_also_contacts_a_seed() {
+    let mut c = config("a", 1);
+    let seed = addr(9); // not a node of the view
+    c.seeds = vec![seed];
+    c.dead_grace_period = secs(3_600); // the dead peers stay in the view
+    let mut a = core_with(c);
+    let peers = [id("b", 2), id("c", 3)];
+    let d = ack(peers.iter().map(|p| nd(p, 1, 1, INC0, vec![], 0)).collect());
+    a.handle_datagram(addr(2), &d, secs(0)).unwrap();
+    for p in &peers {
+        assert!(a.convict(p, secs(1)));
+        assert_eq!(a.status(p), Some(Status::Dead));
+    }
+    // node.md §4 step 4: with no live peer, the seed is added with probability 1.
+    for r in 2..42 {
+        a.handle_timeout(secs(r));
+        let out = sent(&mut a);
+        assert!(
+            out.iter().any(|(dst, _)| *dst == seed),
+            "round at {r} s: no seed among {:?}",
+            out.iter().map(|(dst, _)| dst).collect::<Vec<_>>()
+        );
+    }
+}
