@@ -432,3 +432,71 @@ fn a_syn_digest_larger_than_the_mtu_allows_is_cut_to_the_mtu() {
         assert!(d.range.is_some(), "60 nodes do not fit: a partial digest");
     }
 }
+
+#[test]
+fn pull_and_push_syns_filled_by_a_large_view_stay_within_the_mtu() {
+    // 60 nodes, each with one update whose value length varies, so that over the MTU sweep
+    // some Syn fills its budget to within a few bytes.
+    let all: Vec<NodeDelta> = (0..60u8)
+        .map(|i| {
+            let u = Update {
+                version: 1,
+                change: Change::Set {
+                    key: "k".into(),
+                    value: vec![i; usize::from(i % 13)],
+                },
+                sig: None,
+            };
+            learned(&n(i), 1, vec![u], 1)
+        })
+        .collect();
+    for mode in [gossip_core::GossipMode::Pull, gossip_core::GossipMode::Push] {
+        let (mut with_digest, mut with_delta) = (0, 0);
+        for mtu in 600..=680 {
+            let mut c = config("a", 1);
+            c.limits.max_name_len = 8;
+            c.limits.max_key_len = 16;
+            c.limits.max_value_len = 64;
+            c.mtu = mtu;
+            c.max_digest_len = 10_000;
+            c.mode = mode;
+            let Ok(mut a) = gossip_core::Core::new(
+                c,
+                <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1),
+                secs(0),
+            ) else {
+                panic!("mtu {mtu} is valid")
+            };
+            a.set("own", &[7; 40], secs(0)).unwrap();
+            for (k, part) in all.chunks(10).enumerate() {
+                a.handle_datagram(addr(10 + k as u8), &ack(part.to_vec()), secs(0))
+                    .unwrap();
+            }
+            sent(&mut a);
+            a.start_round_with(addr(2), secs(1));
+            let out = sent(&mut a); // asserts every datagram is within the MTU
+            assert_eq!(out.len(), 1, "the Syn is sent ({mode:?}, mtu {mtu})");
+            let Message::Syn { digest, delta, .. } = &out[0].1 else {
+                panic!("{out:?}")
+            };
+            // A partial digest that fills what the own node delta leaves (at least 10 of the
+            // 61 entries at these MTUs).
+            with_digest += usize::from(
+                digest
+                    .as_ref()
+                    .is_some_and(|d| d.range.is_some() && d.entries.len() >= 10),
+            );
+            with_delta += usize::from(!delta.is_empty());
+        }
+        match mode {
+            gossip_core::GossipMode::Pull => {
+                assert_eq!(
+                    with_digest, 81,
+                    "pull: a partial digest filling the rest at every MTU"
+                );
+                assert_eq!(with_delta, 81, "pull: the own node delta at every MTU");
+            }
+            _ => assert_eq!(with_delta, 81, "push: a delta at every MTU"),
+        }
+    }
+}
