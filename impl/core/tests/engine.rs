@@ -1242,7 +1242,7 @@ fn a_key_of_exactly_max_key_len_is_accepted_and_one_byte_more_is_refused() {
 }
 
 #[test]
-fn the_datagram_and_byte_counters_count_exactly_what_poll_transmit_hands_out() {
+fn the_syn_datagram_and_byte_counters_count_exactly_what_was_sent() {
     let mut a = core_a();
     a.set("k", b"v", secs(0)).unwrap();
     let (mut datagrams, mut bytes) = (0u64, 0u64);
@@ -1254,6 +1254,7 @@ fn the_datagram_and_byte_counters_count_exactly_what_poll_transmit_hands_out() {
         }
     }
     assert_eq!(datagrams, 3);
+    assert_eq!(a.stats().syns_sent, 3);
     assert_eq!(a.stats().datagrams_out, datagrams);
     assert_eq!(a.stats().bytes_out, bytes);
 }
