@@ -239,11 +239,20 @@ fn compression_changes_the_bytes_but_not_a_single_exchange() {
         sim.run_for(Duration::from_secs(40));
         let views: Vec<_> = (0..20).map(|i| sim.core(i).view()).collect();
         let rounds: u64 = (0..20).map(|i| sim.core(i).stats().rounds).sum();
-        (views, rounds, sim.stats.sent, sim.stats.bytes)
+        let saved: u64 = (0..20)
+            .map(|i| sim.core(i).stats().compression_saved_bytes)
+            .sum();
+        (views, rounds, sim.stats.sent, sim.stats.bytes, saved)
     };
-    let (v0, r0, sent0, bytes0) = run(false);
-    let (v1, r1, sent1, bytes1) = run(true);
+    let (v0, r0, sent0, bytes0, saved0) = run(false);
+    let (v1, r1, sent1, bytes1, saved1) = run(true);
     assert_eq!((v0, r0, sent0), (v1, r1, sent1));
+    assert_eq!(saved0, 0);
+    assert_eq!(
+        saved1,
+        bytes0 - bytes1,
+        "the saved bytes are counted exactly"
+    );
     assert!(
         bytes1 * 10 < bytes0 * 8,
         "compressed {bytes1} vs plain {bytes0}"

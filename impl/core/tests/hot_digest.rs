@@ -195,9 +195,11 @@ fn a_partial_synack_digest_asks_for_the_unknown_nodes_the_peer_listed_with_place
         a.handle_datagram(addr(10 + chunk), &ack(d), secs(0))
             .unwrap();
     }
+    assert!(a.forget(&n(99), secs(0)));
     sent(&mut a);
-    // The peer's digest covers only a node a has never heard of.
-    let stranger = id("zz", 250);
+    // The peer's digest covers two nodes a has never heard of (one listed twice), a node a
+    // knows and the node a forgot: a asks for the two strangers only, once each.
+    let (stranger, stranger2) = (id("zz", 250), id("zz2", 251));
     let syn = encode(Message::Syn {
         mode: gossip_core::GossipMode::PushPull,
         digest: Some(Digest {
@@ -205,7 +207,13 @@ fn a_partial_synack_digest_asks_for_the_unknown_nodes_the_peer_listed_with_place
                 start: stranger.clone(),
                 end: id("zzz", 1), // the end is excluded: the range is [zz, zzz)
             }),
-            entries: vec![entry(&stranger, 1, 1, 0)],
+            entries: vec![
+                entry(&stranger, 1, 1, 0),
+                entry(&n(3), 1, 1, 0),
+                entry(&n(99), 1, 1, 0),
+                entry(&stranger, 1, 1, 0),
+                entry(&stranger2, 1, 1, 0),
+            ],
         }),
         delta: vec![],
     });
@@ -224,6 +232,8 @@ fn a_partial_synack_digest_asks_for_the_unknown_nodes_the_peer_listed_with_place
     // node.md §5: the own entry, then a placeholder (id, 0, 0, 0) per wanted unknown id.
     assert_eq!(d.entries[0].node, id("a", 1));
     assert_eq!(d.entries[1], entry(&stranger, 0, 0, 0));
+    assert_eq!(d.entries[2], entry(&stranger2, 0, 0, 0));
+    assert_ne!(d.entries[3].generation, 0, "no other placeholder: {d:?}");
 }
 
 /// As for deltas: a digest's entries array header grows from 1 to 3 bytes at the 16th entry,
@@ -499,4 +509,58 @@ fn pull_and_push_syns_filled_by_a_large_view_stay_within_the_mtu() {
             _ => assert_eq!(with_delta, 81, "push: a delta at every MTU"),
         }
     }
+}
+
+#[test]
+fn a_digest_showing_a_peer_ahead_marks_those_nodes_hot_for_two_log2_n_rounds() {
+    let mut c = config("a", 1);
+    c.limits.max_name_len = 8;
+    c.max_digest_len = 200;
+    let mut a = core_with(c);
+    // a learns n00..n19 at generation 1, watermark 0; their hot marks (new node states) expire.
+    let all: Vec<NodeDelta> = (0..20).map(|i| learned(&n(i), 1, vec![], 0)).collect();
+    a.handle_datagram(addr(2), &ack(all), secs(0)).unwrap();
+    for r in 1..=12 {
+        a.start_round_with(addr(2), secs(r));
+    }
+    sent(&mut a);
+    // A Syn whose digest shows the sender ahead for n07 (same generation, higher watermark)
+    // and n08 (higher generation), and not ahead for n09 (equal) and n10 (lower generation,
+    // higher watermark), nor for the node itself. The nodes that are not ahead come last: marked by mistake, they would
+    // be the most recent marks, listed first.
+    let digest = vec![
+        entry(&n(7), 1, 1, 3),
+        entry(&n(8), 2, 1, 0),
+        entry(&n(9), 1, 1, 0),
+        entry(&n(10), 0, 9, 5),
+        // The node itself, shown "ahead" (a stale view of it): never marked hot.
+        entry(&id("a", 1), 1, 1, 5),
+    ];
+    a.handle_datagram(addr(2), &syn(digest), secs(13)).unwrap();
+    sent(&mut a);
+    // 21 nodes: a hot mark lasts 2 × ⌈log2 21⌉ = 10 rounds (node.md §5).
+    let mut listed_first = Vec::new();
+    for r in 14..30 {
+        a.start_round_with(addr(2), secs(r));
+        let out = sent(&mut a);
+        let Message::Syn {
+            digest: Some(d), ..
+        } = &out[0].1
+        else {
+            panic!("{out:?}")
+        };
+        assert!(d.range.is_some(), "21 nodes do not fit 200 bytes");
+        assert_eq!(d.entries[0].node, id("a", 1));
+        let hot: Vec<NodeId> = d.entries[1..3].iter().map(|e| e.node.clone()).collect();
+        listed_first.push(hot == [n(8), n(7)]);
+    }
+    let rounds_listed = listed_first.iter().take_while(|&&x| x).count();
+    assert_eq!(
+        rounds_listed, 10,
+        "n08 then n07 listed right after the own entry: {listed_first:?}"
+    );
+    assert!(
+        listed_first[10..].iter().all(|&x| !x),
+        "the marks expired: {listed_first:?}"
+    );
 }
