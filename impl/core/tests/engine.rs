@@ -1284,3 +1284,75 @@ fn when_every_known_peer_is_dead_every_round_also_contacts_a_seed() {
         );
     }
 }
+
+#[test]
+fn after_a_cut_delta_the_next_delta_starts_after_the_node_that_was_cut() {
+    let mut c = config("a", 1);
+    c.mode = GossipMode::Push;
+    c.max_delta_updates = Some(1);
+    let mut a = core_with(c);
+    let names = ["b", "c", "d", "e", "f"];
+    let learned: Vec<NodeDelta> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| nd(&id(n, 2 + i as u8), 1, 1, INC0, vec![set(1, "k", b"v")], 1))
+        .collect();
+    a.handle_datagram(addr(2), &ack(learned), secs(0)).unwrap();
+    sent(&mut a);
+    // Per round, the nodes whose node delta carries an update (one update per delta).
+    let mut carried = Vec::new();
+    for r in 1..=6 {
+        a.start_round_with(addr(9), secs(r));
+        let out = sent(&mut a);
+        let Message::Syn { delta, .. } = &out[0].1 else {
+            panic!("{out:?}")
+        };
+        let with_updates: Vec<String> = delta
+            .iter()
+            .filter(|d| !d.updates.is_empty())
+            .map(|d| d.node.name.clone())
+            .collect();
+        carried.push(with_updates.join(","));
+    }
+    // Order a, b, c, d, e, f: the first delta carries b's update and is cut at c, so the next
+    // starts after c (at d), and so on: every node gets its turn.
+    assert_eq!(carried, ["b", "d", "f", "c", "e", "b"]);
+}
+
+#[test]
+fn after_an_mtu_cut_a_later_node_delta_is_sent_without_its_updates() {
+    let mut c = config("a", 1);
+    c.mode = GossipMode::Push;
+    let mut a = core_with(c);
+    let (b, cc) = (id("b", 2), id("c", 3));
+    let big = |v: u64, k: &str| set(v, k, &[1; 480]);
+    let first = vec![nd(&b, 1, 1, INC0, vec![big(1, "k1"), big(2, "k2")], 2)];
+    a.handle_datagram(addr(2), &ack(first), secs(0)).unwrap();
+    let second = vec![
+        nd(
+            &b,
+            1,
+            1,
+            DeltaKind::Incremental { from: 2 },
+            vec![big(3, "k3")],
+            3,
+        ),
+        nd(&cc, 1, 1, INC0, vec![set(1, "k", b"v")], 1),
+    ];
+    a.handle_datagram(addr(2), &ack(second), secs(0)).unwrap();
+    sent(&mut a);
+    a.start_round_with(addr(9), secs(1));
+    let out = sent(&mut a);
+    let Message::Syn { delta, .. } = &out[0].1 else {
+        panic!("{out:?}")
+    };
+    let of = |n: &gossip_core::NodeId| delta.iter().find(|d| d.node == *n).unwrap();
+    // b's three 480-byte updates do not fit a 1,400-byte datagram: cut after the second.
+    assert_eq!(of(&b).updates.len(), 2);
+    assert_eq!(of(&b).watermark_after, 2);
+    // c's one small update would fit, but after a cut a node delta carries no updates
+    // (protocol.md §4, as the model does): heartbeat only.
+    assert_eq!(of(&cc).updates, vec![]);
+    assert_eq!(of(&cc).kind, DeltaKind::Incremental { from: 0 });
+    assert_eq!(of(&cc).watermark_after, 0);
+}

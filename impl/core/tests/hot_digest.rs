@@ -564,3 +564,32 @@ fn a_digest_showing_a_peer_ahead_marks_those_nodes_hot_for_two_log2_n_rounds() {
         "the marks expired: {listed_first:?}"
     );
 }
+
+#[test]
+fn a_delta_answers_the_nodes_in_a_partial_digests_range_and_the_ones_it_lists_outside_it() {
+    let mut a = core_a();
+    let all: Vec<NodeDelta> = (0..20).map(|i| learned(&n(i), 1, vec![], 0)).collect();
+    a.handle_datagram(addr(2), &ack(all), secs(0)).unwrap();
+    sent(&mut a);
+    // The peer's partial digest covers [n05, n10) and lists n07 and, outside the range, n15,
+    // both with an older heartbeat; the other nodes of the range are unknown to it.
+    let syn = encode(Message::Syn {
+        mode: gossip_core::GossipMode::PushPull,
+        digest: Some(Digest {
+            range: Some(DigestRange {
+                start: n(5),
+                end: n(10),
+            }),
+            entries: vec![entry(&n(7), 1, 0, 0), entry(&n(15), 1, 0, 0)],
+        }),
+        delta: vec![],
+    });
+    a.handle_datagram(addr(2), &syn, secs(1)).unwrap();
+    let out = sent(&mut a);
+    let Message::SynAck { delta, .. } = &out[0].1 else {
+        panic!("{out:?}")
+    };
+    let mut nodes: Vec<NodeId> = delta.iter().map(|d| d.node.clone()).collect();
+    nodes.sort();
+    assert_eq!(nodes, [n(5), n(6), n(7), n(8), n(9), n(15)]);
+}
