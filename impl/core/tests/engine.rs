@@ -1324,7 +1324,7 @@ fn after_an_mtu_cut_a_later_node_delta_is_sent_without_its_updates() {
     let mut c = config("a", 1);
     c.mode = GossipMode::Push;
     let mut a = core_with(c);
-    let (b, cc) = (id("b", 2), id("c", 3));
+    let (b, cc, d) = (id("b", 2), id("c", 3), id("d", 4));
     let big = |v: u64, k: &str| set(v, k, &[1; 480]);
     let first = vec![nd(&b, 1, 1, INC0, vec![big(1, "k1"), big(2, "k2")], 2)];
     a.handle_datagram(addr(2), &ack(first), secs(0)).unwrap();
@@ -1338,6 +1338,14 @@ fn after_an_mtu_cut_a_later_node_delta_is_sent_without_its_updates() {
             3,
         ),
         nd(&cc, 1, 1, INC0, vec![set(1, "k", b"v")], 1),
+        nd(
+            &d,
+            1,
+            1,
+            INC0,
+            vec![set(1, "k", b"v"), set(2, "l", b"v")],
+            2,
+        ),
     ];
     a.handle_datagram(addr(2), &ack(second), secs(0)).unwrap();
     sent(&mut a);
@@ -1350,9 +1358,161 @@ fn after_an_mtu_cut_a_later_node_delta_is_sent_without_its_updates() {
     // b's three 480-byte updates do not fit a 1,400-byte datagram: cut after the second.
     assert_eq!(of(&b).updates.len(), 2);
     assert_eq!(of(&b).watermark_after, 2);
-    // c's one small update would fit, but after a cut a node delta carries no updates
-    // (protocol.md §4, as the model does): heartbeat only.
-    assert_eq!(of(&cc).updates, vec![]);
-    assert_eq!(of(&cc).kind, DeltaKind::Incremental { from: 0 });
-    assert_eq!(of(&cc).watermark_after, 0);
+    // c's one small update and d's two would fit, but after a cut a node delta carries no
+    // updates (protocol.md §4, as the model does): heartbeat only.
+    for later in [&cc, &d] {
+        assert_eq!(of(later).updates, vec![]);
+        assert_eq!(of(later).kind, DeltaKind::Incremental { from: 0 });
+        assert_eq!(of(later).watermark_after, 0);
+    }
+}
+
+/// Per MTU from `lo` to `hi`: how many of `b`'s updates (twelve of 60 bytes) a push Syn
+/// carries, and the Syn's length.
+fn updates_carried_per_mtu(lo: usize, hi: usize) -> Vec<(usize, usize, usize)> {
+    let mut rows = Vec::new();
+    for mtu in lo..=hi {
+        let mut c = config("a", 1);
+        c.mode = GossipMode::Push;
+        c.limits.max_name_len = 8;
+        c.limits.max_key_len = 16;
+        c.limits.max_value_len = 64;
+        c.mtu = mtu;
+        let mut a = gossip_core::Core::new(
+            c,
+            <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1),
+            secs(0),
+        )
+        .expect("a valid MTU");
+        let b = id("b", 2);
+        for from in [0, 4, 8] {
+            let updates = (from + 1..=from + 4)
+                .map(|v| set(v, &format!("k{v}"), &[1; 60]))
+                .collect();
+            let kind = DeltaKind::Incremental { from };
+            let learned = vec![nd(&b, 1, 1, kind, updates, from + 4)];
+            a.handle_datagram(addr(2), &ack(learned), secs(0)).unwrap();
+        }
+        sent(&mut a);
+        a.start_round_with(addr(9), secs(1));
+        let t = a.poll_transmit().unwrap();
+        let Ok(gossip_core::wire::Envelope {
+            message: Message::Syn { delta, .. },
+            ..
+        }) = gossip_core::wire::decode(&t.payload, mtu)
+        else {
+            panic!("not a Syn")
+        };
+        let carried = delta
+            .iter()
+            .find(|d| d.node == b)
+            .map_or(0, |d| d.updates.len());
+        rows.push((mtu, carried, t.payload.len()));
+    }
+    rows
+}
+
+#[test]
+fn an_update_is_sent_at_the_first_mtu_its_conservative_size_fits_exactly() {
+    let rows = updates_carried_per_mtu(501, 900);
+    let mut steps = 0;
+    for w in rows.windows(2) {
+        let ((_, before, _), (mtu, after, len)) = (w[0], w[1]);
+        if after > before {
+            steps += 1;
+            // The budget counts the updates array header as 3 bytes (1 here, under 16
+            // updates): the next update is sent as soon as that conservative size fits.
+            assert_eq!(
+                mtu - len,
+                2,
+                "{after} updates first at mtu {mtu}, Syn {len} bytes"
+            );
+        }
+    }
+    assert!(steps >= 2, "the sweep crosses update boundaries: {rows:?}");
+}
+
+#[test]
+fn the_datagram_and_byte_counters_count_every_received_datagram_even_rejected_ones() {
+    let mut a = core_a();
+    let b = id("b", 2);
+    let good = ack(vec![nd(&b, 1, 1, INC0, vec![], 0)]);
+    let garbage = vec![0xc1u8; 10];
+    a.handle_datagram(addr(2), &good, secs(0)).unwrap();
+    assert!(a.handle_datagram(addr(2), &garbage, secs(0)).is_err());
+    assert_eq!(a.stats().datagrams_in, 2);
+    assert_eq!(a.stats().bytes_in, (good.len() + garbage.len()) as u64);
+}
+
+#[test]
+fn after_its_tombstones_are_collected_a_node_is_sent_from_scratch_as_a_reset() {
+    for mode in [GossipMode::Pull, GossipMode::PushPull] {
+        let mut c = config("a", 1);
+        c.mode = mode;
+        let mut a = core_with(c);
+        a.set("k", b"v", secs(0)).unwrap();
+        a.set("gone", b"v", secs(0)).unwrap();
+        a.delete("gone", secs(0)).unwrap();
+        assert_eq!(a.collect_tombstones(&id("a", 1), secs(0)), 1);
+        let own_delta = |out: &[(std::net::SocketAddr, Message)]| match &out[0].1 {
+            Message::Syn { delta, .. } | Message::SynAck { delta, .. } => delta
+                .iter()
+                .find(|d| d.node == id("a", 1))
+                .cloned()
+                .expect("a's node delta"),
+            m => panic!("{m:?}"),
+        };
+        let d = if mode == GossipMode::Pull {
+            // A pull Syn carries the sender's own node delta (node.md §4.1).
+            a.start_round_with(addr(2), secs(1));
+            own_delta(&sent(&mut a))
+        } else {
+            // A peer that has never heard of a gets a from scratch.
+            a.handle_datagram(addr(2), &syn(vec![entry(&id("b", 2), 1, 1, 0)]), secs(1))
+                .unwrap();
+            own_delta(&sent(&mut a))
+        };
+        assert_eq!(d.kind, DeltaKind::Reset { gc_floor: 3 }, "{mode:?}");
+        assert_eq!(d.updates.len(), 1, "{mode:?}: k only");
+        assert_eq!(d.watermark_after, 3, "{mode:?}");
+    }
+}
+
+/// Per MTU from `lo` to `hi`: how many of its own updates (twelve of 60 bytes) a pull Syn
+/// carries.
+fn own_updates_in_a_pull_syn_per_mtu(lo: usize, hi: usize) -> Vec<(usize, usize)> {
+    let mut rows = Vec::new();
+    for mtu in lo..=hi {
+        let mut c = config("a", 1);
+        c.mode = GossipMode::Pull;
+        c.limits.max_name_len = 8;
+        c.limits.max_key_len = 16;
+        c.limits.max_value_len = 64;
+        c.mtu = mtu;
+        let mut a = core_with(c);
+        for v in 1..=12 {
+            a.set(&format!("k{v:02}"), &[1; 60], secs(0)).unwrap();
+        }
+        a.start_round_with(addr(2), secs(1));
+        let out = sent(&mut a);
+        let Message::Syn { delta, .. } = &out[0].1 else {
+            panic!("{out:?}")
+        };
+        rows.push((mtu, delta.first().map_or(0, |d| d.updates.len())));
+    }
+    rows
+}
+
+#[test]
+fn a_pull_syns_own_node_delta_takes_updates_up_to_a_quarter_of_the_datagram_to_the_byte() {
+    let rows = own_updates_in_a_pull_syn_per_mtu(501, 1400);
+    let steps: Vec<(usize, usize)> = rows
+        .windows(2)
+        .filter(|w| w[1].1 > w[0].1)
+        .map(|w| w[1])
+        .collect();
+    // Each update is 69 bytes: one more fits every 4 × 69 = 276 bytes of MTU. Pinned: the
+    // MTUs at which the count first rises (a quarter of the datagram after the envelope,
+    // minus the node delta's header counted with a 3-byte updates array header).
+    assert_eq!(steps, vec![(658, 2), (934, 3), (1210, 4)], "{rows:?}");
 }
