@@ -1516,3 +1516,34 @@ fn a_pull_syns_own_node_delta_takes_updates_up_to_a_quarter_of_the_datagram_to_t
     // minus the node delta's header counted with a 3-byte updates array header).
     assert_eq!(steps, vec![(658, 2), (934, 3), (1210, 4)], "{rows:?}");
 }
+
+#[test]
+fn an_ack_filled_by_many_small_updates_stays_within_the_mtu_at_every_mtu() {
+    let mut carried = std::collections::BTreeSet::new();
+    for mtu in 501..=760 {
+        let mut c = config("a", 1);
+        c.limits.max_name_len = 8;
+        c.limits.max_key_len = 16;
+        c.limits.max_value_len = 64;
+        c.mtu = mtu;
+        let mut a = core_with(c);
+        for v in 0..60 {
+            a.set(&format!("k{v:02}"), &[1; 10], secs(0)).unwrap();
+        }
+        // The peer's SynAck shows it lacks all of a's updates.
+        let synack = encode(Message::SynAck {
+            digest: Some(full_digest(vec![entry(&id("a", 1), 1, 0, 0)])),
+            delta: vec![],
+        });
+        a.handle_datagram(addr(2), &synack, secs(1)).unwrap();
+        let out = sent(&mut a); // asserts every datagram is within the MTU
+        assert_eq!(a.stats().acks_sent, 1);
+        let Message::Ack { delta } = &out[0].1 else {
+            panic!("{out:?}")
+        };
+        carried.insert(delta[0].updates.len());
+    }
+    // The sweep covers Acks of more than 15 updates (a 3-byte array header, no slack).
+    assert!(carried.iter().any(|&n| n >= 16), "{carried:?}");
+    assert!(carried.len() >= 10, "{carried:?}");
+}
