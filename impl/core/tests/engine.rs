@@ -1547,3 +1547,52 @@ fn an_ack_filled_by_many_small_updates_stays_within_the_mtu_at_every_mtu() {
     assert!(carried.iter().any(|&n| n >= 16), "{carried:?}");
     assert!(carried.len() >= 10, "{carried:?}");
 }
+
+#[test]
+fn heartbeat_only_node_deltas_fill_a_pull_synack_to_the_byte() {
+    let nodes: Vec<gossip_core::NodeId> = (0..40u8)
+        .map(|i| id(&format!("n{i:02}"), 100 + i))
+        .collect();
+    let mut steps = Vec::new();
+    let mut last = 0;
+    for mtu in 760..=1000 {
+        let mut c = config("a", 1);
+        c.limits.max_name_len = 8;
+        c.limits.max_key_len = 16;
+        c.limits.max_value_len = 64;
+        c.mtu = mtu;
+        let mut a = core_with(c);
+        for part in nodes.chunks(20) {
+            let learned = ack(part
+                .iter()
+                .map(|n| nd(n, 1, 1_000, INC0, vec![], 0))
+                .collect());
+            a.handle_datagram(addr(3), &learned, secs(0)).unwrap();
+        }
+        sent(&mut a);
+        // A pull Syn whose complete digest shows every node at an older heartbeat.
+        let mut entries: Vec<_> = nodes.iter().map(|n| entry(n, 1, 1, 0)).collect();
+        entries.push(entry(&id("a", 1), 1, 1, 0));
+        let syn = encode(Message::Syn {
+            mode: GossipMode::Pull,
+            digest: Some(full_digest(entries)),
+            delta: vec![],
+        });
+        a.handle_datagram(addr(2), &syn, secs(0)).unwrap();
+        let t = a.poll_transmit().unwrap();
+        let env = gossip_core::wire::decode(&t.payload, mtu).unwrap();
+        let Message::SynAck { delta, .. } = env.message else {
+            panic!("{env:?}")
+        };
+        if delta.len() > last {
+            steps.push((mtu, delta.len(), t.payload.len()));
+        }
+        last = delta.len();
+    }
+    // Heartbeat-only node deltas have an exact size: each one more is sent at the first MTU
+    // where it fits, and the SynAck then fills the datagram to the byte.
+    assert!(steps.len() >= 6, "{steps:?}");
+    for &(mtu, n, len) in &steps[1..] {
+        assert_eq!(len, mtu, "{n} node deltas first at mtu {mtu}: {steps:?}");
+    }
+}
