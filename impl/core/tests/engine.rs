@@ -1579,6 +1579,7 @@ fn heartbeat_only_node_deltas_fill_a_pull_synack_to_the_byte() {
             delta: vec![],
         });
         a.handle_datagram(addr(2), &syn, secs(0)).unwrap();
+        assert_eq!(a.stats().synacks_sent, 1);
         let t = a.poll_transmit().unwrap();
         let env = gossip_core::wire::decode(&t.payload, mtu).unwrap();
         let Message::SynAck { delta, .. } = env.message else {
