@@ -10,8 +10,10 @@
 # Usage: tests/mutants/run.sh OUT_DIR        (from the repository root; takes 1.5-3 hours)
 # It runs in a temporary git worktree of HEAD (cargo-mutants --in-place edits the sources), with
 # CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-OUT_DIR/target}. Results: OUT_DIR/stage1, OUT_DIR/stage2,
-# and the summary printed by tests/mutants/summary.py.
+# and the summary printed by tests/mutants/summary.py. MUTANTS_ARGS (optional) narrows the scope
+# for a quick try, e.g. MUTANTS_ARGS="--file impl/core/src/bounds.rs" (19 mutants, a few minutes).
 set -euo pipefail
+read -r -a narrow <<< "${MUTANTS_ARGS:-}"
 out=$(realpath -m "${1:?usage: tests/mutants/run.sh OUT_DIR}")
 root=$(git rev-parse --show-toplevel)
 mkdir -p "$out"
@@ -19,9 +21,10 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$out/target}
 tree="$out/tree"
 [ -d "$tree" ] || git -C "$root" worktree add -q --detach "$tree" HEAD
 cd "$tree"
-cargo mutants --list > "$out/list.txt"
+cargo mutants --list "${narrow[@]}" > "$out/list.txt"
 echo "$(wc -l < "$out/list.txt") mutants in scope; stage 1 ($(date -u +%FT%TZ))"
-cargo mutants --in-place --baseline skip --timeout 60 --build-timeout 900 -o "$out/stage1" -- -- \
+cargo mutants "${narrow[@]}" --in-place --baseline skip --timeout 60 --build-timeout 900 \
+  -o "$out/stage1" -- -- \
   --skip thirty_digests_wide --skip with_rotating_partial_digests_running_nodes \
   --skip at_three_hundred_nodes --skip the_computed_size_is_the_encoded_size || true
 missed="$out/stage1/mutants.out/missed.txt"
