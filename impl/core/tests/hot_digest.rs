@@ -593,3 +593,74 @@ fn a_delta_answers_the_nodes_in_a_partial_digests_range_and_the_ones_it_lists_ou
     nodes.sort();
     assert_eq!(nodes, [n(5), n(6), n(7), n(8), n(9), n(15)]);
 }
+
+/// For each `max_digest_len` of a sweep, how many entries a partial digest lists ahead of its
+/// range (the own entry, then hot nodes most recent first) when every name is 64 bytes long,
+/// so that reserving room for the range's first entry, not half the budget, ends the listed
+/// part. Run-length encoded: `(first max_digest_len, listed)`.
+fn listed_part_lengths_with_the_longest_names() -> Vec<(usize, usize)> {
+    let long = |c: char, last: u8| id(&c.to_string().repeat(64), last);
+    let names = ['b', 'c', 'd', 'e', 'f', 'g'];
+    let peers: Vec<NodeDelta> = names
+        .iter()
+        .zip(2u8..)
+        .map(|(c, last)| learned(&long(*c, last), 1, vec![], 0))
+        .collect();
+    // Hot nodes, most recently marked first.
+    let priority: Vec<NodeId> = std::iter::once(long('a', 1))
+        .chain(
+            names
+                .iter()
+                .rev()
+                .zip((2u8..8).rev())
+                .map(|(c, l)| long(*c, l)),
+        )
+        .collect();
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for max_digest_len in 150..=700 {
+        let mut c = config(&"a".repeat(64), 1);
+        c.max_digest_len = max_digest_len;
+        let Ok(mut a) = gossip_core::Core::new(
+            c,
+            <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1),
+            secs(0),
+        ) else {
+            continue;
+        };
+        a.handle_datagram(addr(2), &ack(peers.clone()), secs(0))
+            .unwrap();
+        sent(&mut a);
+        a.start_round_with(addr(2), secs(1));
+        let out = sent(&mut a);
+        let Message::Syn {
+            digest: Some(d), ..
+        } = &out[0].1
+        else {
+            panic!("{out:?}")
+        };
+        let listed = if d.range.is_none() {
+            usize::MAX // complete
+        } else {
+            d.entries
+                .iter()
+                .zip(&priority)
+                .take_while(|(e, p)| e.node == **p)
+                .count()
+        };
+        if runs.last().is_none_or(|r| r.1 != listed) {
+            runs.push((max_digest_len, listed));
+        }
+    }
+    runs
+}
+
+#[test]
+fn with_the_longest_names_the_listed_part_takes_every_hot_node_that_leaves_room_for_the_range() {
+    // Pinned: the own entry alone from 294 bytes, one hot node from 316, two from 474, the
+    // complete digest from 556 (entries of 64-byte names take about 76 bytes each, and the
+    // range's first entry is always left room).
+    assert_eq!(
+        listed_part_lengths_with_the_longest_names(),
+        vec![(294, 1), (316, 2), (474, 3), (556, usize::MAX)]
+    );
+}
