@@ -168,6 +168,35 @@ fn values_and_keys_beyond_the_limits_are_rejected() {
         &one_delta(vec![set(1, &"k".repeat(129), b"1")], 1),
         RejectReason::LimitExceeded,
     );
+    let delete = |key: String| Update {
+        version: 1,
+        change: Change::Delete { key },
+        sig: None,
+    };
+    assert_rejected(
+        &one_delta(vec![delete("k".repeat(129))], 1),
+        RejectReason::LimitExceeded,
+    );
+    // Exactly at the limits: accepted.
+    let mut a = core_a();
+    a.handle_datagram(
+        addr(3),
+        &one_delta(vec![delete("k".repeat(128))], 1),
+        secs(0),
+    )
+    .unwrap();
+    let at_limits = ack(vec![NodeDelta {
+        node: id("d", 4),
+        generation: 1,
+        heartbeat: 1,
+        kind: DeltaKind::Incremental { from: 0 },
+        updates: vec![set(1, &"k".repeat(128), &[0; 512])],
+        watermark_after: 1,
+        attestation: None,
+    }]);
+    a.handle_datagram(addr(4), &at_limits, secs(0)).unwrap();
+    assert_eq!(a.stats().rejected.total(), 0);
+    assert_eq!(a.view().nodes.len(), 3);
 }
 
 #[test]

@@ -354,6 +354,19 @@ fn an_incremental_delta_beyond_the_watermark_is_a_gap_and_is_ignored() {
     assert!(events(&mut a).is_empty());
     assert_eq!(a.view().node(&b).unwrap().watermark, 0);
     assert_eq!(a.stats().gaps, 1);
+    // A node delta of an unknown node that does not start from scratch is a gap too.
+    let unknown = nd(
+        &id("c", 3),
+        1,
+        1,
+        DeltaKind::Incremental { from: 2 },
+        vec![],
+        2,
+    );
+    a.handle_datagram(addr(3), &ack(vec![unknown]), secs(0))
+        .unwrap();
+    assert_eq!(a.stats().gaps, 2);
+    assert!(a.view().node(&id("c", 3)).is_none());
 }
 
 #[test]

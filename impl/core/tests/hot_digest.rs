@@ -537,6 +537,11 @@ fn a_digest_showing_a_peer_ahead_marks_those_nodes_hot_for_two_log2_n_rounds() {
         entry(&id("a", 1), 1, 1, 5),
     ];
     a.handle_datagram(addr(2), &syn(digest), secs(13)).unwrap();
+    // Then a heartbeat-only node delta of n11: a heartbeat alone is not news, not hot.
+    let heartbeat = learned(&n(11), 50, vec![], 0);
+    a.handle_datagram(addr(3), &ack(vec![heartbeat]), secs(13))
+        .unwrap();
+    assert_eq!(a.view().node(&n(11)).unwrap().heartbeat, 50);
     sent(&mut a);
     // 21 nodes: a hot mark lasts 2 × ⌈log2 21⌉ = 10 rounds (node.md §5).
     let mut listed_first = Vec::new();
