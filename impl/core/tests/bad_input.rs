@@ -287,6 +287,37 @@ fn an_incremental_delta_cut_after_its_first_update_counts_every_later_update_as_
 }
 
 #[test]
+fn a_reset_cut_after_its_first_update_counts_every_later_update_as_dropped() {
+    let mut c = config("a", 1);
+    c.limits.max_keys_per_node = 1;
+    let mut a = core_with(c);
+    let reset = ack(vec![NodeDelta {
+        node: id("c", 3),
+        generation: 1,
+        heartbeat: 1,
+        kind: DeltaKind::Reset { gc_floor: 1 },
+        updates: vec![
+            set(2, "p", b"1"),
+            set(3, "q", b"1"),
+            set(4, "r", b"1"),
+            set(5, "s", b"1"),
+            set(6, "t", b"1"),
+        ],
+        watermark_after: 6,
+        attestation: None,
+    }]);
+    a.handle_datagram(addr(3), &reset, secs(0)).unwrap();
+    let cv = a.view().node(&id("c", 3)).unwrap().clone();
+    assert_eq!(cv.entries.len(), 1);
+    assert_eq!(cv.watermark, 2, "the watermark stops at the cut");
+    assert_eq!(
+        a.stats().dropped_updates,
+        4,
+        "the four updates from the cut on"
+    );
+}
+
+#[test]
 fn a_reset_cut_by_max_keys_per_node_never_lowers_the_watermark() {
     let mut c = config("a", 1);
     c.limits.max_keys_per_node = 2;
