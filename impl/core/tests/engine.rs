@@ -1610,3 +1610,31 @@ fn heartbeat_only_node_deltas_fill_a_pull_synack_to_the_byte() {
         assert_eq!(len, mtu, "{n} node deltas first at mtu {mtu}: {steps:?}");
     }
 }
+
+#[test]
+fn convict_and_forget_change_only_live_peers_and_move_the_view_epoch() {
+    let mut a = core_a();
+    let b = id("b", 2);
+    a.handle_datagram(addr(2), &ack(vec![nd(&b, 1, 1, INC0, vec![], 0)]), secs(0))
+        .unwrap();
+    events(&mut a);
+    // The node itself and unknown nodes are never convicted or forgotten.
+    assert!(!a.convict(&id("a", 1), secs(1)));
+    assert!(!a.convict(&id("zz", 9), secs(1)));
+    assert!(!a.forget(&id("a", 1), secs(1)));
+    assert_eq!(a.status(&id("a", 1)), Some(Status::Alive));
+    let e0 = a.view_epoch();
+    assert!(a.convict(&b, secs(1)));
+    assert_eq!(a.status(&b), Some(Status::Dead));
+    assert_eq!(events(&mut a), vec![Event::NodeDead { node: b.clone() }]);
+    let e1 = a.view_epoch();
+    assert!(e1 > e0, "convicting moved the epoch {e0} -> {e1}");
+    // Already dead: nothing changes.
+    assert!(!a.convict(&b, secs(2)));
+    assert_eq!(a.view_epoch(), e1);
+    assert!(a.forget(&b, secs(3)));
+    assert!(a.view_epoch() > e1, "forgetting moved the epoch");
+    assert!(a.status(&b).is_none());
+    assert_eq!(a.view().forgotten.len(), 1);
+    assert!(!a.forget(&b, secs(3)));
+}
