@@ -1638,3 +1638,22 @@ fn convict_and_forget_change_only_live_peers_and_move_the_view_epoch() {
     assert_eq!(a.view().forgotten.len(), 1);
     assert!(!a.forget(&b, secs(3)));
 }
+
+#[test]
+fn a_forgotten_record_is_kept_for_exactly_forgotten_retention() {
+    let mut c = config("a", 1);
+    c.forgotten_retention = secs(100);
+    let mut a = core_with(c);
+    let b = id("b", 2);
+    a.handle_datagram(addr(2), &ack(vec![nd(&b, 1, 1, INC0, vec![], 0)]), secs(0))
+        .unwrap();
+    assert!(a.forget(&b, secs(10)));
+    a.handle_timeout(secs(110) - std::time::Duration::from_millis(1));
+    assert_eq!(
+        a.view().forgotten.len(),
+        1,
+        "kept just before the retention ends"
+    );
+    a.handle_timeout(secs(110));
+    assert_eq!(a.view().forgotten.len(), 0, "dropped when it ends");
+}
