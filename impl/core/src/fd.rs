@@ -156,5 +156,7 @@ mod tests {
     fn the_window_drops_the_oldest_interval_from_the_mean_and_the_variance() {
         // Intervals 1, 1, 5 with a window of 2: 1 and 5 remain (mean 3, std 2).
         assert_close(phi_after(&[1.0, 2.0, 7.0], 2, 5.0, 100), 0.7995083208395598);
+        // Intervals 2, 1, 5: the dropped interval's square (4, not 2 or 1) leaves the sums.
+        assert_close(phi_after(&[2.0, 3.0, 8.0], 2, 5.0, 100), 0.7995083208395598);
     }
 }

@@ -1657,3 +1657,22 @@ fn a_forgotten_record_is_kept_for_exactly_forgotten_retention() {
     a.handle_timeout(secs(110));
     assert_eq!(a.view().forgotten.len(), 0, "dropped when it ends");
 }
+
+#[test]
+fn a_node_that_left_sends_its_writes_then_its_leave_marker_in_version_order() {
+    let mut c = config("a", 1);
+    c.mode = GossipMode::Push;
+    let mut a = core_with(c);
+    assert_eq!(a.set("k", b"v", secs(0)), Ok(1));
+    assert_eq!(a.set("l", b"v", secs(0)), Ok(2));
+    assert_eq!(a.leave(secs(0)), Ok(3));
+    a.start_round_with(addr(2), secs(1));
+    let out = sent(&mut a);
+    let Message::Syn { delta, .. } = &out[0].1 else {
+        panic!("{out:?}")
+    };
+    let own = delta.iter().find(|d| d.node == id("a", 1)).unwrap();
+    let versions: Vec<u64> = own.updates.iter().map(|u| u.version).collect();
+    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(own.updates[2].change, Change::Leave);
+}
