@@ -154,7 +154,7 @@ pub(crate) fn find_fair_lasso(
         + t.index.capacity() * 4
         + t.low.capacity() * 4
         + comp.capacity() * 4
-        + t.max_stack * 12) as u64
+        + t.max_stack * 24) as u64
         + t.on_stack.bytes();
     let stats = LiveStats {
         bytes,
@@ -213,7 +213,8 @@ struct Tarjan {
     low: Vec<u32>,
     on_stack: BitVec,
     stack: Vec<u32>,
-    call: Vec<(u32, u64)>,
+    /// DFS call stack: (state, next edge, end of its edges).
+    call: Vec<(u32, u64, u64)>,
     /// Next SCC id.
     next_id: u32,
     max_stack: usize,
@@ -239,10 +240,10 @@ impl Tarjan {
             next_index += 1;
             self.stack.push(root);
             self.on_stack.set(root);
-            self.call.push((root, g.edge_range(root).0));
+            let (first, end) = g.edge_range(root);
+            self.call.push((root, first, end));
             while let Some(top) = self.call.last_mut() {
-                let v = top.0;
-                let end = g.edge_range(v).1;
+                let (v, end) = (top.0, top.2);
                 if top.1 < end {
                     let w = g.edges.get(top.1).target;
                     top.1 += 1;
@@ -257,7 +258,8 @@ impl Tarjan {
                         next_index += 1;
                         self.stack.push(w);
                         self.on_stack.set(w);
-                        self.call.push((w, g.edge_range(w).0));
+                        let (first, end) = g.edge_range(w);
+                        self.call.push((w, first, end));
                         self.max_stack = self.max_stack.max(self.call.len() + self.stack.len());
                     } else if self.on_stack.get(w) {
                         self.low[v as usize] = self.low[v as usize].min(self.index[w as usize]);
@@ -265,7 +267,7 @@ impl Tarjan {
                     continue;
                 }
                 self.call.pop();
-                if let Some(&(u, _)) = self.call.last() {
+                if let Some(&(u, _, _)) = self.call.last() {
                     self.low[u as usize] = self.low[u as usize].min(self.low[v as usize]);
                 }
                 if self.low[v as usize] == self.index[v as usize] {

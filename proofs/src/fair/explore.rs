@@ -1,8 +1,9 @@
 //! Parallel, level-synchronous breadth-first exploration into a compact CSR graph.
 //!
 //! Level `d` holds the states at BFS distance `d`; they have the dense indices
-//! `level_starts[d] .. level_starts[d + 1]`, so the frontier is just a vector of states in index
-//! order. The frontier is cut into chunks that worker threads claim with an atomic counter. For
+//! `level_starts[d] .. level_starts[d + 1]`, so the frontier is just the states in index
+//! order, cut into chunks that worker threads claim with an atomic counter. A worker takes its
+//! chunk's states out of the level and drops each one as soon as it is expanded. For
 //! each state a worker evaluates the predicates (one bit each), enumerates the actions, computes
 //! each successor, canonicalises it (symmetry), fingerprints it and looks the fingerprint up in
 //! the sharded table, which hands out the next dense index for a new state. The chunk's edges
@@ -112,6 +113,50 @@ pub(crate) struct Cfg<'a, S> {
 
 /// States discovered by one worker during a level, with their indices.
 type NewStates<S> = Vec<(u32, S)>;
+
+/// A BFS level cut into the chunks that workers claim. A worker takes its chunk's states out
+/// of the mutex and drops each state right after expanding it, on its own thread (the freed
+/// memory is reused at once by the next successors, as in stateright's queue), instead of
+/// keeping the whole level alive until the next one. Every slot is `Some` once the level is
+/// built; `Option` only lets states be placed by index.
+struct Level<S> {
+    len: usize,
+    chunk_size: usize,
+    chunks: Vec<Mutex<Vec<Option<S>>>>,
+}
+
+impl<S> Level<S> {
+    /// An empty level of `len` slots, cut into chunks for `threads` workers.
+    fn new(len: usize, threads: usize) -> Self {
+        let chunk_size = (len / (threads * 16)).clamp(1, 512);
+        let chunks = (0..len.div_ceil(chunk_size))
+            .map(|c| {
+                let n = chunk_size.min(len - c * chunk_size);
+                let mut v = Vec::with_capacity(n);
+                v.resize_with(n, || None);
+                Mutex::new(v)
+            })
+            .collect();
+        Level {
+            len,
+            chunk_size,
+            chunks,
+        }
+    }
+
+    /// Puts `s` at position `i` of the level.
+    fn place(&mut self, i: usize, s: S) {
+        let chunk = self.chunks[i / self.chunk_size]
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner());
+        chunk[i % self.chunk_size] = Some(s);
+    }
+
+    /// Takes the states of chunk `c` out of the level (in index order).
+    fn take(&self, c: usize) -> Vec<Option<S>> {
+        std::mem::take(&mut *self.chunks[c].lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
 
 /// What a worker returns for one chunk of the frontier.
 struct ChunkOut {
@@ -230,20 +275,21 @@ where
     let mut labels: Vec<BitVec> = (0..preds.len()).map(|_| BitVec::default()).collect();
 
     // Level 0: the distinct initial states, in order.
-    // Every slot of the frontier is `Some`; `Option` only lets the next frontier be placed by
-    // index without a second move.
-    let mut frontier: Vec<Option<M::State>> = Vec::new();
-    let mut garbage: Option<Vec<Option<M::State>>> = None;
+    let mut init_states = Vec::new();
     let mut init_nodes = Vec::new();
     for s in model.init_states() {
         let (fp, s) = canonical_fp(s, cfg.symmetry);
         let (idx, new) = table.get_or_insert(fp);
         if new {
-            frontier.push(Some(s));
+            init_states.push(s);
             init_nodes.push(idx);
         }
     }
-    let mut level_starts = vec![0u32, frontier.len() as u32];
+    let mut frontier: Level<M::State> = Level::new(init_states.len(), threads);
+    for (i, s) in init_states.into_iter().enumerate() {
+        frontier.place(i, s);
+    }
+    let mut level_starts = vec![0u32, frontier.len as u32];
     let mut expanded: u32 = 0;
     let mut complete = true;
     let edge_count = AtomicU64::new(0);
@@ -272,11 +318,10 @@ where
     let last_check = Mutex::new(now.checked_sub(Duration::from_secs(1)).unwrap_or(now));
 
     let mut depth: u32 = 0;
-    while !frontier.is_empty() {
+    while frontier.len > 0 {
         let base = expanded;
-        let level_end = base + frontier.len() as u32;
-        let chunk_size = (frontier.len() / (threads * 16)).clamp(1, 512);
-        let n_chunks = frontier.len().div_ceil(chunk_size);
+        let level_end = base + frontier.len as u32;
+        let n_chunks = frontier.chunks.len();
         let next_chunk = AtomicUsize::new(0);
         let stop = AtomicBool::new(table.len() >= limit);
         let reason: Mutex<Option<super::StopReason>> = Mutex::new(None);
@@ -312,10 +357,6 @@ where
         let frontier_ref = &frontier;
 
         std::thread::scope(|scope| {
-            // Free the previous frontier (one deallocation per state) off the critical path.
-            if let Some(old) = garbage.take() {
-                scope.spawn(move || drop(old));
-            }
             let work = || {
                 let mut cache: HashMap<u64, u32, IdBuild> = HashMap::default();
                 let mut local_outs = Vec::new();
@@ -329,15 +370,17 @@ where
                     if c >= n_chunks {
                         break;
                     }
-                    let lo = c * chunk_size;
-                    let hi = (lo + chunk_size).min(frontier_ref.len());
+                    let states = frontier_ref.take(c);
+                    let n = states.len();
                     let mut out = ChunkOut {
                         chunk: c,
-                        degrees: Vec::with_capacity(hi - lo),
-                        edges: Vec::with_capacity((hi - lo) * 8),
-                        masks: Vec::with_capacity(hi - lo),
+                        degrees: Vec::with_capacity(n),
+                        edges: Vec::with_capacity(n * 8),
+                        masks: Vec::with_capacity(n),
                     };
-                    for s in frontier_ref[lo..hi].iter().flatten() {
+                    // Each state is dropped at the end of its iteration, once expanded.
+                    for s in states.into_iter().flatten() {
+                        let s = &s;
                         // Decided predicates keep their "no hit" value.
                         let mut mask = skip & !hit_value;
                         for (i, p) in preds.iter().enumerate() {
@@ -374,7 +417,7 @@ where
                     edge_count.fetch_add(out.edges.len() as u64, Ordering::Relaxed);
                     local_outs.push(out);
                     check_limits();
-                    report(depth, frontier_ref.len(), false);
+                    report(depth, frontier_ref.len, false);
                 }
                 outs.lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -421,11 +464,10 @@ where
 
         // The next frontier: states with indices level_end .. table.len(), placed by index.
         let total = table.len() as u32;
-        let mut slots: Vec<Option<M::State>> = Vec::new();
-        slots.resize_with((total - level_end) as usize, || None);
+        let mut next = Level::new((total - level_end) as usize, threads);
         for v in news.into_inner().unwrap_or_else(|e| e.into_inner()) {
             for (idx, s) in v {
-                slots[(idx - level_end) as usize] = Some(s);
+                next.place((idx - level_end) as usize, s);
             }
         }
         if expanded < level_end {
@@ -436,14 +478,14 @@ where
             report(depth, 0, true);
             break;
         }
-        garbage = Some(std::mem::replace(&mut frontier, slots));
-        if frontier.is_empty() {
+        frontier = next;
+        if frontier.len == 0 {
             report(depth, 0, true);
             break;
         }
         depth += 1;
         level_starts.push(total);
-        report(depth, frontier.len(), true);
+        report(depth, frontier.len, true);
         if table.len() >= limit {
             complete = false;
             stop_reason.get_or_insert(super::StopReason::MaxStates);
@@ -477,4 +519,61 @@ where
         complete,
         stop: stop_reason,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fair::examples::Rumor;
+    use stateright::{Checker, Model};
+
+    #[test]
+    fn a_level_hands_out_every_placed_state_once_in_index_order() {
+        for (len, threads) in [(0, 1), (1, 1), (7, 2), (1000, 1), (20_000, 2), (70_001, 2)] {
+            let mut level = Level::new(len, threads);
+            // Placed out of order, as workers discover them.
+            for i in (0..len).rev() {
+                level.place(i, i);
+            }
+            let got: Vec<usize> = (0..level.chunks.len())
+                .flat_map(|c| level.take(c))
+                .map(|s| s.expect("every slot is filled"))
+                .collect();
+            assert_eq!(got, (0..len).collect::<Vec<_>>(), "len {len}");
+            assert!(
+                (0..level.chunks.len()).all(|c| level.take(c).is_empty()),
+                "a taken chunk is empty"
+            );
+        }
+    }
+
+    #[test]
+    fn exploration_with_states_dropped_after_expansion_finds_every_state_and_edge() {
+        let m = Rumor {
+            n: 3,
+            cap: 2,
+            lossy: true,
+            strong: false,
+        };
+        let expected = m.clone().checker().spawn_bfs().join().unique_state_count() as u32;
+        let mut edge_counts = Vec::new();
+        for threads in [1, 2] {
+            let cfg = Cfg {
+                threads,
+                max_states: None,
+                symmetry: None,
+                progress: None,
+                start: Instant::now(),
+                decide: &[],
+                memory_limit: None,
+                time_limit: None,
+            };
+            let g = explore(&m, &[], &cfg).expect("explore");
+            assert!(g.complete);
+            assert_eq!(g.n_states, expected, "threads {threads}");
+            assert_eq!(g.expanded, expected, "every state expanded");
+            edge_counts.push(g.edges.len());
+        }
+        assert_eq!(edge_counts[0], edge_counts[1]);
+    }
 }
