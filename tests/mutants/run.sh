@@ -11,7 +11,9 @@
 # It runs in a temporary git worktree of HEAD (cargo-mutants --in-place edits the sources), with
 # CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-OUT_DIR/target}. Results: OUT_DIR/stage1, OUT_DIR/stage2,
 # and the summary printed by tests/mutants/summary.py. MUTANTS_ARGS (optional) narrows the scope
-# for a quick try, e.g. MUTANTS_ARGS="--file impl/core/src/bounds.rs" (19 mutants, a few minutes).
+# for a quick try with a name filter, e.g. MUTANTS_ARGS="--re RateLimiter" (23 mutants: cargo-mutants
+# 27.1 also keeps four `footprint` field mutants with any --re; --file adds to the configured
+# files instead of narrowing them).
 set -euo pipefail
 read -r -a narrow <<< "${MUTANTS_ARGS:-}"
 out=$(realpath -m "${1:?usage: tests/mutants/run.sh OUT_DIR}")
@@ -37,5 +39,6 @@ if [ -s "$missed" ]; then
   cargo mutants --in-place --baseline skip --timeout 120 --build-timeout 900 -o "$out/stage2" \
     "${args[@]}" || true
 fi
-git -C "$root" worktree remove --force "$tree"
+cd "$root"
+git worktree remove --force "$tree"
 python3 "$root/tests/mutants/summary.py" "$out"
