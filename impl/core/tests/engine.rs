@@ -1534,11 +1534,7 @@ fn a_pull_syns_own_node_delta_takes_updates_up_to_a_quarter_of_the_datagram_to_t
 fn an_ack_filled_by_many_small_updates_stays_within_the_mtu_at_every_mtu() {
     let mut carried = std::collections::BTreeSet::new();
     for mtu in 501..=760 {
-        let mut c = config("a", 1);
-        c.limits.max_name_len = 8;
-        c.limits.max_key_len = 16;
-        c.limits.max_value_len = 64;
-        c.mtu = mtu;
+        let c = small_config(mtu);
         let mut a = core_with(c);
         for v in 0..60 {
             a.set(&format!("k{v:02}"), &[1; 10], secs(0)).unwrap();
@@ -1569,11 +1565,7 @@ fn heartbeat_only_node_deltas_fill_a_pull_synack_to_the_byte() {
     let mut steps = Vec::new();
     let mut last = 0;
     for mtu in 760..=1000 {
-        let mut c = config("a", 1);
-        c.limits.max_name_len = 8;
-        c.limits.max_key_len = 16;
-        c.limits.max_value_len = 64;
-        c.mtu = mtu;
+        let c = small_config(mtu);
         let mut a = core_with(c);
         for part in nodes.chunks(20) {
             let learned = ack(part

@@ -412,11 +412,7 @@ fn placeholders_ask_for_no_more_unknown_nodes_than_max_nodes_leaves_room_for() {
 fn a_syn_digest_larger_than_the_mtu_allows_is_cut_to_the_mtu() {
     let all: Vec<NodeDelta> = (0..60).map(|i| learned(&n(i), 1, vec![], 0)).collect();
     for mtu in 600..=640 {
-        let mut c = config("a", 1);
-        c.limits.max_name_len = 8;
-        c.limits.max_key_len = 16;
-        c.limits.max_value_len = 64;
-        c.mtu = mtu;
+        let mut c = small_config(mtu);
         c.max_digest_len = 10_000;
         let Ok(mut a) = gossip_core::Core::new(
             c,
@@ -463,11 +459,7 @@ fn pull_and_push_syns_filled_by_a_large_view_stay_within_the_mtu() {
     for mode in [gossip_core::GossipMode::Pull, gossip_core::GossipMode::Push] {
         let (mut with_digest, mut with_delta) = (0, 0);
         for mtu in 600..=680 {
-            let mut c = config("a", 1);
-            c.limits.max_name_len = 8;
-            c.limits.max_key_len = 16;
-            c.limits.max_value_len = 64;
-            c.mtu = mtu;
+            let mut c = small_config(mtu);
             c.max_digest_len = 10_000;
             c.mode = mode;
             let Ok(mut a) = gossip_core::Core::new(

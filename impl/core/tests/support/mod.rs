@@ -25,6 +25,17 @@ pub fn config(name: &str, last: u8) -> Config {
     c
 }
 
+/// Node "a" with small limits (8-byte names, 16-byte keys, 64-byte values) and the given MTU,
+/// so that the MTU sweeps can start at small MTUs.
+pub fn small_config(mtu: usize) -> Config {
+    let mut c = config("a", 1);
+    c.limits.max_name_len = 8;
+    c.limits.max_key_len = 16;
+    c.limits.max_value_len = 64;
+    c.mtu = mtu;
+    c
+}
+
 pub fn core_with(config: Config) -> Core<ChaCha8Rng> {
     Core::new(config, ChaCha8Rng::seed_from_u64(1), Duration::ZERO).expect("valid config")
 }
