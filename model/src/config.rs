@@ -506,6 +506,9 @@ impl Variant {
         match self {
             Correct => GossipConfig::default(),
             ApplyPastGap => GossipConfig {
+                // Two keys: with one, the second write supersedes the first, and a gap delta
+                // carrying it is complete; the gap shows when the skipped write is still held.
+                keys: 2,
                 writes_per_node: 2,
                 crashes: 1,
                 restarts: 1,

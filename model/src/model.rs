@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use stateright::{Model, Property};
 
-use crate::protocol::{apply_delta, build_delta, digest};
+use crate::protocol::{apply_delta, apply_digest_heartbeats, build_delta, digest};
 use crate::{
     Change, Envelope, Forgotten, GossipAction, GossipConfig, GossipState, Mode, Msg, Node, NodeId,
     NodeView, Status, Variant,
@@ -91,14 +91,17 @@ impl GossipModel {
                             // §6 (pull): the Syn also carries the sender's own node delta, so
                             // that a joining node becomes known (no Ack follows).
                             apply_delta(cfg, env.to, node, delta);
-                            let reply = build_delta(cfg, env.to, node, Some(d));
+                            apply_digest_heartbeats(cfg, env.to, node, d);
+                            // The SynAck carries no digest: heartbeat news goes in the delta.
+                            let reply = build_delta(cfg, env.to, node, Some(d), false);
                             replies.push(Msg::SynAck {
                                 digest: vec![],
                                 delta: reply,
                             });
                         }
                         Mode::PushPull => {
-                            let reply = build_delta(cfg, env.to, node, Some(d));
+                            apply_digest_heartbeats(cfg, env.to, node, d);
+                            let reply = build_delta(cfg, env.to, node, Some(d), true);
                             replies.push(Msg::SynAck {
                                 digest: digest(node),
                                 delta: reply,
@@ -109,7 +112,9 @@ impl GossipModel {
                 Msg::SynAck { digest: d, delta } => {
                     apply_delta(cfg, env.to, node, delta);
                     if cfg.mode == Mode::PushPull {
-                        let ack = build_delta(cfg, env.to, node, Some(d));
+                        apply_digest_heartbeats(cfg, env.to, node, d);
+                        // The Syn carried this node's digest: heartbeats went there.
+                        let ack = build_delta(cfg, env.to, node, Some(d), true);
                         if !ack.is_empty() {
                             replies.push(Msg::Ack { delta: ack });
                         }
@@ -397,7 +402,7 @@ impl Model for GossipModel {
                     let msg = match cfg.mode {
                         Mode::Push => Msg::Syn {
                             digest: vec![],
-                            delta: build_delta(cfg, *from, &mut s.nodes[i], None),
+                            delta: build_delta(cfg, *from, &mut s.nodes[i], None, false),
                         },
                         Mode::Pull => Msg::Syn {
                             digest: digest(&s.nodes[i]),

@@ -580,7 +580,8 @@ fn cut_ahead(m: &GossipModel, s: &GossipState) -> bool {
         }
         let mut node = s.nodes[x].clone();
         apply_delta(cfg, x as NodeId, &mut node, incoming);
-        let delta = build_delta(&unbounded, x as NodeId, &mut node, digest);
+        // Only updates are counted, so whether heartbeat-only node deltas are sent is moot.
+        let delta = build_delta(&unbounded, x as NodeId, &mut node, digest, false);
         delta.iter().map(|d| d.updates.len()).sum::<usize>() > cfg.max_delta
     };
     let on_delivery = m.deliverable(s).into_iter().any(|e| {

@@ -23,12 +23,16 @@ pub fn digest(node: &Node) -> Vec<DigestEntry> {
 }
 
 /// §4: the delta `me` sends to a peer whose digest is `peer` (`None`: push mode, the peer's
-/// knowledge is unknown, so everything is sent as if the peer knew nothing).
+/// knowledge is unknown, so everything is sent as if the peer knew nothing). `by_digest`: the
+/// peer gets `me`'s digest in the same exchange (push-pull), so heartbeats travel there and a
+/// node delta whose only news is the heartbeat is not sent (§4, "heartbeats travel in
+/// digests").
 pub fn build_delta(
     cfg: &GossipConfig,
     me: NodeId,
     node: &mut Node,
     peer: Option<&[DigestEntry]>,
+    by_digest: bool,
 ) -> Vec<NodeDelta> {
     let peer: BTreeMap<NodeId, DigestEntry> =
         peer.unwrap_or(&[]).iter().map(|e| (e.node, *e)).collect();
@@ -37,6 +41,9 @@ pub fn build_delta(
     let mut pushed = node.pushed;
     for (&n, v) in &node.view {
         let d = peer.get(&n);
+        // A node delta without updates for a generation the peer holds carries the heartbeat
+        // only: with `by_digest` it is not sent.
+        let heartbeat_only_sent = !by_digest || d.is_none_or(|e| e.generation != v.generation);
         if cfg.variant == Variant::DeltaFromDigestOnly && d.is_none() {
             continue; // BUG: walks the peer's digest instead of its own view.
         }
@@ -61,7 +68,9 @@ pub fn build_delta(
             }
             // §4.3: only the heartbeat is news.
             Some(e) if e.generation == v.generation && e.heartbeat < v.heartbeat => {
-                delta.push(heartbeat_only(n, v, e.watermark));
+                if heartbeat_only_sent {
+                    delta.push(heartbeat_only(n, v, e.watermark));
+                }
                 continue;
             }
             // §4.4: nothing to send.
@@ -78,14 +87,18 @@ pub fn build_delta(
         if cfg.variant == Variant::PushOnce && n == me {
             // BUG: own changes already sent once are never sent again.
             if updates.iter().any(|u| u.version <= node.pushed) {
-                delta.push(heartbeat_only(n, v, known));
+                if heartbeat_only_sent {
+                    delta.push(heartbeat_only(n, v, known));
+                }
                 continue;
             }
         }
         if updates.is_empty() || budget == 0 {
             if budget == 0 && !updates.is_empty() {
                 // After the cut, node deltas carry the heartbeat only.
-                delta.push(heartbeat_only(n, v, known));
+                if heartbeat_only_sent {
+                    delta.push(heartbeat_only(n, v, known));
+                }
                 continue;
             }
             delta.push(NodeDelta {
@@ -132,7 +145,7 @@ pub fn own_node_delta(cfg: &GossipConfig, me: NodeId, node: &mut Node) -> Vec<No
     let own = node.view[&me].clone();
     let mut only_me = node.clone();
     only_me.view = BTreeMap::from([(me, own)]);
-    let delta = build_delta(cfg, me, &mut only_me, None);
+    let delta = build_delta(cfg, me, &mut only_me, None, false);
     node.pushed = only_me.pushed;
     delta
 }
@@ -159,6 +172,22 @@ fn heartbeat_only(n: NodeId, v: &NodeView, peer_watermark: u8) -> NodeDelta {
         },
         updates: vec![],
         watermark_after: peer_watermark,
+    }
+}
+
+/// §5.8: the heartbeats of a digest `me` received. For every node `me` holds at the entry's
+/// generation (never itself), the entry's heartbeat is received as a node delta's is (§5.7).
+pub fn apply_digest_heartbeats(cfg: &GossipConfig, me: NodeId, node: &mut Node, d: &[DigestEntry]) {
+    for e in d {
+        if e.node == me {
+            continue;
+        }
+        let Some(v) = node.view.get_mut(&e.node) else {
+            continue;
+        };
+        if v.generation == e.generation {
+            receive_heartbeat(cfg, v, e.heartbeat);
+        }
     }
 }
 
@@ -211,7 +240,6 @@ pub fn apply_node_delta(cfg: &GossipConfig, me: NodeId, node: &mut Node, nd: &No
         node.forgotten.remove(&nd.node);
     }
     let v = node.view.get_mut(&nd.node).expect("inserted above");
-    let old_heartbeat = v.heartbeat;
     match nd.kind {
         // §5.5
         DeltaKind::Reset { gc_floor } => {
@@ -241,9 +269,15 @@ pub fn apply_node_delta(cfg: &GossipConfig, me: NodeId, node: &mut Node, nd: &No
         }
     }
     // §5.7: heartbeat and status.
-    let fresh = nd.heartbeat > old_heartbeat;
-    v.heartbeat = v.heartbeat.max(nd.heartbeat);
-    if v.status == Status::Dead && (fresh || variant == Variant::ReviveOnStaleGossip) {
+    receive_heartbeat(cfg, v, nd.heartbeat);
+}
+
+/// §5.7: heartbeat `h` of the held generation arrives: a fresh one revives a dead node, and a
+/// held leave marker makes the status `left` regardless.
+fn receive_heartbeat(cfg: &GossipConfig, v: &mut NodeView, h: crate::Heartbeat) {
+    let fresh = h > v.heartbeat;
+    v.heartbeat = v.heartbeat.max(h);
+    if v.status == Status::Dead && (fresh || cfg.variant == Variant::ReviveOnStaleGossip) {
         v.status = Status::Alive;
     }
     if v.left.is_some() {

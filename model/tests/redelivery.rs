@@ -23,10 +23,10 @@ use stateright::{Checker, HasDiscoveries, Model};
 
 /// (Duplicate at k, redelivery at k, Duplicate at k + 1) unique states of [`configs`].
 const PINNED: &[(usize, usize, usize)] = &[
-    (1407, 5773, 16399),
-    (1109, 5791, 27885),
-    (1776, 5246, 11514),
-    (5079, 27197, 75311),
+    (1215, 4326, 12518),
+    (875, 4154, 17915),
+    (1078, 2794, 5682),
+    (3752, 15355, 43693),
 ];
 
 /// Every reachable state, by a plain breadth-first search (independent of any checker).

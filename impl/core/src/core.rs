@@ -622,7 +622,7 @@ impl<R: RngCore> Core<R> {
             GossipMode::Push => {
                 // body: fixarray(3), mode, nil digest
                 let budget = self.mtu_plain() - base - 3;
-                let delta = self.build_delta(None, budget);
+                let delta = self.build_delta(None, budget, false);
                 Message::Syn {
                     mode,
                     digest: None,
@@ -857,7 +857,16 @@ impl<R: RngCore> Core<R> {
 
     /// The delta answering `digest` (`None`: the peer is assumed to know nothing, push mode),
     /// within `budget` bytes (protocol.md §4).
-    fn build_delta(&mut self, digest: Option<&Digest>, budget: usize) -> Vec<NodeDelta> {
+    /// `by_digest`: the peer gets this node's digest in the same exchange (push-pull SynAck and
+    /// Ack, unsigned cluster), so node deltas whose only news is the heartbeat are not sent
+    /// (protocol.md §4, "heartbeats travel in digests").
+    fn build_delta(
+        &mut self,
+        digest: Option<&Digest>,
+        budget: usize,
+        by_digest: bool,
+    ) -> Vec<NodeDelta> {
+        let by_digest = by_digest && self.signing.is_none();
         let lookup: BTreeMap<&NodeId, &DigestEntry> = match digest {
             Some(d) => {
                 let mut m = BTreeMap::new();
@@ -913,7 +922,7 @@ impl<R: RngCore> Core<R> {
                         (plan, p.watermark)
                     }
                 }
-                Some(p) if p.generation == g && p.heartbeat < h => {
+                Some(p) if p.generation == g && p.heartbeat < h && !by_digest => {
                     (Plan::HeartbeatOnly, p.watermark)
                 }
                 _ => continue,
@@ -965,6 +974,11 @@ impl<R: RngCore> Core<R> {
                     }
                 }
                 cut_at.get_or_insert(idx);
+                if by_digest && peer.is_some_and(|p| p.generation == g) {
+                    // After the cut, the peer holds this generation: the node delta would carry
+                    // the heartbeat only, which travels in the digest.
+                    continue;
+                }
             }
             // Heartbeat only (rule 3), or the updates no longer fit: as the model does, a node
             // delta that would carry updates after the cut is sent without them,
@@ -1099,6 +1113,7 @@ impl<R: RngCore> Core<R> {
             } => {
                 self.apply_delta(&delta, now);
                 if let Some(d) = &digest {
+                    self.apply_digest_heartbeats(d, now);
                     self.check_left_ack(d);
                     self.mark_hot_from_digest(d);
                 }
@@ -1111,10 +1126,11 @@ impl<R: RngCore> Core<R> {
             Message::SynAck { digest, delta } => {
                 self.apply_delta(&delta, now);
                 if let Some(d) = digest {
+                    self.apply_digest_heartbeats(&d, now);
                     self.check_left_ack(&d);
                     self.mark_hot_from_digest(&d);
                     let budget = self.mtu_plain() - envelope_base_len(&self.config.cluster_id) - 1;
-                    let delta = self.build_delta(Some(&d), budget);
+                    let delta = self.build_delta(Some(&d), budget, true);
                     // An Ack with an empty delta would carry nothing: it is not sent.
                     if !delta.is_empty() {
                         self.stats.acks_sent += 1;
@@ -1142,7 +1158,7 @@ impl<R: RngCore> Core<R> {
                     .map(|(id, st)| Self::digest_entry(id, st).encoded_len())
                     .sum::<usize>();
             let reserve = full_digest.min(avail / 4);
-            let delta = self.build_delta(Some(peer_digest), avail - reserve);
+            let delta = self.build_delta(Some(peer_digest), avail - reserve, true);
             let wanted = self.wanted_unknown(peer_digest);
             let digest = self.build_digest(avail - wire::delta_len(&delta), &wanted);
             Message::SynAck {
@@ -1150,7 +1166,7 @@ impl<R: RngCore> Core<R> {
                 delta,
             }
         } else {
-            let delta = self.build_delta(Some(peer_digest), avail - 1);
+            let delta = self.build_delta(Some(peer_digest), avail - 1, false);
             Message::SynAck {
                 digest: None,
                 delta,
@@ -1566,20 +1582,7 @@ impl<R: RngCore> Core<R> {
             });
         }
         // 7. heartbeat
-        if h2 > st.heartbeat {
-            st.heartbeat = h2;
-            if !fresh {
-                st.fd.heartbeat(now, self.config.phi_window);
-            }
-            if matches!(st.status, Status::Suspected | Status::Dead) && st.left.is_none() {
-                st.status = Status::Alive;
-                st.status_since = now;
-                debug!(node = %nd.node, "node up");
-                events.push_back(Event::NodeUp {
-                    node: nd.node.clone(),
-                });
-            }
-        }
+        Self::observe_heartbeat(&nd.node, st, h2, !fresh, now, &self.config, events);
         if st.left.is_some() && st.status != Status::Left {
             st.status = Status::Left;
             st.status_since = now;
@@ -1587,6 +1590,67 @@ impl<R: RngCore> Core<R> {
             events.push_back(Event::NodeLeft {
                 node: nd.node.clone(),
             });
+        }
+    }
+
+    /// protocol.md §5.7: heartbeat `h2` for `node` (in state `st`, of the same generation) was
+    /// received. A greater one is a heartbeat arrival (an interval for the failure detector
+    /// when `interval`), and revives a suspected or dead node that has not left.
+    fn observe_heartbeat(
+        node: &NodeId,
+        st: &mut NodeState,
+        h2: u64,
+        interval: bool,
+        now: Duration,
+        config: &Config,
+        events: &mut VecDeque<Event>,
+    ) {
+        if h2 <= st.heartbeat {
+            return;
+        }
+        st.heartbeat = h2;
+        if interval {
+            st.fd.heartbeat(now, config.phi_window);
+        }
+        if matches!(st.status, Status::Suspected | Status::Dead) && st.left.is_none() {
+            st.status = Status::Alive;
+            st.status_since = now;
+            debug!(%node, "node up");
+            events.push_back(Event::NodeUp { node: node.clone() });
+        }
+    }
+
+    /// protocol.md §5.8: the heartbeats of a received digest. For every node this node holds
+    /// at the entry's generation (never itself), the entry's heartbeat is received as a node
+    /// delta's is (§5.7). Digests are not signed, so a node of a signed cluster takes
+    /// heartbeats only from attested node deltas and ignores them here.
+    fn apply_digest_heartbeats(&mut self, digest: &Digest, now: Duration) {
+        if self.signing.is_some() {
+            return;
+        }
+        for e in &digest.entries {
+            if e.node == self.id {
+                continue;
+            }
+            let Some(st) = self.nodes.get_mut(&e.node) else {
+                continue;
+            };
+            if st.generation != e.generation {
+                continue;
+            }
+            let status = st.status;
+            Self::observe_heartbeat(
+                &e.node,
+                st,
+                e.heartbeat,
+                true,
+                now,
+                &self.config,
+                &mut self.events,
+            );
+            if st.status != status {
+                self.view_epoch += 1;
+            }
         }
     }
 

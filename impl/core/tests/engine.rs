@@ -841,8 +841,10 @@ fn a_forgotten_node_that_had_left_never_returns_without_a_higher_generation() {
     );
 }
 
-#[test]
-fn after_a_cut_nodes_needing_updates_get_heartbeat_only_node_deltas() {
+/// A node `a` (max one update per delta) holding its own write and b's versions 1 and 2,
+/// answering a Syn (`mode`) whose digest lacks a entirely and holds b only up to version 1,
+/// with b's heartbeat older than a's. Returns the SynAck's delta.
+fn synack_delta_after_a_cut(mode: GossipMode) -> Vec<NodeDelta> {
     let mut c = config("a", 1);
     c.max_delta_updates = Some(1);
     let mut a = core_with(c);
@@ -861,25 +863,37 @@ fn after_a_cut_nodes_needing_updates_get_heartbeat_only_node_deltas() {
     )
     .unwrap();
     a.set("k", b"v", secs(0)).unwrap();
-    let a_id = id("a", 1);
-    // The peer lacks a entirely and knows b only up to version 1, with the same heartbeat.
     let c_id = id("c", 3);
-    a.handle_datagram(
-        addr(3),
-        &syn(vec![entry(&b, 1, 5, 1), entry(&c_id, 1, 1, 0)]),
-        secs(0),
-    )
-    .unwrap();
+    let syn = encode(Message::Syn {
+        mode,
+        digest: Some(full_digest(vec![entry(&b, 1, 4, 1), entry(&c_id, 1, 1, 0)])),
+        delta: vec![],
+    });
+    a.handle_datagram(addr(3), &syn, secs(0)).unwrap();
     let out = sent(&mut a);
     let Message::SynAck { delta, .. } = &out[0].1 else {
         panic!()
     };
+    delta.clone()
+}
+
+#[test]
+fn after_a_cut_a_pull_synack_sends_nodes_needing_updates_as_heartbeat_only_node_deltas() {
     assert_eq!(
-        delta,
-        &vec![
-            nd(&a_id, 1, 0, INC0, vec![set(1, "k", b"v")], 1),
-            nd(&b, 1, 5, DeltaKind::Incremental { from: 1 }, vec![], 1),
+        synack_delta_after_a_cut(GossipMode::Pull),
+        vec![
+            nd(&id("a", 1), 1, 0, INC0, vec![set(1, "k", b"v")], 1),
+            nd(&id("b", 2), 1, 5, DeltaKind::Incremental { from: 1 }, vec![], 1),
         ]
+    );
+}
+
+#[test]
+fn after_a_cut_a_push_pull_synack_omits_node_deltas_that_would_carry_only_the_heartbeat() {
+    // The peer holds b's generation: b's heartbeat travels in the SynAck's digest instead.
+    assert_eq!(
+        synack_delta_after_a_cut(GossipMode::PushPull),
+        vec![nd(&id("a", 1), 1, 0, INC0, vec![set(1, "k", b"v")], 1)]
     );
 }
 
@@ -1667,4 +1681,69 @@ fn a_node_that_left_sends_its_writes_then_its_leave_marker_in_version_order() {
     let versions: Vec<u64> = own.updates.iter().map(|u| u.version).collect();
     assert_eq!(versions, [1, 2, 3]);
     assert_eq!(own.updates[2].change, Change::Leave);
+}
+
+#[test]
+fn a_digest_heartbeat_of_the_held_generation_is_a_heartbeat_arrival_that_revives_a_suspected_node()
+{
+    let mut a = core_a();
+    let (a_id, b, c_id) = (id("a", 1), id("b", 2), id("c", 3));
+    a.handle_datagram(addr(2), &ack(vec![nd(&b, 1, 1, INC0, vec![], 0)]), secs(0))
+        .unwrap();
+    a.handle_timeout(secs(10));
+    events(&mut a);
+    assert_eq!(a.status(&b), Some(Status::Suspected));
+    let epoch = a.view_epoch();
+    let own_heartbeat = a.summary(&a_id).map(|s| s.1);
+    // The same heartbeat, and a newer one of another generation, are not arrivals.
+    a.handle_datagram(addr(3), &syn(vec![entry(&b, 1, 1, 0)]), secs(11))
+        .unwrap();
+    a.handle_datagram(addr(3), &syn(vec![entry(&b, 2, 7, 0)]), secs(11))
+        .unwrap();
+    assert_eq!(a.status(&b), Some(Status::Suspected));
+    assert_eq!(a.summary(&b), Some((1, 1, 0)));
+    // A fresher heartbeat of the held generation, in a Syn's digest, is.
+    a.handle_datagram(
+        addr(3),
+        &syn(vec![entry(&b, 1, 4, 0), entry(&a_id, 1, 9, 0), entry(&c_id, 1, 3, 0)]),
+        secs(12),
+    )
+    .unwrap();
+    assert_eq!(events(&mut a), vec![Event::NodeUp { node: b.clone() }]);
+    assert_eq!(a.status(&b), Some(Status::Alive));
+    assert_eq!(a.summary(&b), Some((1, 4, 0)));
+    assert!(a.view_epoch() > epoch, "the status changed");
+    // The own entry and an unknown node are not taken from a digest (the unknown node is
+    // learned from a node delta, §5.4).
+    assert_eq!(a.summary(&a_id).map(|s| s.1), own_heartbeat);
+    assert_eq!(a.summary(&c_id), None);
+}
+
+#[test]
+fn a_synacks_digest_heartbeats_reach_the_syn_sender_and_its_ack_omits_heartbeat_only_news() {
+    let mut a = core_a();
+    let (b, c_id) = (id("b", 2), id("c", 3));
+    a.handle_datagram(
+        addr(2),
+        &ack(vec![
+            nd(&b, 1, 1, INC0, vec![], 0),
+            nd(&c_id, 1, 6, INC0, vec![], 0),
+        ]),
+        secs(0),
+    )
+    .unwrap();
+    // b's SynAck: a newer heartbeat for b itself, an older one for c (a holds 6).
+    let synack = encode(Message::SynAck {
+        digest: Some(full_digest(vec![
+            entry(&id("a", 1), 1, 0, 0),
+            entry(&b, 1, 5, 0),
+            entry(&c_id, 1, 2, 0),
+        ])),
+        delta: vec![],
+    });
+    a.handle_datagram(addr(2), &synack, secs(1)).unwrap();
+    assert_eq!(a.summary(&b), Some((1, 5, 0)));
+    // c's fresher heartbeat reached b in a's Syn digest: no Ack carries it.
+    assert!(sent(&mut a).is_empty());
+    assert_eq!(a.stats().acks_sent, 0);
 }

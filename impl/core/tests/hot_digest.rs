@@ -569,7 +569,8 @@ fn a_delta_answers_the_nodes_in_a_partial_digests_range_and_the_ones_it_lists_ou
     a.handle_datagram(addr(2), &ack(all), secs(0)).unwrap();
     sent(&mut a);
     // The peer's partial digest covers [n05, n10) and lists n07 and, outside the range, n15,
-    // both with an older heartbeat; the other nodes of the range are unknown to it.
+    // both as placeholders (generation 0: it asks for their whole state); the other nodes of
+    // the range are unknown to it.
     let syn = encode(Message::Syn {
         mode: gossip_core::GossipMode::PushPull,
         digest: Some(Digest {
@@ -577,7 +578,7 @@ fn a_delta_answers_the_nodes_in_a_partial_digests_range_and_the_ones_it_lists_ou
                 start: n(5),
                 end: n(10),
             }),
-            entries: vec![entry(&n(7), 1, 0, 0), entry(&n(15), 1, 0, 0)],
+            entries: vec![entry(&n(7), 0, 0, 0), entry(&n(15), 0, 0, 0)],
         }),
         delta: vec![],
     });

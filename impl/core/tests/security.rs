@@ -622,3 +622,43 @@ fn the_security_accessors_report_the_layers_keys_and_roster_the_core_was_built_w
     assert_eq!(a.keyring().unwrap().list().len(), 2);
     assert_eq!(a.keyring().unwrap().primary(), key(1).fingerprint());
 }
+
+#[test]
+fn in_a_signed_cluster_digest_heartbeats_are_ignored_and_heartbeats_travel_in_attested_node_deltas()
+{
+    let (mut a, mut b) = a_and_b();
+    let k = key(1);
+    let frame = genuine_frame(&mut a, &b);
+    b.handle_datagram(a.config().gossip_addr, &frame, secs(1))
+        .unwrap();
+    frames(&mut b);
+    let (g, h, w) = b.summary(a.id()).unwrap();
+    assert!(h > 0, "a's first round bumped its heartbeat");
+    // A member's Syn whose digest holds `heartbeat` for a.
+    let syn = |heartbeat| {
+        let env = Envelope {
+            cluster_id: CLUSTER.into(),
+            message: Message::Syn {
+                mode: GossipMode::PushPull,
+                digest: Some(full_digest(vec![entry(a.id(), g, heartbeat, w)])),
+                delta: vec![],
+            },
+        };
+        seal(&env, &k)
+    };
+    // Digests are not signed: a fresher heartbeat there is not evidence that a is alive.
+    b.handle_datagram(addr(3), &syn(h + 100), secs(2)).unwrap();
+    assert_eq!(b.summary(a.id()), Some((g, h, w)));
+    frames(&mut b);
+    // An older one: the SynAck carries a's attested heartbeat in a heartbeat-only node delta.
+    b.handle_datagram(addr(3), &syn(h - 1), secs(3)).unwrap();
+    let out = frames(&mut b);
+    assert_eq!(out.len(), 1);
+    let delta = delta_of(&open(&out[0], &k));
+    let about_a = delta
+        .iter()
+        .find(|nd| nd.node == *a.id())
+        .expect("a heartbeat-only node delta about a");
+    assert!(about_a.updates.is_empty() && about_a.attestation.is_some());
+    assert_eq!(about_a.heartbeat, h);
+}
