@@ -21,13 +21,13 @@ const CAUGHT: &[(&str, &str, usize)] = &[
     ("resurrect-after-gc", NO_RESURRECTION, 9),
     ("no-heartbeat-bump", ALIVE_SEEN, 5),
     ("bump-on-receive", OWN_STATE, 2),
-    ("revive-on-stale-gossip", REVIVAL, 9),
+    ("revive-on-stale-gossip", REVIVAL, 8),
     ("forget-without-record", NO_ZOMBIE, 9),
     ("reuse-generation-on-restart", SAME_VALUE, 7),
     ("delete-reuses-version", NO_INVENTED_VALUE, 2),
     ("leave-without-version", LEAVE_SEEN, 5),
     ("delta-from-digest-only", JOIN, 6),
-    ("push-once", CONVERGENCE, 11),
+    ("push-once", CONVERGENCE, 8),
 ];
 
 fn bfs_unique(model: &GossipModel) -> usize {

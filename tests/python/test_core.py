@@ -75,13 +75,31 @@ class CoreTests(unittest.TestCase):
         self.assertEqual(sa.delta[0].kind_arg, 2)
         self.assertEqual([u.version for u in sa.delta[0].updates], [3, 4])
 
-    def test_a_peer_with_an_older_heartbeat_gets_a_heartbeat_only_node_delta(self):
+    def test_a_pull_peer_with_an_older_heartbeat_gets_a_heartbeat_only_node_delta(self):
+        c = core()
+        c.set("k", b"v", 0.0)
+        c.start_round_with(B.addr, 0.0)
+        msgs(c)
+        [(_, sa)] = send(c, Syn(1, Digest(None, [DigestEntry(c.id, 1, 0, 1)]), []))
+        self.assertEqual(sa.delta, [NodeDelta(c.id, 1, 1, KIND_INCREMENTAL, 1, [], 1)])
+
+    def test_a_push_pull_peer_with_an_older_heartbeat_gets_it_in_the_digest_only(self):
         c = core()
         c.set("k", b"v", 0.0)
         c.start_round_with(B.addr, 0.0)
         msgs(c)
         [(_, sa)] = send(c, Syn(0, Digest(None, [DigestEntry(c.id, 1, 0, 1)]), []))
-        self.assertEqual(sa.delta, [NodeDelta(c.id, 1, 1, KIND_INCREMENTAL, 1, [], 1)])
+        self.assertEqual(sa.delta, [])
+        self.assertEqual(sa.digest.entries, [DigestEntry(c.id, 1, 1, 1)])
+
+    def test_a_digest_heartbeat_of_the_held_generation_is_received(self):
+        c = core()
+        send(c, SynAck(Digest(None, [DigestEntry(B, 1, 1, 1)]), [nd(0, [S(1)])]))
+        self.assertEqual(c.view[B].heartbeat, 1)
+        send(c, Syn(0, Digest(None, [DigestEntry(B, 1, 5, 1)]), []))
+        self.assertEqual(c.view[B].heartbeat, 5)
+        send(c, Syn(0, Digest(None, [DigestEntry(B, 2, 9, 1)]), []))
+        self.assertEqual((c.view[B].generation, c.view[B].heartbeat), (1, 5))
 
     def test_a_synack_is_applied_and_answered_with_an_ack_and_an_empty_ack_is_not_sent(self):
         c = core()

@@ -1412,13 +1412,37 @@ fn generate_deltas() -> Result<DeltaVectors, String> {
         "p's digest equals a's state (heartbeat and watermark): the SynAck carries a's digest and an empty delta.",
         writes(&base).recv(pa, &pp(vec![entry(&a, 1, 0, 3), entry(&p, 1, 1, 0)])),
     );
+    let pull =
+        |entries: Vec<DigestEntry>| env(t, syn(GossipMode::Pull, complete(entries), vec![]));
     add(
         "heartbeat-only-node-delta",
-        "p has all of a's changes but an older heartbeat (a gossiped twice, heartbeat 2): the node delta is incremental from 3 with no updates and watermark_after 3.",
+        "p's pull Syn: p has all of a's changes but an older heartbeat (a gossiped twice, heartbeat 2). The pull SynAck has no digest, so the node delta carries the heartbeat: incremental from 3 with no updates and watermark_after 3.",
+        writes(&base)
+            .gossip(pa)
+            .gossip(pa)
+            .recv(pa, &pull(vec![entry(&a, 1, 0, 3), entry(&p, 1, 1, 0)])),
+    );
+    add(
+        "push-pull-heartbeat-news-travels-in-the-digest",
+        "The same as a push-pull Syn: a's heartbeat 2 is in the SynAck's digest, so the delta is empty (protocol.md §4: no heartbeat-only node deltas in push-pull).",
         writes(&base)
             .gossip(pa)
             .gossip(pa)
             .recv(pa, &pp(vec![entry(&a, 1, 0, 3), entry(&p, 1, 1, 0)])),
+    );
+    add(
+        "digest-heartbeats-are-received",
+        "a learned b (generation 1, heartbeat 5) and c (generation 2, heartbeat 7) from p's push. p's push-pull Syn lists b at heartbeat 9 and c at generation 3, heartbeat 9: a takes b's heartbeat (its SynAck's digest shows b at 9) but not c's (another generation; c's generation 3 is learned only from a node delta). Nothing else changes.",
+        Script::new(&base).recv(pa, &learn).recv(
+            pa,
+            &pp(vec![
+                entry(&a, 1, 0, 0),
+                entry(&b, 1, 9, 3),
+                entry(&c, 3, 9, 0),
+                entry(&d, 1, 3, 0),
+                entry(&p, 1, 1, 0),
+            ]),
+        ),
     );
     let mut cut2 = base.clone();
     cut2.max_delta_updates = Some(2);
@@ -1431,12 +1455,25 @@ fn generate_deltas() -> Result<DeltaVectors, String> {
     cut1.max_delta_updates = Some(1);
     add(
         "update-less-node-deltas-after-a-cut",
-        "max_delta_updates = 1; a knows b, c, d (from p's push) and has its own 3 updates; q's digest is behind on every node. The first node delta (a, the smallest id) is cut after 1 update; the others get update-less node deltas (incremental from the peer's digest watermark) carrying only their heartbeat.",
+        "max_delta_updates = 1; a knows b, c, d (from p's push) and has its own 3 updates; q's pull digest is behind on every node. The first node delta (a, the smallest id) is cut after 1 update; the others get update-less node deltas (incremental from the peer's digest watermark) carrying only their heartbeat.",
+        writes(&cut1).recv(pa, &learn).recv(
+            "10.0.0.17:7000",
+            &pull(vec![
+                entry(&b, 1, 1, 1),
+                entry(&c, 2, 1, 0),
+                entry(&d, 1, 1, 0),
+                entry(&id("q", "10.0.0.17:7000"), 1, 1, 0),
+            ]),
+        ),
+    );
+    add(
+        "push-pull-after-a-cut-only-missing-generations-get-update-less-node-deltas",
+        "The same state, q's push-pull digest behind on every node but holding c at generation 1 (a holds 2). a's node delta is cut after 1 update; b (behind, same generation) and d (heartbeat only) get nothing, their heartbeats being in a's digest; c, whose generation q lacks, gets an update-less node delta incremental from 0 (watermark_after 0) that carries the generation.",
         writes(&cut1).recv(pa, &learn).recv(
             "10.0.0.17:7000",
             &pp(vec![
                 entry(&b, 1, 1, 1),
-                entry(&c, 2, 1, 0),
+                entry(&c, 1, 1, 0),
                 entry(&d, 1, 1, 0),
                 entry(&id("q", "10.0.0.17:7000"), 1, 1, 0),
             ]),

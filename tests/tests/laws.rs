@@ -159,10 +159,12 @@ impl Owner {
             })
             .into_iter()
             .collect();
+        // A pull Syn: its SynAck carries every node delta, heartbeat-only ones included (a
+        // push-pull SynAck leaves heartbeat-only news to its own digest, protocol.md §4).
         let syn = Envelope {
             cluster_id: CLUSTER.into(),
             message: Message::Syn {
-                mode: GossipMode::PushPull,
+                mode: GossipMode::Pull,
                 digest: Some(Digest {
                     range: None,
                     entries,

@@ -507,9 +507,13 @@ class Core:
         return (1 + _nodeid_len(nid) + _uint(st.generation) + _uint(hb) + 1 + 1 + _uint(arg)
                 + upd_hdr + _uint(wa) + self._att_len(st))
 
-    def build_delta(self, digest: Optional[Digest], budget: int) -> List[NodeDelta]:
+    def build_delta(self, digest: Optional[Digest], budget: int,
+                    by_digest: bool = False) -> List[NodeDelta]:
         """The delta for a peer whose digest is `digest` (None: the peer knows nothing), within
-        `budget` bytes for the whole delta array (docs/spec/node.md §5 "Delta")."""
+        `budget` bytes for the whole delta array (docs/spec/node.md §5 "Delta"). `by_digest`:
+        the peer gets our digest in the same exchange (push-pull SynAck and Ack), so node
+        deltas whose only news is the heartbeat are not sent (protocol.md §4), unless signed."""
+        by_digest = by_digest and self.signer is None
         ids = self._sorted_ids()
         peer: Dict[NodeId, DigestEntry] = {}
         if digest is not None:
@@ -533,6 +537,10 @@ class Core:
             if plan is None:
                 continue
             kind, arg, ups, w, base = plan
+            pe = peer.get(nid)
+            same_generation = pe is not None and pe.generation == st.generation
+            if kind is None and by_digest:
+                continue  # the heartbeat travels in the digest
             remaining = max(0, budget - wire.mp.array_hdr_len(len(out) + 1) - used)
             if kind is not None and ((cut_pos is None and updates_left > 0) or not ups):
                 size = self._nd_header_len(nid, st, arg, w, 3)
@@ -561,6 +569,8 @@ class Core:
             if kind is not None and cut_pos is None:
                 cut_pos = pos
                 self.stats.deltas_cut += 1
+            if by_digest and same_generation:
+                continue  # after the cut: heartbeat only, which travels in the digest
             nd = self._nd(nid, st, KIND_INCREMENTAL, base, [], base)
             size = wire.size_of(wire.enc_node_delta, nd)
             if size > remaining:
@@ -739,6 +749,28 @@ class Core:
             if st is not None and (st.generation, st.watermark) != before:
                 self._mark_hot(nd.node)
 
+    def _apply_digest_heartbeats(self, digest: Optional[Digest], now: float) -> None:
+        """protocol.md §5.8: a digest entry's heartbeat, for a node held at the entry's
+        generation (never ourselves), is received as a node delta's (§5.7). Not in a signed
+        cluster (digests are not signed)."""
+        if digest is None or self.signer is not None:
+            return
+        for e in digest.entries:
+            st = self.view.get(e.node)
+            if e.node == self.id or st is None or st.generation != e.generation:
+                continue
+            if e.heartbeat > st.heartbeat:
+                st.heartbeat = e.heartbeat
+                if st.fd is not None:
+                    st.fd.heartbeat(now)
+                if st.status in (SUSPECTED, DEAD) and st.left is None:
+                    st.status = ALIVE
+                    st.status_since = now
+                    self.events.append(("NodeUp", e.node))
+            elif self.bug == "revive-on-stale-gossip" and st.status in (SUSPECTED, DEAD):
+                st.status = ALIVE
+                st.status_since = now
+
     def _check_leave_ack(self, digest: Optional[Digest]) -> None:
         own = self.own
         if digest is None or own.left is None:
@@ -777,6 +809,7 @@ class Core:
         mtu, base = self.mtu, self._base()
         if isinstance(msg, Syn):
             self._apply_delta(msg.delta, now)
+            self._apply_digest_heartbeats(msg.digest, now)
             self._check_leave_ack(msg.digest)
             self._mark_hot_from_digest(msg.digest)
             if msg.mode == MODE_PUSH or msg.digest is None:
@@ -788,7 +821,7 @@ class Core:
             # node.md §5: no max_digest_len cap on a SynAck's digest (SPEC-GAPS.md G18)
             full = wire.size_of(wire.enc_digest, self.complete_digest())
             reserve = min(full, avail // 4)
-            delta = self.build_delta(msg.digest, avail - reserve)
+            delta = self.build_delta(msg.digest, avail - reserve, by_digest=True)
             wanted = self._wanted_unknown(msg.digest)
             self._send(src, SynAck(self.build_digest(avail - self.delta_len(delta), wanted),
                                    delta))
@@ -796,9 +829,10 @@ class Core:
             self._apply_delta(msg.delta, now)
             if msg.digest is None:
                 return
+            self._apply_digest_heartbeats(msg.digest, now)
             self._check_leave_ack(msg.digest)
             self._mark_hot_from_digest(msg.digest)
-            delta = self.build_delta(msg.digest, mtu - base - 1)
+            delta = self.build_delta(msg.digest, mtu - base - 1, by_digest=True)
             if delta:
                 self._send(src, Ack(delta))
         else:
