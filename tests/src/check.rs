@@ -11,7 +11,8 @@
 //!    are sent (a stutter) and counts them.
 //! 2. **Post-cut heartbeat fillers.** After a delta has been cut (§4, "no further node deltas
 //!    carry updates"), the model sends a heartbeat-only node delta (`incremental { from: d }`,
-//!    no updates, `watermark_after = d`) for *every* further node the peer is behind on; the
+//!    no updates, `watermark_after = d`) for *every* further node the peer is behind on (in
+//!    push-pull only for nodes whose generation the peer lacks, protocol.md §4); the
 //!    implementation sends one only when the peer's digest shows the heartbeat is news (or the
 //!    peer lacks the node). Such a node delta (where `d` is the peer's digest watermark) for a
 //!    node whose heartbeat the peer already has changes nothing at the receiver, so omitting it
