@@ -1412,8 +1412,7 @@ fn generate_deltas() -> Result<DeltaVectors, String> {
         "p's digest equals a's state (heartbeat and watermark): the SynAck carries a's digest and an empty delta.",
         writes(&base).recv(pa, &pp(vec![entry(&a, 1, 0, 3), entry(&p, 1, 1, 0)])),
     );
-    let pull =
-        |entries: Vec<DigestEntry>| env(t, syn(GossipMode::Pull, complete(entries), vec![]));
+    let pull = |entries: Vec<DigestEntry>| env(t, syn(GossipMode::Pull, complete(entries), vec![]));
     add(
         "heartbeat-only-node-delta",
         "p's pull Syn: p has all of a's changes but an older heartbeat (a gossiped twice, heartbeat 2). The pull SynAck has no digest, so the node delta carries the heartbeat: incremental from 3 with no updates and watermark_after 3.",

@@ -883,7 +883,14 @@ fn after_a_cut_a_pull_synack_sends_nodes_needing_updates_as_heartbeat_only_node_
         synack_delta_after_a_cut(GossipMode::Pull),
         vec![
             nd(&id("a", 1), 1, 0, INC0, vec![set(1, "k", b"v")], 1),
-            nd(&id("b", 2), 1, 5, DeltaKind::Incremental { from: 1 }, vec![], 1),
+            nd(
+                &id("b", 2),
+                1,
+                5,
+                DeltaKind::Incremental { from: 1 },
+                vec![],
+                1
+            ),
         ]
     );
 }
@@ -1705,7 +1712,11 @@ fn a_digest_heartbeat_of_the_held_generation_is_a_heartbeat_arrival_that_revives
     // A fresher heartbeat of the held generation, in a Syn's digest, is.
     a.handle_datagram(
         addr(3),
-        &syn(vec![entry(&b, 1, 4, 0), entry(&a_id, 1, 9, 0), entry(&c_id, 1, 3, 0)]),
+        &syn(vec![
+            entry(&b, 1, 4, 0),
+            entry(&a_id, 1, 9, 0),
+            entry(&c_id, 1, 3, 0),
+        ]),
         secs(12),
     )
     .unwrap();
