@@ -111,59 +111,153 @@ pub(crate) struct Cfg<'a, S> {
     pub(crate) time_limit: Option<Duration>,
 }
 
-/// States discovered by one worker during a level, with their indices.
-type NewStates<S> = Vec<(u32, S)>;
+/// Chunk length for a level of `len` states shared by `threads` workers: about 16 chunks per
+/// worker on small levels, at most [`MAX_CHUNK`] states.
+fn chunk_size(len: usize, threads: usize) -> usize {
+    (len / (threads * 16)).clamp(1, MAX_CHUNK)
+}
 
-/// A BFS level cut into the chunks that workers claim. A worker takes its chunk's states out
-/// of the mutex and drops each state right after expanding it, on its own thread (the freed
-/// memory is reused at once by the next successors, as in stateright's queue), instead of
-/// keeping the whole level alive until the next one. Every slot is `Some` once the level is
-/// built; `Option` only lets states be placed by index.
+/// The longest chunk of a level (and the length of the chunks a worker collects its newly
+/// discovered states into).
+const MAX_CHUNK: usize = 512;
+
+/// States discovered by one worker during a level, with their indices (ascending: a worker's
+/// insertions take indices from the table's counter in program order), already cut into chunks
+/// of at most [`MAX_CHUNK`] states.
+type NewStates<S> = Vec<Vec<(u32, S)>>;
+
+/// A BFS level: the states each worker discovered during the previous level, one list per
+/// worker, cut into chunks that the workers claim. Worker `w` claims the chunks of list `w`
+/// first and then helps with the other lists, so most states are expanded (and then dropped)
+/// by the thread that allocated them: a state freed by another thread goes back to the
+/// allocating thread's malloc arena under that arena's lock, and the freeing thread's next
+/// allocations miss its own cache. The chunks of a list are contiguous runs of the list, so
+/// each chunk's indices are ascending; the level's indices interleave across lists, and the
+/// merge ([`merge_level`]) puts the edges back into index order.
 struct Level<S> {
     len: usize,
-    chunk_size: usize,
-    chunks: Vec<Mutex<Vec<Option<S>>>>,
+    lists: Vec<WorkList<S>>,
+}
+
+/// One worker's discoveries: chunks and a claim counter.
+struct WorkList<S> {
+    chunks: Vec<Mutex<Vec<(u32, S)>>>,
+    next: AtomicUsize,
 }
 
 impl<S> Level<S> {
-    /// An empty level of `len` slots, cut into chunks for `threads` workers.
-    fn new(len: usize, threads: usize) -> Self {
-        let chunk_size = (len / (threads * 16)).clamp(1, 512);
-        let chunks = (0..len.div_ceil(chunk_size))
-            .map(|c| {
-                let n = chunk_size.min(len - c * chunk_size);
-                let mut v = Vec::with_capacity(n);
-                v.resize_with(n, || None);
-                Mutex::new(v)
+    /// A level made of the per-worker lists `lists` (each a sequence of chunks with ascending
+    /// indices, in list order), for `threads` workers. Small levels are re-cut into shorter
+    /// chunks so that every worker gets some.
+    fn new(lists: Vec<NewStates<S>>, threads: usize) -> Self {
+        let len: usize = lists.iter().flatten().map(Vec::len).sum();
+        let size = chunk_size(len, threads);
+        let lists = lists
+            .into_iter()
+            .map(|chunks| {
+                let chunks: Vec<Vec<(u32, S)>> = if size < MAX_CHUNK {
+                    let mut out = Vec::new();
+                    let mut cur = Vec::with_capacity(size);
+                    for x in chunks.into_iter().flatten() {
+                        cur.push(x);
+                        if cur.len() == size {
+                            out.push(std::mem::replace(&mut cur, Vec::with_capacity(size)));
+                        }
+                    }
+                    if !cur.is_empty() {
+                        out.push(cur);
+                    }
+                    out
+                } else {
+                    chunks.into_iter().filter(|c| !c.is_empty()).collect()
+                };
+                WorkList {
+                    chunks: chunks.into_iter().map(Mutex::new).collect(),
+                    next: AtomicUsize::new(0),
+                }
             })
             .collect();
-        Level {
-            len,
-            chunk_size,
-            chunks,
+        Level { len, lists }
+    }
+
+    /// Claims the next unclaimed chunk, from worker `w`'s own list first, and takes its
+    /// states out of the level; `None` once every chunk is claimed.
+    fn claim(&self, w: usize) -> Option<Vec<(u32, S)>> {
+        let n = self.lists.len();
+        for k in 0..n {
+            let l = &self.lists[(w + k) % n];
+            if l.next.load(Ordering::Relaxed) >= l.chunks.len() {
+                continue;
+            }
+            let c = l.next.fetch_add(1, Ordering::Relaxed);
+            if let Some(chunk) = l.chunks.get(c) {
+                return Some(std::mem::take(
+                    &mut *chunk.lock().unwrap_or_else(|e| e.into_inner()),
+                ));
+            }
         }
-    }
-
-    /// Puts `s` at position `i` of the level.
-    fn place(&mut self, i: usize, s: S) {
-        let chunk = self.chunks[i / self.chunk_size]
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner());
-        chunk[i % self.chunk_size] = Some(s);
-    }
-
-    /// Takes the states of chunk `c` out of the level (in index order).
-    fn take(&self, c: usize) -> Vec<Option<S>> {
-        std::mem::take(&mut *self.chunks[c].lock().unwrap_or_else(|e| e.into_inner()))
+        None
     }
 }
 
-/// What a worker returns for one chunk of the frontier.
+/// What a worker returns for one chunk of the frontier: per expanded state (ascending
+/// indices) its index, out-degree and predicate bits, and the edges of all of them in order.
+#[derive(Default)]
 struct ChunkOut {
-    chunk: usize,
+    indices: Vec<u32>,
     degrees: Vec<u32>,
     edges: Vec<Edge>,
     masks: Vec<u64>,
+}
+
+/// Appends the expanded states of one level, `base .. base + len`, to the CSR graph in index
+/// order: for each index in turn its edges to `edges`, the end offset to `offsets` and one bit
+/// per predicate to `labels`. The chunk outputs `outs` come in any order and cover any subset
+/// of the level; only the longest prefix of the level whose states were all expanded is
+/// appended (when a limit stopped the workers early, the rest stays unexpanded). Returns the
+/// number of states appended and the OR, over them, of `!(mask ^ hit_value)` (bit `i` set iff
+/// predicate `i` hit at one of them).
+fn merge_level(
+    outs: &[ChunkOut],
+    base: u32,
+    len: usize,
+    hit_value: u64,
+    edges: &mut ChunkedVec<Edge>,
+    offsets: &mut ChunkedVec<u64>,
+    labels: &mut [BitVec],
+) -> (u32, u64) {
+    // Per level position: (chunk output, position in it), and per chunk output the start of
+    // each state's edges.
+    let mut at: Vec<(u32, u32)> = vec![(NONE, 0); len];
+    let mut starts: Vec<Vec<u32>> = Vec::with_capacity(outs.len());
+    for (o, out) in outs.iter().enumerate() {
+        let mut s = Vec::with_capacity(out.degrees.len());
+        let mut e = 0u32;
+        for (k, (&v, &d)) in out.indices.iter().zip(&out.degrees).enumerate() {
+            at[(v - base) as usize] = (o as u32, k as u32);
+            s.push(e);
+            e += d;
+        }
+        starts.push(s);
+    }
+    let mut level_hits = 0u64;
+    let mut n = 0u32;
+    for &(o, k) in &at {
+        if o == NONE {
+            break;
+        }
+        let (out, k) = (&outs[o as usize], k as usize);
+        let e = starts[o as usize][k] as usize;
+        edges.extend_from_slice(&out.edges[e..e + out.degrees[k] as usize]);
+        offsets.push(edges.len());
+        let m = out.masks[k];
+        level_hits |= !(m ^ hit_value);
+        for (i, l) in labels.iter_mut().enumerate() {
+            l.push(m >> i & 1 == 1);
+        }
+        n += 1;
+    }
+    (n, level_hits)
 }
 
 /// Shared interning of fair classes (a handful of distinct values, so a mutex is fine; workers
@@ -285,10 +379,8 @@ where
             init_nodes.push(idx);
         }
     }
-    let mut frontier: Level<M::State> = Level::new(init_states.len(), threads);
-    for (i, s) in init_states.into_iter().enumerate() {
-        frontier.place(i, s);
-    }
+    let init: Vec<(u32, M::State)> = init_nodes.iter().copied().zip(init_states).collect();
+    let mut frontier: Level<M::State> = Level::new(vec![vec![init]], threads);
     let mut level_starts = vec![0u32, frontier.len as u32];
     let mut expanded: u32 = 0;
     let mut complete = true;
@@ -317,12 +409,14 @@ where
     let now = Instant::now();
     let last_check = Mutex::new(now.checked_sub(Duration::from_secs(1)).unwrap_or(now));
 
+    let prof = std::env::var_os("FAIR_PROFILE").is_some();
+    let (mut t_par, mut t_merge, mut t_place) = (0f64, 0f64, 0f64);
+    let busy_ns = AtomicU64::new(0);
     let mut depth: u32 = 0;
     while frontier.len > 0 {
+        let tp = Instant::now();
         let base = expanded;
         let level_end = base + frontier.len as u32;
-        let n_chunks = frontier.chunks.len();
-        let next_chunk = AtomicUsize::new(0);
         let stop = AtomicBool::new(table.len() >= limit);
         let reason: Mutex<Option<super::StopReason>> = Mutex::new(None);
         let check_limits = || {
@@ -353,34 +447,34 @@ where
             }
         };
         let outs: Mutex<Vec<ChunkOut>> = Mutex::new(Vec::new());
-        let news: Mutex<Vec<NewStates<M::State>>> = Mutex::new(Vec::new());
+        let news: Mutex<Vec<(usize, NewStates<M::State>)>> = Mutex::new(Vec::new());
         let frontier_ref = &frontier;
 
-        std::thread::scope(|scope| {
-            let work = || {
+        {
+            let work = |w: usize| {
+                let tw = Instant::now();
                 let mut cache: HashMap<u64, u32, IdBuild> = HashMap::default();
                 let mut local_outs = Vec::new();
-                let mut local_new: Vec<(u32, M::State)> = Vec::new();
+                let mut local_new: NewStates<M::State> = Vec::new();
                 let mut actions: Vec<M::Action> = Vec::new();
                 loop {
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    let c = next_chunk.fetch_add(1, Ordering::Relaxed);
-                    if c >= n_chunks {
+                    let Some(states) = frontier_ref.claim(w) else {
                         break;
-                    }
-                    let states = frontier_ref.take(c);
+                    };
                     let n = states.len();
                     let mut out = ChunkOut {
-                        chunk: c,
+                        indices: Vec::with_capacity(n),
                         degrees: Vec::with_capacity(n),
                         edges: Vec::with_capacity(n * 8),
                         masks: Vec::with_capacity(n),
                     };
                     // Each state is dropped at the end of its iteration, once expanded.
-                    for s in states.into_iter().flatten() {
+                    for (v, s) in states {
                         let s = &s;
+                        out.indices.push(v);
                         // Decided predicates keep their "no hit" value.
                         let mut mask = skip & !hit_value;
                         for (i, p) in preds.iter().enumerate() {
@@ -405,7 +499,14 @@ where
                                 if u64::from(target) + 1 >= limit {
                                     stop.store(true, Ordering::Relaxed);
                                 }
-                                local_new.push((target, t));
+                                match local_new.last_mut() {
+                                    Some(c) if c.len() < MAX_CHUNK => c.push((target, t)),
+                                    _ => {
+                                        let mut c = Vec::with_capacity(MAX_CHUNK);
+                                        c.push((target, t));
+                                        local_new.push(c);
+                                    }
+                                }
                             }
                             let e = Edge { target, class };
                             if !out.edges[first..].contains(&e) {
@@ -424,52 +525,53 @@ where
                     .extend(local_outs);
                 news.lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .push(local_new);
+                    .push((w, local_new));
+                busy_ns.fetch_add(tw.elapsed().as_nanos() as u64, Ordering::Relaxed);
             };
-            for _ in 1..threads {
-                scope.spawn(work);
-            }
-            work();
-        });
+            let work = &work;
+            std::thread::scope(|scope| {
+                for w in 1..threads {
+                    scope.spawn(move || work(w));
+                }
+                work(0);
+            });
+        }
 
         if table.len() >= MAX_STATES {
             return Err(FairError::TooManyStates { limit: MAX_STATES });
         }
 
-        // Append the chunks in order (the claimed chunks are always a prefix).
-        let mut outs = outs.into_inner().unwrap_or_else(|e| e.into_inner());
-        outs.sort_unstable_by_key(|o| o.chunk);
-        let mut level_hits = 0u64;
-        for o in &outs {
-            for &m in &o.masks {
-                level_hits |= !(m ^ hit_value);
-            }
-            let mut e = 0usize;
-            for (k, &d) in o.degrees.iter().enumerate() {
-                let d = d as usize;
-                edges.extend_from_slice(&o.edges[e..e + d]);
-                e += d;
-                offsets.push(edges.len());
-                for (i, l) in labels.iter_mut().enumerate() {
-                    l.push(o.masks[k] >> i & 1 == 1);
-                }
-            }
-            expanded += o.degrees.len() as u32;
-        }
+        t_par += tp.elapsed().as_secs_f64();
+        let tm = Instant::now();
+        // Append the expanded states in index order (all of them, unless a limit stopped
+        // the workers: then the longest fully expanded prefix).
+        let outs = outs.into_inner().unwrap_or_else(|e| e.into_inner());
+        let (n, level_hits) = merge_level(
+            &outs,
+            base,
+            frontier.len,
+            hit_value,
+            &mut edges,
+            &mut offsets,
+            &mut labels,
+        );
+        expanded += n;
         drop(outs);
         skip |= level_hits & decidable;
         if let Some(r) = reason.into_inner().unwrap_or_else(|e| e.into_inner()) {
             stop_reason.get_or_insert(r);
         }
 
-        // The next frontier: states with indices level_end .. table.len(), placed by index.
+        t_merge += tm.elapsed().as_secs_f64();
+        let tm = Instant::now();
+        // The next frontier: states with indices level_end .. table.len(), in one list per
+        // worker that discovered them.
         let total = table.len() as u32;
-        let mut next = Level::new((total - level_end) as usize, threads);
-        for v in news.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            for (idx, s) in v {
-                next.place((idx - level_end) as usize, s);
-            }
-        }
+        let mut news = news.into_inner().unwrap_or_else(|e| e.into_inner());
+        news.sort_unstable_by_key(|(w, _)| *w);
+        let next = Level::new(news.into_iter().map(|(_, l)| l).collect(), threads);
+        debug_assert_eq!(next.len, (total - level_end) as usize);
+        t_place += tm.elapsed().as_secs_f64();
         if expanded < level_end {
             // Stopped early (max_states or a limit): states from `expanded` on stay unexpanded.
             complete = false;
@@ -495,6 +597,16 @@ where
             complete = false;
             break;
         }
+    }
+    if prof {
+        eprintln!(
+            "FAIR_PROFILE explore: threads {threads}, levels {}, parallel phase {t_par:.3} s \
+             (worker busy {:.3} s of {:.3} s available), serial merge {t_merge:.3} s, \
+             next-level placement {t_place:.3} s",
+            depth + 1,
+            busy_ns.load(Ordering::Relaxed) as f64 * 1e-9,
+            t_par * threads as f64
+        );
     }
     // Drop empty trailing levels.
     while level_starts.len() > 1
@@ -527,24 +639,119 @@ mod tests {
     use crate::fair::examples::Rumor;
     use stateright::{Checker, Model};
 
+    /// Two workers' discoveries with interleaved indices (even: worker 0, odd: worker 1), as
+    /// chunks of at most `MAX_CHUNK`.
+    fn two_lists(len: u32) -> Vec<NewStates<u32>> {
+        (0..2)
+            .map(|w| {
+                let l: Vec<(u32, u32)> = (0..len).filter(|i| i % 2 == w).map(|i| (i, i)).collect();
+                l.chunks(MAX_CHUNK).map(<[_]>::to_vec).collect()
+            })
+            .collect()
+    }
+
     #[test]
-    fn a_level_hands_out_every_placed_state_once_in_index_order() {
+    fn a_level_hands_out_every_state_once_and_each_worker_its_own_list_first() {
         for (len, threads) in [(0, 1), (1, 1), (7, 2), (1000, 1), (20_000, 2), (70_001, 2)] {
-            let mut level = Level::new(len, threads);
-            // Placed out of order, as workers discover them.
-            for i in (0..len).rev() {
-                level.place(i, i);
+            let level = Level::new(two_lists(len), threads);
+            assert_eq!(level.len, len as usize);
+            // Worker 1 claims until its own list is exhausted, then worker 0 takes the rest.
+            let mut got = Vec::new();
+            let mut own_done = false;
+            while let Some(c) = level.claim(1) {
+                assert!(
+                    c.windows(2).all(|p| p[0].0 < p[1].0),
+                    "a chunk is ascending"
+                );
+                assert!(c.iter().all(|&(v, s)| v == s));
+                let own = c.iter().all(|(v, _)| v % 2 == 1);
+                if !own {
+                    // Past its own list: only worker 0's states are left.
+                    assert!(c.iter().all(|(v, _)| v % 2 == 0));
+                    if !own_done {
+                        assert_eq!(got.len(), len as usize / 2, "own list first");
+                    }
+                    own_done = true;
+                }
+                assert!(own != own_done, "no own chunk after another list's");
+                got.extend(c.into_iter().map(|(v, _)| v));
             }
-            let got: Vec<usize> = (0..level.chunks.len())
-                .flat_map(|c| level.take(c))
-                .map(|s| s.expect("every slot is filled"))
-                .collect();
+            assert!(level.claim(0).is_none(), "every chunk claimed once");
+            got.sort_unstable();
             assert_eq!(got, (0..len).collect::<Vec<_>>(), "len {len}");
-            assert!(
-                (0..level.chunks.len()).all(|c| level.take(c).is_empty()),
-                "a taken chunk is empty"
-            );
+            if len >= 7 {
+                let level = Level::new(two_lists(len), threads);
+                let first = level.claim(0).expect("a chunk");
+                assert!(
+                    first.iter().all(|(v, _)| v % 2 == 0),
+                    "worker 0 starts on list 0"
+                );
+            }
         }
+    }
+
+    #[test]
+    fn merging_chunk_outputs_in_any_order_appends_each_state_in_index_order() {
+        // Level 10 .. 16; state v has degree v % 3, edges (v, j), predicate bits v.
+        let out = |vs: &[u32]| ChunkOut {
+            indices: vs.to_vec(),
+            degrees: vs.iter().map(|v| v % 3).collect(),
+            edges: vs
+                .iter()
+                .flat_map(|&v| {
+                    (0..v % 3).map(move |j| Edge {
+                        target: v,
+                        class: j,
+                    })
+                })
+                .collect(),
+            masks: vs.iter().map(|&v| u64::from(v)).collect(),
+        };
+        let run = |outs: &[ChunkOut]| {
+            let (mut edges, mut offsets) = (ChunkedVec::new(), ChunkedVec::new());
+            offsets.push(0);
+            let mut labels = vec![BitVec::default(), BitVec::default()];
+            let (n, hits) = merge_level(outs, 10, 6, 0, &mut edges, &mut offsets, &mut labels);
+            let e: Vec<Edge> = (0..edges.len()).map(|i| edges.get(i)).collect();
+            let o: Vec<u64> = (0..offsets.len()).map(|i| offsets.get(i)).collect();
+            let l: Vec<(bool, bool)> = (0..n)
+                .map(|v| (labels[0].get(v), labels[1].get(v)))
+                .collect();
+            (n, hits & 3, e, o, l)
+        };
+        let whole = run(&[out(&[10, 11, 12, 13, 14, 15])]);
+        let expected_edges: Vec<Edge> = (10..16)
+            .flat_map(|v: u32| {
+                (0..v % 3).map(move |j| Edge {
+                    target: v,
+                    class: j,
+                })
+            })
+            .collect();
+        assert_eq!(whole.0, 6);
+        assert_eq!(whole.2, expected_edges);
+        assert_eq!(whole.3, vec![0, 1, 3, 3, 4, 6, 6]);
+        assert_eq!(whole.4[1], (true, true), "11 = 0b1011");
+        assert_eq!(
+            whole.1, 0b11,
+            "10 = 0b1010 hits predicate 0, 12 = 0b1100 both"
+        );
+        // Interleaved chunks from two workers, in any order.
+        assert_eq!(
+            run(&[out(&[11, 13, 15]), out(&[10, 12]), out(&[14])]),
+            whole
+        );
+        assert_eq!(
+            run(&[out(&[14]), out(&[10, 12]), out(&[11, 13, 15])]),
+            whole
+        );
+        // A stopped level: 12 was not expanded, so only 10 and 11 are appended (and the hits
+        // of 14 = 0b1110 do not count).
+        let cut = run(&[out(&[11, 13, 15]), out(&[10]), out(&[14])]);
+        assert_eq!(cut.0, 2);
+        assert_eq!(cut.2, expected_edges[..3]);
+        assert_eq!(cut.3, vec![0, 1, 3]);
+        assert_eq!(cut.1, 0b01, "only 10 hits, predicate 0");
     }
 
     #[test]

@@ -730,6 +730,12 @@ where
         }
 
         let seconds = start.elapsed().as_secs_f64();
+        if std::env::var_os("FAIR_PROFILE").is_some() {
+            eprintln!(
+                "FAIR_PROFILE run: explore {explore_seconds:.3} s, analyses {:.3} s",
+                seconds - explore_seconds
+            );
+        }
         let n = u64::from(g.n_states).max(1) as f64;
         Ok(FairResult {
             mode: Mode::Exhaustive,
