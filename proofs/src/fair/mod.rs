@@ -624,9 +624,52 @@ where
             }
         };
         report(0);
-        // The deterministic BFS tree is built only when a path through it is needed.
+        // The deterministic BFS tree is built only when a path through it is needed (a
+        // leads-to analysis, or a safety hit's trace).
         let mut global: Option<GlobalBfs> = None;
         let mut analysis_bytes = 0u64;
+        // The liveness analyses (one per `eventually` property, one per leads-to) only read
+        // the graph and are independent of each other: they run first, on up to `threads`
+        // threads, and their verdicts are taken in property order below.
+        let live_jobs: Vec<usize> = if self.symmetry.is_some() {
+            Vec::new()
+        } else {
+            let eventually = (props.iter().enumerate())
+                .filter(|(_, p)| p.expectation == Expectation::Eventually)
+                .map(|(i, _)| i);
+            eventually
+                .chain((0..leads.len()).map(|j| props.len() + 2 * j))
+                .collect()
+        };
+        if self.symmetry.is_none() && !leads.is_empty() {
+            global = Some(GlobalBfs::new(&g));
+        }
+        let live = {
+            let (g, global) = (&g, global.as_ref());
+            par_jobs(live_jobs.len(), self.threads, |k| {
+                let pi = live_jobs[k];
+                if pi < props.len() {
+                    let (w, stats) = find_fair_lasso(g, None, &g.init_nodes, &g.labels[pi]);
+                    let _ = (stats.sccs_checked, stats.refinements);
+                    (w, stats.bytes)
+                } else {
+                    let (pb, qb) = (&g.labels[pi], &g.labels[pi + 1]);
+                    let global = global.expect("built above for leads-to properties");
+                    let sources: Vec<u32> = global
+                        .order
+                        .iter()
+                        .copied()
+                        .filter(|&v| g.is_expanded(v) && pb.get(v) && !qb.get(v))
+                        .collect();
+                    let (w, stats) = find_fair_lasso(g, Some(global), &sources, qb);
+                    (
+                        w,
+                        global.bytes() + stats.bytes + sources.capacity() as u64 * 4,
+                    )
+                }
+            })
+        };
+        let mut live = live.into_iter();
         let incomplete_note = || {
             Some(
                 g.stop
@@ -682,9 +725,10 @@ where
                     let (st, lasso, note) = if self.symmetry.is_some() {
                         symmetry_unknown()
                     } else {
-                        let (w, stats) = find_fair_lasso(&g, None, &g.init_nodes, bits);
-                        analysis_bytes = analysis_bytes.max(stats.bytes);
-                        let _ = (stats.sccs_checked, stats.refinements);
+                        let (w, bytes) = live
+                            .next()
+                            .ok_or_else(|| FairError::Replay("internal: no analysis".into()))?;
+                        analysis_bytes = analysis_bytes.max(bytes);
                         self.live_verdict(&g, w, &incomplete_note)?
                     };
                     (PropertyKind::Eventually, st, None, lasso, note)
@@ -701,21 +745,13 @@ where
             report(i as u32 + 1);
         }
         for (j, l) in leads.iter().enumerate() {
-            let pi = props.len() + 2 * j;
             let (st, lasso, note) = if self.symmetry.is_some() {
                 symmetry_unknown()
             } else {
-                let (pb, qb) = (&g.labels[pi], &g.labels[pi + 1]);
-                let global = global.get_or_insert_with(|| GlobalBfs::new(&g));
-                let sources: Vec<u32> = global
-                    .order
-                    .iter()
-                    .copied()
-                    .filter(|&v| g.is_expanded(v) && pb.get(v) && !qb.get(v))
-                    .collect();
-                let (w, stats) = find_fair_lasso(&g, Some(global), &sources, qb);
-                analysis_bytes = analysis_bytes
-                    .max(global.bytes() + stats.bytes + sources.capacity() as u64 * 4);
+                let (w, bytes) = live
+                    .next()
+                    .ok_or_else(|| FairError::Replay("internal: no analysis".into()))?;
+                analysis_bytes = analysis_bytes.max(bytes);
                 self.live_verdict(&g, w, &incomplete_note)?
             };
             results.push(PropertyResult {
@@ -971,4 +1007,53 @@ fn symmetry_unknown<S, A>() -> (Status, Option<Lasso<S, A>>, Option<String>) {
                 .to_string(),
         ),
     )
+}
+
+/// Runs `job(k)` for every `k` in `0 .. n` on up to `threads` scoped threads (the calling
+/// thread included; jobs are claimed in order from a shared counter) and returns the results
+/// in job order.
+fn par_jobs<T: Send>(n: usize, threads: usize, job: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: std::sync::Mutex<Vec<(usize, T)>> = std::sync::Mutex::new(Vec::with_capacity(n));
+    let work = || {
+        loop {
+            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if k >= n {
+                break;
+            }
+            let r = job(k);
+            done.lock().unwrap_or_else(|e| e.into_inner()).push((k, r));
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..threads.clamp(1, n.max(1)) {
+            scope.spawn(work);
+        }
+        work();
+    });
+    let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    done.sort_unstable_by_key(|(k, _)| *k);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::par_jobs;
+
+    #[test]
+    fn parallel_jobs_run_once_each_and_come_back_in_job_order() {
+        for threads in 1..=3 {
+            for n in 0..6 {
+                let calls = std::sync::atomic::AtomicUsize::new(0);
+                let got = par_jobs(n, threads, |k| {
+                    calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    // Later jobs finish first when they run concurrently.
+                    std::thread::sleep(std::time::Duration::from_millis((6 - k as u64) * 3));
+                    k * 10
+                });
+                assert_eq!(got, (0..n).map(|k| k * 10).collect::<Vec<_>>());
+                assert_eq!(calls.into_inner(), n, "threads {threads}, n {n}");
+            }
+        }
+    }
 }
