@@ -412,6 +412,11 @@ where
     let prof = std::env::var_os("FAIR_PROFILE").is_some();
     let (mut t_par, mut t_merge, mut t_place) = (0f64, 0f64, 0f64);
     let busy_ns = AtomicU64::new(0);
+    // A fully expanded level whose edges, offsets and labels are not appended yet: its chunk
+    // outputs, first index and length. The coordinating thread appends it while the other
+    // workers start on the next level (nothing reads the graph during exploration), so the
+    // append is off the critical path; it is always appended before the next level is.
+    let mut pending: Option<(Vec<ChunkOut>, u32, usize)> = None;
     let mut depth: u32 = 0;
     while frontier.len > 0 {
         let tp = Instant::now();
@@ -533,6 +538,9 @@ where
                 for w in 1..threads {
                     scope.spawn(move || work(w));
                 }
+                if let Some((outs, b, len)) = pending.take() {
+                    merge_level(&outs, b, len, 0, &mut edges, &mut offsets, &mut labels);
+                }
                 work(0);
             });
         }
@@ -543,20 +551,29 @@ where
 
         t_par += tp.elapsed().as_secs_f64();
         let tm = Instant::now();
-        // Append the expanded states in index order (all of them, unless a limit stopped
-        // the workers: then the longest fully expanded prefix).
+        // Append the expanded states in index order: if every state of the level was
+        // expanded, later (pending, see above); if a limit stopped the workers, now, the
+        // longest fully expanded prefix.
         let outs = outs.into_inner().unwrap_or_else(|e| e.into_inner());
-        let (n, level_hits) = merge_level(
-            &outs,
-            base,
-            frontier.len,
-            hit_value,
-            &mut edges,
-            &mut offsets,
-            &mut labels,
-        );
-        expanded += n;
-        drop(outs);
+        let done: usize = outs.iter().map(|o| o.indices.len()).sum();
+        let level_hits = if done == frontier.len {
+            expanded += done as u32;
+            let hits = (outs.iter().flat_map(|o| &o.masks)).fold(0, |h, &m| h | !(m ^ hit_value));
+            pending = Some((outs, base, frontier.len));
+            hits
+        } else {
+            let (n, hits) = merge_level(
+                &outs,
+                base,
+                frontier.len,
+                hit_value,
+                &mut edges,
+                &mut offsets,
+                &mut labels,
+            );
+            expanded += n;
+            hits
+        };
         skip |= level_hits & decidable;
         if let Some(r) = reason.into_inner().unwrap_or_else(|e| e.into_inner()) {
             stop_reason.get_or_insert(r);
@@ -597,6 +614,9 @@ where
             complete = false;
             break;
         }
+    }
+    if let Some((outs, b, len)) = pending.take() {
+        merge_level(&outs, b, len, 0, &mut edges, &mut offsets, &mut labels);
     }
     if prof {
         eprintln!(

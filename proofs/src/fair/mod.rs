@@ -641,9 +641,12 @@ where
                 .chain((0..leads.len()).map(|j| props.len() + 2 * j))
                 .collect()
         };
+        let t_global = Instant::now();
         if self.symmetry.is_none() && !leads.is_empty() {
             global = Some(GlobalBfs::new(&g));
         }
+        let t_live = Instant::now();
+        let t_global = t_global.elapsed().as_secs_f64();
         let live = {
             let (g, global) = (&g, global.as_ref());
             par_jobs(live_jobs.len(), self.threads, |k| {
@@ -669,6 +672,7 @@ where
                 }
             })
         };
+        let t_live = t_live.elapsed().as_secs_f64();
         let mut live = live.into_iter();
         let incomplete_note = || {
             Some(
@@ -768,7 +772,8 @@ where
         let seconds = start.elapsed().as_secs_f64();
         if std::env::var_os("FAIR_PROFILE").is_some() {
             eprintln!(
-                "FAIR_PROFILE run: explore {explore_seconds:.3} s, analyses {:.3} s",
+                "FAIR_PROFILE run: explore {explore_seconds:.3} s, analyses {:.3} s (BFS tree \
+                 {t_global:.3} s, liveness jobs {t_live:.3} s)",
                 seconds - explore_seconds
             );
         }
