@@ -1,15 +1,17 @@
 //! Parallel, level-synchronous breadth-first exploration into a compact CSR graph.
 //!
 //! Level `d` holds the states at BFS distance `d`; they have the dense indices
-//! `level_starts[d] .. level_starts[d + 1]`, so the frontier is just the states in index
-//! order, cut into chunks that worker threads claim with an atomic counter. A worker takes its
-//! chunk's states out of the level and drops each one as soon as it is expanded. For
-//! each state a worker evaluates the predicates (one bit each), enumerates the actions, computes
-//! each successor, canonicalises it (symmetry), fingerprints it and looks the fingerprint up in
-//! the sharded table, which hands out the next dense index for a new state. The chunk's edges
-//! come back to the coordinating thread, which appends the chunks in order, so the edge array is
-//! in source-index order (a CSR layout) although workers finish out of order.
-
+//! `level_starts[d] .. level_starts[d + 1]`. The states of a level are kept in one list per
+//! worker (the states that worker discovered), cut into chunks that worker threads claim, each
+//! worker from its own list first (so a state is usually expanded and freed by the thread that
+//! allocated it). A worker takes its chunk's states out of the level and drops each one as soon
+//! as it is expanded. For each state a worker evaluates the predicates (one bit each),
+//! enumerates the actions, computes each successor, canonicalises it (symmetry), fingerprints
+//! it and looks the fingerprint up in the sharded table, which hands out the next dense index
+//! for a new state. The chunks' edges come back to the coordinating thread, which appends them
+//! in index order (so the edge array is a CSR layout although workers finish out of order and
+//! a level's indices interleave across workers), while the other workers already expand the
+//! next level.
 use super::store::{BitVec, ChunkedVec, Edge, FpTable, IdBuild, MAX_STATES, NONE, fingerprint};
 use super::{FairClass, FairError, FairModel, Phase, Progress};
 use std::collections::HashMap;
@@ -409,6 +411,9 @@ where
     let now = Instant::now();
     let last_check = Mutex::new(now.checked_sub(Duration::from_secs(1)).unwrap_or(now));
 
+    // `FAIR_PROFILE=1`: print where the exploration's time went (docs/fair-checking.md,
+    // "Threads"): the parallel phases, the workers' busy time in them, and the coordinating
+    // thread's serial work between levels.
     let prof = std::env::var_os("FAIR_PROFILE").is_some();
     let (mut t_par, mut t_merge, mut t_place) = (0f64, 0f64, 0f64);
     let busy_ns = AtomicU64::new(0);
@@ -621,8 +626,8 @@ where
     if prof {
         eprintln!(
             "FAIR_PROFILE explore: threads {threads}, levels {}, parallel phase {t_par:.3} s \
-             (worker busy {:.3} s of {:.3} s available), serial merge {t_merge:.3} s, \
-             next-level placement {t_place:.3} s",
+             (worker busy {:.3} s of {:.3} s available), serial between levels: hits and \
+             stopped-level merge {t_merge:.3} s, next-level setup {t_place:.3} s",
             depth + 1,
             busy_ns.load(Ordering::Relaxed) as f64 * 1e-9,
             t_par * threads as f64
