@@ -12,6 +12,7 @@
 //! in index order (so the edge array is a CSR layout although workers finish out of order and
 //! a level's indices interleave across workers), while the other workers already expand the
 //! next level.
+
 use super::store::{BitVec, ChunkedVec, Edge, FpTable, IdBuild, MAX_STATES, NONE, fingerprint};
 use super::{FairClass, FairError, FairModel, Phase, Progress};
 use std::collections::HashMap;
