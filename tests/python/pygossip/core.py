@@ -708,17 +708,7 @@ class Core:
             if st.attest is None or att[:2] > st.attest[:2]:
                 st.attest = att
         # 7
-        if nd.heartbeat > st.heartbeat:
-            st.heartbeat = nd.heartbeat
-            if st.fd is not None:
-                st.fd.heartbeat(now)
-            if st.status in (SUSPECTED, DEAD):
-                st.status = ALIVE
-                st.status_since = now
-                self.events.append(("NodeUp", nid))
-        elif self.bug == "revive-on-stale-gossip" and st.status in (SUSPECTED, DEAD):
-            st.status = ALIVE
-            st.status_since = now
+        self._receive_heartbeat(nid, st, nd.heartbeat, now)
         if st.left is not None and st.status != LEFT:
             st.status = LEFT
             st.status_since = now
@@ -759,17 +749,22 @@ class Core:
             st = self.view.get(e.node)
             if e.node == self.id or st is None or st.generation != e.generation:
                 continue
-            if e.heartbeat > st.heartbeat:
-                st.heartbeat = e.heartbeat
-                if st.fd is not None:
-                    st.fd.heartbeat(now)
-                if st.status in (SUSPECTED, DEAD) and st.left is None:
-                    st.status = ALIVE
-                    st.status_since = now
-                    self.events.append(("NodeUp", e.node))
-            elif self.bug == "revive-on-stale-gossip" and st.status in (SUSPECTED, DEAD):
+            self._receive_heartbeat(e.node, st, e.heartbeat, now)
+
+    def _receive_heartbeat(self, nid: NodeId, st: NodeState, h: int, now: float) -> None:
+        """protocol.md §5.7: a greater heartbeat of the held generation is an arrival and
+        revives a suspected or dead node (a node holding a leave marker is `left` already)."""
+        if h > st.heartbeat:
+            st.heartbeat = h
+            if st.fd is not None:
+                st.fd.heartbeat(now)
+            if st.status in (SUSPECTED, DEAD):
                 st.status = ALIVE
                 st.status_since = now
+                self.events.append(("NodeUp", nid))
+        elif self.bug == "revive-on-stale-gossip" and st.status in (SUSPECTED, DEAD):
+            st.status = ALIVE
+            st.status_since = now
 
     def _check_leave_ack(self, digest: Optional[Digest]) -> None:
         own = self.own
