@@ -688,6 +688,8 @@ fn encode_vector(name: &str, description: &str, e: &Envelope) -> EncodeVector {
 pub fn receiver_config() -> KitConfig {
     let mut c = Config::new("r", "10.0.0.9:7000".parse().expect("literal"));
     c.cluster_id = "test".into();
+    // The default until 2026-11-29; pinned so that the vectors did not change with it.
+    c.max_digest_len = 700;
     KitConfig::from_config(&c)
 }
 
@@ -698,6 +700,8 @@ pub fn node_config() -> Config {
     let mut c = Config::new("a", "10.0.0.1:7000".parse().expect("literal"));
     c.cluster_id = "test".into();
     c.rotate_delta_start = false;
+    // The default until 2026-11-29; pinned so that the vectors did not change with it.
+    c.max_digest_len = 700;
     c
 }
 

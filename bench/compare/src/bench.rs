@@ -106,6 +106,8 @@ pub struct Params {
     pub loss_writes: usize,
     /// Wall-clock budget after the last write of a loss phase.
     pub budget: Duration,
+    /// Ours: `Config::max_digest_len` (`None`: the core's default).
+    pub max_digest_len: Option<usize>,
 }
 
 /// What one convergence phase measured.
@@ -215,6 +217,7 @@ impl AnyCluster {
                     p.fanout,
                     p.keys_per_node,
                     imp == Impl::OursCompressed,
+                    p.max_digest_len,
                     counters,
                 )
                 .await?,
@@ -421,7 +424,16 @@ pub async fn loss_phase(
     let drops0;
     let (join, delivered, counts, elapsed, max_tx) = match imp {
         LossImpl::Ours => {
-            let c = OursCluster::start(n, p.interval, p.fanout, 0, false, counters.clone()).await?;
+            let c = OursCluster::start(
+                n,
+                p.interval,
+                p.fanout,
+                0,
+                false,
+                p.max_digest_len,
+                counters.clone(),
+            )
+            .await?;
             let join = wait_until(n, p.join_timeout, || async { c.members_converged() }).await;
             tokio::time::sleep(p.settle).await;
             counters.set_loss(loss);

@@ -60,6 +60,9 @@ struct Args {
     /// compressed frames), v0, v1.
     #[arg(long, value_delimiter = ',', default_value = "ours,oursz,v0,v1")]
     impls: Vec<String>,
+    /// Ours: `Config::max_digest_len` in bytes (default: the core's default).
+    #[arg(long)]
+    max_digest_len: Option<usize>,
     /// Skip the convergence experiment (ours vs chitchat).
     #[arg(long)]
     skip_convergence: bool,
@@ -107,6 +110,7 @@ fn main() -> anyhow::Result<()> {
         write_timeout: secs(a.write_timeout_s, "write-timeout-s")?,
         loss_writes: a.loss_writes,
         budget: secs(a.budget_s, "budget-s")?,
+        max_digest_len: a.max_digest_len,
     };
     let mut impls = Vec::new();
     for name in &a.impls {
@@ -172,11 +176,13 @@ fn main() -> anyhow::Result<()> {
         anyhow::Ok(())
     })?;
     println!(
-        "gossip-compare: interval {} ms, fanout {} (chitchat: 3), {} run(s), {} key(s)/node; load average before: {load_before}; after: {}; wall time {:.0} s",
+        "gossip-compare: interval {} ms, fanout {} (chitchat: 3), {} run(s), {} key(s)/node, ours' max_digest_len {}; load average before: {load_before}; after: {}; wall time {:.0} s",
         a.interval_ms,
         a.fanout,
         a.runs,
         a.keys_per_node,
+        a.max_digest_len
+            .map_or_else(|| "default".to_owned(), |l| l.to_string()),
         loadavg(),
         started.elapsed().as_secs_f64()
     );

@@ -17,14 +17,16 @@ pub struct OursCluster {
 
 impl OursCluster {
     /// Starts `n` nodes with the given gossip interval and fanout (everything else at the
-    /// defaults: 1,400-byte MTU, 700-byte digests, push-pull; `compression` sets
-    /// `Config::compression`), each owning `keys_per_node` keys set before it starts gossiping.
+    /// core's defaults: 1,400-byte MTU, push-pull; `compression` sets `Config::compression`,
+    /// `max_digest_len` overrides `Config::max_digest_len`), each owning `keys_per_node` keys
+    /// set before it starts gossiping.
     pub async fn start(
         n: usize,
         interval: Duration,
         fanout: usize,
         keys_per_node: usize,
         compression: bool,
+        max_digest_len: Option<usize>,
         counters: Arc<Counters>,
     ) -> anyhow::Result<Self> {
         let mut nodes: Vec<NodeHandle> = Vec::with_capacity(n);
@@ -39,6 +41,9 @@ impl OursCluster {
             core.gossip_interval = interval;
             core.fanout = fanout;
             core.compression = compression;
+            if let Some(len) = max_digest_len {
+                core.max_digest_len = len;
+            }
             core.seeds = seed.into_iter().collect();
             let mut cfg = NodeConfig::new(core);
             cfg.generation = Some(1);

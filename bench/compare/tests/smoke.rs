@@ -21,6 +21,7 @@ fn params() -> Params {
         write_timeout: Duration::from_secs(5),
         loss_writes: 3,
         budget: Duration::from_secs(1),
+        max_digest_len: None,
     }
 }
 

@@ -108,9 +108,11 @@ pub struct Config {
     pub mode: GossipMode,
     /// Maximum datagram size in bytes, everything included (default 1,400).
     pub mtu: usize,
-    /// Maximum encoded size of a digest in bytes (default 700, half the default MTU). A
-    /// smaller digest covers fewer nodes per round (more rounds to rotate over all of them) but
-    /// also draws smaller answers: this is the main bandwidth knob.
+    /// Maximum encoded size of a digest in bytes (default 1,400, the default MTU: a Syn's
+    /// digest may fill its datagram). A smaller digest covers fewer nodes per round (slower
+    /// spread and membership convergence once digests are partial, fewer heartbeats per
+    /// round) but costs fewer bytes: this is the main bandwidth knob (docs/results/README.md
+    /// §5.4 measures 700 against 1,400).
     pub max_digest_len: usize,
     /// Phi-accrual threshold above which a node is suspected (default 8.0).
     pub phi_threshold: f64,
@@ -162,7 +164,7 @@ impl Config {
             fanout: 1,
             mode: GossipMode::PushPull,
             mtu: 1_400,
-            max_digest_len: 700,
+            max_digest_len: 1400,
             phi_threshold: 8.0,
             phi_window: 1_000,
             min_std_dev: Duration::from_millis(500),

@@ -45,7 +45,7 @@ class Config:
     fanout: int = 1
     mode: str = "push-pull"
     mtu: int = 1400
-    max_digest_len: int = 700
+    max_digest_len: int = 1400
     phi_threshold: float = 8.0
     phi_window: int = 1000
     min_std_dev: float = 0.5
