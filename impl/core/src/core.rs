@@ -21,6 +21,11 @@ use crate::wire::{
     array_hdr_len, envelope_base_len,
 };
 
+/// The smoothing of the heartbeat arrival rate (docs/spec/node.md §7): each round keeps
+/// `1 − 1/8` of the smoothed rate and adds the round's arrivals, so the rate holds 8 rounds'
+/// worth of arrivals.
+const ARRIVAL_SMOOTHING: u64 = 8;
+
 /// A borrowed entry of a node state, as returned by [`Core::get`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EntryRef<'a> {
@@ -70,6 +75,12 @@ pub struct Core<R: RngCore> {
     /// Syn digest was complete, or none was sent): sets the digest rotation period that scales
     /// the failure detector (docs/spec/node.md §7).
     syn_range_len: Option<usize>,
+    /// Heartbeat arrivals (intervals given to the failure detector, for any node) since this
+    /// node's current round began (docs/spec/node.md §7).
+    heartbeat_arrivals: u64,
+    /// The smoothed heartbeat arrivals per round, times [`ARRIVAL_SMOOTHING`]: at each round,
+    /// `rate − ⌊rate / 8⌋ + arrivals of the round that ended` (docs/spec/node.md §7).
+    arrival_rate: u64,
     /// How many ids the range of the last partial digest built advanced over.
     last_walked: usize,
     left_acknowledged: bool,
@@ -162,6 +173,8 @@ impl<R: RngCore> Core<R> {
             hot: BTreeMap::new(),
             hot_seq: 0,
             syn_range_len: None,
+            heartbeat_arrivals: 0,
+            arrival_rate: 0,
             last_walked: 0,
             max_id_len: id_len,
             left_acknowledged: false,
@@ -541,6 +554,10 @@ impl<R: RngCore> Core<R> {
 
     fn begin_round(&mut self) {
         self.stats.rounds += 1;
+        // docs/spec/node.md §7: the heartbeat arrivals of the round that ends, smoothed.
+        self.arrival_rate = self.arrival_rate - self.arrival_rate / ARRIVAL_SMOOTHING
+            + self.heartbeat_arrivals;
+        self.heartbeat_arrivals = 0;
         let own = self.own_mut();
         if own.left.is_none() {
             own.heartbeat += 1;
@@ -1582,7 +1599,9 @@ impl<R: RngCore> Core<R> {
             });
         }
         // 7. heartbeat
-        Self::observe_heartbeat(&nd.node, st, h2, !fresh, now, &self.config, events);
+        if Self::observe_heartbeat(&nd.node, st, h2, !fresh, now, &self.config, events) {
+            self.heartbeat_arrivals += 1;
+        }
         if st.left.is_some() && st.status != Status::Left {
             st.status = Status::Left;
             st.status_since = now;
@@ -1595,7 +1614,8 @@ impl<R: RngCore> Core<R> {
 
     /// protocol.md §5.7: heartbeat `h2` for `node` (in state `st`, of the same generation) was
     /// received. A greater one is a heartbeat arrival (an interval for the failure detector
-    /// when `interval`), and revives a suspected or dead node that has not left.
+    /// when `interval`), and revives a suspected or dead node that has not left. Returns
+    /// whether an interval was given to the failure detector (a heartbeat arrival, node.md §7).
     fn observe_heartbeat(
         node: &NodeId,
         st: &mut NodeState,
@@ -1604,9 +1624,9 @@ impl<R: RngCore> Core<R> {
         now: Duration,
         config: &Config,
         events: &mut VecDeque<Event>,
-    ) {
+    ) -> bool {
         if h2 <= st.heartbeat {
-            return;
+            return false;
         }
         st.heartbeat = h2;
         if interval {
@@ -1618,6 +1638,7 @@ impl<R: RngCore> Core<R> {
             debug!(%node, "node up");
             events.push_back(Event::NodeUp { node: node.clone() });
         }
+        interval
     }
 
     /// protocol.md §5.8: the heartbeats of a received digest. For every node this node holds
@@ -1639,7 +1660,7 @@ impl<R: RngCore> Core<R> {
                 continue;
             }
             let status = st.status;
-            Self::observe_heartbeat(
+            if Self::observe_heartbeat(
                 &e.node,
                 st,
                 e.heartbeat,
@@ -1647,7 +1668,9 @@ impl<R: RngCore> Core<R> {
                 now,
                 &self.config,
                 &mut self.events,
-            );
+            ) {
+                self.heartbeat_arrivals += 1;
+            }
             if st.status != status {
                 self.view_epoch += 1;
             }
@@ -1740,8 +1763,9 @@ impl<R: RngCore> Core<R> {
     // -----------------------------------------------------------------------------------------
     // housekeeping
 
-    /// The digest rotation period `P` in gossip rounds (docs/spec/node.md §7): 1 while Syn
-    /// digests are complete, else `⌈nodes / ids its range advanced over⌉` for the last Syn.
+    /// The rotation period of this node's own Syn digests in gossip rounds (docs/spec/node.md
+    /// §7, `P_syn`): 1 while Syn digests are complete, else `⌈nodes / ids its range advanced
+    /// over⌉` for the last Syn. It bounds [`Core::heartbeat_period_rounds`] from above.
     pub fn digest_rotation_rounds(&self) -> u32 {
         match self.syn_range_len {
             None => 1,
@@ -1752,12 +1776,36 @@ impl<R: RngCore> Core<R> {
         }
     }
 
+    /// The heartbeat period `P` in gossip rounds that scales the failure detector
+    /// (docs/spec/node.md §7): how many rounds pass, on average, between two heartbeat arrivals
+    /// of one node, from the heartbeat arrivals this node actually received. With `m` the
+    /// other nodes in the view, `r` the smoothed arrivals per round times 8 and `P_syn`
+    /// ([`Core::digest_rotation_rounds`]): `P_syn` if `r = 0`, else
+    /// `min(P_syn, max(1, ⌈8 × m / r⌉))` (so 1 while the own Syn digests are complete).
+    pub fn heartbeat_period_rounds(&self) -> u32 {
+        let own = self.digest_rotation_rounds();
+        if self.arrival_rate == 0 {
+            return own;
+        }
+        let others = (self.nodes.len() as u64).saturating_sub(1);
+        let received = others
+            .saturating_mul(ARRIVAL_SMOOTHING)
+            .div_ceil(self.arrival_rate);
+        u32::try_from(received).unwrap_or(u32::MAX).max(1).min(own)
+    }
+
+    /// The smoothed heartbeat arrivals per round times 8 (`r` of docs/spec/node.md §7), as of
+    /// the start of this node's current round. Exposed for harnesses and measurements.
+    pub fn heartbeat_arrival_rate(&self) -> u64 {
+        self.arrival_rate
+    }
+
     /// The failure detector's effective `(min_std_dev, initial_interval_estimate, dead_after)`:
-    /// the configured values while `P` ([`Core::digest_rotation_rounds`]) is 1, else raised to
+    /// the configured values while `P` ([`Core::heartbeat_period_rounds`]) is 1, else raised to
     /// at least `P × interval / 2`, `P × interval` and `2 × P × interval` (docs/spec/node.md
     /// §7).
     pub fn effective_detector_settings(&self) -> (Duration, Duration, Duration) {
-        let p = self.digest_rotation_rounds();
+        let p = self.heartbeat_period_rounds();
         let c = &self.config;
         if p == 1 {
             return (c.min_std_dev, c.initial_interval_estimate, c.dead_after);

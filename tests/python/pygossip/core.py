@@ -20,6 +20,8 @@ DEAD = "dead"
 LEFT = "left"
 
 MODES = {"push-pull": MODE_PUSH_PULL, "pull": MODE_PULL, "push": MODE_PUSH}
+# node.md §7: each round keeps 1 - 1/8 of the smoothed heartbeat arrival rate
+ARRIVAL_SMOOTHING = 8
 
 
 class ConfigError(Exception):
@@ -222,6 +224,10 @@ class Core:
         # ids the range of the last partial Syn digest advanced over (None: complete / none)
         self.syn_range_len: Optional[int] = None
         self.last_walked = 0
+        # node.md §7: heartbeat arrivals since the current round began, and the smoothed
+        # arrivals per round times ARRIVAL_SMOOTHING (integers, as in every implementation)
+        self.heartbeat_arrivals = 0
+        self.arrival_rate = 0
         self.signer = security.Signer(config.signing_key) if config.signing_key else None
         self.mtu = config.effective_mtu()
         self._attest()
@@ -464,14 +470,24 @@ class Core:
         return Digest((start, end), out)
 
     def rotation_rounds(self) -> int:
-        """node.md §7: the digest rotation period P."""
+        """node.md §7: the rotation period P_syn of the own Syn digests."""
         if self.syn_range_len is None:
             return 1
         return max(1, -(-len(self.view) // max(1, self.syn_range_len)))
 
+    def heartbeat_period_rounds(self) -> int:
+        """node.md §7: the heartbeat period P, from the heartbeat arrivals received
+        (P_syn if P_syn = 1 or no arrival yet; else ceil(8 m / rate), within [1, P_syn])."""
+        own = self.rotation_rounds()
+        if own == 1 or self.arrival_rate == 0:
+            return own
+        others = len(self.view) - 1
+        received = -(-(others * ARRIVAL_SMOOTHING) // self.arrival_rate)
+        return max(1, min(own, received))
+
     def detector_settings(self) -> Tuple[float, float, float]:
         """node.md §7: effective (min_std_dev, initial_interval_estimate, dead_after)."""
-        cfg, p = self.config, self.rotation_rounds()
+        cfg, p = self.config, self.heartbeat_period_rounds()
         if p == 1:
             return cfg.min_std_dev, cfg.initial_interval, cfg.dead_after
         period = p * cfg.gossip_interval
@@ -758,6 +774,7 @@ class Core:
             st.heartbeat = h
             if st.fd is not None:
                 st.fd.heartbeat(now)
+                self.heartbeat_arrivals += 1  # node.md §7
             if st.status in (SUSPECTED, DEAD):
                 st.status = ALIVE
                 st.status_since = now
@@ -850,6 +867,9 @@ class Core:
 
     def _bump(self) -> None:
         self.stats.rounds += 1
+        # node.md §7: the arrivals of the round that ends, smoothed
+        self.arrival_rate += self.heartbeat_arrivals - self.arrival_rate // ARRIVAL_SMOOTHING
+        self.heartbeat_arrivals = 0
         own = self.own
         if own.left is None and self.bug != "no-heartbeat-bump":
             own.heartbeat += 1
