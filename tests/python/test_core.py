@@ -273,6 +273,46 @@ class CoreTests(unittest.TestCase):
             seen += [e.node for e in d.entries]
         self.assertEqual(set(seen), set(c.view))
 
+    def test_the_heartbeat_period_follows_the_heartbeat_arrivals_within_the_own_rotation(self):
+        # node.md §7: P = min(P_syn, max(1, ceil(8 m / rate))), P_syn while rate = 0.
+        c = core(mtu=1400, max_digest_len=300)
+        ids = [NodeId.make(f"node{i:03d}", "127.0.0.1", 8000 + i) for i in range(40)]
+        for k in range(0, 40, 10):
+            send(c, Ack([nd(0, [], node=i) for i in ids[k:k + 10]]))
+
+        def heartbeats(count, hb):
+            for k in range(0, count, 20):
+                send(c, Syn(0, Digest(None, [DigestEntry(i, 1, hb, 0)
+                                             for i in ids[k:min(count, k + 20)]]), []))
+
+        def round_():
+            c.start_round_with(B.addr, 1.0)
+            msgs(c)
+
+        round_()
+        self.assertEqual(c.arrival_rate, 0)
+        self.assertGreater(c.rotation_rounds(), 1)
+        self.assertEqual(c.heartbeat_period_rounds(), c.rotation_rounds())
+        heartbeats(1, 2)
+        round_()
+        self.assertEqual(c.arrival_rate, 1)
+        self.assertEqual(c.heartbeat_period_rounds(), c.rotation_rounds())
+        heartbeats(40, 3)
+        heartbeats(40, 3)  # not newer: no arrival
+        round_()
+        self.assertEqual(c.arrival_rate, 41)
+        self.assertGreater(c.rotation_rounds(), 8)
+        self.assertEqual(c.heartbeat_period_rounds(), 8)
+        heartbeats(40, 4)
+        round_()
+        self.assertEqual(c.arrival_rate, 76)
+        self.assertEqual(c.heartbeat_period_rounds(), 5)
+        t = 5 * c.config.gossip_interval
+        cfg = c.config
+        self.assertEqual(c.detector_settings(), (max(cfg.min_std_dev, t / 2),
+                                                 max(cfg.initial_interval, t),
+                                                 max(cfg.dead_after, 2 * t)))
+
     def test_every_datagram_fits_the_mtu_and_a_cluster_of_many_nodes_converges(self):
         cl = Cluster(30, seed=3, mtu=1400)
         for i, c in enumerate(cl.cores):

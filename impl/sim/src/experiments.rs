@@ -201,11 +201,11 @@ pub fn core_markdown(runs: &[(usize, Vec<CoreReport>)]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| N | seeds | converged after (s) | rounds 50% | rounds 99% | rounds 100% | msgs/node/round | bytes/node/round | largest datagram | detection latency mean / max (s) | false positives | peak RSS (MiB) |"
+        "| N | seeds | converged after (s) | rounds 50% | rounds 99% | rounds 100% | msgs/node/round | bytes/node/round | largest datagram | detection latency mean / max (s) | undetected pairs | false positives | peak RSS (MiB) |"
     );
     let _ = writeln!(
         s,
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for (n, reps) in runs {
         let m = |g: &dyn Fn(&CoreReport) -> Option<f64>| {
@@ -214,7 +214,7 @@ pub fn core_markdown(runs: &[(usize, Vec<CoreReport>)]) -> String {
         };
         let _ = writeln!(
             s,
-            "| {n} | {} | {} | {} | {} | {} | {:.2} | {:.0} | {} | {} / {} | {} | {} |",
+            "| {n} | {} | {} | {} | {} | {} | {:.2} | {:.0} | {} | {} / {} | {} | {} | {} |",
             reps.len(),
             opt(m(&|r| Some(r.converged_after_s))),
             opt(m(&|r| r.spread.rounds_50)),
@@ -225,6 +225,7 @@ pub fn core_markdown(runs: &[(usize, Vec<CoreReport>)]) -> String {
             reps.iter().map(|r| r.max_datagram).max().unwrap_or(0),
             opt(m(&|r| r.fd.mean_latency_s)),
             opt(m(&|r| r.fd.max_latency_s)),
+            reps.iter().map(|r| r.fd.undetected).sum::<usize>(),
             reps.iter().map(|r| r.fd.false_positives).sum::<usize>(),
             reps.iter()
                 .filter_map(|r| r.vmhwm_kib)
