@@ -309,7 +309,7 @@ class CoreTests(unittest.TestCase):
         self.assertEqual(c.heartbeat_period_rounds(), 5)
         t = 5 * c.config.gossip_interval
         cfg = c.config
-        self.assertEqual(c.detector_settings(), (max(cfg.min_std_dev, t / 2),
+        self.assertEqual(c.detector_settings(), (max(cfg.min_std_dev, t * 3 / 4),
                                                  max(cfg.initial_interval, t),
                                                  max(cfg.dead_after, 2 * t)))
 

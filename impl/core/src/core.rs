@@ -1802,8 +1802,8 @@ impl<R: RngCore> Core<R> {
 
     /// The failure detector's effective `(min_std_dev, initial_interval_estimate, dead_after)`:
     /// the configured values while `P` ([`Core::heartbeat_period_rounds`]) is 1, else raised to
-    /// at least `P × interval / 2`, `P × interval` and `2 × P × interval` (docs/spec/node.md
-    /// §7).
+    /// at least `3 × P × interval / 4`, `P × interval` and `2 × P × interval`
+    /// (docs/spec/node.md §7).
     pub fn effective_detector_settings(&self) -> (Duration, Duration, Duration) {
         let p = self.heartbeat_period_rounds();
         let c = &self.config;
@@ -1812,7 +1812,7 @@ impl<R: RngCore> Core<R> {
         }
         let period = self.config.gossip_interval.saturating_mul(p);
         (
-            self.config.min_std_dev.max(period / 2),
+            self.config.min_std_dev.max(period * 3 / 4),
             self.config.initial_interval_estimate.max(period),
             self.config.dead_after.max(period.saturating_mul(2)),
         )

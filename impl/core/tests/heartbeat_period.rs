@@ -78,14 +78,18 @@ fn the_heartbeat_period_follows_the_heartbeat_arrivals_received_within_the_own_r
     assert!(a.digest_rotation_rounds() > 8, "own {}", a.digest_rotation_rounds());
     assert_eq!(a.heartbeat_period_rounds(), 8);
 
-    // Again: 41 − 5 + 40 = 76, P = ⌈320 / 76⌉ = 5, so T = 5 s.
+    // Again: 41 − 5 + 40 = 76, P = ⌈320 / 76⌉ = 5, so T = 5 s: σ ≥ 3.75 s, initial interval
+    // 5 s, dead after 10 s.
     heartbeats(&mut a, 40, 4, secs(3));
     round(&mut a, secs(4));
     assert_eq!(a.heartbeat_arrival_rate(), 76);
     assert!(a.digest_rotation_rounds() > 5, "own {}", a.digest_rotation_rounds());
     assert_eq!(a.heartbeat_period_rounds(), 5);
-    let t = c.gossip_interval * 5;
-    assert_eq!(a.effective_detector_settings(), (t / 2, t, t * 2));
+    assert_eq!(c.gossip_interval, secs(1));
+    assert_eq!(
+        a.effective_detector_settings(),
+        (Duration::from_millis(3750), secs(5), secs(10))
+    );
 }
 
 #[test]

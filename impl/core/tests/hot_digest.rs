@@ -348,8 +348,9 @@ fn every_node_in_a_partial_digests_range_is_listed_even_with_the_longest_names()
     assert!(partial > 0);
 }
 
-/// docs/spec/node.md §7: with partial digests rotating over `P` rounds, the failure detector's
-/// settings are raised to at least `P × interval / 2`, `P × interval` and `2 × P × interval`.
+/// docs/spec/node.md §7: with partial digests rotating over `P` rounds (and no heartbeat
+/// arrival yet, so `P` is the own rotation), the failure detector's settings are raised to at
+/// least `3 × P × interval / 4`, `P × interval` and `2 × P × interval`.
 #[test]
 fn with_a_digest_rotation_of_p_rounds_the_detector_settings_are_raised_to_p_intervals() {
     let mut c = config("a", 1);
@@ -374,7 +375,7 @@ fn with_a_digest_rotation_of_p_rounds_the_detector_settings_are_raised_to_p_inte
     let period = c.gossip_interval * p;
     assert_eq!(
         a.effective_detector_settings(),
-        (period / 2, period, period * 2)
+        (period * 3 / 4, period, period * 2)
     );
 }
 

@@ -491,7 +491,7 @@ class Core:
         if p == 1:
             return cfg.min_std_dev, cfg.initial_interval, cfg.dead_after
         period = p * cfg.gossip_interval
-        return (max(cfg.min_std_dev, period / 2), max(cfg.initial_interval, period),
+        return (max(cfg.min_std_dev, period * 3 / 4), max(cfg.initial_interval, period),
                 max(cfg.dead_after, 2 * period))
 
     # ------------------------------------------------------------ deltas
