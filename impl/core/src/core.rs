@@ -555,8 +555,8 @@ impl<R: RngCore> Core<R> {
     fn begin_round(&mut self) {
         self.stats.rounds += 1;
         // docs/spec/node.md §7: the heartbeat arrivals of the round that ends, smoothed.
-        self.arrival_rate = self.arrival_rate - self.arrival_rate / ARRIVAL_SMOOTHING
-            + self.heartbeat_arrivals;
+        self.arrival_rate =
+            self.arrival_rate - self.arrival_rate / ARRIVAL_SMOOTHING + self.heartbeat_arrivals;
         self.heartbeat_arrivals = 0;
         let own = self.own_mut();
         if own.left.is_none() {

@@ -61,7 +61,11 @@ fn the_heartbeat_period_follows_the_heartbeat_arrivals_received_within_the_own_r
     assert_eq!(a.heartbeat_arrival_rate(), 0);
     let own = a.digest_rotation_rounds();
     assert!(own > 1, "the own Syn digests are partial");
-    assert_eq!(a.heartbeat_period_rounds(), own, "no arrival yet: the own rotation");
+    assert_eq!(
+        a.heartbeat_period_rounds(),
+        own,
+        "no arrival yet: the own rotation"
+    );
 
     // One arrival in a round: 8 × 40 / 1 = 320 rounds, but never more than the own rotation.
     heartbeats(&mut a, 1, 2, secs(1));
@@ -75,7 +79,11 @@ fn the_heartbeat_period_follows_the_heartbeat_arrivals_received_within_the_own_r
     heartbeats(&mut a, 40, 3, secs(2));
     round(&mut a, secs(3));
     assert_eq!(a.heartbeat_arrival_rate(), 41);
-    assert!(a.digest_rotation_rounds() > 8, "own {}", a.digest_rotation_rounds());
+    assert!(
+        a.digest_rotation_rounds() > 8,
+        "own {}",
+        a.digest_rotation_rounds()
+    );
     assert_eq!(a.heartbeat_period_rounds(), 8);
 
     // Again: 41 − 5 + 40 = 76, P = ⌈320 / 76⌉ = 5, so T = 5 s: σ ≥ 3.75 s, initial interval
@@ -83,7 +91,11 @@ fn the_heartbeat_period_follows_the_heartbeat_arrivals_received_within_the_own_r
     heartbeats(&mut a, 40, 4, secs(3));
     round(&mut a, secs(4));
     assert_eq!(a.heartbeat_arrival_rate(), 76);
-    assert!(a.digest_rotation_rounds() > 5, "own {}", a.digest_rotation_rounds());
+    assert!(
+        a.digest_rotation_rounds() > 5,
+        "own {}",
+        a.digest_rotation_rounds()
+    );
     assert_eq!(a.heartbeat_period_rounds(), 5);
     assert_eq!(c.gossip_interval, secs(1));
     assert_eq!(
@@ -98,11 +110,18 @@ fn a_node_receiving_every_heartbeat_every_round_uses_the_configured_detector_set
     let mut rounds = 0;
     while a.heartbeat_period_rounds() > 1 || rounds == 0 {
         rounds += 1;
-        assert!(rounds <= 60, "P = {} after 60 rounds", a.heartbeat_period_rounds());
+        assert!(
+            rounds <= 60,
+            "P = {} after 60 rounds",
+            a.heartbeat_period_rounds()
+        );
         heartbeats(&mut a, 40, rounds + 1, secs(rounds));
         round(&mut a, secs(rounds + 1));
     }
-    assert!(a.digest_rotation_rounds() > 1, "its own Syn digests are partial");
+    assert!(
+        a.digest_rotation_rounds() > 1,
+        "its own Syn digests are partial"
+    );
     assert!(a.heartbeat_arrival_rate() >= 320);
     assert_eq!(
         a.effective_detector_settings(),

@@ -1,7 +1,11 @@
 //! Measures how often a subject's heartbeat reaches an observer under partial digests
-//! (docs/spec/node.md §7), against the detector's heartbeat period `P` and the own Syn
-//! rotation `P_syn`. `cargo run --release -p gossip-sim --example hb_rate -- 300`
-//! (N nodes, the default core scenario, seed 1, 40 s after membership convergence + 10 s).
+//! (docs/spec/node.md §7, docs/results/README.md §3), against the detector's heartbeat period
+//! `P` and the own Syn rotation `P_syn`:
+//! `cargo run --release -p gossip-sim --example hb_rate -- 300` (N nodes, the default core
+//! scenario, seed 1: the gaps between arrivals of node 5's heartbeat at every observer, over
+//! 40 s starting 10 s after membership convergence). With `-- 300 crash`: the core table's
+//! crash (seed 1), split into the time until the crashed node's last heartbeat arrived and the
+//! time from there to the suspicion.
 
 use gossip_sim::core_sim::{CoreSim, Scenario};
 
@@ -56,11 +60,13 @@ fn main() {
     }
     gaps.sort_by(f64::total_cmp);
     let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+    let sd = (gaps.iter().map(|g| (g - mean) * (g - mean)).sum::<f64>() / gaps.len() as f64).sqrt();
     let q = |f: f64| gaps[((gaps.len() as f64 * f) as usize).min(gaps.len() - 1)];
     let rounds_per_node = rounds as f64 / n as f64;
     println!(
         "N={n}: subject n{subject}: {:.2} rounds between arrivals per observer; gaps (s) mean \
-         {mean:.2} p50 {:.2} p90 {:.2} p99 {:.2} max {:.2}; mean P = {:.2}, mean P_syn = {:.2}",
+         {mean:.2} sd {sd:.2} p50 {:.2} p90 {:.2} p99 {:.2} max {:.2}; mean P = {:.2}, mean P_syn \
+         = {:.2}",
         (n - 1) as f64 * rounds_per_node / arrivals as f64,
         q(0.5),
         q(0.9),
@@ -107,8 +113,7 @@ fn crash(n: usize) {
         let last = trace.arrivals[o]
             .iter()
             .copied()
-            .filter(|&a| a < t_sus)
-            .last()
+            .rfind(|&a| a < t_sus)
             .unwrap_or(crash_at)
             .max(crash_at);
         tail += (last - crash_at) as f64 / SEC as f64;
