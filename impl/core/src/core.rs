@@ -72,8 +72,8 @@ pub struct Core<R: RngCore> {
     /// Sequence number of the last hot mark (orders marks, most recent first).
     hot_seq: u64,
     /// How many ids the range of the last partial Syn digest advanced over (`None`: the last
-    /// Syn digest was complete, or none was sent): sets the digest rotation period that scales
-    /// the failure detector (docs/spec/node.md §7).
+    /// Syn digest was complete, or none was sent): sets the digest rotation period that bounds
+    /// the failure detector's heartbeat period (docs/spec/node.md §7).
     syn_range_len: Option<usize>,
     /// Heartbeat arrivals (intervals given to the failure detector, for any node) since this
     /// node's current round began (docs/spec/node.md §7).

@@ -1,5 +1,5 @@
 //! Partial digests list recent news first (docs/spec/node.md §5 "Digest") and the failure
-//! detector scales with the digest rotation period (node.md §7): exact digest contents, and
+//! detector scales with the heartbeat period (node.md §7): exact digest contents, and
 //! virtual-time bounds on spread and false suspicions in clusters too big for one digest.
 
 mod support;
