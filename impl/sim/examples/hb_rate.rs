@@ -27,14 +27,7 @@ fn main() {
     };
     let mut sim = CoreSim::new(sc).expect("valid scenario");
     let subject = 5;
-    sim.trace_heartbeats(subject);
-    let mut t = 0;
-    while !sim.membership_converged() {
-        t += SEC;
-        sim.run_until(t);
-    }
-    t += 10 * SEC;
-    sim.run_until(t);
+    let t = trace_from_ten_seconds_after_convergence(&mut sim, subject);
     let trace = sim.trace.as_ref().expect("traced");
     let before: Vec<usize> = trace.arrivals.iter().map(Vec::len).collect();
     let rounds0: Vec<u64> = (0..n)
@@ -84,14 +77,7 @@ fn crash(n: usize) {
     let sc = gossip_sim::experiments::core_scenario(n, 1);
     let mut sim = CoreSim::new(sc).expect("valid scenario");
     let subject = 1;
-    sim.trace_heartbeats(subject);
-    let mut t = 0;
-    while !sim.membership_converged() {
-        t += SEC;
-        sim.run_until(t);
-    }
-    t += 10 * SEC;
-    sim.run_until(t);
+    trace_from_ten_seconds_after_convergence(&mut sim, subject);
     let crash_at = sim.now();
     sim.apply(gossip_sim::core_sim::Action::Crash {
         nodes: vec![subject],
@@ -128,4 +114,18 @@ fn crash(n: usize) {
         after / c,
         p as f64 / (n - 1) as f64
     );
+}
+
+/// Traces `subject`'s heartbeat arrivals, runs until membership converged (checked each
+/// virtual second) and 10 s more; returns that time.
+fn trace_from_ten_seconds_after_convergence(sim: &mut CoreSim, subject: usize) -> u64 {
+    sim.trace_heartbeats(subject);
+    let mut t = 0;
+    while !sim.membership_converged() {
+        t += SEC;
+        sim.run_until(t);
+    }
+    t += 10 * SEC;
+    sim.run_until(t);
+    t
 }
