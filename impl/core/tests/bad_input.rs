@@ -218,15 +218,7 @@ fn nodes_beyond_max_nodes_are_dropped_and_counted() {
     for (name, last) in [("b", 2), ("c", 3)] {
         a.handle_datagram(
             addr(last),
-            &ack(vec![NodeDelta {
-                node: id(name, last),
-                generation: 1,
-                heartbeat: 1,
-                kind: DeltaKind::Incremental { from: 0 },
-                updates: vec![],
-                watermark_after: 0,
-                attestation: None,
-            }]),
+            &ack(vec![learned(&id(name, last), 1, vec![], 0)]),
             secs(0),
         )
         .unwrap();

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use gossip_core::wire::{DeltaKind, NodeDelta};
+use gossip_core::wire::NodeDelta;
 use gossip_core::{Config, Core, NodeId};
 use rand_chacha::ChaCha8Rng;
 use support::*;
@@ -26,17 +26,7 @@ fn node_with_forty_others(max_digest_len: usize) -> (Core<ChaCha8Rng>, Config) {
     c.initial_interval_estimate = Duration::from_secs(1);
     c.dead_after = Duration::from_secs(1);
     let mut a = core_with(c.clone());
-    let all: Vec<NodeDelta> = (0..40)
-        .map(|i| NodeDelta {
-            node: n(i),
-            generation: 1,
-            heartbeat: 1,
-            kind: DeltaKind::Incremental { from: 0 },
-            updates: vec![],
-            watermark_after: 0,
-            attestation: None,
-        })
-        .collect();
+    let all: Vec<NodeDelta> = (0..40).map(|i| learned(&n(i), 1, vec![], 0)).collect();
     a.handle_datagram(addr(2), &ack(all), secs(0)).unwrap();
     sent(&mut a);
     (a, c)

@@ -7,21 +7,9 @@ mod support;
 use std::time::Duration;
 
 use gossip_core::sim::{NetConfig, Sim};
-use gossip_core::wire::{Change, DeltaKind, Digest, DigestRange, Message, NodeDelta, Update};
+use gossip_core::wire::{Change, Digest, DigestRange, Message, NodeDelta, Update};
 use gossip_core::{Event, NodeId};
 use support::*;
-
-fn learned(node: &NodeId, heartbeat: u64, updates: Vec<Update>, watermark_after: u64) -> NodeDelta {
-    NodeDelta {
-        node: node.clone(),
-        generation: 1,
-        heartbeat,
-        kind: DeltaKind::Incremental { from: 0 },
-        updates,
-        watermark_after,
-        attestation: None,
-    }
-}
 
 fn n(i: u8) -> NodeId {
     id(&format!("n{i:02}"), 100 + i)

@@ -4,7 +4,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use gossip_core::wire::{self, Digest, DigestEntry, Envelope, Message, NodeDelta};
+use gossip_core::wire::{
+    self, DeltaKind, Digest, DigestEntry, Envelope, Message, NodeDelta, Update,
+};
 use gossip_core::{Config, Core, Event, NodeId};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -62,6 +64,25 @@ pub fn entry(node: &NodeId, generation: u64, heartbeat: u64, watermark: u64) -> 
         generation,
         heartbeat,
         watermark,
+    }
+}
+
+/// The node delta of generation 1 that makes a peer learn `node` from scratch (incremental from
+/// 0), with `updates` and watermark `watermark_after`.
+pub fn learned(
+    node: &NodeId,
+    heartbeat: u64,
+    updates: Vec<Update>,
+    watermark_after: u64,
+) -> NodeDelta {
+    NodeDelta {
+        node: node.clone(),
+        generation: 1,
+        heartbeat,
+        kind: DeltaKind::Incremental { from: 0 },
+        updates,
+        watermark_after,
+        attestation: None,
     }
 }
 
