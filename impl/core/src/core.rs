@@ -676,7 +676,7 @@ impl<R: RngCore> Core<R> {
             payload = frame;
         }
         if let Some(ring) = &self.keyring {
-            payload = ring.seal(&payload, &self.config.cluster_id, &mut self.rng);
+            payload = ring.seal(&payload, &self.config.cluster_id);
         }
         trace!(%dst, len = payload.len(), "transmit");
         self.transmits.push_back(Transmit { dst, payload });

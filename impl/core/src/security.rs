@@ -1,8 +1,9 @@
 //! Confidentiality and authenticity (docs/spec/security.md): the **keyring** and encrypted
 //! frame (ChaCha20-Poly1305), and per-node Ed25519 signatures of owned state.
 //!
-//! Everything here is deterministic given its inputs: nonces come from the caller's RNG (the
-//! core's injected RNG), Ed25519 signatures are deterministic.
+//! Everything here is deterministic given its inputs except AEAD nonces, which come from the
+//! operating system's CSPRNG and never from the core's injected (seedable) RNG; Ed25519
+//! signatures are deterministic.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,6 +13,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use ed25519_dalek::Signer as _;
 use rand::RngCore;
+use rand::rngs::OsRng;
 use serde::ser::SerializeTuple;
 use serde::{Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
@@ -262,10 +264,16 @@ impl Keyring {
             .collect()
     }
 
-    /// Seals a plaintext datagram under the primary key with a nonce drawn from `rng`.
-    pub fn seal(&self, plaintext: &[u8], cluster_id: &str, rng: &mut impl RngCore) -> Vec<u8> {
+    /// Seals a plaintext datagram under the primary key with a fresh 96-bit nonce from the
+    /// operating system's CSPRNG ([`OsRng`]).
+    ///
+    /// The nonce never comes from the core's injected (possibly seeded) RNG: a seed reused
+    /// across restarts would otherwise repeat (key, nonce) pairs, which breaks both the
+    /// confidentiality and the authenticity of ChaCha20-Poly1305 (docs/spec/security.md §1).
+    /// So two cores built with the same seed never seal with the same nonce, by construction.
+    pub fn seal(&self, plaintext: &[u8], cluster_id: &str) -> Vec<u8> {
         let mut nonce = [0u8; 12];
-        rng.fill_bytes(&mut nonce);
+        OsRng.fill_bytes(&mut nonce);
         seal_with(&self.keys[0], &nonce, plaintext, cluster_id)
     }
 

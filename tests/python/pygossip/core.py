@@ -1,5 +1,6 @@
 """The sans-io node core (docs/spec/protocol.md). Time (`now`, seconds as float) is always an
-argument; randomness comes only from the injected `random.Random`."""
+argument; protocol randomness comes only from the injected `random.Random` (AEAD nonces come
+from `os.urandom`, never from it)."""
 from __future__ import annotations
 
 import os
@@ -296,7 +297,9 @@ class Core:
                 self.stats.compression_saved_bytes += len(data) - len(framed)
             data = framed
         if self.config.keyring is not None:
-            nonce = self.rng.getrandbits(96).to_bytes(12, "big")
+            # Nonces come from the OS CSPRNG, never from the injected (seedable) protocol RNG
+            # (security.md §1.3): a reused seed must not repeat a (key, nonce) pair.
+            nonce = os.urandom(12)
             data = security.seal(self.config.keyring.primary, nonce, data, self.config.cluster_id)
         self.transmits.append((dst, data))
         self.stats.datagrams_out += 1
