@@ -529,10 +529,20 @@ pub fn all() -> Vec<Property<GossipModel>> {
                     && v.generation == s.nodes[n as usize].view[&n].generation
             })
         }),
+        // The witness needs a live node that holds the crashed node at the generation it
+        // crashed in and sees it dead: `crashes_detected` alone also holds when the live nodes
+        // only know an older generation of it (a restart they never heard of), which needs no
+        // detection at all.
         Property::sometimes(R_CRASH_DETECTED, |_: &GossipModel, s: &GossipState| {
             (0..s.nodes.len()).any(|d| {
+                let g = s.nodes[d].view[&(d as NodeId)].generation;
                 !s.nodes[d].up
-                    && live_nodes(s).any(|x| s.nodes[x].view.contains_key(&(d as NodeId)))
+                    && live_nodes(s).any(|x| {
+                        s.nodes[x]
+                            .view
+                            .get(&(d as NodeId))
+                            .is_some_and(|v| v.generation == g && v.status == Status::Dead)
+                    })
             }) && crashes_detected(s)
         }),
         Property::sometimes(R_FORGOTTEN, |_: &GossipModel, s: &GossipState| {

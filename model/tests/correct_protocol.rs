@@ -150,6 +150,21 @@ fn membership_leave_convict_forget_crash_and_restart() {
     assert_eq!(n, 17451);
 }
 
+/// Without `convict` no node is ever seen dead, so a crashed node's detection is not reachable
+/// even when its restarts made the live node's view of it stale: the witness needs the crashed
+/// generation itself seen dead (`gossip-check --nodes 2 --writes 1 --faults restart=2
+/// --features none` reported it found, through the older generation alone).
+#[test]
+fn with_restarts_and_no_convict_a_crash_is_never_seen_detected_through_an_older_generation() {
+    check(GossipConfig {
+        writes_per_node: 1,
+        crashes: 2,
+        restarts: 2,
+        max_heartbeat: 1,
+        ..quiet()
+    });
+}
+
 #[test]
 fn three_nodes_in_each_mode() {
     for mode in [Mode::PushPull, Mode::Pull, Mode::Push] {
