@@ -544,13 +544,17 @@ pub fn base_config(variant: Option<Variant>) -> GossipConfig {
 /// `--expect-correct`: judges the run against the correct protocol's expectations, so that a
 /// seeded bug's violation counts as a failure.
 pub fn expect_correct(report: &mut RunReport, cfg: &GossipConfig) {
-    let correct = GossipConfig {
-        variant: Variant::Correct,
-        ..cfg.clone()
-    }
-    .into_model();
+    // Through the fair adapter, which also knows the leads-to requirements (the fair checker
+    // reports them next to the model's properties; `GossipModel::expected` does not know them).
+    let correct = FairGossip::new(
+        GossipConfig {
+            variant: Variant::Correct,
+            ..cfg.clone()
+        }
+        .into_model(),
+    );
     for p in &mut report.properties {
-        p.expected = map_expected(correct.expected(&p.name));
+        p.expected = correct.expectation(&p.name);
         p.verdict = p.expected.verdict(p.status);
     }
 }

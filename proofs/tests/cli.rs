@@ -352,6 +352,49 @@ fn trace_out_writes_a_fair_lasso_as_a_gossip_trace_with_its_cycle() {
     assert_eq!(back, trace);
 }
 
+/// `--expect-correct` with the fair checker judges the leads-to requirements too (it panicked
+/// on them: "unknown property"): the correct protocol exits 0, and `push-once`, whose lasso
+/// violates convergence, exits 1 with that requirement failed.
+#[test]
+fn the_fair_checker_judges_leads_to_requirements_against_the_correct_protocol() {
+    let small = [
+        "--checker",
+        "fair",
+        "--nodes",
+        "2",
+        "--writes",
+        "1",
+        "--faults",
+        "loss",
+    ];
+    let mut correct = small.to_vec();
+    correct.extend(["--expect-correct", "--quiet"]);
+    run_expecting(&correct, 0);
+    let live = gossip_model::GossipConfig::default()
+        .into_model()
+        .liveness()
+        .first()
+        .expect("a convergence requirement")
+        .name;
+    let json = json_path("fair-expect-correct");
+    let mut bug = small.to_vec();
+    bug.extend([
+        "--variant",
+        "push-once",
+        "--property",
+        live,
+        "--expect-correct",
+        "--quiet",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    run_expecting(&bug, 1);
+    let json = read_json(&json);
+    let p = property(&json, live);
+    assert_eq!(p["expected"], "holds");
+    assert_eq!(p["verdict"], "failed");
+}
+
 #[test]
 fn a_seeded_bug_judged_against_the_correct_protocol_exits_one() {
     let (variant, violated) = seeded_bug();

@@ -170,7 +170,11 @@ fn two_cores_built_with_the_same_rng_seed_never_seal_with_the_same_nonce() {
         }
     }
     assert_eq!(sent, 100, "each core sends one Syn per round");
-    assert_eq!(nonces.len(), sent, "a nonce repeated across identically seeded cores");
+    assert_eq!(
+        nonces.len(),
+        sent,
+        "a nonce repeated across identically seeded cores"
+    );
 }
 
 #[test]
