@@ -211,7 +211,7 @@ fn pruning_dead_messages_keeps_the_default_configurations_verdicts() {
     let (full, n_full) = verdicts(&cfg);
     let (reduced, n_reduced) = verdicts(&pruned(&cfg));
     assert_eq!(full, reduced);
-    assert_eq!(n_full, 767_354);
+    assert_eq!(n_full, 708_632);
     println!(
         "default: {n_full} -> {n_reduced} states ({:.2}x)",
         n_full as f64 / n_reduced as f64
