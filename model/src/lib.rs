@@ -164,8 +164,11 @@ pub enum Expected {
     NotFound,
 }
 
-/// "p leads to q": whenever `p` holds, `q` eventually holds, under weak fairness of the
-/// actions [`GossipModel::fair_class`] classifies.
+/// "p leads to q": whenever `p` holds, `q` eventually holds, on every fair behaviour. The
+/// fairness is the fair checker's (gossip-proofs' adapter over [`GossipModel::fair_class`]):
+/// each message delivery and each gossip timer is **strongly** fair (fair-loss links), and
+/// `Convict` of a node that really crashed or left is **weakly** fair; weak fairness of
+/// deliveries alone is not enough (docs/fair-checking.md, "Strong fairness").
 #[derive(Clone, Copy)]
 pub struct Liveness {
     /// The sentence, e.g. "after the last write, all live nodes converge".
@@ -319,13 +322,15 @@ impl GossipModel {
         (c.nodes - seeds).max(seeds).max(1)
     }
 
-    /// The weak-fairness class of `action` in `state`, or `None` if the action is never
-    /// fair. Weakly fair (if continuously enabled, eventually taken): the delivery of each
-    /// in-flight message, each gossip timer (from, to), and `Convict` when the subject really
-    /// crashed or left. Never fair: faults (`Drop`, `Duplicate`, `Redeliver`, `Crash`,
-    /// `Restart`), the
-    /// application (`Write`, `Delete`, `Leave`) and the grace-period timeouts (`Forget`,
-    /// `CollectTombstones`).
+    /// The fairness class of `action` in `state`, or `None` if the action is never fair.
+    /// Fair classes: the delivery of each in-flight message, each gossip timer (from, to), and
+    /// `Convict` when the subject really crashed or left (the class's high byte says which).
+    /// The fair checker's adapter makes deliveries and gossip timers **strongly** fair (taken
+    /// infinitely often if enabled infinitely often: with loss or a full bounded network they
+    /// are enabled only intermittently, so weak fairness would not force them) and `Convict`
+    /// **weakly** fair (taken if continuously enabled). Never fair: faults (`Drop`,
+    /// `Duplicate`, `Redeliver`, `Crash`, `Restart`), the application (`Write`, `Delete`,
+    /// `Leave`) and the grace-period timeouts (`Forget`, `CollectTombstones`).
     pub fn fair_class(&self, state: &GossipState, action: &GossipAction) -> Option<u64> {
         match action {
             GossipAction::Deliver(env) => {
