@@ -117,7 +117,8 @@
 //! See [`properties`]: safety invariants and transition checks, quiescence-conditioned
 //! liveness ("once quiescent, …"), and reachability. Each property's name is the sentence it
 //! asserts. For the fairness-aware checker, [`GossipModel::fair_class`] and
-//! [`GossipModel::liveness`] give weak-fairness classes and "p leads to q" pairs.
+//! [`GossipModel::liveness`] give the fairness classes (deliveries and gossip timers strongly
+//! fair, `Convict` of a crashed or left node weakly fair) and "p leads to q" pairs.
 //!
 //! ## Variants
 //!
@@ -187,7 +188,7 @@ impl std::fmt::Debug for Liveness {
     }
 }
 
-/// Weak-fairness class tags (the high byte of a class id).
+/// Fairness class tags (the high byte of a class id).
 const FAIR_DELIVER: u64 = 1 << 56;
 const FAIR_GOSSIP: u64 = 2 << 56;
 const FAIR_CONVICT: u64 = 3 << 56;
