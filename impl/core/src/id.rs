@@ -34,6 +34,14 @@ impl NodeId {
     }
 }
 
+impl NodeId {
+    /// Encoded size in bytes (docs/spec/wire.md).
+    pub fn encoded_len(&self) -> usize {
+        let addr = if self.addr.is_ipv4() { 6 } else { 18 };
+        1 + crate::codec::str_len(self.name.len()) + crate::codec::bin_len(addr)
+    }
+}
+
 impl fmt::Display for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}@{}", self.name, self.addr)
@@ -128,7 +136,7 @@ impl<'de> Visitor<'de> for NodeIdVisitor {
                 .ok_or_else(|| de::Error::invalid_length(1, &self))?;
             a
         } else {
-            let b: crate::wire::Bytes = seq
+            let b: crate::codec::Bytes = seq
                 .next_element()?
                 .ok_or_else(|| de::Error::invalid_length(1, &self))?;
             addr_from_bytes(&b.0).ok_or_else(|| de::Error::custom("bad address length"))?

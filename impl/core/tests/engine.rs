@@ -4,7 +4,7 @@
 mod support;
 
 use gossip_core::wire::{Change, DeltaKind, Digest, DigestRange, Message, NodeDelta, Update};
-use gossip_core::{Event, GossipMode, Status, WriteError};
+use gossip_core::{Event, GossipMode, NodeSummary, Status, WriteError};
 use support::*;
 
 fn set(version: u64, key: &str, value: &[u8]) -> Update {
@@ -1701,14 +1701,21 @@ fn a_digest_heartbeat_of_the_held_generation_is_a_heartbeat_arrival_that_revives
     events(&mut a);
     assert_eq!(a.status(&b), Some(Status::Suspected));
     let epoch = a.view_epoch();
-    let own_heartbeat = a.summary(&a_id).map(|s| s.1);
+    let own_heartbeat = a.summary(&a_id).map(|s| s.heartbeat);
     // The same heartbeat, and a newer one of another generation, are not arrivals.
     a.handle_datagram(addr(3), &syn(vec![entry(&b, 1, 1, 0)]), secs(11))
         .unwrap();
     a.handle_datagram(addr(3), &syn(vec![entry(&b, 2, 7, 0)]), secs(11))
         .unwrap();
     assert_eq!(a.status(&b), Some(Status::Suspected));
-    assert_eq!(a.summary(&b), Some((1, 1, 0)));
+    assert_eq!(
+        a.summary(&b),
+        Some(NodeSummary {
+            generation: 1,
+            heartbeat: 1,
+            watermark: 0
+        })
+    );
     // A fresher heartbeat of the held generation, in a Syn's digest, is.
     a.handle_datagram(
         addr(3),
@@ -1722,11 +1729,18 @@ fn a_digest_heartbeat_of_the_held_generation_is_a_heartbeat_arrival_that_revives
     .unwrap();
     assert_eq!(events(&mut a), vec![Event::NodeUp { node: b.clone() }]);
     assert_eq!(a.status(&b), Some(Status::Alive));
-    assert_eq!(a.summary(&b), Some((1, 4, 0)));
+    assert_eq!(
+        a.summary(&b),
+        Some(NodeSummary {
+            generation: 1,
+            heartbeat: 4,
+            watermark: 0
+        })
+    );
     assert!(a.view_epoch() > epoch, "the status changed");
     // The own entry and an unknown node are not taken from a digest (the unknown node is
     // learned from a node delta, §5.4).
-    assert_eq!(a.summary(&a_id).map(|s| s.1), own_heartbeat);
+    assert_eq!(a.summary(&a_id).map(|s| s.heartbeat), own_heartbeat);
     assert_eq!(a.summary(&c_id), None);
 }
 
@@ -1753,7 +1767,14 @@ fn a_synacks_digest_heartbeats_reach_the_syn_sender_and_its_ack_omits_heartbeat_
         delta: vec![],
     });
     a.handle_datagram(addr(2), &synack, secs(1)).unwrap();
-    assert_eq!(a.summary(&b), Some((1, 5, 0)));
+    assert_eq!(
+        a.summary(&b),
+        Some(NodeSummary {
+            generation: 1,
+            heartbeat: 5,
+            watermark: 0
+        })
+    );
     // c's fresher heartbeat reached b in a's Syn digest: no Ack carries it.
     assert!(sent(&mut a).is_empty());
     assert_eq!(a.stats().acks_sent, 0);

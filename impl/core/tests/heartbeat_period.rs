@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use gossip_core::wire::NodeDelta;
-use gossip_core::{Config, Core, NodeId};
+use gossip_core::{Config, Core, DetectorSettings, NodeId};
 use rand_chacha::ChaCha8Rng;
 use support::*;
 
@@ -90,7 +90,11 @@ fn the_heartbeat_period_follows_the_heartbeat_arrivals_received_within_the_own_r
     assert_eq!(c.gossip_interval, secs(1));
     assert_eq!(
         a.effective_detector_settings(),
-        (Duration::from_millis(3750), secs(5), secs(10))
+        DetectorSettings {
+            min_std_dev: Duration::from_millis(3750),
+            initial_interval_estimate: secs(5),
+            dead_after: secs(10)
+        }
     );
 }
 
@@ -115,7 +119,11 @@ fn a_node_receiving_every_heartbeat_every_round_uses_the_configured_detector_set
     assert!(a.heartbeat_arrival_rate() >= 320);
     assert_eq!(
         a.effective_detector_settings(),
-        (c.min_std_dev, c.initial_interval_estimate, c.dead_after)
+        DetectorSettings {
+            min_std_dev: c.min_std_dev,
+            initial_interval_estimate: c.initial_interval_estimate,
+            dead_after: c.dead_after
+        }
     );
 }
 
@@ -132,6 +140,10 @@ fn with_complete_syn_digests_the_period_is_one_whatever_arrives() {
     assert_eq!(a.heartbeat_period_rounds(), 1);
     assert_eq!(
         a.effective_detector_settings(),
-        (c.min_std_dev, c.initial_interval_estimate, c.dead_after)
+        DetectorSettings {
+            min_std_dev: c.min_std_dev,
+            initial_interval_estimate: c.initial_interval_estimate,
+            dead_after: c.dead_after
+        }
     );
 }
