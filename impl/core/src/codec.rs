@@ -24,26 +24,30 @@ impl Serialize for BytesRef<'_> {
 
 impl Serialize for Bytes {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(&self.0)
+        BytesRef(&self.0).serialize(s)
     }
 }
 
 impl<'de> Deserialize<'de> for Bytes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Bytes;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a byte string")
-            }
-            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Bytes, E> {
-                Ok(Bytes(v.to_vec()))
-            }
-            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Bytes, E> {
-                Ok(Bytes(v))
-            }
-        }
-        d.deserialize_bytes(V)
+        d.deserialize_bytes(BinOnly)
+    }
+}
+
+/// Visits a MessagePack `bin` and nothing else (rmp-serde calls `visit_seq` or `visit_str`
+/// for an array or a `str`, which then fail).
+struct BinOnly;
+
+impl Visitor<'_> for BinOnly {
+    type Value = Bytes;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a byte string")
+    }
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Bytes, E> {
+        Ok(Bytes(v.to_vec()))
+    }
+    fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Bytes, E> {
+        Ok(Bytes(v))
     }
 }
 
@@ -96,30 +100,26 @@ pub(crate) fn uint_len(v: u64) -> usize {
     }
 }
 
-/// Encoded size of an array header of `n` elements.
+/// The size of a MessagePack header for a length `n`: the size of the first of `forms`
+/// (`(largest length it holds, header size)`, ascending) that holds `n`, else `widest`.
+fn header_len(n: usize, forms: &[(usize, usize)], widest: usize) -> usize {
+    forms
+        .iter()
+        .find(|(max, _)| n <= *max)
+        .map_or(widest, |&(_, len)| len)
+}
+
+/// Encoded size of an array header of `n` elements (fixarray, array 16, array 32).
 pub(crate) fn array_hdr_len(n: usize) -> usize {
-    match n {
-        0..=15 => 1,
-        16..=65_535 => 3,
-        _ => 5,
-    }
+    header_len(n, &[(15, 1), (65_535, 3)], 5)
 }
 
-/// Encoded size of a string of `n` bytes.
+/// Encoded size of a string of `n` bytes (fixstr, str 8, str 16, str 32).
 pub(crate) fn str_len(n: usize) -> usize {
-    n + match n {
-        0..=31 => 1,
-        32..=255 => 2,
-        256..=65_535 => 3,
-        _ => 5,
-    }
+    n + header_len(n, &[(31, 1), (255, 2), (65_535, 3)], 5)
 }
 
-/// Encoded size of a byte string of `n` bytes.
+/// Encoded size of a byte string of `n` bytes (bin 8, bin 16, bin 32).
 pub(crate) fn bin_len(n: usize) -> usize {
-    n + match n {
-        0..=255 => 2,
-        256..=65_535 => 3,
-        _ => 5,
-    }
+    n + header_len(n, &[(255, 2), (65_535, 3)], 5)
 }

@@ -49,17 +49,6 @@ fn one_delta(updates: Vec<Update>, watermark_after: u64) -> Vec<u8> {
     }])
 }
 
-fn set(version: u64, key: &str, value: &[u8]) -> Update {
-    Update {
-        version,
-        change: Change::Set {
-            key: key.into(),
-            value: value.to_vec(),
-        },
-        sig: None,
-    }
-}
-
 /// Feeds `bytes`, checks the expected rejection, its counter, and that nothing changed.
 fn assert_rejected(bytes: &[u8], reason: RejectReason) {
     let mut a = a_with_state();

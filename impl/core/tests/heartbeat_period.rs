@@ -69,11 +69,8 @@ fn the_heartbeat_period_follows_the_heartbeat_arrivals_received_within_the_own_r
     heartbeats(&mut a, 40, 3, secs(2));
     round(&mut a, secs(3));
     assert_eq!(a.heartbeat_arrival_rate(), 41);
-    assert!(
-        a.digest_rotation_rounds() > 8,
-        "own {}",
-        a.digest_rotation_rounds()
-    );
+    let own = a.digest_rotation_rounds();
+    assert!(own > 8, "own {own}");
     assert_eq!(a.heartbeat_period_rounds(), 8);
 
     // Again: 41 − 5 + 40 = 76, P = ⌈320 / 76⌉ = 5, so T = 5 s: σ ≥ 3.75 s, initial interval
@@ -81,11 +78,8 @@ fn the_heartbeat_period_follows_the_heartbeat_arrivals_received_within_the_own_r
     heartbeats(&mut a, 40, 4, secs(3));
     round(&mut a, secs(4));
     assert_eq!(a.heartbeat_arrival_rate(), 76);
-    assert!(
-        a.digest_rotation_rounds() > 5,
-        "own {}",
-        a.digest_rotation_rounds()
-    );
+    let own = a.digest_rotation_rounds();
+    assert!(own > 5, "own {own}");
     assert_eq!(a.heartbeat_period_rounds(), 5);
     assert_eq!(c.gossip_interval, secs(1));
     assert_eq!(
@@ -117,14 +111,7 @@ fn a_node_receiving_every_heartbeat_every_round_uses_the_configured_detector_set
         "its own Syn digests are partial"
     );
     assert!(a.heartbeat_arrival_rate() >= 320);
-    assert_eq!(
-        a.effective_detector_settings(),
-        DetectorSettings {
-            min_std_dev: c.min_std_dev,
-            initial_interval_estimate: c.initial_interval_estimate,
-            dead_after: c.dead_after
-        }
-    );
+    assert_eq!(a.effective_detector_settings(), configured_detector(&c));
 }
 
 #[test]
@@ -138,12 +125,5 @@ fn with_complete_syn_digests_the_period_is_one_whatever_arrives() {
     assert_eq!(a.heartbeat_arrival_rate(), 1);
     assert_eq!(a.digest_rotation_rounds(), 1);
     assert_eq!(a.heartbeat_period_rounds(), 1);
-    assert_eq!(
-        a.effective_detector_settings(),
-        DetectorSettings {
-            min_std_dev: c.min_std_dev,
-            initial_interval_estimate: c.initial_interval_estimate,
-            dead_after: c.dead_after
-        }
-    );
+    assert_eq!(a.effective_detector_settings(), configured_detector(&c));
 }

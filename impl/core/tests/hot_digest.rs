@@ -350,11 +350,7 @@ fn with_a_digest_rotation_of_p_rounds_the_detector_settings_are_raised_to_p_inte
     let mut a = core_with(c.clone());
     assert_eq!(
         a.effective_detector_settings(),
-        DetectorSettings {
-            min_std_dev: c.min_std_dev,
-            initial_interval_estimate: c.initial_interval_estimate,
-            dead_after: c.dead_after
-        },
+        configured_detector(&c),
         "P = 1: the configured values"
     );
     let all: Vec<NodeDelta> = (0..40).map(|i| learned(&n(i), 1, vec![], 0)).collect();
