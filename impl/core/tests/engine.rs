@@ -1064,13 +1064,7 @@ fn a_synack_whose_delta_fills_its_share_still_carries_the_complete_digest_when_i
             1,
             "one SynAck within the MTU (value of {len} bytes)"
         );
-        let Message::SynAck {
-            digest: Some(d),
-            delta,
-        } = &out[0].1
-        else {
-            panic!("{out:?}")
-        };
+        let (d, delta) = synack_parts(&out[0].1);
         assert_eq!(
             d,
             &full_digest(vec![entry(&a_id, 1, 0, 20)]),

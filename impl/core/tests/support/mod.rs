@@ -177,6 +177,18 @@ pub fn syn_of(
     }
 }
 
+/// The digest and delta of a SynAck that carries a digest; panics on any other message.
+#[track_caller]
+pub fn synack_parts(message: &Message) -> (&Digest, &Vec<NodeDelta>) {
+    match message {
+        Message::SynAck {
+            digest: Some(d),
+            delta,
+        } => (d, delta),
+        other => panic!("expected a SynAck with a digest: {other:?}"),
+    }
+}
+
 /// Delivers an Ack carrying `delta` from `src`; it must be accepted.
 #[track_caller]
 pub fn deliver_ack<R: rand::RngCore>(
