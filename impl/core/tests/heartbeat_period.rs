@@ -44,6 +44,16 @@ fn round(a: &mut Core<ChaCha8Rng>, now: Duration) {
     sent(a);
 }
 
+/// Asserts the smoothed heartbeat arrival rate and the period `P`, which is below the own
+/// digest rotation.
+#[track_caller]
+fn assert_rate_and_period_below_rotation(a: &Core<ChaCha8Rng>, rate: u64, period: u32) {
+    assert_eq!(a.heartbeat_arrival_rate(), rate);
+    let own = a.digest_rotation_rounds();
+    assert!(own > period, "own {own}");
+    assert_eq!(a.heartbeat_period_rounds(), period);
+}
+
 #[test]
 fn the_heartbeat_period_follows_the_heartbeat_arrivals_received_within_the_own_rotation() {
     let (mut a, c) = node_with_forty_others(200);
@@ -68,19 +78,13 @@ fn the_heartbeat_period_follows_the_heartbeat_arrivals_received_within_the_own_r
     heartbeats(&mut a, 40, 3, secs(2));
     heartbeats(&mut a, 40, 3, secs(2));
     round(&mut a, secs(3));
-    assert_eq!(a.heartbeat_arrival_rate(), 41);
-    let own = a.digest_rotation_rounds();
-    assert!(own > 8, "own {own}");
-    assert_eq!(a.heartbeat_period_rounds(), 8);
+    assert_rate_and_period_below_rotation(&a, 41, 8);
 
     // Again: 41 − 5 + 40 = 76, P = ⌈320 / 76⌉ = 5, so T = 5 s: σ ≥ 3.75 s, initial interval
     // 5 s, dead after 10 s.
     heartbeats(&mut a, 40, 4, secs(3));
     round(&mut a, secs(4));
-    assert_eq!(a.heartbeat_arrival_rate(), 76);
-    let own = a.digest_rotation_rounds();
-    assert!(own > 5, "own {own}");
-    assert_eq!(a.heartbeat_period_rounds(), 5);
+    assert_rate_and_period_below_rotation(&a, 76, 5);
     assert_eq!(c.gossip_interval, secs(1));
     assert_eq!(
         a.effective_detector_settings(),

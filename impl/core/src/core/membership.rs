@@ -8,7 +8,7 @@ use tracing::{debug, trace};
 
 use super::{ARRIVAL_SMOOTHING, Core, DetectorSettings};
 use crate::id::NodeId;
-use crate::state::{Entry, Forgotten};
+use crate::state::{Entry, Forgotten, NodeState};
 use crate::view::{Event, Status};
 
 impl<R: RngCore> Core<R> {
@@ -96,15 +96,13 @@ impl<R: RngCore> Core<R> {
     /// `suspected` (otherwise nothing changes; the node itself is never convicted).
     pub fn convict(&mut self, node: &NodeId, now: Duration) -> bool {
         let now = self.tick(now);
-        if *node == self.id {
-            return false;
-        }
-        let Some(st) = self.nodes.get_mut(node) else {
+        let me = &self.id;
+        let convictable = |st: &&mut NodeState| {
+            node != me && matches!(st.status, Status::Alive | Status::Suspected)
+        };
+        let Some(st) = self.nodes.get_mut(node).filter(convictable) else {
             return false;
         };
-        if !matches!(st.status, Status::Alive | Status::Suspected) {
-            return false;
-        }
         st.status = Status::Dead;
         st.status_since = now;
         debug!(node = %node, "node dead");
