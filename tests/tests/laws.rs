@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use gossip_core::wire::{self, Digest, DigestEntry, Envelope, Message, NodeDelta};
-use gossip_core::{Config, Core, GossipMode, NodeId};
+use gossip_core::{Config, Core, GossipMode, NodeId, NodeSummary};
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 use rand::rngs::mock::StepRng;
 
@@ -365,10 +365,15 @@ fn the_digest_after_a_merge_dominates_both_inputs_digests() {
         merge(&mut a, &mut b);
         ids.iter().enumerate().all(|(i, id)| {
             let m = a.summary(id);
-            let dominates = |x: Option<(u64, u64, u64)>| match (x, m) {
+            let dominates = |x: Option<NodeSummary>| match (x, m) {
                 (None, _) => true,
                 (Some(_), None) => false,
-                (Some((g, h, w)), Some((gm, hm, wm))) => gm > g || (gm == g && hm >= h && wm >= w),
+                (Some(x), Some(m)) => {
+                    m.generation > x.generation
+                        || (m.generation == x.generation
+                            && m.heartbeat >= x.heartbeat
+                            && m.watermark >= x.watermark)
+                }
             };
             dominates(da[i]) && dominates(db[i])
         })

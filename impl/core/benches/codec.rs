@@ -20,6 +20,24 @@ fn id(i: u32) -> NodeId {
     )
 }
 
+/// A Syn whose partial digest of `entries` covers the ids from 0 to `end`.
+fn partial_syn(entries: Vec<DigestEntry>, end: u32) -> Envelope {
+    Envelope {
+        cluster_id: "bench".into(),
+        message: Message::Syn {
+            mode: GossipMode::PushPull,
+            digest: Some(Digest {
+                range: Some(DigestRange {
+                    start: id(0),
+                    end: id(end),
+                }),
+                entries,
+            }),
+            delta: vec![],
+        },
+    }
+}
+
 /// A Syn whose partial digest fills the MTU (as at N = 1,000).
 fn full_syn() -> Envelope {
     let mut entries = Vec::new();
@@ -31,40 +49,14 @@ fn full_syn() -> Envelope {
             heartbeat: 1_000 + i as u64,
             watermark: 20,
         };
-        let env = Envelope {
-            cluster_id: "bench".into(),
-            message: Message::Syn {
-                mode: GossipMode::PushPull,
-                digest: Some(Digest {
-                    range: Some(DigestRange {
-                        start: id(0),
-                        end: id(i + 1),
-                    }),
-                    entries: entries.iter().cloned().chain([e.clone()]).collect(),
-                }),
-                delta: vec![],
-            },
-        };
-        if env.encoded_len() > 1400 {
+        let with_e = entries.iter().cloned().chain([e.clone()]).collect();
+        if partial_syn(with_e, i + 1).encoded_len() > 1400 {
             break;
         }
         entries.push(e);
         i += 1;
     }
-    Envelope {
-        cluster_id: "bench".into(),
-        message: Message::Syn {
-            mode: GossipMode::PushPull,
-            digest: Some(Digest {
-                range: Some(DigestRange {
-                    start: id(0),
-                    end: id(i),
-                }),
-                entries,
-            }),
-            delta: vec![],
-        },
-    }
+    partial_syn(entries, i)
 }
 
 /// An Ack carrying 10 node deltas of 3 updates each (~1.2 KB).

@@ -20,12 +20,12 @@ fn main() {
         for i in 0..n {
             let c = sim.core(i);
             for (j, id) in ids.iter().enumerate() {
-                if let Some((g, _, w)) = c.summary(id) {
+                if let Some(s) = c.summary(id) {
                     known += 1;
                     if sim
                         .core(j)
                         .summary(id)
-                        .is_some_and(|(g2, _, w2)| g2 == g && w2 == w)
+                        .is_some_and(|o| o.generation == s.generation && o.watermark == s.watermark)
                     {
                         exact += 1;
                     }

@@ -6,35 +6,14 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// Which messages a gossip exchange uses (protocol.md §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum GossipMode {
-    /// Syn (digest) → SynAck (digest + delta) → Ack (delta). The default.
-    #[default]
-    PushPull,
-    /// Syn (digest) → SynAck (delta); no Ack.
-    Pull,
-    /// Syn carrying a delta of everything the sender holds (cut to the MTU); no reply.
-    Push,
-}
+use crate::id::NodeId;
+use crate::security::FRAME_OVERHEAD;
+use crate::wire::{
+    Attestation, Change, DeltaKind, Digest, DigestEntry, DigestRange, NodeDelta, SIGNATURE_LEN,
+    Update, delta_len, envelope_base_len,
+};
 
-impl GossipMode {
-    pub(crate) fn to_u8(self) -> u8 {
-        match self {
-            GossipMode::PushPull => 0,
-            GossipMode::Pull => 1,
-            GossipMode::Push => 2,
-        }
-    }
-    pub(crate) fn from_u8(v: u8) -> Option<Self> {
-        match v {
-            0 => Some(GossipMode::PushPull),
-            1 => Some(GossipMode::Pull),
-            2 => Some(GossipMode::Push),
-            _ => None,
-        }
-    }
-}
+pub use crate::wire::GossipMode;
 
 /// Bounds on what a node stores about others, so that memory stays bounded under hostile or
 /// misconfigured peers. What exceeds them is dropped and counted in [`Stats`](crate::Stats).
@@ -213,14 +192,14 @@ impl Config {
         if self.cluster_id.len() > 255 {
             return Err(ConfigError::ClusterIdTooLong);
         }
-        let need_digest = crate::wire::min_digest_len(self);
+        let need_digest = min_digest_len(self);
         if self.max_digest_len < need_digest {
             return Err(ConfigError::DigestTooSmall {
                 max_digest_len: self.max_digest_len,
                 needed: need_digest,
             });
         }
-        let need = crate::wire::min_mtu(self, layers);
+        let need = min_mtu(self, layers);
         if self.mtu < need {
             return Err(ConfigError::MtuTooSmall {
                 mtu: self.mtu,
@@ -281,4 +260,85 @@ pub enum ConfigError {
         /// The smallest MTU that fits the configured limits.
         needed: usize,
     },
+}
+
+/// A node id with the longest name the limits allow and an IPv6 address: the largest id.
+fn worst_id(config: &Config) -> NodeId {
+    NodeId {
+        name: "x".repeat(config.limits.max_name_len),
+        addr: "[::1]:1".parse().expect("valid literal"),
+    }
+}
+
+/// A digest with a worst-case range and one worst-case entry.
+fn worst_digest(config: &Config) -> Digest {
+    let worst_id = worst_id(config);
+    Digest {
+        range: Some(DigestRange {
+            start: worst_id.clone(),
+            end: worst_id.clone(),
+        }),
+        entries: vec![DigestEntry {
+            node: worst_id,
+            generation: u64::MAX,
+            heartbeat: u64::MAX,
+            watermark: u64::MAX,
+        }],
+    }
+}
+
+/// The size of a digest with a worst-case range and one worst-case entry.
+fn min_digest_len(config: &Config) -> usize {
+    worst_digest(config).encoded_len() + 2
+}
+
+/// The smallest MTU for which every message can carry at least one digest entry (with a
+/// worst-case range) and one maximal update for a maximal node name.
+fn min_mtu(config: &Config, layers: SecurityLayers) -> usize {
+    let delta = vec![NodeDelta {
+        node: worst_id(config),
+        generation: u64::MAX,
+        heartbeat: u64::MAX,
+        kind: DeltaKind::Reset { gc_floor: u64::MAX },
+        updates: vec![Update {
+            version: u64::MAX,
+            change: Change::Set {
+                key: "k".repeat(config.limits.max_key_len),
+                value: vec![0; config.limits.max_value_len],
+            },
+            sig: layers.signed.then_some([0; SIGNATURE_LEN]),
+        }],
+        watermark_after: u64::MAX,
+        attestation: layers.signed.then_some(Attestation {
+            watermark: u64::MAX,
+            sig: [0; SIGNATURE_LEN],
+        }),
+    }];
+    // envelope, SynAck body header (fixarray 2)
+    let base = envelope_base_len(&config.cluster_id) + 1;
+    let d = min_digest_len(config);
+    let u = delta_len(&delta) + 2;
+    let avail = (4 * d).max((4 * u).div_ceil(3));
+    let frame = if layers.encrypted { FRAME_OVERHEAD } else { 0 };
+    base + avail + frame
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_limits_need_an_mtu_of_1188_bytes() {
+        let c = Config::new("a", "10.0.0.1:1".parse().unwrap());
+        assert_eq!(min_mtu(&c, Default::default()), 1188);
+    }
+
+    #[test]
+    fn the_security_layers_raise_the_minimum_mtu_by_their_overhead() {
+        let c = Config::new("a", "10.0.0.1:1".parse().unwrap());
+        let mtu = |encrypted, signed| min_mtu(&c, SecurityLayers { encrypted, signed });
+        assert_eq!(mtu(true, false), 1188 + 33);
+        assert_eq!(mtu(false, true), 1250);
+        assert_eq!(mtu(true, true), 1283);
+    }
 }

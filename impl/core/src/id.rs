@@ -7,6 +7,8 @@ use serde::de::{self, SeqAccess, Visitor};
 use serde::ser::SerializeTuple;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::codec::{Bytes, bin_len, next, str_len};
+
 /// The identity of a **node** (protocol.md §1): its name, unique in the cluster, together with
 /// its gossip address.
 ///
@@ -31,6 +33,12 @@ impl NodeId {
             name: name.into(),
             addr,
         }
+    }
+
+    /// Encoded size in bytes (docs/spec/wire.md).
+    pub fn encoded_len(&self) -> usize {
+        let addr = if self.addr.is_ipv4() { 6 } else { 18 };
+        1 + str_len(self.name.len()) + bin_len(addr)
     }
 }
 
@@ -119,18 +127,11 @@ impl<'de> Visitor<'de> for NodeIdVisitor {
         f.write_str("a node id [name, addr]")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NodeId, A::Error> {
-        let name: String = seq
-            .next_element()?
-            .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+        let name: String = next(&mut seq, 0, &self)?;
         let addr = if self.human {
-            let a: SocketAddr = seq
-                .next_element()?
-                .ok_or_else(|| de::Error::invalid_length(1, &self))?;
-            a
+            next(&mut seq, 1, &self)?
         } else {
-            let b: crate::wire::Bytes = seq
-                .next_element()?
-                .ok_or_else(|| de::Error::invalid_length(1, &self))?;
+            let b: Bytes = next(&mut seq, 1, &self)?;
             addr_from_bytes(&b.0).ok_or_else(|| de::Error::custom("bad address length"))?
         };
         Ok(NodeId { name, addr })

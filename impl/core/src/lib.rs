@@ -6,8 +6,24 @@
 //! `poll_transmit`, `poll_event` and `poll_timeout`. It reads no clock, opens no socket and
 //! uses only the random number generator it is given, so that a run is a deterministic
 //! function of its inputs (see the [`sim`] module behind the `sim` feature).
+//!
+//! # Module layering
+//!
+//! Modules import only from modules listed before them (no import circles), bottom to top:
+//!
+//! 1. `error`, `fd` (the φ failure detector), `bounds` (footprint, rate limiter), `codec`
+//!    (MessagePack byte strings and exact sizes): leaves.
+//! 2. `id`: [`NodeId`] and its encoding.
+//! 3. [`wire`]: the message types (signatures and attestations included, as opaque fields),
+//!    their encoding, compressed frames, decoding.
+//! 4. [`security`]: keys, encrypted frames, the bytes signed for wire updates and attestations.
+//! 5. `config`: [`Config`] and its validation (the minimum MTU is computed from wire sizes and
+//!    frame overhead).
+//! 6. `view` (snapshots, events, stats), then `state` (one node's state as the core holds it).
+//! 7. `core`: the [`Core`], split by protocol section (see its module documentation).
 
 mod bounds;
+mod codec;
 mod config;
 mod core;
 mod error;
@@ -23,7 +39,7 @@ pub mod sim;
 
 pub use crate::bounds::Footprint;
 pub use crate::config::{Config, ConfigError, GossipMode, Limits, SecurityLayers};
-pub use crate::core::{Core, EntryRef};
+pub use crate::core::{Core, DetectorSettings, EntryRef, NodeSummary};
 pub use crate::error::{DatagramError, RejectReason, WriteError};
 pub use crate::id::NodeId;
 pub use crate::security::{

@@ -22,9 +22,12 @@ use zeroize::Zeroize;
 
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 
+use crate::codec::BytesRef;
 use crate::error::DatagramError;
 use crate::id::NodeId;
 use crate::wire::{Change, Update};
+
+pub use crate::wire::{Attestation, SIGNATURE_LEN, SIGNATURE_WIRE_LEN, Signature};
 
 /// First byte of an encrypted frame (a plaintext datagram starts with
 /// [`PROTOCOL_VERSION`](crate::wire::PROTOCOL_VERSION) = 1).
@@ -37,13 +40,6 @@ pub const TAG_LEN: usize = 16;
 pub const FRAME_OVERHEAD: usize = FRAME_HEADER_LEN + TAG_LEN;
 /// Maximum number of keys in a keyring.
 pub const MAX_KEYS: usize = 16;
-/// Length of an Ed25519 signature.
-pub const SIGNATURE_LEN: usize = 64;
-/// Encoded size of a signature on the wire (`bin8` header + 64 bytes).
-pub const SIGNATURE_WIRE_LEN: usize = 2 + SIGNATURE_LEN;
-
-/// An Ed25519 signature as carried on the wire.
-pub type Signature = [u8; SIGNATURE_LEN];
 
 const FINGERPRINT_DOMAIN: &[u8] = b"gossip/key/1";
 const UPDATE_DOMAIN: &str = "gossip/update/1";
@@ -348,16 +344,6 @@ fn open_with(key: &ClusterKey, frame: &[u8], cluster_id: &str) -> Option<Vec<u8>
 // ---------------------------------------------------------------------------------------------
 // signatures
 
-/// The owner's signature of its `(heartbeat, watermark)`, carried in every signed node delta
-/// (`[watermark, sig]` on the wire; the heartbeat is the node delta's).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Attestation {
-    /// The attested watermark.
-    pub watermark: u64,
-    /// Ed25519 signature of the attestation bytes (docs/spec/security.md §2.2).
-    pub sig: Signature,
-}
-
 /// The map from node name to public key (docs/spec/security.md §2.1).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Roster(BTreeMap<String, VerifyingKey>);
@@ -450,13 +436,6 @@ impl Security {
     }
 }
 
-struct B<'a>(&'a [u8]);
-impl Serialize for B<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(self.0)
-    }
-}
-
 /// The bytes the owner signs for an update (docs/spec/security.md §2.2).
 pub fn update_signed_bytes(
     cluster_id: &str,
@@ -482,7 +461,7 @@ pub fn update_signed_bytes(
                 Change::Set { key, value } => {
                     t.serialize_element(&0u8)?;
                     t.serialize_element(key)?;
-                    t.serialize_element(&B(value))?;
+                    t.serialize_element(&BytesRef(value))?;
                 }
                 Change::Delete { key } => {
                     t.serialize_element(&1u8)?;

@@ -426,13 +426,13 @@ impl Sim {
         let up: Vec<usize> = self.up().collect();
         up.iter().all(|&o| {
             let owner = self.core(o);
-            let Some((g, _, w)) = owner.summary(owner.id()) else {
+            let Some(own) = owner.summary(owner.id()) else {
                 return false;
             };
             up.iter().all(|&i| {
                 self.core(i)
                     .summary(owner.id())
-                    .is_some_and(|(gi, _, wi)| gi == g && wi == w)
+                    .is_some_and(|s| s.generation == own.generation && s.watermark == own.watermark)
             })
         })
     }

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::NodeId;
 use crate::fd::PhiDetector;
+use crate::id::NodeId;
 use crate::security::{Attestation, Signature};
 use crate::view::{EntryView, NodeView, Status};
 use crate::wire::{Change, Update};

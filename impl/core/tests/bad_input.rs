@@ -12,27 +12,11 @@ fn a_with_state() -> gossip_core::Core<rand_chacha::ChaCha8Rng> {
     let mut a = core_a();
     a.set("k", b"v", secs(0)).unwrap();
     let b = id("b", 2);
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![NodeDelta {
-            node: b,
-            generation: 1,
-            heartbeat: 1,
-            kind: DeltaKind::Incremental { from: 0 },
-            updates: vec![Update {
-                version: 1,
-                change: Change::Set {
-                    key: "x".into(),
-                    value: b"y".to_vec(),
-                },
-                sig: None,
-            }],
-            watermark_after: 1,
-            attestation: None,
-        }]),
+    deliver_ack_from_b(
+        &mut a,
+        vec![learned(&b, 1, vec![set(1, "x", b"y")], 1)],
         secs(0),
-    )
-    .unwrap();
+    );
     events(&mut a);
     a
 }
@@ -47,17 +31,6 @@ fn one_delta(updates: Vec<Update>, watermark_after: u64) -> Vec<u8> {
         watermark_after,
         attestation: None,
     }])
-}
-
-fn set(version: u64, key: &str, value: &[u8]) -> Update {
-    Update {
-        version,
-        change: Change::Set {
-            key: key.into(),
-            value: value.to_vec(),
-        },
-        sig: None,
-    }
 }
 
 /// Feeds `bytes`, checks the expected rejection, its counter, and that nothing changed.

@@ -4,40 +4,8 @@
 mod support;
 
 use gossip_core::wire::{Change, DeltaKind, Digest, DigestRange, Message, NodeDelta, Update};
-use gossip_core::{Event, GossipMode, Status, WriteError};
+use gossip_core::{Event, GossipMode, NodeSummary, Status, WriteError};
 use support::*;
-
-fn set(version: u64, key: &str, value: &[u8]) -> Update {
-    Update {
-        version,
-        change: Change::Set {
-            key: key.into(),
-            value: value.to_vec(),
-        },
-        sig: None,
-    }
-}
-
-fn nd(
-    node: &gossip_core::NodeId,
-    generation: u64,
-    heartbeat: u64,
-    kind: DeltaKind,
-    updates: Vec<Update>,
-    watermark_after: u64,
-) -> NodeDelta {
-    NodeDelta {
-        node: node.clone(),
-        generation,
-        heartbeat,
-        kind,
-        updates,
-        watermark_after,
-        attestation: None,
-    }
-}
-
-const INC0: DeltaKind = DeltaKind::Incremental { from: 0 };
 
 #[test]
 fn a_new_core_knows_only_itself_and_is_due_to_gossip_immediately() {
@@ -57,16 +25,14 @@ fn an_isolated_node_gossips_with_a_seed() {
     let mut a = core_with(c);
     a.handle_timeout(secs(0));
     let a_id = id("a", 1);
-    assert_eq!(
-        sent(&mut a),
-        vec![(
-            addr(9),
-            Message::Syn {
-                mode: GossipMode::PushPull,
-                digest: Some(full_digest(vec![entry(&a_id, 1, 1, 0)])),
-                delta: vec![],
-            }
-        )]
+    assert_sent_one(
+        &mut a,
+        addr(9),
+        syn_of(
+            GossipMode::PushPull,
+            Some(vec![entry(&a_id, 1, 1, 0)]),
+            vec![],
+        ),
     );
     assert_eq!(a.poll_timeout(), Some(secs(1)));
     assert!(events(&mut a).is_empty());
@@ -80,15 +46,13 @@ fn a_syn_from_a_peer_that_lacks_a_write_gets_a_synack_carrying_it() {
     a.handle_datagram(addr(2), &syn(vec![entry(&b, 1, 3, 0)]), secs(0))
         .unwrap();
     let a_id = id("a", 1);
-    assert_eq!(
-        sent(&mut a),
-        vec![(
-            addr(2),
-            Message::SynAck {
-                digest: Some(full_digest(vec![entry(&a_id, 1, 0, 1)])),
-                delta: vec![nd(&a_id, 1, 0, INC0, vec![set(1, "k", b"v")], 1)],
-            }
-        )]
+    assert_sent_one(
+        &mut a,
+        addr(2),
+        synack_of(
+            vec![entry(&a_id, 1, 0, 1)],
+            vec![nd(&a_id, 1, 0, INC0, vec![set(1, "k", b"v")], 1)],
+        ),
     );
     assert!(events(&mut a).is_empty(), "a syn carries no delta");
 }
@@ -124,9 +88,9 @@ fn a_syn_from_a_peer_missing_only_later_versions_gets_an_incremental_delta_from_
 fn a_synack_is_applied_and_answered_with_an_ack_carrying_what_the_peer_lacks() {
     let mut a = core_a();
     let (a_id, b) = (id("a", 1), id("b", 2));
-    let synack = encode(Message::SynAck {
-        digest: Some(full_digest(vec![entry(&b, 1, 3, 2)])),
-        delta: vec![nd(
+    let synack = encode(synack_of(
+        vec![entry(&b, 1, 3, 2)],
+        vec![nd(
             &b,
             1,
             3,
@@ -134,7 +98,7 @@ fn a_synack_is_applied_and_answered_with_an_ack_carrying_what_the_peer_lacks() {
             vec![set(1, "x", b"1"), set(2, "y", b"2")],
             2,
         )],
-    });
+    ));
     a.handle_datagram(addr(2), &synack, secs(5)).unwrap();
     assert_eq!(
         events(&mut a),
@@ -155,14 +119,12 @@ fn a_synack_is_applied_and_answered_with_an_ack_carrying_what_the_peer_lacks() {
             },
         ]
     );
-    assert_eq!(
-        sent(&mut a),
-        vec![(
-            addr(2),
-            Message::Ack {
-                delta: vec![nd(&a_id, 1, 0, INC0, vec![], 0)]
-            }
-        )]
+    assert_sent_one(
+        &mut a,
+        addr(2),
+        Message::Ack {
+            delta: vec![nd(&a_id, 1, 0, INC0, vec![], 0)],
+        },
     );
     let v = a.view();
     let bv = v.node(&b).unwrap();
@@ -174,22 +136,20 @@ fn a_synack_is_applied_and_answered_with_an_ack_carrying_what_the_peer_lacks() {
 fn in_pull_mode_the_synack_carries_no_digest_and_gets_no_ack() {
     let mut a = core_a();
     let b = id("b", 2);
-    let syn = encode(Message::Syn {
-        mode: GossipMode::Pull,
-        digest: Some(full_digest(vec![entry(&b, 1, 1, 0)])),
-        delta: vec![],
-    });
+    let syn = encode(syn_of(
+        GossipMode::Pull,
+        Some(vec![entry(&b, 1, 1, 0)]),
+        vec![],
+    ));
     a.handle_datagram(addr(2), &syn, secs(0)).unwrap();
     let a_id = id("a", 1);
-    assert_eq!(
-        sent(&mut a),
-        vec![(
-            addr(2),
-            Message::SynAck {
-                digest: None,
-                delta: vec![nd(&a_id, 1, 0, INC0, vec![], 0)]
-            }
-        )]
+    assert_sent_one(
+        &mut a,
+        addr(2),
+        Message::SynAck {
+            digest: None,
+            delta: vec![nd(&a_id, 1, 0, INC0, vec![], 0)],
+        },
     );
     let synack = encode(Message::SynAck {
         digest: None,
@@ -201,29 +161,25 @@ fn in_pull_mode_the_synack_carries_no_digest_and_gets_no_ack() {
 
 #[test]
 fn in_push_mode_a_syn_carries_a_delta_and_gets_no_reply() {
-    let mut c = config("a", 1);
-    c.mode = GossipMode::Push;
-    let mut a = core_with(c);
+    let mut a = core_in_mode(GossipMode::Push);
     a.set("k", b"v", secs(0)).unwrap();
     a.start_round_with(addr(2), secs(0));
     let a_id = id("a", 1);
-    assert_eq!(
-        sent(&mut a),
-        vec![(
-            addr(2),
-            Message::Syn {
-                mode: GossipMode::Push,
-                digest: None,
-                delta: vec![nd(&a_id, 1, 1, INC0, vec![set(1, "k", b"v")], 1)],
-            }
-        )]
+    assert_sent_one(
+        &mut a,
+        addr(2),
+        syn_of(
+            GossipMode::Push,
+            None,
+            vec![nd(&a_id, 1, 1, INC0, vec![set(1, "k", b"v")], 1)],
+        ),
     );
     let b = id("b", 2);
-    let push = encode(Message::Syn {
-        mode: GossipMode::Push,
-        digest: None,
-        delta: vec![nd(&b, 1, 1, INC0, vec![set(1, "x", b"y")], 1)],
-    });
+    let push = encode(syn_of(
+        GossipMode::Push,
+        None,
+        vec![nd(&b, 1, 1, INC0, vec![set(1, "x", b"y")], 1)],
+    ));
     a.handle_datagram(addr(2), &push, secs(0)).unwrap();
     assert!(sent(&mut a).is_empty());
     assert_eq!(a.get(&b, "x").unwrap().value, Some(&b"y"[..]));
@@ -245,15 +201,13 @@ fn a_peer_behind_the_gc_floor_gets_a_reset_not_an_incremental_delta() {
         secs(3600),
     )
     .unwrap();
-    assert_eq!(
-        sent(&mut a),
-        vec![(
-            addr(2),
-            Message::SynAck {
-                digest: Some(full_digest(vec![entry(&a_id, 1, 1, 2)])),
-                delta: vec![nd(&a_id, 1, 1, DeltaKind::Reset { gc_floor: 2 }, vec![], 2)],
-            }
-        )]
+    assert_sent_one(
+        &mut a,
+        addr(2),
+        synack_of(
+            vec![entry(&a_id, 1, 1, 2)],
+            vec![nd(&a_id, 1, 1, DeltaKind::Reset { gc_floor: 2 }, vec![], 2)],
+        ),
     );
     assert_eq!(a.stats().resets_sent, 1);
 }
@@ -289,26 +243,24 @@ fn a_peer_at_the_gc_floor_gets_an_incremental_delta() {
 fn a_reset_replaces_the_entries_and_drops_keys_whose_tombstones_were_collected() {
     let mut a = core_a();
     let b = id("b", 2);
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![nd(&b, 1, 1, INC0, vec![set(1, "k", b"v")], 1)]),
+    deliver_ack_from_b(
+        &mut a,
+        vec![nd(&b, 1, 1, INC0, vec![set(1, "k", b"v")], 1)],
         secs(0),
-    )
-    .unwrap();
+    );
     events(&mut a);
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![nd(
+    deliver_ack_from_b(
+        &mut a,
+        vec![nd(
             &b,
             1,
             2,
             DeltaKind::Reset { gc_floor: 2 },
             vec![set(3, "z", b"1")],
             3,
-        )]),
+        )],
         secs(1),
-    )
-    .unwrap();
+    );
     assert_eq!(
         events(&mut a),
         vec![
@@ -335,22 +287,20 @@ fn a_reset_replaces_the_entries_and_drops_keys_whose_tombstones_were_collected()
 fn an_incremental_delta_beyond_the_watermark_is_a_gap_and_is_ignored() {
     let mut a = core_a();
     let b = id("b", 2);
-    a.handle_datagram(addr(2), &ack(vec![nd(&b, 1, 1, INC0, vec![], 0)]), secs(0))
-        .unwrap();
+    deliver_ack_from_b(&mut a, vec![nd(&b, 1, 1, INC0, vec![], 0)], secs(0));
     events(&mut a);
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![nd(
+    deliver_ack_from_b(
+        &mut a,
+        vec![nd(
             &b,
             1,
             1,
             DeltaKind::Incremental { from: 5 },
             vec![set(6, "k", b"v")],
             6,
-        )]),
+        )],
         secs(0),
-    )
-    .unwrap();
+    );
     assert!(events(&mut a).is_empty());
     assert_eq!(a.view().node(&b).unwrap().watermark, 0);
     assert_eq!(a.stats().gaps, 1);
@@ -363,8 +313,7 @@ fn an_incremental_delta_beyond_the_watermark_is_a_gap_and_is_ignored() {
         vec![],
         2,
     );
-    a.handle_datagram(addr(3), &ack(vec![unknown]), secs(0))
-        .unwrap();
+    deliver_ack(&mut a, addr(3), vec![unknown], secs(0));
     assert_eq!(a.stats().gaps, 2);
     assert!(a.view().node(&id("c", 3)).is_none());
 }
@@ -373,19 +322,18 @@ fn an_incremental_delta_beyond_the_watermark_is_a_gap_and_is_ignored() {
 fn an_unknown_node_is_learned_only_from_a_delta_starting_at_zero() {
     let mut a = core_a();
     let b = id("b", 2);
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![nd(
+    deliver_ack_from_b(
+        &mut a,
+        vec![nd(
             &b,
             1,
             1,
             DeltaKind::Incremental { from: 1 },
             vec![set(2, "k", b"v")],
             2,
-        )]),
+        )],
         secs(0),
-    )
-    .unwrap();
+    );
     assert!(a.view().node(&b).is_none());
     assert!(events(&mut a).is_empty());
 }
@@ -405,19 +353,17 @@ fn an_equal_version_is_the_same_change_and_is_not_applied_twice() {
 fn a_newer_generation_replaces_the_node_and_an_older_one_is_ignored() {
     let mut a = core_a();
     let b = id("b", 2);
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![nd(&b, 5, 9, INC0, vec![set(1, "old", b"1")], 1)]),
+    deliver_ack_from_b(
+        &mut a,
+        vec![nd(&b, 5, 9, INC0, vec![set(1, "old", b"1")], 1)],
         secs(0),
-    )
-    .unwrap();
+    );
     events(&mut a);
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![nd(&b, 6, 1, INC0, vec![set(1, "new", b"2")], 1)]),
+    deliver_ack_from_b(
+        &mut a,
+        vec![nd(&b, 6, 1, INC0, vec![set(1, "new", b"2")], 1)],
         secs(1),
-    )
-    .unwrap();
+    );
     assert_eq!(
         events(&mut a),
         vec![
@@ -433,12 +379,11 @@ fn a_newer_generation_replaces_the_node_and_an_older_one_is_ignored() {
         ]
     );
     // The previous generation, even with a higher heartbeat, never overwrites the newer one.
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![nd(&b, 5, 100, INC0, vec![set(2, "old2", b"1")], 2)]),
+    deliver_ack_from_b(
+        &mut a,
+        vec![nd(&b, 5, 100, INC0, vec![set(2, "old2", b"1")], 2)],
         secs(2),
-    )
-    .unwrap();
+    );
     assert!(events(&mut a).is_empty());
     let v = a.view();
     let bv = v.node(&b).unwrap();
@@ -450,12 +395,11 @@ fn a_newer_generation_replaces_the_node_and_an_older_one_is_ignored() {
 fn gossip_about_the_node_itself_is_ignored() {
     let mut a = core_a();
     let a_id = id("a", 1);
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![nd(&a_id, 9, 9, INC0, vec![set(1, "k", b"v")], 1)]),
+    deliver_ack_from_b(
+        &mut a,
+        vec![nd(&a_id, 9, 9, INC0, vec![set(1, "k", b"v")], 1)],
         secs(0),
-    )
-    .unwrap();
+    );
     let v = a.view();
     assert_eq!(v.nodes.len(), 1);
     assert_eq!((v.nodes[0].generation, v.nodes[0].watermark), (1, 0));
@@ -514,8 +458,7 @@ fn a_silent_node_is_suspected_then_dead_then_forgotten_and_stale_gossip_does_not
     assert!(a.view().node(&b).is_none());
     assert_eq!(a.stats().zombies_ignored, 1);
     // A fresh heartbeat is.
-    a.handle_datagram(addr(2), &ack(vec![nd(&b, 1, 2, INC0, vec![], 0)]), secs(82))
-        .unwrap();
+    deliver_ack_from_b(&mut a, vec![nd(&b, 1, 2, INC0, vec![], 0)], secs(82));
     assert_eq!(
         events(&mut a),
         vec![Event::NodeJoined {
@@ -530,17 +473,14 @@ fn a_silent_node_is_suspected_then_dead_then_forgotten_and_stale_gossip_does_not
 fn a_fresh_heartbeat_revives_a_suspected_node() {
     let mut a = core_a();
     let b = id("b", 2);
-    a.handle_datagram(addr(2), &ack(vec![nd(&b, 1, 1, INC0, vec![], 0)]), secs(0))
-        .unwrap();
+    deliver_ack_from_b(&mut a, vec![nd(&b, 1, 1, INC0, vec![], 0)], secs(0));
     a.handle_timeout(secs(10));
     events(&mut a);
     assert_eq!(a.status(&b), Some(Status::Suspected));
     // The same heartbeat again is not fresh.
-    a.handle_datagram(addr(2), &ack(vec![nd(&b, 1, 1, INC0, vec![], 0)]), secs(11))
-        .unwrap();
+    deliver_ack_from_b(&mut a, vec![nd(&b, 1, 1, INC0, vec![], 0)], secs(11));
     assert_eq!(a.status(&b), Some(Status::Suspected));
-    a.handle_datagram(addr(2), &ack(vec![nd(&b, 1, 2, INC0, vec![], 0)]), secs(11))
-        .unwrap();
+    deliver_ack_from_b(&mut a, vec![nd(&b, 1, 2, INC0, vec![], 0)], secs(11));
     assert_eq!(events(&mut a), vec![Event::NodeUp { node: b.clone() }]);
     assert_eq!(a.status(&b), Some(Status::Alive));
 }
@@ -554,12 +494,11 @@ fn a_leave_marker_makes_the_node_left_and_heartbeats_do_not_revive_it() {
         change: Change::Leave,
         sig: None,
     };
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![nd(&b, 1, 1, INC0, vec![set(1, "k", b"v"), leave], 2)]),
+    deliver_ack_from_b(
+        &mut a,
+        vec![nd(&b, 1, 1, INC0, vec![set(1, "k", b"v"), leave], 2)],
         secs(0),
-    )
-    .unwrap();
+    );
     assert_eq!(
         events(&mut a),
         vec![
@@ -575,19 +514,11 @@ fn a_leave_marker_makes_the_node_left_and_heartbeats_do_not_revive_it() {
             Event::NodeLeft { node: b.clone() },
         ]
     );
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![nd(
-            &b,
-            1,
-            5,
-            DeltaKind::Incremental { from: 2 },
-            vec![],
-            2,
-        )]),
+    deliver_ack_from_b(
+        &mut a,
+        vec![nd(&b, 1, 5, DeltaKind::Incremental { from: 2 }, vec![], 2)],
         secs(1),
-    )
-    .unwrap();
+    );
     assert!(events(&mut a).is_empty());
     assert_eq!(a.status(&b), Some(Status::Left));
     a.handle_timeout(secs(100));
@@ -705,12 +636,7 @@ fn a_digest_that_does_not_fit_is_partial_and_its_range_rotates_over_every_node()
             format!("node-with-a-long-name-{i:04}"),
             std::net::SocketAddr::from(([10, 1, (i / 250) as u8, (i % 250) as u8], 7000)),
         );
-        a.handle_datagram(
-            addr(2),
-            &ack(vec![nd(&node, 1, 1, INC0, vec![], 0)]),
-            secs(0),
-        )
-        .unwrap();
+        deliver_ack_from_b(&mut a, vec![nd(&node, 1, 1, INC0, vec![], 0)], secs(0));
         ids.push(node);
     }
     ids.sort();
@@ -750,22 +676,18 @@ fn a_digest_that_does_not_fit_is_partial_and_its_range_rotates_over_every_node()
 
 #[test]
 fn in_pull_mode_a_syn_also_carries_the_senders_own_node_delta() {
-    let mut c = config("a", 1);
-    c.mode = GossipMode::Pull;
-    let mut a = core_with(c);
+    let mut a = core_in_mode(GossipMode::Pull);
     a.set("k", b"v", secs(0)).unwrap();
     a.start_round_with(addr(2), secs(0));
     let a_id = id("a", 1);
-    assert_eq!(
-        sent(&mut a),
-        vec![(
-            addr(2),
-            Message::Syn {
-                mode: GossipMode::Pull,
-                digest: Some(full_digest(vec![entry(&a_id, 1, 1, 1)])),
-                delta: vec![nd(&a_id, 1, 1, INC0, vec![set(1, "k", b"v")], 1)],
-            }
-        )]
+    assert_sent_one(
+        &mut a,
+        addr(2),
+        syn_of(
+            GossipMode::Pull,
+            Some(vec![entry(&a_id, 1, 1, 1)]),
+            vec![nd(&a_id, 1, 1, INC0, vec![set(1, "k", b"v")], 1)],
+        ),
     );
 }
 
@@ -779,16 +701,14 @@ fn in_pull_mode_the_senders_own_node_delta_is_cut_by_max_delta_updates() {
     a.set("l", b"w", secs(0)).unwrap();
     a.start_round_with(addr(2), secs(0));
     let a_id = id("a", 1);
-    assert_eq!(
-        sent(&mut a),
-        vec![(
-            addr(2),
-            Message::Syn {
-                mode: GossipMode::Pull,
-                digest: Some(full_digest(vec![entry(&a_id, 1, 1, 2)])),
-                delta: vec![nd(&a_id, 1, 1, INC0, vec![set(1, "k", b"v")], 1)],
-            }
-        )]
+    assert_sent_one(
+        &mut a,
+        addr(2),
+        syn_of(
+            GossipMode::Pull,
+            Some(vec![entry(&a_id, 1, 1, 2)]),
+            vec![nd(&a_id, 1, 1, INC0, vec![set(1, "k", b"v")], 1)],
+        ),
     );
 }
 
@@ -796,10 +716,10 @@ fn in_pull_mode_the_senders_own_node_delta_is_cut_by_max_delta_updates() {
 fn an_ack_with_nothing_to_carry_is_not_sent() {
     let mut a = core_a();
     let (a_id, b) = (id("a", 1), id("b", 2));
-    let synack = encode(Message::SynAck {
-        digest: Some(full_digest(vec![entry(&b, 1, 3, 0), entry(&a_id, 1, 0, 0)])),
-        delta: vec![nd(&b, 1, 3, INC0, vec![], 0)],
-    });
+    let synack = encode(synack_of(
+        vec![entry(&b, 1, 3, 0), entry(&a_id, 1, 0, 0)],
+        vec![nd(&b, 1, 3, INC0, vec![], 0)],
+    ));
     a.handle_datagram(addr(2), &synack, secs(0)).unwrap();
     assert!(sent(&mut a).is_empty());
 }
@@ -815,23 +735,21 @@ fn a_forgotten_node_that_had_left_never_returns_without_a_higher_generation() {
         change: Change::Leave,
         sig: None,
     };
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![nd(&b, 1, 4, INC0, vec![leave], 1)]),
-        secs(0),
-    )
-    .unwrap();
+    deliver_ack_from_b(&mut a, vec![nd(&b, 1, 4, INC0, vec![leave], 1)], secs(0));
     a.handle_timeout(secs(60));
     events(&mut a);
     assert!(a.view().forgotten[0].left);
     // A fresher heartbeat of the same generation, still circulating: ignored.
-    a.handle_datagram(addr(3), &ack(vec![nd(&b, 1, 9, INC0, vec![], 0)]), secs(61))
-        .unwrap();
+    deliver_ack(
+        &mut a,
+        addr(3),
+        vec![nd(&b, 1, 9, INC0, vec![], 0)],
+        secs(61),
+    );
     assert!(a.node(&b).is_none());
     assert!(events(&mut a).is_empty());
     // A restart (higher generation) does come back.
-    a.handle_datagram(addr(2), &ack(vec![nd(&b, 2, 1, INC0, vec![], 0)]), secs(62))
-        .unwrap();
+    deliver_ack_from_b(&mut a, vec![nd(&b, 2, 1, INC0, vec![], 0)], secs(62));
     assert_eq!(
         events(&mut a),
         vec![Event::NodeJoined {
@@ -849,19 +767,18 @@ fn synack_delta_after_a_cut(mode: GossipMode) -> Vec<NodeDelta> {
     c.max_delta_updates = Some(1);
     let mut a = core_with(c);
     let b = id("b", 2);
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![nd(
+    deliver_ack_from_b(
+        &mut a,
+        vec![nd(
             &b,
             1,
             5,
             INC0,
             vec![set(1, "x", b"1"), set(2, "y", b"2")],
             2,
-        )]),
+        )],
         secs(0),
-    )
-    .unwrap();
+    );
     a.set("k", b"v", secs(0)).unwrap();
     let c_id = id("c", 3);
     let syn = encode(Message::Syn {
@@ -908,35 +825,33 @@ fn after_a_cut_a_push_pull_synack_omits_node_deltas_that_would_carry_only_the_he
 fn after_a_reset_only_the_keys_whose_version_changed_are_reported() {
     let mut a = core_a();
     let b = id("b", 2);
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![nd(
+    deliver_ack_from_b(
+        &mut a,
+        vec![nd(
             &b,
             1,
             1,
             INC0,
             vec![set(1, "p", b"1"), set(2, "q", b"1")],
             2,
-        )]),
+        )],
         secs(0),
-    )
-    .unwrap();
+    );
     events(&mut a);
     // b overwrote q (version 3) and collected the tombstone of a key a never saw (version 4):
     // the reset carries p unchanged and q's new version.
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![nd(
+    deliver_ack_from_b(
+        &mut a,
+        vec![nd(
             &b,
             1,
             2,
             DeltaKind::Reset { gc_floor: 4 },
             vec![set(1, "p", b"1"), set(3, "q", b"2")],
             4,
-        )]),
+        )],
         secs(1),
-    )
-    .unwrap();
+    );
     assert_eq!(
         events(&mut a),
         vec![Event::KeySet {
@@ -956,28 +871,19 @@ fn a_reset_that_brings_nothing_new_is_ignored_and_drops_no_updates() {
     let mut a = core_a();
     let b = id("b", 2);
     let updates = vec![set(1, "p", b"1"), set(2, "q", b"1")];
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![nd(&b, 1, 1, INC0, updates.clone(), 2)]),
+    deliver_ack_from_b(
+        &mut a,
+        vec![nd(&b, 1, 1, INC0, updates.clone(), 2)],
         secs(0),
-    )
-    .unwrap();
+    );
     events(&mut a);
     let before = a.view().node(&b).unwrap().clone();
     // The same state as a reset (a peer that believed a was behind b's GC floor).
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![nd(
-            &b,
-            1,
-            1,
-            DeltaKind::Reset { gc_floor: 1 },
-            updates,
-            2,
-        )]),
+    deliver_ack_from_b(
+        &mut a,
+        vec![nd(&b, 1, 1, DeltaKind::Reset { gc_floor: 1 }, updates, 2)],
         secs(1),
-    )
-    .unwrap();
+    );
     assert!(events(&mut a).is_empty());
     assert_eq!(a.view().node(&b).unwrap(), &before);
     assert_eq!(a.stats().resets_applied, 0);
@@ -1024,11 +930,7 @@ fn a_delta_of_sixteen_node_deltas_filled_to_the_byte_stays_within_the_mtu() {
         assert_eq!(a.view().nodes.len(), 20);
         // A pull-mode Syn from a peer that knows nothing: the SynAck is a delta only, and
         // every node delta is wanted.
-        let syn = encode(Message::Syn {
-            mode: GossipMode::Pull,
-            digest: Some(full_digest(vec![])),
-            delta: vec![],
-        });
+        let syn = encode(syn_of(GossipMode::Pull, Some(vec![]), vec![]));
         a.handle_datagram(addr(2), &syn, secs(0)).unwrap();
         let t = a.poll_transmit().expect("the SynAck is sent");
         assert!(t.payload.len() <= mtu, "{} > mtu {mtu}", t.payload.len());
@@ -1087,8 +989,7 @@ fn the_footprint_counts_exactly_what_the_core_holds() {
     let mut a = core_with(c);
     let (bb, ccc) = (id("bb", 2), id("ccc", 3));
     // bb goes silent: suspected, dead, then forgotten (a forgotten record).
-    a.handle_datagram(addr(2), &ack(vec![nd(&bb, 1, 1, INC0, vec![], 0)]), secs(0))
-        .unwrap();
+    deliver_ack_from_b(&mut a, vec![nd(&bb, 1, 1, INC0, vec![], 0)], secs(0));
     for t in [10, 20, 80] {
         a.handle_timeout(secs(t));
     }
@@ -1099,12 +1000,12 @@ fn the_footprint_counts_exactly_what_the_core_holds() {
     while a.poll_transmit().is_some() {}
     events(&mut a);
     let updates = vec![set(1, "x", b"yy"), set(2, "zz", b""), set(3, "w", b"1234")];
-    a.handle_datagram(
+    deliver_ack(
+        &mut a,
         addr(3),
-        &ack(vec![nd(&ccc, 1, 1, INC0, updates, 3)]),
+        vec![nd(&ccc, 1, 1, INC0, updates, 3)],
         secs(80),
-    )
-    .unwrap();
+    );
     a.handle_timeout(secs(81)); // a gossip round: one Syn, to ccc
     let f = a.footprint();
     assert_eq!((f.nodes, f.forgotten), (2, 1));
@@ -1121,9 +1022,7 @@ fn the_footprint_counts_exactly_what_the_core_holds() {
 
 #[test]
 fn in_pull_mode_the_senders_own_node_delta_is_cut_to_a_quarter_of_the_datagram() {
-    let mut c = config("a", 1);
-    c.mode = GossipMode::Pull;
-    let mut a = core_with(c);
+    let mut a = core_in_mode(GossipMode::Pull);
     for i in 0..10u8 {
         a.set(&format!("k{i}"), &[i; 100], secs(0)).unwrap();
     }
@@ -1165,13 +1064,7 @@ fn a_synack_whose_delta_fills_its_share_still_carries_the_complete_digest_when_i
             1,
             "one SynAck within the MTU (value of {len} bytes)"
         );
-        let Message::SynAck {
-            digest: Some(d),
-            delta,
-        } = &out[0].1
-        else {
-            panic!("{out:?}")
-        };
+        let (d, delta) = synack_parts(&out[0].1);
         assert_eq!(
             d,
             &full_digest(vec![entry(&a_id, 1, 0, 20)]),
@@ -1196,27 +1089,21 @@ fn of_two_leave_markers_the_later_version_is_held() {
         change: Change::Leave,
         sig: None,
     };
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![nd(&b, 1, 1, INC0, vec![leave(1)], 1)]),
-        secs(0),
-    )
-    .unwrap();
+    deliver_ack_from_b(&mut a, vec![nd(&b, 1, 1, INC0, vec![leave(1)], 1)], secs(0));
     assert_eq!(a.view().node(&b).unwrap().left, Some(1));
     // Every update above the watermark is applied (protocol.md §5 rule 6), a second leave too.
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![nd(
+    deliver_ack_from_b(
+        &mut a,
+        vec![nd(
             &b,
             1,
             1,
             DeltaKind::Incremental { from: 1 },
             vec![set(2, "k", b"v"), leave(3)],
             3,
-        )]),
+        )],
         secs(1),
-    )
-    .unwrap();
+    );
     let v = a.view();
     let bv = v.node(&b).unwrap();
     assert_eq!(
@@ -1243,9 +1130,7 @@ fn in_pull_mode_a_syn_carries_the_senders_own_node_delta_even_when_it_fills_its_
     // One value of every length in the sweep: some own node delta ends exactly at the
     // quarter of the space it may take.
     for len in 250..=400usize {
-        let mut c = config("a", 1);
-        c.mode = GossipMode::Pull;
-        let mut a = core_with(c);
+        let mut a = core_in_mode(GossipMode::Pull);
         a.set("k", &vec![7; len], secs(0)).unwrap();
         a.start_round_with(addr(2), secs(0));
         let out = sent(&mut a);
@@ -1331,7 +1216,7 @@ fn after_a_cut_delta_the_next_delta_starts_after_the_node_that_was_cut() {
         .enumerate()
         .map(|(i, n)| nd(&id(n, 2 + i as u8), 1, 1, INC0, vec![set(1, "k", b"v")], 1))
         .collect();
-    a.handle_datagram(addr(2), &ack(learned), secs(0)).unwrap();
+    deliver_ack_from_b(&mut a, learned, secs(0));
     sent(&mut a);
     // Per round, the nodes whose node delta carries an update (one update per delta).
     let mut carried = Vec::new();
@@ -1355,13 +1240,11 @@ fn after_a_cut_delta_the_next_delta_starts_after_the_node_that_was_cut() {
 
 #[test]
 fn after_an_mtu_cut_a_later_node_delta_is_sent_without_its_updates() {
-    let mut c = config("a", 1);
-    c.mode = GossipMode::Push;
-    let mut a = core_with(c);
+    let mut a = core_in_mode(GossipMode::Push);
     let (b, cc, d) = (id("b", 2), id("c", 3), id("d", 4));
     let big = |v: u64, k: &str| set(v, k, &[1; 480]);
     let first = vec![nd(&b, 1, 1, INC0, vec![big(1, "k1"), big(2, "k2")], 2)];
-    a.handle_datagram(addr(2), &ack(first), secs(0)).unwrap();
+    deliver_ack_from_b(&mut a, first, secs(0));
     let second = vec![
         nd(
             &b,
@@ -1381,7 +1264,7 @@ fn after_an_mtu_cut_a_later_node_delta_is_sent_without_its_updates() {
             2,
         ),
     ];
-    a.handle_datagram(addr(2), &ack(second), secs(0)).unwrap();
+    deliver_ack_from_b(&mut a, second, secs(0));
     sent(&mut a);
     a.start_round_with(addr(9), secs(1));
     let out = sent(&mut a);
@@ -1425,7 +1308,7 @@ fn updates_carried_per_mtu(lo: usize, hi: usize) -> Vec<(usize, usize, usize)> {
                 .collect();
             let kind = DeltaKind::Incremental { from };
             let learned = vec![nd(&b, 1, 1, kind, updates, from + 4)];
-            a.handle_datagram(addr(2), &ack(learned), secs(0)).unwrap();
+            deliver_ack_from_b(&mut a, learned, secs(0));
         }
         sent(&mut a);
         a.start_round_with(addr(9), secs(1));
@@ -1561,10 +1444,7 @@ fn an_ack_filled_by_many_small_updates_stays_within_the_mtu_at_every_mtu() {
             a.set(&format!("k{v:02}"), &[1; 10], secs(0)).unwrap();
         }
         // The peer's SynAck shows it lacks all of a's updates.
-        let synack = encode(Message::SynAck {
-            digest: Some(full_digest(vec![entry(&id("a", 1), 1, 0, 0)])),
-            delta: vec![],
-        });
+        let synack = encode(synack_of(vec![entry(&id("a", 1), 1, 0, 0)], vec![]));
         a.handle_datagram(addr(2), &synack, secs(1)).unwrap();
         let out = sent(&mut a); // asserts every datagram is within the MTU
         assert_eq!(a.stats().acks_sent, 1);
@@ -1599,11 +1479,7 @@ fn heartbeat_only_node_deltas_fill_a_pull_synack_to_the_byte() {
         // A pull Syn whose complete digest shows every node at an older heartbeat.
         let mut entries: Vec<_> = nodes.iter().map(|n| entry(n, 1, 1, 0)).collect();
         entries.push(entry(&id("a", 1), 1, 1, 0));
-        let syn = encode(Message::Syn {
-            mode: GossipMode::Pull,
-            digest: Some(full_digest(entries)),
-            delta: vec![],
-        });
+        let syn = encode(syn_of(GossipMode::Pull, Some(entries), vec![]));
         a.handle_datagram(addr(2), &syn, secs(0)).unwrap();
         assert_eq!(a.stats().synacks_sent, 1);
         let t = a.poll_transmit().unwrap();
@@ -1628,8 +1504,7 @@ fn heartbeat_only_node_deltas_fill_a_pull_synack_to_the_byte() {
 fn convict_and_forget_change_only_live_peers_and_move_the_view_epoch() {
     let mut a = core_a();
     let b = id("b", 2);
-    a.handle_datagram(addr(2), &ack(vec![nd(&b, 1, 1, INC0, vec![], 0)]), secs(0))
-        .unwrap();
+    deliver_ack_from_b(&mut a, vec![nd(&b, 1, 1, INC0, vec![], 0)], secs(0));
     events(&mut a);
     // The node itself and unknown nodes are never convicted or forgotten.
     assert!(!a.convict(&id("a", 1), secs(1)));
@@ -1658,8 +1533,7 @@ fn a_forgotten_record_is_kept_for_exactly_forgotten_retention() {
     c.forgotten_retention = secs(100);
     let mut a = core_with(c);
     let b = id("b", 2);
-    a.handle_datagram(addr(2), &ack(vec![nd(&b, 1, 1, INC0, vec![], 0)]), secs(0))
-        .unwrap();
+    deliver_ack_from_b(&mut a, vec![nd(&b, 1, 1, INC0, vec![], 0)], secs(0));
     assert!(a.forget(&b, secs(10)));
     a.handle_timeout(secs(110) - std::time::Duration::from_millis(1));
     assert_eq!(
@@ -1673,9 +1547,7 @@ fn a_forgotten_record_is_kept_for_exactly_forgotten_retention() {
 
 #[test]
 fn a_node_that_left_sends_its_writes_then_its_leave_marker_in_version_order() {
-    let mut c = config("a", 1);
-    c.mode = GossipMode::Push;
-    let mut a = core_with(c);
+    let mut a = core_in_mode(GossipMode::Push);
     assert_eq!(a.set("k", b"v", secs(0)), Ok(1));
     assert_eq!(a.set("l", b"v", secs(0)), Ok(2));
     assert_eq!(a.leave(secs(0)), Ok(3));
@@ -1695,20 +1567,26 @@ fn a_digest_heartbeat_of_the_held_generation_is_a_heartbeat_arrival_that_revives
 {
     let mut a = core_a();
     let (a_id, b, c_id) = (id("a", 1), id("b", 2), id("c", 3));
-    a.handle_datagram(addr(2), &ack(vec![nd(&b, 1, 1, INC0, vec![], 0)]), secs(0))
-        .unwrap();
+    deliver_ack_from_b(&mut a, vec![nd(&b, 1, 1, INC0, vec![], 0)], secs(0));
     a.handle_timeout(secs(10));
     events(&mut a);
     assert_eq!(a.status(&b), Some(Status::Suspected));
     let epoch = a.view_epoch();
-    let own_heartbeat = a.summary(&a_id).map(|s| s.1);
+    let own_heartbeat = a.summary(&a_id).map(|s| s.heartbeat);
     // The same heartbeat, and a newer one of another generation, are not arrivals.
     a.handle_datagram(addr(3), &syn(vec![entry(&b, 1, 1, 0)]), secs(11))
         .unwrap();
     a.handle_datagram(addr(3), &syn(vec![entry(&b, 2, 7, 0)]), secs(11))
         .unwrap();
     assert_eq!(a.status(&b), Some(Status::Suspected));
-    assert_eq!(a.summary(&b), Some((1, 1, 0)));
+    assert_eq!(
+        a.summary(&b),
+        Some(NodeSummary {
+            generation: 1,
+            heartbeat: 1,
+            watermark: 0
+        })
+    );
     // A fresher heartbeat of the held generation, in a Syn's digest, is.
     a.handle_datagram(
         addr(3),
@@ -1722,11 +1600,18 @@ fn a_digest_heartbeat_of_the_held_generation_is_a_heartbeat_arrival_that_revives
     .unwrap();
     assert_eq!(events(&mut a), vec![Event::NodeUp { node: b.clone() }]);
     assert_eq!(a.status(&b), Some(Status::Alive));
-    assert_eq!(a.summary(&b), Some((1, 4, 0)));
+    assert_eq!(
+        a.summary(&b),
+        Some(NodeSummary {
+            generation: 1,
+            heartbeat: 4,
+            watermark: 0
+        })
+    );
     assert!(a.view_epoch() > epoch, "the status changed");
     // The own entry and an unknown node are not taken from a digest (the unknown node is
     // learned from a node delta, §5.4).
-    assert_eq!(a.summary(&a_id).map(|s| s.1), own_heartbeat);
+    assert_eq!(a.summary(&a_id).map(|s| s.heartbeat), own_heartbeat);
     assert_eq!(a.summary(&c_id), None);
 }
 
@@ -1734,26 +1619,32 @@ fn a_digest_heartbeat_of_the_held_generation_is_a_heartbeat_arrival_that_revives
 fn a_synacks_digest_heartbeats_reach_the_syn_sender_and_its_ack_omits_heartbeat_only_news() {
     let mut a = core_a();
     let (b, c_id) = (id("b", 2), id("c", 3));
-    a.handle_datagram(
-        addr(2),
-        &ack(vec![
+    deliver_ack_from_b(
+        &mut a,
+        vec![
             nd(&b, 1, 1, INC0, vec![], 0),
             nd(&c_id, 1, 6, INC0, vec![], 0),
-        ]),
+        ],
         secs(0),
-    )
-    .unwrap();
+    );
     // b's SynAck: a newer heartbeat for b itself, an older one for c (a holds 6).
-    let synack = encode(Message::SynAck {
-        digest: Some(full_digest(vec![
+    let synack = encode(synack_of(
+        vec![
             entry(&id("a", 1), 1, 0, 0),
             entry(&b, 1, 5, 0),
             entry(&c_id, 1, 2, 0),
-        ])),
-        delta: vec![],
-    });
+        ],
+        vec![],
+    ));
     a.handle_datagram(addr(2), &synack, secs(1)).unwrap();
-    assert_eq!(a.summary(&b), Some((1, 5, 0)));
+    assert_eq!(
+        a.summary(&b),
+        Some(NodeSummary {
+            generation: 1,
+            heartbeat: 5,
+            watermark: 0
+        })
+    );
     // c's fresher heartbeat reached b in a's Syn digest: no Ack carries it.
     assert!(sent(&mut a).is_empty());
     assert_eq!(a.stats().acks_sent, 0);

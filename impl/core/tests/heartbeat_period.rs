@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use gossip_core::wire::NodeDelta;
-use gossip_core::{Config, Core, NodeId};
+use gossip_core::{Config, Core, DetectorSettings, NodeId};
 use rand_chacha::ChaCha8Rng;
 use support::*;
 
@@ -44,6 +44,16 @@ fn round(a: &mut Core<ChaCha8Rng>, now: Duration) {
     sent(a);
 }
 
+/// Asserts the smoothed heartbeat arrival rate and the period `P`, which is below the own
+/// digest rotation.
+#[track_caller]
+fn assert_rate_and_period_below_rotation(a: &Core<ChaCha8Rng>, rate: u64, period: u32) {
+    assert_eq!(a.heartbeat_arrival_rate(), rate);
+    let own = a.digest_rotation_rounds();
+    assert!(own > period, "own {own}");
+    assert_eq!(a.heartbeat_period_rounds(), period);
+}
+
 #[test]
 fn the_heartbeat_period_follows_the_heartbeat_arrivals_received_within_the_own_rotation() {
     let (mut a, c) = node_with_forty_others(200);
@@ -68,29 +78,21 @@ fn the_heartbeat_period_follows_the_heartbeat_arrivals_received_within_the_own_r
     heartbeats(&mut a, 40, 3, secs(2));
     heartbeats(&mut a, 40, 3, secs(2));
     round(&mut a, secs(3));
-    assert_eq!(a.heartbeat_arrival_rate(), 41);
-    assert!(
-        a.digest_rotation_rounds() > 8,
-        "own {}",
-        a.digest_rotation_rounds()
-    );
-    assert_eq!(a.heartbeat_period_rounds(), 8);
+    assert_rate_and_period_below_rotation(&a, 41, 8);
 
     // Again: 41 − 5 + 40 = 76, P = ⌈320 / 76⌉ = 5, so T = 5 s: σ ≥ 3.75 s, initial interval
     // 5 s, dead after 10 s.
     heartbeats(&mut a, 40, 4, secs(3));
     round(&mut a, secs(4));
-    assert_eq!(a.heartbeat_arrival_rate(), 76);
-    assert!(
-        a.digest_rotation_rounds() > 5,
-        "own {}",
-        a.digest_rotation_rounds()
-    );
-    assert_eq!(a.heartbeat_period_rounds(), 5);
+    assert_rate_and_period_below_rotation(&a, 76, 5);
     assert_eq!(c.gossip_interval, secs(1));
     assert_eq!(
         a.effective_detector_settings(),
-        (Duration::from_millis(3750), secs(5), secs(10))
+        DetectorSettings {
+            min_std_dev: Duration::from_millis(3750),
+            initial_interval_estimate: secs(5),
+            dead_after: secs(10)
+        }
     );
 }
 
@@ -113,10 +115,7 @@ fn a_node_receiving_every_heartbeat_every_round_uses_the_configured_detector_set
         "its own Syn digests are partial"
     );
     assert!(a.heartbeat_arrival_rate() >= 320);
-    assert_eq!(
-        a.effective_detector_settings(),
-        (c.min_std_dev, c.initial_interval_estimate, c.dead_after)
-    );
+    assert_eq!(a.effective_detector_settings(), configured_detector(&c));
 }
 
 #[test]
@@ -130,8 +129,5 @@ fn with_complete_syn_digests_the_period_is_one_whatever_arrives() {
     assert_eq!(a.heartbeat_arrival_rate(), 1);
     assert_eq!(a.digest_rotation_rounds(), 1);
     assert_eq!(a.heartbeat_period_rounds(), 1);
-    assert_eq!(
-        a.effective_detector_settings(),
-        (c.min_std_dev, c.initial_interval_estimate, c.dead_after)
-    );
+    assert_eq!(a.effective_detector_settings(), configured_detector(&c));
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use gossip_core::sim::{NetConfig, Sim};
 use gossip_core::wire::{Change, Digest, DigestRange, Message, NodeDelta, Update};
-use gossip_core::{Event, NodeId};
+use gossip_core::{DetectorSettings, Event, NodeId};
 use support::*;
 
 fn n(i: u8) -> NodeId {
@@ -350,7 +350,7 @@ fn with_a_digest_rotation_of_p_rounds_the_detector_settings_are_raised_to_p_inte
     let mut a = core_with(c.clone());
     assert_eq!(
         a.effective_detector_settings(),
-        (c.min_std_dev, c.initial_interval_estimate, c.dead_after),
+        configured_detector(&c),
         "P = 1: the configured values"
     );
     let all: Vec<NodeDelta> = (0..40).map(|i| learned(&n(i), 1, vec![], 0)).collect();
@@ -363,7 +363,11 @@ fn with_a_digest_rotation_of_p_rounds_the_detector_settings_are_raised_to_p_inte
     let period = c.gossip_interval * p;
     assert_eq!(
         a.effective_detector_settings(),
-        (period * 3 / 4, period, period * 2)
+        DetectorSettings {
+            min_std_dev: period * 3 / 4,
+            initial_interval_estimate: period,
+            dead_after: period * 2
+        }
     );
 }
 

@@ -384,7 +384,10 @@ fn a_member_can_suppress_updates_at_a_lagging_node_but_never_make_it_hold_a_fore
         .unwrap();
     assert!(c.get(a.id(), "k").is_none(), "k was suppressed");
     assert_eq!(c.get(a.id(), "x").unwrap().value, Some(&b"y"[..]));
-    assert_eq!(c.summary(a.id()).unwrap().2, about_a.watermark_after);
+    assert_eq!(
+        c.summary(a.id()).unwrap().watermark,
+        about_a.watermark_after
+    );
 }
 
 #[test]
@@ -654,7 +657,8 @@ fn in_a_signed_cluster_digest_heartbeats_are_ignored_and_heartbeats_travel_in_at
     b.handle_datagram(a.config().gossip_addr, &frame, secs(1))
         .unwrap();
     frames(&mut b);
-    let (g, h, w) = b.summary(a.id()).unwrap();
+    let own = b.summary(a.id()).unwrap();
+    let (g, h, w) = (own.generation, own.heartbeat, own.watermark);
     assert!(h > 0, "a's first round bumped its heartbeat");
     // A member's Syn whose digest holds `heartbeat` for a.
     let syn = |heartbeat| {
@@ -670,7 +674,7 @@ fn in_a_signed_cluster_digest_heartbeats_are_ignored_and_heartbeats_travel_in_at
     };
     // Digests are not signed: a fresher heartbeat there is not evidence that a is alive.
     b.handle_datagram(addr(3), &syn(h + 100), secs(2)).unwrap();
-    assert_eq!(b.summary(a.id()), Some((g, h, w)));
+    assert_eq!(b.summary(a.id()), Some(own));
     frames(&mut b);
     // An older one: the SynAck carries a's attested heartbeat in a heartbeat-only node delta.
     b.handle_datagram(addr(3), &syn(h - 1), secs(3)).unwrap();

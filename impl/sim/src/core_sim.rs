@@ -413,7 +413,7 @@ impl CoreSim {
         }
         if let Some(tr) = self.trace.as_mut() {
             let subject = NodeId::new(format!("n{}", tr.subject), addr(tr.subject));
-            if let Some((_, hb, _)) = core.summary(&subject)
+            if let Some(hb) = core.summary(&subject).map(|s| s.heartbeat)
                 && tr.last_hb[i] != Some(hb)
             {
                 tr.last_hb[i] = Some(hb);

@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use gossip_core::wire::{
-    self, DeltaKind, Digest, DigestEntry, Envelope, Message, NodeDelta, Update,
+    self, Change, DeltaKind, Digest, DigestEntry, Envelope, Message, NodeDelta, Update,
 };
-use gossip_core::{Config, Core, Event, NodeId};
+use gossip_core::{Config, Core, DetectorSettings, Event, GossipMode, NodeId};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -42,9 +42,25 @@ pub fn core_with(config: Config) -> Core<ChaCha8Rng> {
     Core::new(config, ChaCha8Rng::seed_from_u64(1), Duration::ZERO).expect("valid config")
 }
 
+/// Node "a" at 10.0.0.1 gossiping in `mode`.
+pub fn core_in_mode(mode: GossipMode) -> Core<ChaCha8Rng> {
+    let mut c = config("a", 1);
+    c.mode = mode;
+    core_with(c)
+}
+
 /// Node "a" at 10.0.0.1.
 pub fn core_a() -> Core<ChaCha8Rng> {
     core_with(config("a", 1))
+}
+
+/// The failure detector settings configured in `c` (what a core uses while `P = 1`).
+pub fn configured_detector(c: &Config) -> DetectorSettings {
+    DetectorSettings {
+        min_std_dev: c.min_std_dev,
+        initial_interval_estimate: c.initial_interval_estimate,
+        dead_after: c.dead_after,
+    }
 }
 
 pub fn secs(s: u64) -> Duration {
@@ -86,6 +102,41 @@ pub fn learned(
     }
 }
 
+/// The unsigned update `key = value` at `version`.
+pub fn set(version: u64, key: &str, value: &[u8]) -> Update {
+    Update {
+        version,
+        change: Change::Set {
+            key: key.into(),
+            value: value.to_vec(),
+        },
+        sig: None,
+    }
+}
+
+/// An unsigned node delta.
+pub fn nd(
+    node: &NodeId,
+    generation: u64,
+    heartbeat: u64,
+    kind: DeltaKind,
+    updates: Vec<Update>,
+    watermark_after: u64,
+) -> NodeDelta {
+    NodeDelta {
+        node: node.clone(),
+        generation,
+        heartbeat,
+        kind,
+        updates,
+        watermark_after,
+        attestation: None,
+    }
+}
+
+/// `incremental { from: 0 }`: a node delta from scratch.
+pub const INC0: DeltaKind = DeltaKind::Incremental { from: 0 };
+
 pub fn full_digest(entries: Vec<DigestEntry>) -> Digest {
     Digest {
         range: None,
@@ -95,7 +146,7 @@ pub fn full_digest(entries: Vec<DigestEntry>) -> Digest {
 
 pub fn syn(entries: Vec<DigestEntry>) -> Vec<u8> {
     encode(Message::Syn {
-        mode: gossip_core::GossipMode::PushPull,
+        mode: GossipMode::PushPull,
         digest: Some(full_digest(entries)),
         delta: vec![],
     })
@@ -103,6 +154,51 @@ pub fn syn(entries: Vec<DigestEntry>) -> Vec<u8> {
 
 pub fn ack(delta: Vec<NodeDelta>) -> Vec<u8> {
     encode(Message::Ack { delta })
+}
+
+/// A SynAck carrying the complete digest of `entries` and `delta`.
+pub fn synack_of(entries: Vec<DigestEntry>, delta: Vec<NodeDelta>) -> Message {
+    Message::SynAck {
+        digest: Some(full_digest(entries)),
+        delta,
+    }
+}
+
+/// A Syn in `mode` carrying the complete digest of `entries` (none if `None`) and `delta`.
+pub fn syn_of(
+    mode: GossipMode,
+    entries: Option<Vec<DigestEntry>>,
+    delta: Vec<NodeDelta>,
+) -> Message {
+    Message::Syn {
+        mode,
+        digest: entries.map(full_digest),
+        delta,
+    }
+}
+
+/// The digest and delta of a SynAck that carries a digest; panics on any other message.
+#[track_caller]
+pub fn synack_parts(message: &Message) -> (&Digest, &Vec<NodeDelta>) {
+    match message {
+        Message::SynAck {
+            digest: Some(d),
+            delta,
+        } => (d, delta),
+        other => panic!("expected a SynAck with a digest: {other:?}"),
+    }
+}
+
+/// Delivers an Ack carrying `delta` from `src`; it must be accepted.
+#[track_caller]
+pub fn deliver_ack<R: rand::RngCore>(
+    core: &mut Core<R>,
+    src: SocketAddr,
+    delta: Vec<NodeDelta>,
+    now: Duration,
+) {
+    core.handle_datagram(src, &ack(delta), now)
+        .expect("the ack is accepted");
 }
 
 /// Every pending transmit, decoded.
@@ -118,6 +214,22 @@ pub fn sent<R: rand::RngCore>(core: &mut Core<R>) -> Vec<(SocketAddr, Message)> 
         out.push((t.dst, env.message));
     }
     out
+}
+
+/// Asserts that the only pending transmit is `message` to `dst`.
+#[track_caller]
+pub fn assert_sent_one<R: rand::RngCore>(core: &mut Core<R>, dst: SocketAddr, message: Message) {
+    assert_eq!(sent(core), vec![(dst, message)]);
+}
+
+/// Delivers an Ack carrying `delta` from node "b"'s address (10.0.0.2); it must be accepted.
+#[track_caller]
+pub fn deliver_ack_from_b<R: rand::RngCore>(
+    core: &mut Core<R>,
+    delta: Vec<NodeDelta>,
+    now: Duration,
+) {
+    deliver_ack(core, addr(2), delta, now);
 }
 
 /// Every pending event.
