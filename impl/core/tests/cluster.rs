@@ -4,19 +4,22 @@
 
 use std::time::Duration;
 
-use gossip_core::sim::{NetConfig, Sim};
 use gossip_core::{Event, Status};
+use gossip_sim::{Latency, NetModel, Sim};
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
 
-fn lossy() -> NetConfig {
-    NetConfig {
+fn lossy() -> NetModel {
+    NetModel {
         loss: 0.05,
         duplicate: 0.02,
-        min_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(80),
+        latency: Latency::Uniform {
+            min_ms: 1.0,
+            max_ms: 80.0,
+        },
+        ..NetModel::default()
     }
 }
 
@@ -261,7 +264,7 @@ fn a_forgotten_node_does_not_come_back_as_a_zombie() {
 /// `n` nodes with writes spread over the cluster: every datagram fits the MTU (the digest of
 /// every node does not, so partial digests rotate) and the cluster converges.
 fn every_datagram_fits_the_mtu_and_the_cluster_converges(n: usize, deadline: u64) {
-    let mut sim = Sim::cluster(n, NetConfig::default(), 17, |_| {});
+    let mut sim = Sim::cluster(n, NetModel::default(), 17, |_| {});
     sim.run_for(secs(1));
     for i in (0..n).step_by(97) {
         sim.set(i, "k", &[i as u8; 200]);

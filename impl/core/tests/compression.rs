@@ -7,11 +7,11 @@ mod support;
 use std::time::Duration;
 
 use gossip_core::security::{ClusterKey, Keyring, Security};
-use gossip_core::sim::{NetConfig, Sim};
 use gossip_core::wire::{
     self, Change, DeltaKind, Envelope, FRAME_COMPRESSED, Message, NodeDelta, Update,
 };
 use gossip_core::{Core, DatagramError, RejectReason};
+use gossip_sim::{NetModel, Sim};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use support::*;
@@ -186,7 +186,7 @@ fn frames_do_not_nest_and_what_they_hold_is_validated_as_a_datagram() {
 /// on every node so that deltas fill datagrams); `compress(i)` says whether node `i`
 /// compresses. Every datagram sent is checked against the MTU and the sender rule.
 fn cluster(n: usize, compress: impl Fn(usize) -> bool) -> Sim {
-    let mut sim = Sim::new(NetConfig::default(), 3);
+    let mut sim = Sim::new(NetModel::default(), 3);
     for i in 0..n {
         let mut c = Sim::config(i, &[0]);
         c.fanout = 3;

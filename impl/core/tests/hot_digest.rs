@@ -6,9 +6,9 @@ mod support;
 
 use std::time::Duration;
 
-use gossip_core::sim::{NetConfig, Sim};
 use gossip_core::wire::{Change, Digest, DigestRange, Message, NodeDelta, Update};
 use gossip_core::{Event, NodeId};
+use gossip_sim::{NetModel, Sim};
 use support::*;
 
 fn n(i: u8) -> NodeId {
@@ -69,13 +69,8 @@ fn a_partial_digest_lists_the_own_entry_then_hot_nodes_most_recent_first_then_th
     assert_eq!(digest.as_ref(), Some(&expected));
 }
 
-fn lossless() -> NetConfig {
-    NetConfig {
-        loss: 0.0,
-        duplicate: 0.0,
-        min_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(10),
-    }
+fn lossless() -> NetModel {
+    NetModel::default()
 }
 
 /// Rounds (virtual seconds, gossip interval 1 s) from a write at node `n / 2`, made once the

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use gossip_core::security::{self, ClusterKey, Keyring, Roster, Security, Signing, SigningKey};
-use gossip_core::sim::{NetConfig, Sim};
 use gossip_core::wire::{self, Change, DeltaKind, Envelope, Message, NodeDelta};
 use gossip_core::{Config, Core, DatagramError, Event, GossipMode, RejectReason};
+use gossip_sim::{NetModel, Sim};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use support::*;
@@ -170,7 +170,11 @@ fn two_cores_built_with_the_same_rng_seed_never_seal_with_the_same_nonce() {
         }
     }
     assert_eq!(sent, 100, "each core sends one Syn per round");
-    assert_eq!(nonces.len(), sent, "a nonce repeated across identically seeded cores");
+    assert_eq!(
+        nonces.len(),
+        sent,
+        "a nonce repeated across identically seeded cores"
+    );
 }
 
 #[test]
@@ -460,7 +464,7 @@ const N: usize = 6;
 fn secure_sim(seed: u64) -> Sim {
     let names: Vec<String> = (0..N).map(|i| format!("n{i}")).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let mut sim = Sim::new(NetConfig::default(), seed);
+    let mut sim = Sim::new(NetModel::default(), seed);
     for i in 0..N {
         let c = Sim::config(i, &[0, 1]);
         let name = c.name.clone();
