@@ -7,8 +7,10 @@ mod support;
 use std::time::Duration;
 
 use gossip_core::wire::{Change, Digest, DigestRange, Message, NodeDelta, Update};
-use gossip_core::{Event, NodeId};
+use gossip_core::{Config, Core, Event, NodeId};
 use gossip_sim::{NetModel, Sim};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use support::*;
 
 fn n(i: u8) -> NodeId {
@@ -236,6 +238,29 @@ fn a_partial_synack_digest_asks_for_the_unknown_nodes_the_peer_listed_with_place
     assert_ne!(d.entries[3].generation, 0, "no other placeholder: {d:?}");
 }
 
+/// A core configured by `c` that has learned `peers` from an Ack of node 2 (its own answer
+/// drained), or `None` if `c` is invalid.
+fn knowing(c: Config, peers: &[NodeDelta]) -> Option<Core<ChaCha8Rng>> {
+    let mut a = Core::new(c, ChaCha8Rng::seed_from_u64(1), secs(0)).ok()?;
+    a.handle_datagram(addr(2), &ack(peers.to_vec()), secs(0))
+        .unwrap();
+    sent(&mut a);
+    Some(a)
+}
+
+/// The digest of the Syn `a` sends node 2 in a round started at 1 s.
+fn first_syn_digest(a: &mut Core<ChaCha8Rng>) -> Digest {
+    a.start_round_with(addr(2), secs(1));
+    let out = sent(a);
+    let Message::Syn {
+        digest: Some(d), ..
+    } = &out[0].1
+    else {
+        panic!("{out:?}")
+    };
+    d.clone()
+}
+
 /// As for deltas: a digest's entries array header grows from 1 to 3 bytes at the 16th entry,
 /// and the budget must count the header of the array the next entry would make.
 #[test]
@@ -248,24 +273,10 @@ fn a_partial_digest_of_sixteen_entries_filled_to_the_byte_stays_within_max_diges
         let mut c = config("a", 1);
         c.limits.max_name_len = 8;
         c.max_digest_len = max_digest_len;
-        let Ok(mut a) = gossip_core::Core::new(
-            c,
-            <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1),
-            secs(0),
-        ) else {
+        let Some(mut a) = knowing(c, &all) else {
             continue;
         };
-        a.handle_datagram(addr(2), &ack(all.clone()), secs(0))
-            .unwrap();
-        sent(&mut a);
-        a.start_round_with(addr(2), secs(1));
-        let out = sent(&mut a);
-        let Message::Syn {
-            digest: Some(d), ..
-        } = &out[0].1
-        else {
-            panic!("{out:?}")
-        };
+        let d = &first_syn_digest(&mut a);
         assert!(
             d.encoded_len() <= max_digest_len,
             "digest of {} bytes > max_digest_len {max_digest_len}",
@@ -294,16 +305,9 @@ fn every_node_in_a_partial_digests_range_is_listed_even_with_the_longest_names()
     for max_digest_len in 150..=420 {
         let mut c = config(&"a".repeat(64), 1);
         c.max_digest_len = max_digest_len;
-        let Ok(mut a) = gossip_core::Core::new(
-            c,
-            <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1),
-            secs(0),
-        ) else {
+        let Some(mut a) = knowing(c, &peers) else {
             continue;
         };
-        a.handle_datagram(addr(2), &ack(peers.clone()), secs(0))
-            .unwrap();
-        sent(&mut a);
         for round in 1..=4 {
             a.start_round_with(addr(2), secs(round));
             let view = a.view();
@@ -619,24 +623,10 @@ fn listed_part_lengths_with_the_longest_names() -> Vec<(usize, usize)> {
     for max_digest_len in 150..=700 {
         let mut c = config(&"a".repeat(64), 1);
         c.max_digest_len = max_digest_len;
-        let Ok(mut a) = gossip_core::Core::new(
-            c,
-            <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1),
-            secs(0),
-        ) else {
+        let Some(mut a) = knowing(c, &peers) else {
             continue;
         };
-        a.handle_datagram(addr(2), &ack(peers.clone()), secs(0))
-            .unwrap();
-        sent(&mut a);
-        a.start_round_with(addr(2), secs(1));
-        let out = sent(&mut a);
-        let Message::Syn {
-            digest: Some(d), ..
-        } = &out[0].1
-        else {
-            panic!("{out:?}")
-        };
+        let d = &first_syn_digest(&mut a);
         let listed = if d.range.is_none() {
             usize::MAX // complete
         } else {
