@@ -9,7 +9,6 @@ use std::time::Duration;
 use gossip_core::wire::{Change, Digest, DigestRange, Message, NodeDelta, Update};
 use gossip_core::{Config, Core, Event, NodeId};
 use gossip_sim::{NetModel, Sim};
-use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use support::*;
 
@@ -184,12 +183,8 @@ fn with_rotating_partial_digests_running_nodes_are_rarely_suspected_and_a_crash_
     );
 }
 
-#[test]
-fn a_partial_synack_digest_asks_for_the_unknown_nodes_the_peer_listed_with_placeholder_entries() {
-    let mut c = config("a", 1);
-    c.limits.max_name_len = 8;
-    let mut a = core_with(c);
-    // 100 nodes: a's complete digest (~1,700 bytes) does not fit in a 1,400-byte SynAck.
+/// Makes `a` learn the nodes `n(0)` to `n(99)`, from four Acks of 25 nodes each.
+fn learn_a_hundred_nodes(a: &mut Core<ChaCha8Rng>) {
     for chunk in 0..4u8 {
         let d: Vec<NodeDelta> = (0..25)
             .map(|i| learned(&n(chunk * 25 + i), 1, vec![], 0))
@@ -197,6 +192,15 @@ fn a_partial_synack_digest_asks_for_the_unknown_nodes_the_peer_listed_with_place
         a.handle_datagram(addr(10 + chunk), &ack(d), secs(0))
             .unwrap();
     }
+}
+
+#[test]
+fn a_partial_synack_digest_asks_for_the_unknown_nodes_the_peer_listed_with_placeholder_entries() {
+    let mut c = config("a", 1);
+    c.limits.max_name_len = 8;
+    let mut a = core_with(c);
+    // 100 nodes: a's complete digest (~1,700 bytes) does not fit in a 1,400-byte SynAck.
+    learn_a_hundred_nodes(&mut a);
     assert!(a.forget(&n(99), secs(0)));
     sent(&mut a);
     // The peer's digest covers two nodes a has never heard of (one listed twice), a node a
@@ -241,7 +245,8 @@ fn a_partial_synack_digest_asks_for_the_unknown_nodes_the_peer_listed_with_place
 /// A core configured by `c` that has learned `peers` from an Ack of node 2 (its own answer
 /// drained), or `None` if `c` is invalid.
 fn knowing(c: Config, peers: &[NodeDelta]) -> Option<Core<ChaCha8Rng>> {
-    let mut a = Core::new(c, ChaCha8Rng::seed_from_u64(1), secs(0)).ok()?;
+    c.validate().ok()?;
+    let mut a = core_with(c);
     a.handle_datagram(addr(2), &ack(peers.to_vec()), secs(0))
         .unwrap();
     sent(&mut a);
@@ -372,13 +377,7 @@ fn placeholders_ask_for_no_more_unknown_nodes_than_max_nodes_leaves_room_for() {
     c.limits.max_name_len = 8;
     c.limits.max_nodes = 105;
     let mut a = core_with(c);
-    for chunk in 0..4u8 {
-        let d: Vec<NodeDelta> = (0..25)
-            .map(|i| learned(&n(chunk * 25 + i), 1, vec![], 0))
-            .collect();
-        a.handle_datagram(addr(10 + chunk), &ack(d), secs(0))
-            .unwrap();
-    }
+    learn_a_hundred_nodes(&mut a);
     sent(&mut a);
     assert_eq!(a.view().nodes.len(), 101);
     // Six strangers listed, room for 105 - 101 = 4 of them.
