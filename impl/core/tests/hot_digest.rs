@@ -114,9 +114,11 @@ fn with_the_default_digest_length_a_write_reaches_a_hundred_nodes_faster_than_wi
     // 100 nodes: a 1,400-byte Syn digest (the default since 2026-11-29) lists about half of
     // them, a 700-byte one (the default before) about a third. Measured with `gossip-sim` over
     // 20 seeds: 4.9 against 6.2 rounds (docs/results/README.md §5.4). Bound: the default needs at
-    // most 0.9 times the rounds of half of it, averaged over 6 seeds.
+    // most 0.9 times the rounds of half of it, averaged over 10 seeds (5.0 against 6.0; over
+    // 6 seeds the ratio was 0.86 on the core's former simulator and 0.88 on gossip-sim's
+    // network, too close to the bound).
     let default = gossip_core::Config::new("x", "127.0.0.1:1".parse().unwrap()).max_digest_len;
-    let mean = |len: usize| (1..=6).map(|s| rounds_to_spread(100, len, s)).sum::<f64>() / 6.0;
+    let mean = |len: usize| (1..=10).map(|s| rounds_to_spread(100, len, s)).sum::<f64>() / 10.0;
     let (full, half) = (mean(default), mean(700));
     eprintln!("default ({default} bytes): {full} rounds; 700 bytes: {half} rounds");
     assert!(
