@@ -112,20 +112,10 @@ fn genuine_frame(a: &mut Core<ChaCha8Rng>, b: &Core<ChaCha8Rng>) -> Vec<u8> {
     f.into_iter().next().unwrap()
 }
 
-/// Feeds `bytes` to `core`, expects the rejection `reason`, and checks that only the counter
-/// changed.
+/// Feeds `bytes` to `core` (from node 3, at 2 s), expects the rejection `reason`, and checks
+/// that only the counter changed.
 fn assert_dropped(core: &mut Core<ChaCha8Rng>, bytes: &[u8], reason: RejectReason) {
-    let view = core.view();
-    let before = core.stats().rejected.get(reason);
-    let total = core.stats().rejected.total();
-    let err = core
-        .handle_datagram(addr(3), bytes, secs(2))
-        .expect_err("must be rejected");
-    assert_eq!(err.reason(), reason, "{err}");
-    assert_eq!(core.stats().rejected.get(reason), before + 1);
-    assert_eq!(core.stats().rejected.total(), total + 1);
-    assert_eq!(core.view(), view, "a rejected datagram changed the view");
-    assert!(core.poll_transmit().is_none() && core.poll_event().is_none());
+    support::assert_dropped(core, addr(3), bytes, secs(2), reason);
 }
 
 // ---------------------------------------------------------------------------------------------
