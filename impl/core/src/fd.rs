@@ -1,4 +1,6 @@
-//! The phi-accrual failure detector (Hayashibara et al.), fed with heartbeat arrival times.
+//! The phi-accrual failure detector (Hayashibara et al.), fed with heartbeat arrival times
+//! (docs/spec/node.md §7). The formula itself, [`phi`] and [`interval_stats`], is public so
+//! that tools (gossip-sim's detector comparison) compute exactly what the core computes.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -46,28 +48,58 @@ impl PhiDetector {
             // Not later than the mean interval: φ ≤ log10(2), far below any useful threshold.
             return 0.0;
         }
-        let (mean, std) = if self.intervals.is_empty() {
-            let m = initial.as_secs_f64();
-            (m, m / 4.0)
-        } else {
-            let n = self.intervals.len() as f64;
-            let mean = self.sum / n;
-            let var = (self.sum_sq / n - mean * mean).max(0.0);
-            (mean, var.sqrt())
-        };
-        let std = std.max(min_std_dev.as_secs_f64()).max(1e-3);
-        let y = (elapsed - mean) / std;
-        let e = (-y * (1.5976 + 0.070566 * y * y)).exp();
-        let p_later = if elapsed > mean {
-            e / (1.0 + e)
-        } else {
-            1.0 - 1.0 / (1.0 + e)
-        };
-        if p_later <= f64::MIN_POSITIVE {
-            f64::INFINITY
-        } else {
-            -p_later.log10()
-        }
+        let (mean, std_dev) = interval_stats(
+            self.intervals.len(),
+            self.sum,
+            self.sum_sq,
+            initial,
+            min_std_dev,
+        );
+        phi(elapsed, mean, std_dev)
+    }
+}
+
+/// The mean and the floored standard deviation of a window of `n` inter-arrival intervals
+/// (seconds) of sum `sum` and sum of squares `sum_sq` (docs/spec/node.md §7): with no interval
+/// yet, `initial` and `initial / 4`; else `sum / n` and `sqrt(max(0, sum_sq / n - mean²))`;
+/// the standard deviation is then raised to at least `min_std_dev` and 1 ms.
+pub fn interval_stats(
+    n: usize,
+    sum: f64,
+    sum_sq: f64,
+    initial: Duration,
+    min_std_dev: Duration,
+) -> (f64, f64) {
+    let (mean, std_dev) = if n == 0 {
+        let m = initial.as_secs_f64();
+        (m, m / 4.0)
+    } else {
+        let n = n as f64;
+        let mean = sum / n;
+        let var = (sum_sq / n - mean * mean).max(0.0);
+        (mean, var.sqrt())
+    };
+    (mean, std_dev.max(min_std_dev.as_secs_f64()).max(1e-3))
+}
+
+/// φ after `elapsed` seconds of silence when inter-arrival times have mean `mean` and standard
+/// deviation `std_dev` (seconds; see [`interval_stats`]): `-log10(P(no heartbeat for this
+/// long))`, with the intervals modelled as a normal distribution and its CDF approximated by a
+/// logistic function (as in Akka and Cassandra; docs/spec/node.md §7). `+∞` when the
+/// probability is not a positive normal double. (The detector returns 0 without calling this
+/// when `elapsed` is not later than the mean.)
+pub fn phi(elapsed: f64, mean: f64, std_dev: f64) -> f64 {
+    let y = (elapsed - mean) / std_dev;
+    let e = (-y * (1.5976 + 0.070566 * y * y)).exp();
+    let p_later = if elapsed > mean {
+        e / (1.0 + e)
+    } else {
+        1.0 - 1.0 / (1.0 + e)
+    };
+    if p_later <= f64::MIN_POSITIVE {
+        f64::INFINITY
+    } else {
+        -p_later.log10()
     }
 }
 

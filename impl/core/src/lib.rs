@@ -5,7 +5,8 @@
 //! `handle_*` calls and local writes, each given the current time; outputs are pulled with
 //! `poll_transmit`, `poll_event` and `poll_timeout`. It reads no clock, opens no socket and
 //! uses only the random number generator it is given, so that a run is a deterministic
-//! function of its inputs (see the [`sim`] module behind the `sim` feature).
+//! function of its inputs (the `gossip-sim` crate drives many cores in virtual time on a
+//! seeded network; the core's cluster tests use it).
 //!
 //! # Module layering
 //!
@@ -27,15 +28,12 @@ mod codec;
 mod config;
 mod core;
 mod error;
-mod fd;
+pub mod fd;
 mod id;
 pub mod security;
 mod state;
 mod view;
 pub mod wire;
-
-#[cfg(feature = "sim")]
-pub mod sim;
 
 pub use crate::bounds::Footprint;
 pub use crate::config::{Config, ConfigError, GossipMode, Limits, SecurityLayers};

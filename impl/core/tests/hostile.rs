@@ -9,9 +9,9 @@ mod support;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use gossip_core::sim::{NetConfig, Sim};
 use gossip_core::wire::{Change, DeltaKind, Message, NodeDelta, Update};
 use gossip_core::{Config, Core, Footprint, GossipMode, Limits, NodeId, NodeSummary, RejectReason};
+use gossip_sim::{NetModel, Sim};
 use proptest::prelude::*;
 use rand_chacha::ChaCha8Rng;
 use support::*;
@@ -302,7 +302,7 @@ fn honest_nodes_keep_converging_while_an_attacker_floods_them() {
         max_tracked_peers: 64,
         ..Limits::default()
     };
-    let mut sim = Sim::cluster(5, NetConfig::default(), 7, |c| {
+    let mut sim = Sim::cluster(5, NetModel::default(), 7, |c| {
         c.limits = limits.clone();
         c.gossip_interval = Duration::from_millis(200);
     });

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use gossip_core::ClusterView;
-use gossip_core::sim::{NetConfig, Sim};
+use gossip_sim::{Latency, NetModel, Sim};
 
 /// The view without heartbeats (the only thing `view_epoch` may ignore).
 fn without_heartbeats(mut v: ClusterView) -> ClusterView {
@@ -18,11 +18,14 @@ fn without_heartbeats(mut v: ClusterView) -> ClusterView {
 #[test]
 fn the_view_epoch_changes_with_every_change_of_the_view_but_not_with_heartbeats_alone() {
     let n = 6;
-    let net = NetConfig {
+    let net = NetModel {
         loss: 0.05,
         duplicate: 0.02,
-        min_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(40),
+        latency: Latency::Uniform {
+            min_ms: 1.0,
+            max_ms: 40.0,
+        },
+        ..NetModel::default()
     };
     let mut sim = Sim::cluster(n, net, 5, |c| {
         c.tombstone_grace_period = Duration::from_secs(2);

@@ -1,17 +1,16 @@
-//! Drives N real [`gossip_core::Core`] state machines over the [`engine`](crate::engine): the
-//! datagrams are the core's own encoded bytes, the timers its own `poll_timeout`, the failure
-//! detector its own. A run is described by a [`Scenario`] (loadable from JSON) and summarised
-//! by a [`CoreReport`].
+//! N real [`gossip_core::Core`] state machines on the [`cluster`](crate::cluster) simulator
+//! (the datagrams are the core's own encoded bytes, the timers its own `poll_timeout`, the
+//! failure detector its own), driven by a [`Scenario`] (loadable from JSON) and summarised by
+//! a [`CoreReport`]: the probe write's spread, traffic and failure detection.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
 use gossip_core::{Config, Core, Event, GossipMode, NodeId};
-use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{MS, Nanos, NetModel, Network, Queue, SEC};
+use crate::cluster::{Sim, Stepped, index_of};
+use crate::engine::{MS, Nanos, NetModel, SEC};
 use crate::error::SimError;
 
 /// A run of the real core, as data.
@@ -185,23 +184,9 @@ pub struct CoreReport {
     pub vmhwm_kib: Option<u64>,
 }
 
-enum Ev {
-    Start(u32),
-    Timer(u32),
-    Deliver {
-        from: u32,
-        to: u32,
-        payload: Vec<u8>,
-    },
-    Action(usize),
-    Write,
-}
-
-struct Slot {
-    core: Option<Core<ChaCha8Rng>>,
-    timer: Option<Duration>,
-    generation: u64,
-}
+/// The tag of the probe write among the scheduled events (the actions' tags are their
+/// indices).
+const WRITE: u64 = u64::MAX;
 
 /// Tracing of one subject's heartbeat arrivals at every observer (for the failure-detector
 /// comparison in [`crate::phi`]).
@@ -221,14 +206,8 @@ pub struct HeartbeatTrace {
 pub struct CoreSim {
     /// The scenario.
     pub scenario: Scenario,
-    queue: Queue<Ev>,
-    net: Network,
-    rng: ChaCha8Rng,
-    slots: Vec<Slot>,
+    sim: Sim,
     // measurements
-    sent: u64,
-    bytes: u64,
-    max_datagram: usize,
     probe: Option<(NodeId, u64, Nanos)>,
     informed: Vec<Option<Nanos>>,
     informed_count: usize,
@@ -244,32 +223,32 @@ pub struct CoreSim {
     pub trace: Option<HeartbeatTrace>,
 }
 
-/// The gossip address of node `i`.
-pub fn addr(i: usize) -> SocketAddr {
-    let i = i as u32 + 1;
-    SocketAddr::V4(SocketAddrV4::new(
-        Ipv4Addr::new(10, (i >> 16) as u8, (i >> 8) as u8, i as u8),
-        7000,
-    ))
-}
-
-fn index_of(a: &SocketAddr) -> Option<usize> {
-    match a.ip() {
-        IpAddr::V4(ip) => {
-            let o = ip.octets();
-            let i = ((o[1] as u32) << 16) | ((o[2] as u32) << 8) | o[3] as u32;
-            (i >= 1).then(|| i as usize - 1)
-        }
-        IpAddr::V6(_) => None,
-    }
-}
-
 fn ns(d: Duration) -> Nanos {
     d.as_nanos() as Nanos
 }
 
 fn dur(t: Nanos) -> Duration {
     Duration::from_nanos(t)
+}
+
+fn secs(s: f64) -> Nanos {
+    (s.max(0.0) * SEC as f64) as Nanos
+}
+
+/// The configuration of node `i` in `scenario`, generation 1.
+fn node_config(s: &Scenario, i: usize) -> Config {
+    let mut c = Sim::config(i, &(0..s.seeds.min(s.nodes)).collect::<Vec<_>>());
+    c.gossip_interval = Duration::from_millis(s.gossip_interval_ms);
+    c.fanout = s.fanout;
+    c.mode = s.mode;
+    if let Some(d) = s.max_digest_len {
+        c.max_digest_len = d;
+    }
+    c.phi_threshold = s.phi_threshold;
+    c.phi_window = s.phi_window;
+    c.dead_after = Duration::from_secs_f64(s.dead_after_s);
+    c.limits.max_nodes = c.limits.max_nodes.max(s.nodes + 1);
+    c
 }
 
 impl CoreSim {
@@ -282,20 +261,16 @@ impl CoreSim {
         if scenario.gossip_interval_ms == 0 {
             return Err(SimError::Invalid("gossip_interval_ms is 0".into()));
         }
-        let mut sim = Self {
-            net: Network::new(scenario.net.clone(), n),
-            queue: Queue::default(),
-            rng: ChaCha8Rng::seed_from_u64(scenario.seed),
-            slots: (0..n)
-                .map(|_| Slot {
-                    core: None,
-                    timer: None,
-                    generation: 1,
-                })
-                .collect(),
-            sent: 0,
-            bytes: 0,
-            max_datagram: 0,
+        // Validate the configuration once, up front.
+        node_config(&scenario, 0)
+            .validate()
+            .map_err(|e| SimError::Invalid(format!("core config: {e}")))?;
+        let mut sim = Sim::new(scenario.net.clone(), scenario.seed);
+        for i in 0..n {
+            sim.add_node(node_config(&scenario, i));
+        }
+        Ok(Self {
+            sim,
             probe: None,
             informed: vec![None; n],
             informed_count: 0,
@@ -307,22 +282,12 @@ impl CoreSim {
             fp_from: Nanos::MAX,
             trace: None,
             scenario,
-        };
-        // Validate the configuration once, up front.
-        let cfg = sim.config(0);
-        cfg.validate()
-            .map_err(|e| SimError::Invalid(format!("core config: {e}")))?;
-        let interval = sim.scenario.gossip_interval_ms * MS;
-        for i in 0..n {
-            let offset = sim.rng.gen_range(0..interval);
-            sim.queue.schedule(offset, Ev::Start(i as u32));
-        }
-        Ok(sim)
+        })
     }
 
     /// Records every heartbeat arrival of `subject` at every node, and every timer firing.
     pub fn trace_heartbeats(&mut self, subject: usize) {
-        let n = self.slots.len();
+        let n = self.sim.nodes.len();
         self.trace = Some(HeartbeatTrace {
             subject,
             arrivals: vec![Vec::new(); n],
@@ -331,76 +296,44 @@ impl CoreSim {
         });
     }
 
-    /// The configuration of node `i`.
+    /// The configuration of node `i` (with its current generation).
     pub fn config(&self, i: usize) -> Config {
-        let s = &self.scenario;
-        let mut c = Config::new(format!("n{i}"), addr(i));
-        c.cluster_id = "sim".into();
-        c.seeds = (0..s.seeds.min(s.nodes)).map(addr).collect();
-        c.generation = self.slots[i].generation;
-        c.gossip_interval = Duration::from_millis(s.gossip_interval_ms);
-        c.fanout = s.fanout;
-        c.mode = s.mode;
-        if let Some(d) = s.max_digest_len {
-            c.max_digest_len = d;
-        }
-        c.phi_threshold = s.phi_threshold;
-        c.phi_window = s.phi_window;
-        c.dead_after = Duration::from_secs_f64(s.dead_after_s);
-        c.limits.max_nodes = c.limits.max_nodes.max(s.nodes + 1);
-        c
+        self.sim.nodes[i].config.clone()
     }
 
     /// Current virtual time in nanoseconds.
     pub fn now(&self) -> Nanos {
-        self.queue.now()
+        ns(self.sim.now())
     }
 
     /// The core of node `i`, if it is running.
     pub fn core(&self, i: usize) -> Option<&Core<ChaCha8Rng>> {
-        self.slots[i].core.as_ref()
-    }
-
-    fn start(&mut self, i: usize) {
-        let cfg = self.config(i);
-        let seed = self.rng.r#gen::<u64>();
-        let now = dur(self.now());
-        let core = Core::new(cfg, ChaCha8Rng::seed_from_u64(seed), now).expect("validated");
-        self.slots[i].core = Some(core);
-        self.slots[i].timer = None;
-        let now = self.now();
-        for c in self
-            .crashes
-            .iter_mut()
-            .filter(|c| c.0 == i && c.2.is_none())
-        {
-            c.2 = Some(now);
-        }
-        self.flush(i);
+        self.sim.nodes[i].core.as_ref()
     }
 
     fn crash(&mut self, i: usize) {
-        if self.slots[i].core.take().is_some() {
-            self.slots[i].timer = None;
+        if self.sim.is_up(i) {
+            self.sim.crash(i);
             self.crashes.push((i, self.now(), None));
         }
     }
 
-    fn flush(&mut self, i: usize) {
+    /// Measures what node `i` just did: its suspicions, whether it holds the probe write, the
+    /// traced subject's heartbeat.
+    fn observe(&mut self, i: usize) {
         let now = self.now();
-        let Some(core) = self.slots[i].core.as_mut() else {
+        let node = &mut self.sim.nodes[i];
+        let Some(core) = node.core.as_ref() else {
             return;
         };
-        let mut out = Vec::new();
-        while let Some(t) = core.poll_transmit() {
-            out.push(t);
-        }
-        let mut suspected = Vec::new();
-        while let Some(e) = core.poll_event() {
-            if let Event::NodeSuspected { node } = e {
-                suspected.push(node);
-            }
-        }
+        let suspected: Vec<NodeId> = node
+            .events
+            .drain(..)
+            .filter_map(|e| match e {
+                Event::NodeSuspected { node } => Some(node),
+                _ => None,
+            })
+            .collect();
         // The probe write.
         if let Some((owner, version, _)) = &self.probe
             && self.informed[i].is_none()
@@ -411,21 +344,12 @@ impl CoreSim {
             self.informed[i] = Some(now);
             self.informed_count += 1;
         }
-        if let Some(tr) = self.trace.as_mut() {
-            let subject = NodeId::new(format!("n{}", tr.subject), addr(tr.subject));
-            if let Some(hb) = core.summary(&subject).map(|s| s.heartbeat)
-                && tr.last_hb[i] != Some(hb)
-            {
-                tr.last_hb[i] = Some(hb);
-                tr.arrivals[i].push(now);
-            }
-        }
-        let timeout = core.poll_timeout();
-        if timeout != self.slots[i].timer {
-            self.slots[i].timer = timeout;
-            if let Some(t) = timeout {
-                self.queue.schedule(ns(t), Ev::Timer(i as u32));
-            }
+        if let Some(tr) = self.trace.as_mut()
+            && let Some(hb) = core.summary(&Sim::id(tr.subject)).map(|s| s.heartbeat)
+            && tr.last_hb[i] != Some(hb)
+        {
+            tr.last_hb[i] = Some(hb);
+            tr.arrivals[i].push(now);
         }
         for node in suspected {
             let Some(s) = index_of(&node.addr) else {
@@ -435,8 +359,8 @@ impl CoreSim {
             if now < self.fp_from {
                 continue;
             }
-            if self.slots[s].core.is_some() {
-                if self.net.connected(i, s) {
+            if self.sim.is_up(s) {
+                if self.sim.net.connected(i, s) {
                     self.false_positives += 1;
                 } else {
                     self.partition_suspicions += 1;
@@ -447,78 +371,25 @@ impl CoreSim {
                 self.detect.push((i, ep, now));
             }
         }
-        for t in out {
-            self.sent += 1;
-            self.bytes += t.payload.len() as u64;
-            self.max_datagram = self.max_datagram.max(t.payload.len());
-            let Some(to) = index_of(&t.dst).filter(|&j| j < self.slots.len()) else {
-                continue;
-            };
-            let route = self.net.route(&mut self.rng, i, to);
-            let delays = route.delays();
-            let mut payload = Some(t.payload);
-            for (k, d) in delays.iter().enumerate() {
-                let payload = if k + 1 == delays.len() {
-                    payload.take().unwrap_or_default()
-                } else {
-                    payload.clone().unwrap_or_default()
-                };
-                self.queue.schedule(
-                    now + d,
-                    Ev::Deliver {
-                        from: i as u32,
-                        to: to as u32,
-                        payload,
-                    },
-                );
-            }
-        }
     }
 
-    fn handle(&mut self, at: Nanos, ev: Ev) {
-        match ev {
-            Ev::Start(i) => self.start(i as usize),
-            Ev::Timer(i) => {
-                let i = i as usize;
-                if self.slots[i].timer.map(ns) == Some(at) && self.slots[i].core.is_some() {
-                    self.slots[i].timer = None;
-                    if let Some(core) = self.slots[i].core.as_mut() {
-                        core.handle_timeout(dur(at));
-                    }
-                    if let Some(tr) = self.trace.as_mut() {
-                        tr.ticks[i].push(at);
-                    }
-                    self.flush(i);
-                }
-            }
-            Ev::Deliver { from, to, payload } => {
-                let to = to as usize;
-                if let Some(core) = self.slots[to].core.as_mut() {
-                    let _ = core.handle_datagram(addr(from as usize), &payload, dur(at));
-                    self.flush(to);
-                }
-            }
-            Ev::Action(k) => {
-                let action = self.scenario.actions[k].action.clone();
-                self.apply(action);
-            }
-            Ev::Write => {
-                let n = self.slots.len();
-                let w = self.scenario.writer.unwrap_or(n / 2).min(n - 1);
-                let now = dur(at);
-                if let Some(core) = self.slots[w].core.as_mut() {
-                    let v = core.set("probe", b"x", now).expect("probe write");
-                    let owner = core.id().clone();
-                    self.probe = Some((owner, v, at));
-                    self.flush(w);
-                }
-            }
+    fn write(&mut self) {
+        let n = self.sim.nodes.len();
+        let w = self.scenario.writer.unwrap_or(n / 2).min(n - 1);
+        if self.sim.is_up(w) {
+            let at = self.now();
+            let (owner, v) = self.sim.with_core(w, |core, now| {
+                let v = core.set("probe", b"x", now).expect("probe write");
+                (core.id().clone(), v)
+            });
+            self.probe = Some((owner, v, at));
+            self.observe(w);
         }
     }
 
     /// Applies a fault now.
     pub fn apply(&mut self, action: Action) {
-        let n = self.slots.len();
+        let n = self.sim.nodes.len();
         match action {
             Action::Crash { nodes } => {
                 for i in nodes.into_iter().filter(|&i| i < n) {
@@ -528,49 +399,68 @@ impl CoreSim {
             Action::Restart { nodes } => {
                 for i in nodes.into_iter().filter(|&i| i < n) {
                     self.crash(i);
-                    self.slots[i].generation += 1;
-                    self.start(i);
+                    let generation = self.sim.nodes[i].config.generation + 1;
+                    self.sim.restart(i, generation);
+                    let now = self.now();
+                    for c in self
+                        .crashes
+                        .iter_mut()
+                        .filter(|c| c.0 == i && c.2.is_none())
+                    {
+                        c.2 = Some(now);
+                    }
+                    self.observe(i);
                 }
             }
-            Action::Partition { groups } => self.net.partition(&groups),
-            Action::Heal => self.net.heal(),
-            Action::SetLoss { loss } => self.net.model.loss = loss.clamp(0.0, 1.0),
+            Action::Partition { groups } => self.sim.net.partition(&groups),
+            Action::Heal => self.sim.net.heal(),
+            Action::SetLoss { loss } => self.sim.net.model.loss = loss.clamp(0.0, 1.0),
             Action::SetDuplicate { duplicate } => {
-                self.net.model.duplicate = duplicate.clamp(0.0, 1.0)
+                self.sim.net.model.duplicate = duplicate.clamp(0.0, 1.0)
             }
         }
     }
 
     /// Runs until virtual time `until` (ns).
     pub fn run_until(&mut self, until: Nanos) {
-        while let Some((at, ev)) = self.queue.pop_until(until) {
-            self.handle(at, ev);
+        while let Some(step) = self.sim.step_until(dur(until)) {
+            match step {
+                Stepped::Started(i) | Stepped::Received(i) => self.observe(i),
+                Stepped::Ticked(i) => {
+                    let now = self.now();
+                    if let Some(tr) = self.trace.as_mut() {
+                        tr.ticks[i].push(now);
+                    }
+                    self.observe(i);
+                }
+                Stepped::App(WRITE) => self.write(),
+                Stepped::App(k) => {
+                    let action = self.scenario.actions[k as usize].action.clone();
+                    self.apply(action);
+                }
+                Stepped::Nothing => {}
+            }
         }
-        self.queue.advance_to(until);
+        self.sim.advance_to(dur(until));
     }
 
     /// Whether every running node has every running node in its view (whatever the status:
     /// at a few hundred nodes some pair is nearly always suspected for a moment, see
     /// docs/results/README.md).
     pub fn membership_converged(&self) -> bool {
-        let up: Vec<usize> = (0..self.slots.len())
-            .filter(|&i| self.slots[i].core.is_some())
-            .collect();
-        if up.len() < self.slots.len() && self.now() < self.scenario.gossip_interval_ms * MS {
+        let up: Vec<usize> = self.sim.up().collect();
+        if up.len() < self.sim.nodes.len() && self.now() < self.scenario.gossip_interval_ms * MS {
             return false;
         }
-        let ids: Vec<NodeId> = up
+        let ids: Vec<NodeId> = up.iter().map(|&i| Sim::id(i)).collect();
+        if up
             .iter()
-            .map(|&i| NodeId::new(format!("n{i}"), addr(i)))
-            .collect();
-        for &i in &up {
-            let core = self.slots[i].core.as_ref().expect("up");
-            if core.node_ids().count() < up.len() {
-                return false;
-            }
+            .any(|&i| self.sim.core(i).node_ids().count() < up.len())
+        {
+            return false;
         }
         up.iter().all(|&i| {
-            let core = self.slots[i].core.as_ref().expect("up");
+            let core = self.sim.core(i);
             ids.iter().all(|id| core.status(id).is_some())
         })
     }
@@ -578,7 +468,7 @@ impl CoreSim {
     /// Runs the whole scenario and reports.
     pub fn run(mut self) -> Result<CoreReport, SimError> {
         let step = SEC;
-        let limit = (self.scenario.converge_limit_s * SEC as f64) as Nanos;
+        let limit = secs(self.scenario.converge_limit_s);
         let mut t = 0;
         loop {
             t += step;
@@ -593,18 +483,16 @@ impl CoreSim {
         let converged = t;
         self.fp_from = converged;
         for (k, a) in self.scenario.actions.iter().enumerate() {
-            let at = converged + (a.at_s.max(0.0) * SEC as f64) as Nanos;
-            self.queue.schedule(at, Ev::Action(k));
+            self.sim.schedule(dur(converged + secs(a.at_s)), k as u64);
         }
-        let write_at = converged + (self.scenario.write_after_s.max(0.0) * SEC as f64) as Nanos;
+        let write_at = converged + secs(self.scenario.write_after_s);
         self.run_until(write_at);
-        let (s0, b0) = (self.sent, self.bytes);
-        self.queue.schedule(write_at, Ev::Write);
-        let end = write_at + (self.scenario.measure_s.max(0.0) * SEC as f64) as Nanos;
+        let (s0, b0) = (self.sim.stats.sent, self.sim.stats.bytes);
+        self.sim.schedule(dur(write_at), WRITE);
+        let end = write_at + secs(self.scenario.measure_s);
         self.run_until(end);
         Ok(self.report(converged, write_at, end, s0, b0))
     }
-
     fn report(
         &self,
         converged: Nanos,
@@ -614,9 +502,7 @@ impl CoreSim {
         b0: u64,
     ) -> CoreReport {
         let interval = (self.scenario.gossip_interval_ms * MS) as f64;
-        let live: Vec<usize> = (0..self.slots.len())
-            .filter(|&i| self.slots[i].core.is_some())
-            .collect();
+        let live: Vec<usize> = self.sim.up().collect();
         let mut times: Vec<Nanos> = live
             .iter()
             .filter_map(|&i| self.informed[i])
@@ -660,15 +546,15 @@ impl CoreSim {
             partition_suspicions: self.partition_suspicions,
         };
         CoreReport {
-            nodes: self.slots.len(),
+            nodes: self.sim.nodes.len(),
             seed: self.scenario.seed,
             converged_after_s: converged as f64 / SEC as f64,
             spread,
-            msgs_per_node_round: (self.sent - s0) as f64 / denom,
-            bytes_per_node_round: (self.bytes - b0) as f64 / denom,
-            max_datagram: self.max_datagram,
+            msgs_per_node_round: (self.sim.stats.sent - s0) as f64 / denom,
+            bytes_per_node_round: (self.sim.stats.bytes - b0) as f64 / denom,
+            max_datagram: self.sim.stats.max_datagram,
             fd,
-            events: self.queue.processed(),
+            events: self.sim.processed(),
             vmhwm_kib: crate::engine::peak_memory_kib(),
         }
     }
@@ -680,6 +566,6 @@ impl CoreSim {
 
     /// Datagrams sent so far.
     pub fn datagrams_sent(&self) -> u64 {
-        self.sent
+        self.sim.stats.sent
     }
 }

@@ -254,6 +254,16 @@ impl Network {
         }
     }
 
+    /// Adds a node (the next index) to group 0.
+    pub fn add_node(&mut self) {
+        self.group.push(0);
+    }
+
+    /// Puts node `i` in partition group `group`.
+    pub fn set_group(&mut self, i: usize, group: u32) {
+        self.group[i] = group;
+    }
+
     /// Removes every partition.
     pub fn heal(&mut self) {
         self.group.iter_mut().for_each(|g| *g = 0);

@@ -143,141 +143,204 @@ fn opt(v: Option<f64>) -> String {
     v.map_or("–".into(), |x| format!("{x:.1}"))
 }
 
-/// Markdown table of anti-entropy rows.
-pub fn ae_markdown(rows: &[AeRow]) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "| variant | N | seeds | rounds 50% | rounds 99% | rounds 100% | paper | msgs/node | rumor msgs/node | rumor msgs/(N ln ln N) |"
-    );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for r in rows {
-        let lnln = (r.n as f64).ln().ln();
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {} | {:.1} | {:.1} | {:.2} |",
-            r.variant.name(),
-            r.n,
-            r.seeds,
-            r.rounds_50,
-            r.rounds_99,
-            r.rounds_100,
-            r.predicted_100.map_or("–".into(), |p| format!("{p:.2}")),
-            r.msgs_per_node,
-            r.rumor_msgs_per_node,
-            r.rumor_msgs_per_node / lnln
-        );
+/// A Markdown table: the header, its alignment line (numbers right-aligned; the first column
+/// left-aligned when `text_first`), then one line per row of cells.
+fn table(header: &[&str], text_first: bool, rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut s = format!("| {} |\n", header.join(" | "));
+    let align: Vec<&str> = (0..header.len())
+        .map(|i| if i == 0 && text_first { "---" } else { "---:" })
+        .collect();
+    let _ = writeln!(s, "|{}|", align.join("|"));
+    for cells in rows {
+        let _ = writeln!(s, "| {} |", cells.join(" | "));
     }
     s
+}
+
+/// Markdown table of anti-entropy rows.
+pub fn ae_markdown(rows: &[AeRow]) -> String {
+    let header = [
+        "variant",
+        "N",
+        "seeds",
+        "rounds 50%",
+        "rounds 99%",
+        "rounds 100%",
+        "paper",
+        "msgs/node",
+        "rumor msgs/node",
+        "rumor msgs/(N ln ln N)",
+    ];
+    table(
+        &header,
+        true,
+        rows.iter().map(|r| {
+            let lnln = (r.n as f64).ln().ln();
+            vec![
+                r.variant.name().to_string(),
+                r.n.to_string(),
+                r.seeds.to_string(),
+                format!("{:.2}", r.rounds_50),
+                format!("{:.2}", r.rounds_99),
+                format!("{:.2}", r.rounds_100),
+                r.predicted_100.map_or("–".into(), |p| format!("{p:.2}")),
+                format!("{:.1}", r.msgs_per_node),
+                format!("{:.1}", r.rumor_msgs_per_node),
+                format!("{:.2}", r.rumor_msgs_per_node / lnln),
+            ]
+        }),
+    )
 }
 
 /// Markdown table of rumor-mongering rows.
 pub fn rm_markdown(rows: &[RmRow]) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "| N | k | seeds | residue s | Demers s = e^-(k+1)(1-s) | traffic m (pushes/node) | (k+1)(1-s) | rounds |"
-    );
-    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for r in rows {
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {:.4} | {:.4} | {:.2} | {:.2} | {:.1} |",
-            r.n,
-            r.k,
-            r.seeds,
-            r.residue,
-            r.predicted,
-            r.traffic,
-            (r.k as f64 + 1.0) * (1.0 - r.predicted),
-            r.rounds
-        );
-    }
-    s
+    let header = [
+        "N",
+        "k",
+        "seeds",
+        "residue s",
+        "Demers s = e^-(k+1)(1-s)",
+        "traffic m (pushes/node)",
+        "(k+1)(1-s)",
+        "rounds",
+    ];
+    table(
+        &header,
+        false,
+        rows.iter().map(|r| {
+            vec![
+                r.n.to_string(),
+                r.k.to_string(),
+                r.seeds.to_string(),
+                format!("{:.4}", r.residue),
+                format!("{:.4}", r.predicted),
+                format!("{:.2}", r.traffic),
+                format!("{:.2}", (r.k as f64 + 1.0) * (1.0 - r.predicted)),
+                format!("{:.1}", r.rounds),
+            ]
+        }),
+    )
 }
 
 /// Markdown table of real-core runs (one row per size, averaged over the runs given).
 pub fn core_markdown(runs: &[(usize, Vec<CoreReport>)]) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "| N | seeds | converged after (s) | rounds 50% | rounds 99% | rounds 100% | msgs/node/round | bytes/node/round | largest datagram | detection latency mean / max (s) | undetected pairs | false positives | peak RSS (MiB) |"
-    );
-    let _ = writeln!(
-        s,
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    );
-    for (n, reps) in runs {
-        let m = |g: &dyn Fn(&CoreReport) -> Option<f64>| {
-            let v: Vec<f64> = reps.iter().filter_map(g).collect();
-            (v.len() == reps.len() && !v.is_empty()).then(|| mean(&v))
-        };
-        let _ = writeln!(
-            s,
-            "| {n} | {} | {} | {} | {} | {} | {:.2} | {:.0} | {} | {} / {} | {} | {} | {} |",
-            reps.len(),
-            opt(m(&|r| Some(r.converged_after_s))),
-            opt(m(&|r| r.spread.rounds_50)),
-            opt(m(&|r| r.spread.rounds_99)),
-            opt(m(&|r| r.spread.rounds_100)),
-            m(&|r| Some(r.msgs_per_node_round)).unwrap_or(f64::NAN),
-            m(&|r| Some(r.bytes_per_node_round)).unwrap_or(f64::NAN),
-            reps.iter().map(|r| r.max_datagram).max().unwrap_or(0),
-            opt(m(&|r| r.fd.mean_latency_s)),
-            opt(m(&|r| r.fd.max_latency_s)),
-            reps.iter().map(|r| r.fd.undetected).sum::<usize>(),
-            reps.iter().map(|r| r.fd.false_positives).sum::<usize>(),
-            reps.iter()
-                .filter_map(|r| r.vmhwm_kib)
-                .max()
-                .map_or("–".into(), |k| format!("{:.0}", k as f64 / 1024.0)),
-        );
-    }
-    s
+    let header = [
+        "N",
+        "seeds",
+        "converged after (s)",
+        "rounds 50%",
+        "rounds 99%",
+        "rounds 100%",
+        "msgs/node/round",
+        "bytes/node/round",
+        "largest datagram",
+        "detection latency mean / max (s)",
+        "undetected pairs",
+        "false positives",
+        "peak RSS (MiB)",
+    ];
+    table(
+        &header,
+        false,
+        runs.iter().map(|(n, reps)| {
+            let m = |g: &dyn Fn(&CoreReport) -> Option<f64>| {
+                let v: Vec<f64> = reps.iter().filter_map(g).collect();
+                (v.len() == reps.len() && !v.is_empty()).then(|| mean(&v))
+            };
+            vec![
+                n.to_string(),
+                reps.len().to_string(),
+                opt(m(&|r| Some(r.converged_after_s))),
+                opt(m(&|r| r.spread.rounds_50)),
+                opt(m(&|r| r.spread.rounds_99)),
+                opt(m(&|r| r.spread.rounds_100)),
+                format!(
+                    "{:.2}",
+                    m(&|r| Some(r.msgs_per_node_round)).unwrap_or(f64::NAN)
+                ),
+                format!(
+                    "{:.0}",
+                    m(&|r| Some(r.bytes_per_node_round)).unwrap_or(f64::NAN)
+                ),
+                reps.iter()
+                    .map(|r| r.max_datagram)
+                    .max()
+                    .unwrap_or(0)
+                    .to_string(),
+                format!(
+                    "{} / {}",
+                    opt(m(&|r| r.fd.mean_latency_s)),
+                    opt(m(&|r| r.fd.max_latency_s))
+                ),
+                reps.iter()
+                    .map(|r| r.fd.undetected)
+                    .sum::<usize>()
+                    .to_string(),
+                reps.iter()
+                    .map(|r| r.fd.false_positives)
+                    .sum::<usize>()
+                    .to_string(),
+                reps.iter()
+                    .filter_map(|r| r.vmhwm_kib)
+                    .max()
+                    .map_or("–".into(), |k| format!("{:.0}", k as f64 / 1024.0)),
+            ]
+        }),
+    )
 }
 
 /// Markdown table of detection rows.
 pub fn detection_markdown(rows: &[DetectionRow]) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "| φ threshold | loss | observers | mean interval (s) | σ used (s) | measured: last heartbeat → suspicion (s) | formula (s) | at the predicted tick |"
-    );
-    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for r in rows {
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {}/{} |",
-            r.threshold,
-            r.loss,
-            r.observers,
-            r.mean_interval_s,
-            r.std_s,
-            r.measured_s,
-            r.predicted_s,
-            r.exact,
-            r.observers
-        );
-    }
-    s
+    let header = [
+        "φ threshold",
+        "loss",
+        "observers",
+        "mean interval (s)",
+        "σ used (s)",
+        "measured: last heartbeat → suspicion (s)",
+        "formula (s)",
+        "at the predicted tick",
+    ];
+    table(
+        &header,
+        false,
+        rows.iter().map(|r| {
+            vec![
+                r.threshold.to_string(),
+                r.loss.to_string(),
+                r.observers.to_string(),
+                format!("{:.2}", r.mean_interval_s),
+                format!("{:.2}", r.std_s),
+                format!("{:.2}", r.measured_s),
+                format!("{:.2}", r.predicted_s),
+                format!("{}/{}", r.exact, r.observers),
+            ]
+        }),
+    )
 }
 
 /// Markdown table of false-positive rows.
 pub fn fp_markdown(rows: &[FalsePositiveRow], n: usize, secs: u64) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "N = {n}, {secs} s of virtual time after a 30 s warm-up, no crashes.\n\n| φ threshold | loss | heartbeat intervals observed | false suspicions measured | formula (normal arrivals): intervals · 10^-φ |"
-    );
-    let _ = writeln!(s, "|---:|---:|---:|---:|---:|");
-    for r in rows {
-        let _ = writeln!(
-            s,
-            "| {} | {} | {:.0} | {} | {:.3} |",
-            r.threshold, r.loss, r.intervals, r.measured, r.predicted
-        );
-    }
-    s
+    let header = [
+        "φ threshold",
+        "loss",
+        "heartbeat intervals observed",
+        "false suspicions measured",
+        "formula (normal arrivals): intervals · 10^-φ",
+    ];
+    let rows = rows.iter().map(|r| {
+        vec![
+            r.threshold.to_string(),
+            r.loss.to_string(),
+            format!("{:.0}", r.intervals),
+            r.measured.to_string(),
+            format!("{:.3}", r.predicted),
+        ]
+    });
+    format!(
+        "N = {n}, {secs} s of virtual time after a 30 s warm-up, no crashes.\n\n{}",
+        table(&header, false, rows)
+    )
 }
 
 /// Detection rows for thresholds × loss rates.

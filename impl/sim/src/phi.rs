@@ -2,52 +2,38 @@
 //!
 //! The core computes `φ(t) = -log10(P_later(t - last))` with inter-arrival times modelled as a
 //! normal distribution `N(mean, max(std, min_std_dev))` over the last `phi_window` intervals
-//! (logistic approximation of the CDF), and checks it on every timer tick. This module
-//! restates that formula (the core's detector is private) to *predict*, from the heartbeat
+//! (logistic approximation of the CDF), and checks it on every timer tick. This module uses
+//! that formula ([`gossip_core::fd::phi`], docs/spec/node.md §7) to *predict*, from the heartbeat
 //! arrivals traced in the simulator, when each observer should suspect a crashed node, and how
 //! many false suspicions a threshold should cause if the arrivals were normal; the runs
 //! measure what the core actually does.
 
+use std::time::Duration;
+
+use gossip_core::fd::{interval_stats, phi};
 use serde::{Deserialize, Serialize};
 
 use crate::core_sim::{Action, CoreSim, Scenario};
 use crate::engine::{Nanos, NetModel, SEC};
 use crate::error::SimError;
 
-/// φ after `elapsed` seconds of silence, for the given interval statistics (the core's
-/// formula).
-pub fn phi(elapsed: f64, mean: f64, std: f64) -> f64 {
-    let y = (elapsed - mean) / std;
-    let e = (-y * (1.5976 + 0.070566 * y * y)).exp();
-    let p_later = if elapsed > mean {
-        e / (1.0 + e)
-    } else {
-        1.0 - 1.0 / (1.0 + e)
-    };
-    if p_later <= f64::MIN_POSITIVE {
-        f64::INFINITY
-    } else {
-        -p_later.log10()
-    }
-}
-
 /// Mean and (floored) standard deviation of the last `window` intervals of `arrivals`, as the
-/// core computes them (initial estimate `initial`, std `initial / 4`, before any interval).
-pub fn window_stats(arrivals: &[Nanos], window: usize, initial: f64, min_std: f64) -> (f64, f64) {
+/// core computes them ([`gossip_core::fd::interval_stats`]: initial estimate `initial`, std
+/// `initial / 4`, before any interval).
+pub fn window_stats(
+    arrivals: &[Nanos],
+    window: usize,
+    initial: Duration,
+    min_std: Duration,
+) -> (f64, f64) {
     let iv: Vec<f64> = arrivals
         .windows(2)
         .map(|w| (w[1] - w[0]) as f64 / SEC as f64)
         .collect();
     let iv = &iv[iv.len().saturating_sub(window)..];
-    let (mean, std) = if iv.is_empty() {
-        (initial, initial / 4.0)
-    } else {
-        let n = iv.len() as f64;
-        let mean = iv.iter().sum::<f64>() / n;
-        let var = (iv.iter().map(|x| x * x).sum::<f64>() / n - mean * mean).max(0.0);
-        (mean, var.sqrt())
-    };
-    (mean, std.max(min_std).max(1e-3))
+    let sum = iv.iter().sum::<f64>();
+    let sum_sq = iv.iter().map(|x| x * x).sum::<f64>();
+    interval_stats(iv.len(), sum, sum_sq, initial, min_std)
 }
 
 /// One row of the detection-latency table.
@@ -97,12 +83,8 @@ pub fn detection(
 ) -> Result<DetectionRow, SimError> {
     let sc = fd_scenario(n, threshold, loss, seed);
     let (window, initial, min_std) = {
-        let c = gossip_core::Config::new("x", crate::core_sim::addr(0));
-        (
-            sc.phi_window,
-            c.initial_interval_estimate.as_secs_f64(),
-            c.min_std_dev.as_secs_f64(),
-        )
+        let c = gossip_core::Config::new("x", crate::cluster::addr(0));
+        (sc.phi_window, c.initial_interval_estimate, c.min_std_dev)
     };
     let mut sim = CoreSim::new(sc)?;
     sim.trace_heartbeats(0);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use gossip_core::wire::{
     self, Change, DeltaKind, Digest, DigestEntry, Envelope, Message, NodeDelta, Update,
 };
-use gossip_core::{Config, Core, DetectorSettings, Event, GossipMode, NodeId};
+use gossip_core::{Config, Core, DetectorSettings, Event, GossipMode, NodeId, RejectReason};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -235,4 +235,26 @@ pub fn deliver_ack_from_b<R: rand::RngCore>(
 /// Every pending event.
 pub fn events<R: rand::RngCore>(core: &mut Core<R>) -> Vec<Event> {
     std::iter::from_fn(|| core.poll_event()).collect()
+}
+
+/// Feeds `bytes` from `from` to `core` at `now`, expects the rejection `reason`, and checks that
+/// only its counter changed: same view, nothing sent, no event.
+pub fn assert_dropped<R: rand::RngCore>(
+    core: &mut Core<R>,
+    from: SocketAddr,
+    bytes: &[u8],
+    now: Duration,
+    reason: RejectReason,
+) {
+    let view = core.view();
+    let before = core.stats().rejected.get(reason);
+    let total = core.stats().rejected.total();
+    let err = core
+        .handle_datagram(from, bytes, now)
+        .expect_err("must be rejected");
+    assert_eq!(err.reason(), reason, "{err}");
+    assert_eq!(core.stats().rejected.get(reason), before + 1);
+    assert_eq!(core.stats().rejected.total(), total + 1);
+    assert_eq!(core.view(), view, "a rejected datagram changed the view");
+    assert!(core.poll_transmit().is_none() && core.poll_event().is_none());
 }

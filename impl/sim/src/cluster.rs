@@ -1,12 +1,15 @@
-//! A deterministic multi-node driver in **virtual time** (feature `sim`): N cores connected by
-//! a seeded network with loss, duplication, delay and partitions. No sockets, no clock: a run
-//! is a function of its seed and its inputs.
+//! N real [`gossip_core::Core`]s in **virtual time** on the [`engine`](crate::engine)'s seeded
+//! network: the one driver behind the core's cluster tests, the examples and
+//! [`CoreSim`](crate::core_sim::CoreSim). No sockets, no clock: a run is a function of its seed
+//! and its inputs. Loss, duplication, latency and partitions are those of
+//! [`Network`]; the datagrams are the cores' own encoded bytes, the timers their own
+//! `poll_timeout`.
 //!
 //! ```
-//! use gossip_core::sim::{NetConfig, Sim};
+//! use gossip_sim::{NetModel, Sim};
 //! use std::time::Duration;
 //!
-//! let mut sim = Sim::new(NetConfig::default(), 7);
+//! let mut sim = Sim::new(NetModel::default(), 7);
 //! for i in 0..5 {
 //!     sim.add_node(Sim::config(i, &[0]));
 //! }
@@ -15,39 +18,15 @@
 //! assert!(sim.run_until(Duration::from_secs(60), |s| s.all_hold(3, "k")));
 //! ```
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
+use gossip_core::{Config, Core, Event, NodeId, NodeView, Security, Status};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::{Config, Core, Event, NodeId, Security, Status};
-
-/// Network behaviour.
-#[derive(Clone, Debug)]
-pub struct NetConfig {
-    /// Probability that a datagram is lost.
-    pub loss: f64,
-    /// Probability that a datagram is delivered twice.
-    pub duplicate: f64,
-    /// Minimum one-way delay.
-    pub min_delay: Duration,
-    /// Maximum one-way delay (uniform between the two; reordering follows).
-    pub max_delay: Duration,
-}
-
-impl Default for NetConfig {
-    fn default() -> Self {
-        Self {
-            loss: 0.0,
-            duplicate: 0.0,
-            min_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(10),
-        }
-    }
-}
+use crate::engine::{Nanos, NetModel, Network, Queue};
 
 /// One simulated node.
 pub struct SimNode {
@@ -57,22 +36,37 @@ pub struct SimNode {
     pub config: Config,
     /// Its keyring and signing key (used again on restart).
     pub security: Security,
-    /// Events it emitted, in order (kept across restarts).
+    /// Events it emitted, in order (kept across restarts; a caller may drain them).
     pub events: Vec<Event>,
     timer: Option<Duration>,
-    group: u32,
     starting: bool,
 }
 
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Pending {
     Start(usize),
     Timer(usize),
     Deliver {
-        from: SocketAddr,
+        from: usize,
         to: usize,
         payload: Vec<u8>,
     },
+    /// An event of the caller's, identified by a tag (see [`Sim::schedule`]).
+    App(u64),
+}
+
+/// What one [`Sim::step`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stepped {
+    /// Node `.0` started (it may have sent datagrams and emitted events).
+    Started(usize),
+    /// Node `.0`'s timer fired (`handle_timeout`).
+    Ticked(usize),
+    /// Node `.0` received a datagram (`handle_datagram`).
+    Received(usize),
+    /// The caller's event with this tag is due (see [`Sim::schedule`]); nothing else was done.
+    App(u64),
+    /// Nothing: a superseded timer, or a datagram to a node that is down.
+    Nothing,
 }
 
 /// Network-wide counters.
@@ -88,35 +82,59 @@ pub struct NetStats {
     pub max_datagram: usize,
 }
 
-/// The simulator.
+/// A function called with `(from, to, payload)` for every datagram sent.
+pub type Tap = Box<dyn FnMut(SocketAddr, SocketAddr, &[u8])>;
+
+/// The simulator: nodes, the event queue, the network and the one seeded RNG that decides
+/// start offsets, the cores' seeds and every datagram's fate.
 pub struct Sim {
-    now: Duration,
-    seq: u64,
+    queue: Queue<Pending>,
     /// The nodes, by index.
     pub nodes: Vec<SimNode>,
     by_addr: BTreeMap<SocketAddr, usize>,
-    queue: BinaryHeap<Reverse<(Duration, u64, Pending)>>,
     rng: ChaCha8Rng,
-    /// Network behaviour (may be changed between steps).
-    pub net: NetConfig,
+    /// The network: its model (may be changed between steps) and partitions.
+    pub net: Network,
     /// Network-wide counters.
     pub stats: NetStats,
-    /// Called with `(from, to, payload)` for every datagram sent.
-    #[allow(clippy::type_complexity)]
-    pub tap: Option<Box<dyn FnMut(SocketAddr, SocketAddr, &[u8])>>,
+    /// Called for every datagram sent.
+    pub tap: Option<Tap>,
+}
+
+fn ns(d: Duration) -> Nanos {
+    d.as_nanos().min(Nanos::MAX as u128) as Nanos
+}
+
+/// The gossip address of node `i` (10.x.y.z:7000), as used by [`Sim::config`].
+pub fn addr(i: usize) -> SocketAddr {
+    let i = i as u32 + 1;
+    SocketAddr::V4(SocketAddrV4::new(
+        Ipv4Addr::new(10, (i >> 16) as u8, (i >> 8) as u8, i as u8),
+        7000,
+    ))
+}
+
+/// The index `i` of the node at [`addr(i)`](addr), if `a` is such an address.
+pub fn index_of(a: &SocketAddr) -> Option<usize> {
+    match a.ip() {
+        IpAddr::V4(ip) => {
+            let o = ip.octets();
+            let i = ((o[1] as u32) << 16) | ((o[2] as u32) << 8) | o[3] as u32;
+            (i >= 1).then(|| i as usize - 1)
+        }
+        IpAddr::V6(_) => None,
+    }
 }
 
 impl Sim {
     /// An empty simulation.
-    pub fn new(net: NetConfig, seed: u64) -> Self {
+    pub fn new(net: NetModel, seed: u64) -> Self {
         Self {
-            now: Duration::ZERO,
-            seq: 0,
+            queue: Queue::default(),
             nodes: Vec::new(),
             by_addr: BTreeMap::new(),
-            queue: BinaryHeap::new(),
             rng: ChaCha8Rng::seed_from_u64(seed),
-            net,
+            net: Network::new(net, 0),
             stats: NetStats::default(),
             tap: None,
         }
@@ -124,30 +142,43 @@ impl Sim {
 
     /// The gossip address of node `i` (10.x.y.z:7000).
     pub fn addr(i: usize) -> SocketAddr {
-        let i = i as u32 + 1;
-        SocketAddr::V4(SocketAddrV4::new(
-            Ipv4Addr::new(10, (i >> 16) as u8, (i >> 8) as u8, i as u8),
-            7000,
-        ))
+        addr(i)
     }
 
     /// The id of node `i` as built by [`Sim::config`].
     pub fn id(i: usize) -> NodeId {
-        NodeId::new(format!("n{i}"), Self::addr(i))
+        NodeId::new(format!("n{i}"), addr(i))
     }
 
     /// A default configuration for node `i` (name `n{i}`, cluster `sim`) whose seeds are the
     /// nodes `seeds`.
     pub fn config(i: usize, seeds: &[usize]) -> Config {
-        let mut c = Config::new(format!("n{i}"), Self::addr(i));
+        let mut c = Config::new(format!("n{i}"), addr(i));
         c.cluster_id = "sim".into();
-        c.seeds = seeds.iter().map(|&s| Self::addr(s)).collect();
+        c.seeds = seeds.iter().map(|&s| addr(s)).collect();
         c
+    }
+
+    /// A simulation of `n` nodes whose seeds are nodes 0, 1 and 2, each configured by `tweak`.
+    pub fn cluster(n: usize, net: NetModel, seed: u64, tweak: impl Fn(&mut Config)) -> Self {
+        let mut sim = Self::new(net, seed);
+        let seeds: Vec<usize> = (0..n.min(3)).collect();
+        for i in 0..n {
+            let mut c = Self::config(i, &seeds);
+            tweak(&mut c);
+            sim.add_node(c);
+        }
+        sim
     }
 
     /// Current virtual time.
     pub fn now(&self) -> Duration {
-        self.now
+        Duration::from_nanos(self.queue.now())
+    }
+
+    /// Events processed so far.
+    pub fn processed(&self) -> u64 {
+        self.queue.processed()
     }
 
     /// Adds a node; it starts after a random offset within one gossip interval. Returns its
@@ -161,44 +192,30 @@ impl Sim {
     pub fn add_secure_node(&mut self, config: Config, security: Security) -> usize {
         let i = self.nodes.len();
         self.by_addr.insert(config.gossip_addr, i);
-        let offset = self.jitter(config.gossip_interval);
+        let interval = ns(config.gossip_interval);
+        let offset = if interval == 0 {
+            0
+        } else {
+            self.rng.gen_range(0..interval)
+        };
         self.nodes.push(SimNode {
             core: None,
             config,
             security,
             events: Vec::new(),
             timer: None,
-            group: 0,
             starting: true,
         });
-        self.push(self.now + offset, Pending::Start(i));
+        self.net.add_node();
+        self.queue
+            .schedule(self.queue.now() + offset, Pending::Start(i));
         i
     }
 
-    /// A simulation of `n` nodes whose seeds are nodes 0, 1 and 2, each configured by `tweak`.
-    pub fn cluster(n: usize, net: NetConfig, seed: u64, tweak: impl Fn(&mut Config)) -> Self {
-        let mut sim = Self::new(net, seed);
-        let seeds: Vec<usize> = (0..n.min(3)).collect();
-        for i in 0..n {
-            let mut c = Self::config(i, &seeds);
-            tweak(&mut c);
-            sim.add_node(c);
-        }
-        sim
-    }
-
-    fn jitter(&mut self, max: Duration) -> Duration {
-        let nanos = max.as_nanos().min(u64::MAX as u128) as u64;
-        if nanos == 0 {
-            Duration::ZERO
-        } else {
-            Duration::from_nanos(self.rng.gen_range(0..nanos))
-        }
-    }
-
-    fn push(&mut self, at: Duration, p: Pending) {
-        self.seq += 1;
-        self.queue.push(Reverse((at, self.seq, p)));
+    /// Schedules the caller's event `tag` at virtual time `at`: [`Sim::step`] returns
+    /// [`Stepped::App`] with it, in order with the network's events.
+    pub fn schedule(&mut self, at: Duration, tag: u64) {
+        self.queue.schedule(ns(at), Pending::App(tag));
     }
 
     /// The core of node `i` (panics if it is down).
@@ -217,7 +234,7 @@ impl Sim {
         i: usize,
         f: impl FnOnce(&mut Core<ChaCha8Rng>, Duration) -> T,
     ) -> T {
-        let now = self.now;
+        let now = self.now();
         let core = self.nodes[i].core.as_mut().expect("node is down");
         let out = f(core, now);
         self.flush(i);
@@ -247,39 +264,45 @@ impl Sim {
         self.nodes[i].timer = None;
     }
 
-    /// Restarts node `i` with `generation` (must exceed the previous ones) and empty state.
+    /// Restarts node `i` now with `generation` (must exceed the previous ones) and empty
+    /// state.
     pub fn restart(&mut self, i: usize, generation: u64) {
         self.crash(i);
         self.nodes[i].config.generation = generation;
-        let now = self.now;
-        self.start(i, now);
+        self.start(i);
     }
 
-    fn start(&mut self, i: usize, now: Duration) {
-        let cfg = self.nodes[i].config.clone();
-        let sec = self.nodes[i].security.clone();
+    fn start(&mut self, i: usize) {
+        let node = &mut self.nodes[i];
         let seed = self.rng.r#gen::<u64>();
-        let core = Core::with_security(cfg, sec, ChaCha8Rng::seed_from_u64(seed), now)
-            .expect("valid config");
-        self.nodes[i].core = Some(core);
-        self.nodes[i].starting = false;
+        let core = Core::with_security(
+            node.config.clone(),
+            node.security.clone(),
+            ChaCha8Rng::seed_from_u64(seed),
+            Duration::from_nanos(self.queue.now()),
+        )
+        .expect("valid config");
+        node.core = Some(core);
+        node.timer = None;
+        node.starting = false;
         self.flush(i);
     }
 
     /// Puts node `i` in partition group `group`: datagrams only flow within a group.
     pub fn set_group(&mut self, i: usize, group: u32) {
-        self.nodes[i].group = group;
+        self.net.set_group(i, group);
     }
 
     /// Puts every node back in group 0.
     pub fn heal(&mut self) {
-        for n in &mut self.nodes {
-            n.group = 0;
-        }
+        self.net.heal();
     }
 
-    /// Drains node `i`'s transmits and events and re-arms its timer.
+    /// Drains node `i`'s transmits and events, re-arms its timer, and sends the datagrams
+    /// through the network (timer first, then the datagrams in order: the order of the
+    /// queue's ties).
     fn flush(&mut self, i: usize) {
+        let now = self.queue.now();
         let node = &mut self.nodes[i];
         let Some(core) = node.core.as_mut() else {
             return;
@@ -293,10 +316,10 @@ impl Sim {
             node.events.push(e);
         }
         let timeout = core.poll_timeout();
-        if timeout != self.nodes[i].timer {
-            self.nodes[i].timer = timeout;
+        if timeout != node.timer {
+            node.timer = timeout;
             if let Some(t) = timeout {
-                self.push(t.max(self.now), Pending::Timer(i));
+                self.queue.schedule(ns(t), Pending::Timer(i));
             }
         }
         for t in out {
@@ -310,70 +333,86 @@ impl Sim {
                 self.stats.dropped += 1;
                 continue;
             };
-            if self.nodes[to].group != self.nodes[i].group || self.rng.gen_bool(self.net.loss) {
+            let route = self.net.route(&mut self.rng, i, to);
+            let delays = route.delays();
+            if delays.is_empty() {
                 self.stats.dropped += 1;
-                continue;
             }
-            let copies = if self.rng.gen_bool(self.net.duplicate) {
-                2
-            } else {
-                1
-            };
-            for _ in 0..copies {
-                let span = self.net.max_delay.saturating_sub(self.net.min_delay);
-                let delay = self.net.min_delay + self.jitter(span);
-                self.push(
-                    self.now + delay,
+            let mut payload = Some(t.payload);
+            for (k, d) in delays.iter().enumerate() {
+                let payload = if k + 1 == delays.len() {
+                    payload.take().unwrap_or_default()
+                } else {
+                    payload.clone().unwrap_or_default()
+                };
+                self.queue.schedule(
+                    now + d,
                     Pending::Deliver {
-                        from,
+                        from: i,
                         to,
-                        payload: t.payload.clone(),
+                        payload,
                     },
                 );
             }
         }
     }
 
-    /// Processes the next pending event. Returns false when nothing is pending.
-    pub fn step(&mut self) -> bool {
-        let Some(Reverse((at, _, p))) = self.queue.pop() else {
-            return false;
-        };
-        self.now = self.now.max(at);
-        let now = self.now;
-        match p {
-            Pending::Start(i) => self.start(i, now),
+    /// Processes the next pending event if it is due at or before `until`, advancing the
+    /// clock to it. `None` when nothing is due.
+    pub fn step_until(&mut self, until: Duration) -> Option<Stepped> {
+        let (at, p) = self.queue.pop_until(ns(until))?;
+        Some(match p {
+            Pending::Start(i) => {
+                self.start(i);
+                Stepped::Started(i)
+            }
             Pending::Timer(i) => {
-                if self.nodes[i].timer == Some(at) {
-                    self.nodes[i].timer = None;
-                    if let Some(core) = self.nodes[i].core.as_mut() {
-                        core.handle_timeout(now);
+                let node = &mut self.nodes[i];
+                match node.core.as_mut() {
+                    Some(core) if node.timer.map(ns) == Some(at) => {
+                        node.timer = None;
+                        core.handle_timeout(Duration::from_nanos(at));
                         self.flush(i);
+                        Stepped::Ticked(i)
+                    }
+                    _ => Stepped::Nothing,
+                }
+            }
+            Pending::Deliver { from, to, payload } => {
+                let from = self.nodes[from].config.gossip_addr;
+                match self.nodes[to].core.as_mut() {
+                    Some(core) => {
+                        // Errors are counted in the receiver's stats.
+                        let _ = core.handle_datagram(from, &payload, Duration::from_nanos(at));
+                        self.flush(to);
+                        Stepped::Received(to)
+                    }
+                    None => {
+                        self.stats.dropped += 1;
+                        Stepped::Nothing
                     }
                 }
             }
-            Pending::Deliver { from, to, payload } => match self.nodes[to].core.as_mut() {
-                Some(core) => {
-                    // Errors are counted in the receiver's stats.
-                    let _ = core.handle_datagram(from, &payload, now);
-                    self.flush(to);
-                }
-                None => self.stats.dropped += 1,
-            },
-        }
-        true
+            Pending::App(tag) => Stepped::App(tag),
+        })
+    }
+
+    /// Processes the next pending event. Returns false when nothing is pending.
+    pub fn step(&mut self) -> bool {
+        self.step_until(Duration::MAX).is_some()
+    }
+
+    /// Advances the clock to `t` if it is later (after the events due before it have been
+    /// processed with [`Sim::step_until`]).
+    pub fn advance_to(&mut self, t: Duration) {
+        self.queue.advance_to(ns(t));
     }
 
     /// Runs until virtual time `now + d`.
     pub fn run_for(&mut self, d: Duration) {
-        let end = self.now + d;
-        while let Some(Reverse((at, _, _))) = self.queue.peek() {
-            if *at > end {
-                break;
-            }
-            self.step();
-        }
-        self.now = self.now.max(end);
+        let end = self.now() + d;
+        while self.step_until(end).is_some() {}
+        self.advance_to(end);
     }
 
     /// Runs until `pred` holds (checked every 100 ms of virtual time) or `limit` more virtual
@@ -389,12 +428,12 @@ impl Sim {
         every: Duration,
         mut pred: impl FnMut(&Sim) -> bool,
     ) -> bool {
-        let end = self.now + limit;
+        let end = self.now() + limit;
         loop {
             if pred(self) {
                 return true;
             }
-            if self.now >= end {
+            if self.now() >= end {
                 return false;
             }
             self.run_for(every);
@@ -440,7 +479,7 @@ impl Sim {
     /// Whether every running node's view of every running node holds exactly that node's own
     /// live (non-tombstone) entries, with the same generation and watermark.
     pub fn views_agree(&self) -> bool {
-        let live = |n: &crate::NodeView| {
+        let live = |n: &NodeView| {
             n.entries
                 .iter()
                 .filter(|(_, e)| e.value.is_some())

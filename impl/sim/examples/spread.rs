@@ -2,22 +2,17 @@
 //! bytes each node sends per round at steady state. Prints Markdown tables.
 //!
 //! ```text
-//! cargo run --release -p gossip-core --example spread --features sim            # all tables
-//! cargo run --release -p gossip-core --example spread --features sim -- quick   # N ≤ 100 only
+//! cargo run --release -p gossip-sim --example spread            # all tables
+//! cargo run --release -p gossip-sim --example spread -- quick   # N ≤ 100 only
 //! ```
 
 use std::time::Duration;
 
 use gossip_core::GossipMode;
-use gossip_core::sim::{NetConfig, Sim};
+use gossip_sim::{NetModel, Sim};
 
-fn net() -> NetConfig {
-    NetConfig {
-        loss: 0.0,
-        duplicate: 0.0,
-        min_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(10),
-    }
+fn net() -> NetModel {
+    NetModel::default()
 }
 
 /// Rounds (gossip intervals) from a write at node 0 until every node holds it.

@@ -1,16 +1,16 @@
 //! Prints convergence progress of a large simulated cluster (diagnostics).
 //!
-//! `cargo run --release -p gossip-core --example probe --features sim -- 1000`
+//! `cargo run --release -p gossip-sim --example probe -- 1000`
 use std::time::{Duration, Instant};
 
-use gossip_core::sim::{NetConfig, Sim};
+use gossip_sim::{NetModel, Sim};
 
 fn main() {
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(1000);
-    let mut sim = Sim::cluster(n, NetConfig::default(), 1, |_| {});
+    let mut sim = Sim::cluster(n, NetModel::default(), 1, |_| {});
     let wall = Instant::now();
     for _ in 0..60 {
         sim.run_for(Duration::from_secs(5));

@@ -1,7 +1,7 @@
 //! What compressed frames (`Config::compression`, docs/spec/wire.md "Compressed frame") save
 //! at steady state, measured exactly in the simulator, and what DEFLATE costs in CPU.
 //!
-//! `cargo run --release -p gossip-core --features sim --example compression -- 10 50 100`
+//! `cargo run --release -p gossip-sim --example compression -- 10 50 100`
 //!
 //! For each N: two simulated clusters with the same seed, fanout 3 and two keys per node
 //! (as `gossip-compare`), one plain and one compressed, each run 30 s of virtual time
@@ -12,8 +12,8 @@
 //! DEFLATE levels and inflated again, timed (wall clock: depends on the machine's load).
 use std::time::{Duration, Instant};
 
-use gossip_core::sim::{NetConfig, Sim};
 use gossip_core::wire;
+use gossip_sim::{NetModel, Sim};
 
 struct Run {
     rounds: u64,
@@ -24,7 +24,7 @@ struct Run {
 }
 
 fn run(n: usize, compression: bool) -> Run {
-    let mut sim = Sim::cluster(n, NetConfig::default(), 7, |c| {
+    let mut sim = Sim::cluster(n, NetModel::default(), 7, |c| {
         c.fanout = 3;
         c.compression = compression;
     });
