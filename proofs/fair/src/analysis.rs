@@ -1,9 +1,9 @@
 //! Analyses over the stored graph: shortest paths, fair-SCC detection (iterative Tarjan),
 //! fair-cycle construction and replay of index paths into concrete states.
 
-use super::explore::{Explored, canonical_fp};
-use super::store::{BitVec, Edge, NONE};
-use super::{FairError, FairModel, Lasso, Representative, Trace};
+use crate::explore::{Explored, canonical_fp};
+use crate::store::{BitVec, Edge, NONE};
+use crate::{FairError, FairModel, Lasso, Representative, Trace};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 

@@ -5,9 +5,9 @@
 
 use gossip_model::properties::names::*;
 use gossip_model::{GossipConfig, GossipModel, Variant};
-use gossip_proofs::fair::{FairChecker, PropertyKind, Status, StopReason};
 use gossip_proofs::gossip::FairGossip;
 use stateright::{Checker, Model};
+use stateright_fair::{FairChecker, PropertyKind, Status, StopReason};
 use std::time::Duration;
 
 /// (variant, the property that catches it, shortest counterexample length), as pinned by
@@ -308,7 +308,7 @@ fn key_symmetry_keeps_every_seeded_bug_caught_with_two_keys_and_a_shortest_trace
             .symmetry(GossipModel::key_representative)
             .run_safety()
             .unwrap();
-        let len = |r: &gossip_proofs::fair::FairReport<FairGossip>| {
+        let len = |r: &stateright_fair::FairReport<FairGossip>| {
             let p = r.property(property).unwrap();
             assert_eq!(p.status, Status::Violated, "{name}");
             p.trace.as_ref().unwrap().steps.len()

@@ -1,11 +1,11 @@
-//! Runs the fairness-aware engine ([`crate::fair`]) for `gossip-check --checker fair` and turns
+//! Runs the fairness-aware engine (the `stateright-fair` crate) for `gossip-check --checker fair` and turns
 //! its result into the same [`RunReport`] as the stateright engines.
 
 use crate::check::{Engine, Inspect, Progress, RunOptions};
-use crate::fair::{self, FairChecker, FairModel, Lasso, Trace};
 use crate::report::{
     PropertyKind, PropertyReport, RunReport, RunSettings, StateCounts, Status, Storage, TraceStep,
 };
+use stateright_fair::{self as fair, FairChecker, FairModel, Lasso, Trace};
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::io::IsTerminal;

@@ -1,17 +1,19 @@
-//! Validation of the fairness-aware engine (`gossip_proofs::fair`) on textbook models with
+//! Validation of the fairness-aware engine on textbook models (`models`) with
 //! known answers. Every lasso the engine reports is re-checked here by independent code
 //! (`check_lasso`): it must replay through `next_state`, close its cycle, be fair (weakly and,
 //! for strongly fair classes, strongly), and avoid the goal.
 
-use gossip_proofs::fair::examples::{
+mod models;
+
+use models::{
     Chain, ChannelAction, CycleMod, Grid, LossyChannel, Mutex2, MutexAction, Pc, Processes,
     RequestReply, Rumor, ServedThenStuck, SpinAction, SpinLoop,
 };
-use gossip_proofs::fair::{
+use stateright::{Checker, Model};
+use stateright_fair::{
     FairChecker, FairClass, FairModel, FairReport, FairResult, Fairness, Lasso, Mode, Progress,
     Status, Trace,
 };
-use stateright::{Checker, Model};
 use std::collections::HashSet;
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -516,8 +518,8 @@ fn the_lasso_validator_rejects_tampered_lassos() {
     assert!(check_lasso(&m, &good, |s| s.pc[1] != Pc::Critical, 0).is_err());
 }
 
-fn stateright_state(pc: [Pc; 2]) -> gossip_proofs::fair::examples::MutexState {
-    gossip_proofs::fair::examples::MutexState {
+fn stateright_state(pc: [Pc; 2]) -> models::MutexState {
+    models::MutexState {
         pc,
         lock: pc.contains(&Pc::Critical),
     }
