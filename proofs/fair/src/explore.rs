@@ -765,12 +765,7 @@ mod tests {
 
     #[test]
     fn exploration_with_states_dropped_after_expansion_finds_every_state_and_edge() {
-        let m = Rumor {
-            n: 3,
-            cap: 2,
-            lossy: true,
-            strong: false,
-        };
+        let m = Rumor::three_nodes(true);
         let expected = m.clone().checker().spawn_bfs().join().unique_state_count() as u32;
         let mut edge_counts = Vec::new();
         for threads in [1, 2] {

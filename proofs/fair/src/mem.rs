@@ -10,7 +10,7 @@ pub(crate) fn rss_bytes() -> Option<u64> {
 /// The peak resident set size of this process in bytes (`VmHWM` in `/proc/self/status`; Linux
 /// only, `None` elsewhere). `memory-stats` reports the current size only, and `getrusage`'s
 /// `ru_maxrss` would need `unsafe` or another crate, hence this small parser; unlike
-/// `ru_maxrss`, `VmHWM` can be reset ([`reset_peak_rss`]) to measure one phase of a process.
+/// `ru_maxrss`, `VmHWM` can be reset (`/proc/self/clear_refs`) to measure one phase of a process.
 pub fn peak_rss_bytes() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;

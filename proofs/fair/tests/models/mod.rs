@@ -499,6 +499,18 @@ pub enum RumorAction {
     Drop((u8, u8)),
 }
 
+impl Rumor {
+    /// Three nodes, network capacity 2, weak fairness: the small instance most tests use.
+    pub fn three_nodes(lossy: bool) -> Self {
+        Rumor {
+            n: 3,
+            cap: 2,
+            lossy,
+            strong: false,
+        }
+    }
+}
+
 impl Model for Rumor {
     type State = RumorState;
     type Action = RumorAction;
