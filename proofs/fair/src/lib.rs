@@ -270,8 +270,9 @@ pub enum PropertyKind {
     LeadsTo,
 }
 
-/// The verdict on a property.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// The verdict on a property (serialised in `snake_case`: `holds`, `not_found`, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     /// An `always`, `eventually` or leads-to property holds (exhaustive run only).
     Holds,
@@ -283,6 +284,19 @@ pub enum Status {
     NotFound,
     /// Not decided: the run was incomplete, a simulation, or liveness under symmetry.
     Unknown,
+}
+
+impl Status {
+    /// The verdict in words, for human-readable reports.
+    pub fn as_text(self) -> &'static str {
+        match self {
+            Status::Holds => "holds",
+            Status::Violated => "violated",
+            Status::Found => "example found",
+            Status::NotFound => "not found",
+            Status::Unknown => "unknown",
+        }
+    }
 }
 
 /// A finite trace: `steps[i] = (state, action taken from it)`, ending in `last`.
