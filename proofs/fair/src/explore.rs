@@ -13,12 +13,13 @@
 //! a level's indices interleave across workers), while the other workers already expand the
 //! next level.
 
-use super::store::{BitVec, ChunkedVec, Edge, FpTable, IdBuild, MAX_STATES, NONE, fingerprint};
-use super::{FairClass, FairError, FairModel, Phase, Progress};
+use crate::limits::{Limits, Stop, StopReason};
+use crate::store::{BitVec, ChunkedVec, Edge, FpTable, IdBuild, MAX_STATES, NONE, fingerprint};
+use crate::{FairClass, FairError, FairModel, Phase, Progress};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// A predicate on states, as stored in `Property::condition`.
@@ -46,7 +47,7 @@ pub(crate) struct Explored {
     pub(crate) strong: Vec<bool>,
     pub(crate) complete: bool,
     /// Why exploration stopped early, if it did.
-    pub(crate) stop: Option<super::StopReason>,
+    pub(crate) stop: Option<StopReason>,
 }
 
 impl Explored {
@@ -98,7 +99,7 @@ impl Explored {
 pub(crate) struct Cfg<'a, S> {
     pub(crate) threads: usize,
     pub(crate) max_states: Option<u64>,
-    pub(crate) symmetry: Option<super::Representative<S>>,
+    pub(crate) symmetry: Option<crate::Representative<S>>,
     pub(crate) progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
     pub(crate) start: Instant,
     /// Per predicate: `Some(w)` if it is an `always` (`w = false`) or `sometimes` (`w = true`)
@@ -274,7 +275,7 @@ struct Interner {
 type Interned = (HashMap<u64, u32, IdBuild>, Vec<FairClass>, Vec<bool>);
 
 impl Interner {
-    fn intern(&self, f: super::Fairness, cache: &mut HashMap<u64, u32, IdBuild>) -> u32 {
+    fn intern(&self, f: crate::Fairness, cache: &mut HashMap<u64, u32, IdBuild>) -> u32 {
         let c = f.class();
         // The local cache key carries the strength in its own map: a class seen only as weak
         // locally must still reach the shared map once as strong.
@@ -339,7 +340,7 @@ impl<'a> Reporter<'a> {
 
 /// Canonicalises (if symmetry is on) and fingerprints a state.
 #[inline]
-pub(crate) fn canonical_fp<S: Hash>(s: S, symmetry: Option<super::Representative<S>>) -> (u64, S) {
+pub(crate) fn canonical_fp<S: Hash>(s: S, symmetry: Option<crate::Representative<S>>) -> (u64, S) {
     match symmetry {
         Some(rep) => {
             let r = rep(&s);
@@ -407,10 +408,15 @@ where
     }
     // Predicates already decided (hit in an earlier level): not evaluated any more.
     let mut skip = 0u64;
-    let mut stop_reason: Option<super::StopReason> = None;
+    let mut stop_reason: Option<StopReason> = None;
     // When the limits were last checked (across levels, so that short levels are covered).
     let now = Instant::now();
-    let last_check = Mutex::new(now.checked_sub(Duration::from_secs(1)).unwrap_or(now));
+    let limits = Limits::new(
+        cfg.memory_limit,
+        cfg.time_limit,
+        cfg.start,
+        now.checked_sub(Duration::from_secs(1)).unwrap_or(now),
+    );
 
     // `FAIR_PROFILE=1`: print where the exploration's time went (docs/fair-checking.md,
     // "Threads"): the parallel phases, the workers' busy time in them, and the coordinating
@@ -428,33 +434,10 @@ where
         let tp = Instant::now();
         let base = expanded;
         let level_end = base + frontier.len as u32;
-        let stop = AtomicBool::new(table.len() >= limit);
-        let reason: Mutex<Option<super::StopReason>> = Mutex::new(None);
+        let stop = Stop::new(table.len() >= limit);
         let check_limits = || {
-            if cfg.memory_limit.is_none() && cfg.time_limit.is_none() {
-                return;
-            }
-            let mut last = last_check.lock().unwrap_or_else(|e| e.into_inner());
-            if last.elapsed() < Duration::from_millis(250) {
-                return;
-            }
-            *last = Instant::now();
-            let why = if cfg
-                .memory_limit
-                .is_some_and(|m| super::safety::rss_bytes().is_some_and(|r| r >= m))
-            {
-                Some(super::StopReason::MemoryLimit)
-            } else if cfg.time_limit.is_some_and(|t| cfg.start.elapsed() >= t) {
-                Some(super::StopReason::TimeLimit)
-            } else {
-                None
-            };
-            if let Some(w) = why {
-                reason
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get_or_insert(w);
-                stop.store(true, Ordering::Relaxed);
+            if limits.any() {
+                limits.look(&stop, || false);
             }
         };
         let outs: Mutex<Vec<ChunkOut>> = Mutex::new(Vec::new());
@@ -469,7 +452,7 @@ where
                 let mut local_new: NewStates<M::State> = Vec::new();
                 let mut actions: Vec<M::Action> = Vec::new();
                 loop {
-                    if stop.load(Ordering::Relaxed) {
+                    if stop.is_raised() {
                         break;
                     }
                     let Some(states) = frontier_ref.claim(w) else {
@@ -508,7 +491,7 @@ where
                             let (target, new) = table.get_or_insert(fp);
                             if new {
                                 if u64::from(target) + 1 >= limit {
-                                    stop.store(true, Ordering::Relaxed);
+                                    stop.raise();
                                 }
                                 match local_new.last_mut() {
                                     Some(c) if c.len() < MAX_CHUNK => c.push((target, t)),
@@ -581,7 +564,7 @@ where
             hits
         };
         skip |= level_hits & decidable;
-        if let Some(r) = reason.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        if let Some(r) = stop.into_reason() {
             stop_reason.get_or_insert(r);
         }
 
@@ -598,7 +581,7 @@ where
         if expanded < level_end {
             // Stopped early (max_states or a limit): states from `expanded` on stay unexpanded.
             complete = false;
-            stop_reason.get_or_insert(super::StopReason::MaxStates);
+            stop_reason.get_or_insert(StopReason::MaxStates);
             level_starts.push(total);
             report(depth, 0, true);
             break;
@@ -613,7 +596,7 @@ where
         report(depth, frontier.len, true);
         if table.len() >= limit {
             complete = false;
-            stop_reason.get_or_insert(super::StopReason::MaxStates);
+            stop_reason.get_or_insert(StopReason::MaxStates);
             break;
         }
         if stop_reason.is_some() {
@@ -662,7 +645,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fair::examples::Rumor;
+    use crate::test_models::Rumor;
     use stateright::{Checker, Model};
 
     /// Two workers' discoveries with interleaved indices (even: worker 0, odd: worker 1), as
@@ -782,12 +765,7 @@ mod tests {
 
     #[test]
     fn exploration_with_states_dropped_after_expansion_finds_every_state_and_edge() {
-        let m = Rumor {
-            n: 3,
-            cap: 2,
-            lossy: true,
-            strong: false,
-        };
+        let m = Rumor::three_nodes(true);
         let expected = m.clone().checker().spawn_bfs().join().unique_state_count() as u32;
         let mut edge_counts = Vec::new();
         for threads in [1, 2] {

@@ -1,15 +1,18 @@
-//! Fairness-aware explicit-state checking of stateright models.
+#![doc = include_str!("../README.md")]
+//!
+//! # Why
 //!
 //! Stateright's `eventually` is unsound for cyclic models: a path that ends in a cycle (or merely
 //! revisits a state) counts as satisfying the property, and a state whose successors are cut by
 //! a boundary counts as a violation. It also has no fairness, so a periodic timer or a lossy
-//! network makes every liveness property either vacuous or false. This module is a separate
+//! network makes every liveness property either vacuous or false. This crate is a separate
 //! engine for any [`stateright::Model`] that adds **weak and strong fairness**, **leads-to** properties and
 //! an exact fair-cycle search, and that stores the state graph compactly: 25–41 bytes per state
 //! (fingerprint table, edge offsets, predicate bits) plus 8 bytes per edge, with full states
 //! only in the BFS frontier (stateright's BFS queues every state with its full action path).
 //! `always` and `sometimes` properties are checked too, so it is also a complete safety
-//! checker. See `docs/fair-checking.md` for measurements.
+//! checker. The design, its validation and measurements are in `docs/fair-checking.md` of the
+//! repository.
 //!
 //! # Declaring fairness
 //!
@@ -121,15 +124,26 @@
 //! BFS over edges in action order and is therefore reproducible.
 
 mod analysis;
-mod bench;
-pub mod examples;
+pub mod compare;
 mod explore;
+mod limits;
+mod mem;
 mod safety;
 mod simulate;
 mod store;
 
-pub use bench::{Comparison, compare_with_stateright};
-pub use safety::StopReason;
+/// The crate under its own name, for the textbook models in `tests/models`, which the unit
+/// tests include as they are (`use stateright_fair::…`).
+#[cfg(test)]
+extern crate self as stateright_fair;
+/// The textbook models of the integration tests (`tests/models/mod.rs`), for the unit tests.
+#[cfg(test)]
+#[path = "../tests/models/mod.rs"]
+#[allow(dead_code)]
+mod test_models;
+
+pub use compare::{Comparison, compare_with_stateright};
+pub use limits::StopReason;
 pub use simulate::SplitMix64;
 
 use analysis::{GlobalBfs, find_fair_lasso, lasso_of, trace_to};
@@ -256,8 +270,9 @@ pub enum PropertyKind {
     LeadsTo,
 }
 
-/// The verdict on a property.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// The verdict on a property (serialised in `snake_case`: `holds`, `not_found`, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     /// An `always`, `eventually` or leads-to property holds (exhaustive run only).
     Holds,
@@ -269,6 +284,19 @@ pub enum Status {
     NotFound,
     /// Not decided: the run was incomplete, a simulation, or liveness under symmetry.
     Unknown,
+}
+
+impl Status {
+    /// The verdict in words, for human-readable reports.
+    pub fn as_text(self) -> &'static str {
+        match self {
+            Status::Holds => "holds",
+            Status::Violated => "violated",
+            Status::Found => "example found",
+            Status::NotFound => "not found",
+            Status::Unknown => "unknown",
+        }
+    }
 }
 
 /// A finite trace: `steps[i] = (state, action taken from it)`, ending in `last`.
@@ -379,7 +407,7 @@ pub struct FairResult<S, A> {
     pub strong_classes: u64,
     /// Whether symmetry reduction was on.
     pub symmetry: bool,
-    /// Whether liveness properties were decided (false under symmetry: see the module docs).
+    /// Whether liveness properties were decided (false under symmetry: see the crate docs).
     pub liveness_checked: bool,
     /// Simulation counters, for simulation runs.
     pub simulation: Option<SimulationStats>,
@@ -540,7 +568,7 @@ where
         self
     }
 
-    /// Symmetry reduction with a representative function (safety only; see the module docs).
+    /// Symmetry reduction with a representative function (safety only; see the crate docs).
     pub fn symmetry(mut self, representative: Representative<M::State>) -> Self {
         self.symmetry = Some(representative);
         self
@@ -682,6 +710,17 @@ where
                     .to_string(),
             )
         };
+        // The verdict of the next liveness property, in property order (its analysis ran above).
+        let next_live = |live: &mut std::vec::IntoIter<_>, analysis_bytes: &mut u64| {
+            if self.symmetry.is_some() {
+                return Ok(symmetry_unknown());
+            }
+            let (w, bytes) = live
+                .next()
+                .ok_or_else(|| FairError::Replay("internal: no analysis".into()))?;
+            *analysis_bytes = (*analysis_bytes).max(bytes);
+            self.live_verdict(&g, w, &incomplete_note)
+        };
         let mut results = Vec::new();
         for (i, p) in props.iter().enumerate() {
             let bits = &g.labels[i];
@@ -726,15 +765,7 @@ where
                     }
                 }
                 Expectation::Eventually => {
-                    let (st, lasso, note) = if self.symmetry.is_some() {
-                        symmetry_unknown()
-                    } else {
-                        let (w, bytes) = live
-                            .next()
-                            .ok_or_else(|| FairError::Replay("internal: no analysis".into()))?;
-                        analysis_bytes = analysis_bytes.max(bytes);
-                        self.live_verdict(&g, w, &incomplete_note)?
-                    };
+                    let (st, lasso, note) = next_live(&mut live, &mut analysis_bytes)?;
                     (PropertyKind::Eventually, st, None, lasso, note)
                 }
             };
@@ -749,15 +780,7 @@ where
             report(i as u32 + 1);
         }
         for (j, l) in leads.iter().enumerate() {
-            let (st, lasso, note) = if self.symmetry.is_some() {
-                symmetry_unknown()
-            } else {
-                let (w, bytes) = live
-                    .next()
-                    .ok_or_else(|| FairError::Replay("internal: no analysis".into()))?;
-                analysis_bytes = analysis_bytes.max(bytes);
-                self.live_verdict(&g, w, &incomplete_note)?
-            };
+            let (st, lasso, note) = next_live(&mut live, &mut analysis_bytes)?;
             results.push(PropertyResult {
                 name: l.name,
                 kind: PropertyKind::LeadsTo,
@@ -791,7 +814,7 @@ where
             bytes_per_state: g.state_bytes() as f64 / n,
             edge_bytes: g.edge_bytes(),
             analysis_bytes_per_state: analysis_bytes as f64 / n,
-            peak_rss_bytes: store::peak_rss_bytes(),
+            peak_rss_bytes: mem::peak_rss_bytes(),
             fair_classes: g.classes.len() as u64,
             strong_classes: g.strong.iter().filter(|&&b| b).count() as u64,
             symmetry: self.symmetry.is_some(),
@@ -982,7 +1005,7 @@ where
             bytes_per_state: out.state_bytes() as f64 / n,
             edge_bytes: 0,
             analysis_bytes_per_state: 0.0,
-            peak_rss_bytes: store::peak_rss_bytes(),
+            peak_rss_bytes: mem::peak_rss_bytes(),
             fair_classes: 0,
             strong_classes: 0,
             symmetry: self.symmetry.is_some(),

@@ -1,7 +1,7 @@
 //! Seeded random walks with fair-lasso detection, for models too big to exhaust.
 
-use super::store::{IdBuild, fingerprint};
-use super::{
+use crate::store::{IdBuild, fingerprint};
+use crate::{
     FairClass, FairModel, FairResult, Lasso, Mode, Phase, Progress, PropertyKind, PropertyResult,
     SimulationStats, Status, Trace,
 };
@@ -307,7 +307,7 @@ where
         bytes_per_state: 0.0,
         edge_bytes: 0,
         analysis_bytes_per_state: 0.0,
-        peak_rss_bytes: super::store::peak_rss_bytes(),
+        peak_rss_bytes: crate::mem::peak_rss_bytes(),
         fair_classes: 0,
         strong_classes: 0,
         symmetry: false,

@@ -1,9 +1,9 @@
 //! Analyses over the stored graph: shortest paths, fair-SCC detection (iterative Tarjan),
 //! fair-cycle construction and replay of index paths into concrete states.
 
-use super::explore::{Explored, canonical_fp};
-use super::store::{BitVec, Edge, NONE};
-use super::{FairError, FairModel, Lasso, Representative, Trace};
+use crate::explore::{Explored, canonical_fp};
+use crate::store::{BitVec, Edge, NONE};
+use crate::{FairError, FairModel, Lasso, Representative, Trace};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 
@@ -310,7 +310,7 @@ impl Tarjan {
 /// * **Strong test**: let `V` be the strong classes enabled at some member (counting every
 ///   outgoing step) but taken by no internal edge. If `V` is non-empty, no fair cycle of the
 ///   SCC visits a state where a class of `V` is enabled: refine to the other members.
-/// * **Weak test** (exact, see the module docs): bad iff every class enabled at all members is
+/// * **Weak test** (exact, see the crate docs): bad iff every class enabled at all members is
 ///   taken by some internal edge.
 fn judge(
     g: &Explored,

@@ -3,31 +3,31 @@
 //! explore, catches every seeded safety bug with a counterexample as short as the pinned
 //! shortest one, and stops gracefully at its memory and time limits.
 
-use gossip_model::properties::names::*;
 use gossip_model::{GossipConfig, GossipModel, Variant};
-use gossip_proofs::fair::{FairChecker, PropertyKind, Status, StopReason};
 use gossip_proofs::gossip::FairGossip;
 use stateright::{Checker, Model};
+use stateright_fair::{FairChecker, PropertyKind, Status, StopReason};
 use std::time::Duration;
 
-/// (variant, the property that catches it, shortest counterexample length), as pinned by
-/// `model/tests/seeded_bugs.rs` with stateright's single-threaded BFS.
-const CAUGHT: &[(&str, &str, usize)] = &[
-    ("apply-past-gap", WATERMARK_RULE, 11),
-    ("cut-not-prefix", WATERMARK_RULE, 5),
-    ("accept-older-generation", NO_OLDER_GENERATION, 8),
-    ("equal-generation-wins", MONOTONIC, 7),
-    ("gc-without-reset", WATERMARK_RULE, 9),
-    ("resurrect-after-gc", NO_RESURRECTION, 9),
-    ("no-heartbeat-bump", ALIVE_SEEN, 5),
-    ("bump-on-receive", OWN_STATE, 2),
-    ("revive-on-stale-gossip", REVIVAL, 8),
-    ("forget-without-record", NO_ZOMBIE, 9),
-    ("reuse-generation-on-restart", SAME_VALUE, 7),
-    ("delete-reuses-version", NO_INVENTED_VALUE, 2),
-    ("leave-without-version", LEAVE_SEEN, 5),
-    ("delta-from-digest-only", JOIN, 6),
-    ("push-once", CONVERGENCE, 8),
+/// (seeded bug, shortest counterexample length of the property it breaks,
+/// `Variant::expected_violation`), as pinned by `model/tests/seeded_bugs.rs` with stateright's
+/// single-threaded BFS.
+const SHORTEST: &[(&str, usize)] = &[
+    ("apply-past-gap", 11),
+    ("cut-not-prefix", 5),
+    ("accept-older-generation", 8),
+    ("equal-generation-wins", 7),
+    ("gc-without-reset", 9),
+    ("resurrect-after-gc", 9),
+    ("no-heartbeat-bump", 5),
+    ("bump-on-receive", 2),
+    ("revive-on-stale-gossip", 8),
+    ("forget-without-record", 9),
+    ("reuse-generation-on-restart", 7),
+    ("delete-reuses-version", 2),
+    ("leave-without-version", 5),
+    ("delta-from-digest-only", 6),
+    ("push-once", 8),
 ];
 
 fn bfs_unique(model: &GossipModel) -> usize {
@@ -102,8 +102,9 @@ fn safety_only_mode_stores_at_most_64_bytes_per_state() {
 
 #[test]
 fn safety_only_mode_catches_every_seeded_bug_with_a_shortest_replayable_trace() {
-    for &(name, property, len) in CAUGHT {
+    for &(name, len) in SHORTEST {
         let variant = Variant::from_name(name).unwrap();
+        let property = variant.expected_violation().unwrap();
         let model = variant.witness_config().into_model();
         let fair = FairGossip::new(model.clone());
         for threads in [1, 2] {
@@ -288,8 +289,9 @@ fn key_symmetry_explores_exactly_one_representative_per_orbit() {
 
 #[test]
 fn key_symmetry_keeps_every_seeded_bug_caught_with_two_keys_and_a_shortest_trace() {
-    for &(name, property, _) in CAUGHT {
+    for &(name, _) in SHORTEST {
         let variant = Variant::from_name(name).unwrap();
+        let property = variant.expected_violation().unwrap();
         let mut cfg = variant.witness_config();
         cfg.keys = 2;
         if cfg.writes_per_node < 2 {
@@ -308,7 +310,7 @@ fn key_symmetry_keeps_every_seeded_bug_caught_with_two_keys_and_a_shortest_trace
             .symmetry(GossipModel::key_representative)
             .run_safety()
             .unwrap();
-        let len = |r: &gossip_proofs::fair::FairReport<FairGossip>| {
+        let len = |r: &stateright_fair::FairReport<FairGossip>| {
             let p = r.property(property).unwrap();
             assert_eq!(p.status, Status::Violated, "{name}");
             p.trace.as_ref().unwrap().steps.len()

@@ -3,9 +3,9 @@
 //! and `push-once` has a convergence lasso that is strongly fair and replays.
 
 use gossip_model::{GossipConfig, GossipState, Variant};
-use gossip_proofs::fair::{FairChecker, FairModel, Fairness, Status};
 use gossip_proofs::gossip::{FairGossip, base_config};
 use stateright::Model;
+use stateright_fair::{FairChecker, FairModel, Fairness, Status};
 use std::collections::HashSet;
 
 const CONVERGE: &str = "all live nodes eventually converge, and know each other while a seed is up";
@@ -22,7 +22,7 @@ fn two_nodes_lossy(crashes: u8) -> GossipConfig {
     cfg
 }
 
-fn check(cfg: GossipConfig) -> gossip_proofs::fair::FairReport<FairGossip> {
+fn check(cfg: GossipConfig) -> stateright_fair::FairReport<FairGossip> {
     let m = FairGossip::new(cfg.into_model());
     FairChecker::new(&m).threads(2).run().expect("run")
 }
@@ -115,7 +115,7 @@ fn measure_the_engine_against_stateright_and_symmetry_on_three_nodes() {
     };
     cfg.network.lossy = true;
     let m = FairGossip::new(cfg.clone().into_model());
-    let c = gossip_proofs::fair::compare_with_stateright(&m, 2).expect("compare");
+    let c = stateright_fair::compare_with_stateright(&m, 2).expect("compare");
     println!("{c}");
     cfg.max_delta = 3; // symmetry is sound only when no delta is cut (GossipModel::symmetric_nodes)
     let model = cfg.into_model();

@@ -1,88 +1,8 @@
-//! Throughput of the fair engine versus stateright's `spawn_bfs` on the same model, measured in
-//! the same process. Prints the comparison; run with
-//! `cargo test -p gossip-proofs --release --test fair_bench -- --nocapture`.
-//! `FAIR_BENCH=n,cap[,lossy]` picks the instance (default `3,3`, quick enough for CI; the documented measurements use `4,2` and `4,3`);
-//! `FAIR_BENCH_THREADS=k` sets the thread count of both checkers (default: all cores).
-//! `FAIR_BENCH_ONLY=ours|stateright` runs just one checker, so that the process's peak RSS
-//! (printed) belongs to it alone.
+//! Throughput of the fair engine versus stateright's `spawn_bfs` on the gossip model, measured
+//! in the same process (the engine's own benchmark on a textbook model is
+//! `proofs/fair/benches/rumor.rs`).
 
-use gossip_proofs::fair::examples::Rumor;
-use gossip_proofs::fair::{FairChecker, Status, compare_with_stateright};
-
-fn instance() -> Rumor {
-    let spec = std::env::var("FAIR_BENCH").unwrap_or_else(|_| "3,3".into());
-    let f: Vec<&str> = spec.split(',').collect();
-    Rumor {
-        n: f[0].parse().expect("n"),
-        cap: f.get(1).map_or(2, |c| c.parse().expect("cap")),
-        lossy: f.get(2).is_some_and(|l| *l == "lossy"),
-        strong: false,
-    }
-}
-
-#[test]
-fn the_engine_explores_the_same_states_as_stateright_and_reports_its_speed() {
-    let m = instance();
-    let threads = std::env::var("FAIR_BENCH_THREADS")
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if let Ok(only) = std::env::var("FAIR_BENCH_ONLY") {
-        let t = std::time::Instant::now();
-        let states = if only == "stateright" {
-            use stateright::{Checker, Model};
-            m.clone()
-                .checker()
-                .threads(threads)
-                .spawn_bfs()
-                .join()
-                .unique_state_count() as u64
-        } else {
-            FairChecker::new(&m)
-                .threads(threads)
-                .run()
-                .expect("run")
-                .unique_states
-        };
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let hwm = status
-            .lines()
-            .find(|l| l.starts_with("VmHWM"))
-            .unwrap_or("");
-        println!(
-            "{only} alone: {states} states in {:.3} s, {hwm}",
-            t.elapsed().as_secs_f64()
-        );
-        return;
-    }
-    let c = compare_with_stateright(&m, threads).expect("comparison");
-    println!("model: {m:?}\n{c}");
-    assert_eq!(
-        c.ours_states, c.stateright_states,
-        "both explore the whole space"
-    );
-    assert!(c.ours_bytes_per_state <= 64.0, "{}", c.ours_bytes_per_state);
-    let r = FairChecker::new(&m).threads(threads).run().expect("run");
-    println!(
-        "fair engine detail: {} states, {} edges, depth {}, {:.3} s ({:.3} s exploring), {:.0} states/s, \
-         {:.1} B/state + {:.1} B/edge, analysis {:.1} B/state transient, peak RSS {} MiB, {} fair classes",
-        r.unique_states,
-        r.edges,
-        r.max_depth,
-        r.seconds,
-        r.explore_seconds,
-        r.states_per_sec,
-        r.bytes_per_state,
-        r.edge_bytes as f64 / r.edges.max(1) as f64,
-        r.analysis_bytes_per_state,
-        r.peak_rss_bytes.unwrap_or(0) >> 20,
-        r.fair_classes
-    );
-    for p in &r.properties {
-        println!("  {:<16} {:?} {:?}", p.name, p.kind, p.status);
-    }
-    assert_eq!(r.status("own rumour kept"), Some(Status::Holds));
-}
+use stateright_fair::{FairChecker, PropertyKind};
 
 /// Measurement for docs/fair-checking.md ("Speed on the gossip model"): on the GOSSIP model
 /// (default configuration, or `GOSSIP_BENCH_CONFIG` as a `GossipConfig` in JSON), in one
@@ -168,11 +88,7 @@ fn gossip_full_engine_versus_stateright_bfs_with_one_and_two_threads() {
                 sr_cpu / ss_cpu
             );
             for p in &full.properties {
-                if matches!(
-                    p.kind,
-                    gossip_proofs::fair::PropertyKind::LeadsTo
-                        | gossip_proofs::fair::PropertyKind::Eventually
-                ) {
+                if matches!(p.kind, PropertyKind::LeadsTo | PropertyKind::Eventually) {
                     println!("  {:<40} {:?}", p.name, p.status);
                 }
             }

@@ -42,34 +42,9 @@ impl From<&stateright::Expectation> for PropertyKind {
     }
 }
 
-/// What the checker established about one property.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// No counterexample exists in the explored (complete) state space.
-    Holds,
-    /// A counterexample was found.
-    Violated,
-    /// An example was found (sometimes properties).
-    Found,
-    /// No example exists in the explored (complete) state space.
-    NotFound,
-    /// Nothing was found, but the run was not exhaustive, so nothing is proven.
-    Unknown,
-}
-
-impl Status {
-    /// The text used in the human-readable output.
-    pub fn as_text(self) -> &'static str {
-        match self {
-            Status::Holds => "holds",
-            Status::Violated => "violated",
-            Status::Found => "example found",
-            Status::NotFound => "not found",
-            Status::Unknown => "unknown",
-        }
-    }
-}
+/// What the checker established about one property: the fair engine's verdict type, used for
+/// every engine (`holds`, `violated`, `found`, `not_found`, `unknown` in the JSON).
+pub use stateright_fair::Status;
 
 /// What a property is expected to do in the checked configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

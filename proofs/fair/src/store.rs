@@ -325,16 +325,3 @@ pub(crate) struct Edge {
     pub(crate) target: u32,
     pub(crate) class: u32,
 }
-
-/// Peak resident set size of this process (`VmHWM` in `/proc/self/status`), in bytes.
-pub(crate) fn peak_rss_bytes() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-/// Resets the peak RSS counter (`echo 5 > /proc/self/clear_refs`); returns whether it worked.
-pub(crate) fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}

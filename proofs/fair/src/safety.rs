@@ -1,6 +1,6 @@
 //! Safety-only exhaustive exploration with a compact visited set and a compact frontier.
 //!
-//! The liveness engine ([`super::explore`]) stores every edge and keeps the BFS frontier as full
+//! The liveness engine ([`crate::explore`]) stores every edge and keeps the BFS frontier as full
 //! Rust states; on the large gossip configurations the frontier (millions of states of a few
 //! hundred heap bytes each) is what runs out of memory. `always` and `sometimes` properties need
 //! neither edges nor full states, so this mode stores per state only
@@ -22,14 +22,15 @@
 //! Optional bounds stop the run gracefully (reported incomplete, like `max_states`): a memory
 //! limit on the process's resident set and a wall-clock limit.
 
-use super::explore::{Pred, Reporter, canonical_fp};
-use super::store::{FpTable, MAX_STATES, NONE};
-use super::{FairError, FairModel, Progress, Representative, Trace};
+use crate::explore::{Pred, Reporter, canonical_fp};
+use crate::limits::{Limits, Stop, StopReason};
+use crate::store::{FpTable, MAX_STATES, NONE};
+use crate::{FairError, FairModel, Progress, Representative, Trace};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::hash::Hash;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Uncompressed size at which a worker compresses its output buffer into a block.
@@ -44,28 +45,6 @@ pub(crate) struct SafetyCfg<'a, S> {
     pub(crate) start: Instant,
     pub(crate) memory_limit: Option<u64>,
     pub(crate) time_limit: Option<Duration>,
-}
-
-/// Why a safety-only run stopped before exhausting the state space.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StopReason {
-    /// `max_states` unique states were stored.
-    MaxStates,
-    /// The process's resident set reached the memory limit.
-    MemoryLimit,
-    /// The wall-clock limit passed.
-    TimeLimit,
-}
-
-impl StopReason {
-    /// A short sentence for reports.
-    pub fn describe(self) -> &'static str {
-        match self {
-            StopReason::MaxStates => "exploration incomplete (max_states reached)",
-            StopReason::MemoryLimit => "exploration incomplete (memory limit reached)",
-            StopReason::TimeLimit => "exploration incomplete (time limit reached)",
-        }
-    }
 }
 
 /// The outcome of a safety-only exploration.
@@ -95,13 +74,6 @@ impl SafetyOut {
     pub(crate) fn state_bytes(&self) -> u64 {
         self.table.bytes() + self.parents.capacity() as u64 * 4
     }
-}
-
-/// The resident set size of this process, from `/proc/self/statm` (pages × 4 KiB).
-pub(crate) fn rss_bytes() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = s.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
 }
 
 fn encode_record<S: Serialize>(out: &mut Vec<u8>, idx: u32, s: &S) -> Result<(), FairError> {
@@ -202,41 +174,15 @@ where
         let blocks: Vec<Mutex<Option<Vec<u8>>>> =
             frontier.drain(..).map(|b| Mutex::new(Some(b))).collect();
         let next_block = AtomicUsize::new(0);
-        let stop = AtomicBool::new(false);
-        let reason: Mutex<Option<StopReason>> = Mutex::new(None);
+        let stop = Stop::new(false);
         let next: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
         let parent_pairs: Mutex<Vec<Vec<(u32, u32)>>> = Mutex::new(Vec::new());
         let level_hits: Mutex<Vec<Option<(u64, u32)>>> = Mutex::new(vec![None; preds.len()]);
         let error: Mutex<Option<FairError>> = Mutex::new(None);
         let sizes = Mutex::new((0u64, 0u64, 0u64)); // encoded, compressed, states
         let expanded_blocks = AtomicUsize::new(0);
-        let last_check = Mutex::new(Instant::now());
-        let check_limits = || {
-            let mut last = last_check.lock().unwrap_or_else(|e| e.into_inner());
-            if last.elapsed() < Duration::from_millis(250) {
-                return;
-            }
-            *last = Instant::now();
-            let why = if table.len() >= limit {
-                Some(StopReason::MaxStates)
-            } else if cfg
-                .memory_limit
-                .is_some_and(|m| rss_bytes().is_some_and(|r| r >= m))
-            {
-                Some(StopReason::MemoryLimit)
-            } else if cfg.time_limit.is_some_and(|t| cfg.start.elapsed() >= t) {
-                Some(StopReason::TimeLimit)
-            } else {
-                None
-            };
-            if let Some(w) = why {
-                reason
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get_or_insert(w);
-                stop.store(true, Ordering::Relaxed);
-            }
-        };
+        let limits = Limits::new(cfg.memory_limit, cfg.time_limit, cfg.start, Instant::now());
+        let check_limits = || limits.look(&stop, || table.len() >= limit);
         let frontier_len = frontier_states;
         // A property decided at an earlier level is not evaluated again (its hit is final).
         let want_now: Vec<Option<bool>> = want
@@ -265,7 +211,7 @@ where
                     next.lock().unwrap_or_else(|e| e.into_inner()).push(block);
                 };
                 'blocks: loop {
-                    if stop.load(Ordering::Relaxed) {
+                    if stop.is_raised() {
                         break;
                     }
                     let b = next_block.fetch_add(1, Ordering::Relaxed);
@@ -283,7 +229,7 @@ where
                                 .lock()
                                 .unwrap_or_else(|p| p.into_inner())
                                 .get_or_insert(e);
-                            stop.store(true, Ordering::Relaxed);
+                            stop.raise();
                             break;
                         }
                     };
@@ -293,7 +239,7 @@ where
                             if let Some(w) = want_now[i]
                                 && p(model, &s) == w
                             {
-                                let fp = super::store::fingerprint(&s);
+                                let fp = crate::store::fingerprint(&s);
                                 if my_hits[i].is_none_or(|(f, _)| fp < f) {
                                     my_hits[i] = Some((fp, idx));
                                 }
@@ -315,7 +261,7 @@ where
                                         .lock()
                                         .unwrap_or_else(|p| p.into_inner())
                                         .get_or_insert(e);
-                                    stop.store(true, Ordering::Relaxed);
+                                    stop.raise();
                                     break 'blocks;
                                 }
                                 if out.len() >= BLOCK_BYTES {
@@ -379,7 +325,7 @@ where
         compressed_bytes += comp;
         if expanded_blocks.load(Ordering::Relaxed) < n_blocks {
             complete = false;
-            stop_reason = reason.into_inner().unwrap_or_else(|e| e.into_inner());
+            stop_reason = stop.into_reason();
             report(depth, 0, true);
             break;
         }
@@ -401,7 +347,7 @@ where
             stop_reason = Some(StopReason::MaxStates);
             break;
         }
-        if let Some(w) = reason.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        if let Some(w) = stop.into_reason() {
             complete = false;
             stop_reason = Some(w);
             break;
@@ -452,5 +398,5 @@ where
         let (fp, _) = canonical_fp(s.clone(), symmetry);
         out.table.get(fp)
     };
-    super::analysis::replay_indices(model, &index_of, path[0], &path[1..], &|_, _, _| true)
+    crate::analysis::replay_indices(model, &index_of, path[0], &path[1..], &|_, _, _| true)
 }

@@ -1,10 +1,10 @@
-//! Small textbook models with known answers, shared by the tests and the benchmark.
+//! Small textbook models with known answers, shared by the tests (`mod models;`), the unit tests
+//! of `src/explore.rs` and the benchmark (`benches/rumor.rs`).
 //!
-//! Each model states its expected results in its doc comment; `proofs/tests/fair_engine.rs`
-//! checks them.
+//! Each model states its expected results in its doc comment; `tests/engine.rs` checks them.
 
-use super::{FairClass, FairModel, Fairness, LeadsTo};
 use stateright::{Model, Property};
+use stateright_fair::{FairClass, FairModel, Fairness, LeadsTo};
 
 /// A process that may spin forever or exit: states `0` (spinning) and `1` (done, no actions).
 ///
@@ -497,6 +497,18 @@ pub enum RumorAction {
     Deliver((u8, u8)),
     /// Lose the message.
     Drop((u8, u8)),
+}
+
+impl Rumor {
+    /// Three nodes, network capacity 2, weak fairness: the small instance most tests use.
+    pub fn three_nodes(lossy: bool) -> Self {
+        Rumor {
+            n: 3,
+            cap: 2,
+            lossy,
+            strong: false,
+        }
+    }
 }
 
 impl Model for Rumor {

@@ -22,7 +22,7 @@ pub enum Engine {
     Dfs,
     /// Random walks: never exhaustive, proves nothing, finds deep bugs fast.
     Simulation,
-    /// The fairness-aware liveness engine of `gossip_proofs::fair`.
+    /// The fairness-aware liveness engine (the `stateright-fair` crate, `proofs/fair`).
     Fair,
 }
 

@@ -1,7 +1,8 @@
 //! Throughput comparison with stateright's own breadth-first checker, in the same process.
 
-use super::store::{peak_rss_bytes, reset_peak_rss};
-use super::{FairChecker, FairError, FairModel};
+pub use crate::mem::peak_rss_bytes;
+use crate::mem::reset_peak_rss;
+use crate::{FairChecker, FairError, FairModel};
 use stateright::{Checker, Model};
 use std::fmt;
 use std::hash::Hash;

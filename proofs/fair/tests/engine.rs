@@ -1,17 +1,19 @@
-//! Validation of the fairness-aware engine (`gossip_proofs::fair`) on textbook models with
+//! Validation of the fairness-aware engine on textbook models (`models`) with
 //! known answers. Every lasso the engine reports is re-checked here by independent code
 //! (`check_lasso`): it must replay through `next_state`, close its cycle, be fair (weakly and,
 //! for strongly fair classes, strongly), and avoid the goal.
 
-use gossip_proofs::fair::examples::{
+mod models;
+
+use models::{
     Chain, ChannelAction, CycleMod, Grid, LossyChannel, Mutex2, MutexAction, Pc, Processes,
     RequestReply, Rumor, ServedThenStuck, SpinAction, SpinLoop,
 };
-use gossip_proofs::fair::{
+use stateright::{Checker, Model};
+use stateright_fair::{
     FairChecker, FairClass, FairModel, FairReport, FairResult, Fairness, Lasso, Mode, Progress,
     Status, Trace,
 };
-use stateright::{Checker, Model};
 use std::collections::HashSet;
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -391,20 +393,7 @@ fn unique_state_and_edge_counts_are_exact() {
 
 #[test]
 fn state_counts_agree_with_stateright_on_a_gossip_toy() {
-    for m in [
-        Rumor {
-            n: 3,
-            cap: 2,
-            lossy: false,
-            strong: false,
-        },
-        Rumor {
-            n: 3,
-            cap: 2,
-            lossy: true,
-            strong: false,
-        },
-    ] {
+    for m in [Rumor::three_nodes(false), Rumor::three_nodes(true)] {
         let sr = m.clone().checker().spawn_bfs().join();
         let r = run(&m);
         assert!(r.complete);
@@ -420,12 +409,7 @@ fn state_counts_agree_with_stateright_on_a_gossip_toy() {
 fn a_lossy_gossip_lasso_replays_closes_and_is_fair() {
     // Losing messages is not fair, and Deliver(m) is disabled once m is dropped, so weak
     // fairness allows "send, drop" forever: convergence is violated.
-    let m = Rumor {
-        n: 3,
-        cap: 2,
-        lossy: true,
-        strong: false,
-    };
+    let m = Rumor::three_nodes(true);
     let r = run(&m);
     assert_eq!(r.status("converged"), Some(Status::Violated));
     let l = lasso_of(&r, "converged");
@@ -516,8 +500,8 @@ fn the_lasso_validator_rejects_tampered_lassos() {
     assert!(check_lasso(&m, &good, |s| s.pc[1] != Pc::Critical, 0).is_err());
 }
 
-fn stateright_state(pc: [Pc; 2]) -> gossip_proofs::fair::examples::MutexState {
-    gossip_proofs::fair::examples::MutexState {
+fn stateright_state(pc: [Pc; 2]) -> models::MutexState {
+    models::MutexState {
         pc,
         lock: pc.contains(&Pc::Critical),
     }
@@ -636,12 +620,7 @@ fn simulation_catches_starvation_and_broken_safety() {
 
 #[test]
 fn max_states_stops_early_and_reports_unknown_but_keeps_real_violations() {
-    let m = Rumor {
-        n: 3,
-        cap: 2,
-        lossy: true,
-        strong: false,
-    };
+    let m = Rumor::three_nodes(true);
     let r = FairChecker::new(&m).max_states(50).run().unwrap();
     assert!(!r.complete);
     assert!(r.unique_states >= 50);
@@ -665,12 +644,7 @@ fn max_states_stops_early_and_reports_unknown_but_keeps_real_violations() {
 
 #[test]
 fn results_are_identical_with_one_or_two_threads() {
-    let m = Rumor {
-        n: 3,
-        cap: 2,
-        lossy: true,
-        strong: false,
-    };
+    let m = Rumor::three_nodes(true);
     let a = FairChecker::new(&m).threads(1).run().unwrap();
     let b = FairChecker::new(&m).threads(2).run().unwrap();
     assert_eq!((a.unique_states, a.edges), (b.unique_states, b.edges));

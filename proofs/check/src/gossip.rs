@@ -136,7 +136,7 @@ fn class_tag(class: u64) -> u64 {
     class >> 56
 }
 
-impl crate::fair::FairModel for FairGossip {
+impl stateright_fair::FairModel for FairGossip {
     /// Deliveries (tag 1) and gossip timers (tag 2) are strongly fair: with loss, a bounded
     /// network (`max_in_flight`) or random peer choice they are enabled infinitely often but
     /// not continuously, and weak fairness would admit "the network drops everything" or
@@ -145,8 +145,8 @@ impl crate::fair::FairModel for FairGossip {
         &self,
         state: &GossipState,
         action: &GossipAction,
-    ) -> Option<crate::fair::Fairness> {
-        use crate::fair::{FairClass, Fairness};
+    ) -> Option<stateright_fair::Fairness> {
+        use stateright_fair::{FairClass, Fairness};
         if let GossipAction::Deliver(env) = action {
             // The model's class of a delivery is "this envelope" (tag 1 and a 56-bit SipHash
             // of it). The same partition with the engine's faster fixed-seed aHash: it is
@@ -165,11 +165,11 @@ impl crate::fair::FairModel for FairGossip {
     fn fairness_assumption(&self) -> Option<&'static str> {
         Some(GOSSIP_FAIRNESS)
     }
-    fn leads_to(&self) -> Vec<crate::fair::LeadsTo<Self>> {
+    fn leads_to(&self) -> Vec<stateright_fair::LeadsTo<Self>> {
         self.liveness
             .iter()
             .enumerate()
-            .map(|(i, l)| crate::fair::LeadsTo::new(l.name, LIVE_P[i], LIVE_Q[i]))
+            .map(|(i, l)| stateright_fair::LeadsTo::new(l.name, LIVE_P[i], LIVE_Q[i]))
             .collect()
     }
 }

@@ -1,26 +1,16 @@
-//! Runs the fairness-aware engine ([`crate::fair`]) for `gossip-check --checker fair` and turns
+//! Runs the fairness-aware engine (the `stateright-fair` crate) for `gossip-check --checker fair` and turns
 //! its result into the same [`RunReport`] as the stateright engines.
 
 use crate::check::{Engine, Inspect, Progress, RunOptions};
-use crate::fair::{self, FairChecker, FairModel, Lasso, Trace};
 use crate::report::{
-    PropertyKind, PropertyReport, RunReport, RunSettings, StateCounts, Status, Storage, TraceStep,
+    PropertyKind, PropertyReport, RunReport, RunSettings, StateCounts, Storage, TraceStep,
 };
+use stateright_fair::{self as fair, FairChecker, FairModel, Lasso, Trace};
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-fn status(s: fair::Status) -> Status {
-    match s {
-        fair::Status::Holds => Status::Holds,
-        fair::Status::Violated => Status::Violated,
-        fair::Status::Found => Status::Found,
-        fair::Status::NotFound => Status::NotFound,
-        fair::Status::Unknown => Status::Unknown,
-    }
-}
 
 fn kind(k: fair::PropertyKind) -> PropertyKind {
     match k {
@@ -205,7 +195,7 @@ where
         .properties
         .iter()
         .map(|p| {
-            let status = status(p.status);
+            let status = p.status;
             let expected = model.expectation(p.name);
             let (trace, loop_index) = match (&p.trace, &p.lasso) {
                 (Some(t), _) => (Some(trace_steps(model, t)), None),
