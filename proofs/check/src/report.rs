@@ -16,7 +16,7 @@ pub enum PropertyKind {
     Eventually,
     /// Should hold in some reachable state; a discovery is an example.
     Sometimes,
-    /// `P` leads to `Q` under weak fairness (the fair engine only).
+    /// `P` leads to `Q` under the model's declared fairness (the fair engine only).
     LeadsTo,
 }
 
