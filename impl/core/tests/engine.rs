@@ -674,21 +674,28 @@ fn a_digest_that_does_not_fit_is_partial_and_its_range_rotates_over_every_node()
     assert!(rounds >= 2 && per > 5, "rounds {rounds}");
 }
 
+/// Starts a round of pull-mode node "a" (own watermark `watermark`) with node b and asserts
+/// the Syn it sends: its digest entry and its own node delta carrying only `k = v` (version 1).
+#[track_caller]
+fn assert_pull_syn_carries_only_k<R: rand::RngCore>(a: &mut gossip_core::Core<R>, watermark: u64) {
+    a.start_round_with(addr(2), secs(0));
+    let a_id = id("a", 1);
+    assert_sent_one(
+        a,
+        addr(2),
+        syn_of(
+            GossipMode::Pull,
+            Some(vec![entry(&a_id, 1, 1, watermark)]),
+            vec![nd(&a_id, 1, 1, INC0, vec![set(1, "k", b"v")], 1)],
+        ),
+    );
+}
+
 #[test]
 fn in_pull_mode_a_syn_also_carries_the_senders_own_node_delta() {
     let mut a = core_in_mode(GossipMode::Pull);
     a.set("k", b"v", secs(0)).unwrap();
-    a.start_round_with(addr(2), secs(0));
-    let a_id = id("a", 1);
-    assert_sent_one(
-        &mut a,
-        addr(2),
-        syn_of(
-            GossipMode::Pull,
-            Some(vec![entry(&a_id, 1, 1, 1)]),
-            vec![nd(&a_id, 1, 1, INC0, vec![set(1, "k", b"v")], 1)],
-        ),
-    );
+    assert_pull_syn_carries_only_k(&mut a, 1);
 }
 
 #[test]
@@ -699,17 +706,7 @@ fn in_pull_mode_the_senders_own_node_delta_is_cut_by_max_delta_updates() {
     let mut a = core_with(c);
     a.set("k", b"v", secs(0)).unwrap();
     a.set("l", b"w", secs(0)).unwrap();
-    a.start_round_with(addr(2), secs(0));
-    let a_id = id("a", 1);
-    assert_sent_one(
-        &mut a,
-        addr(2),
-        syn_of(
-            GossipMode::Pull,
-            Some(vec![entry(&a_id, 1, 1, 2)]),
-            vec![nd(&a_id, 1, 1, INC0, vec![set(1, "k", b"v")], 1)],
-        ),
-    );
+    assert_pull_syn_carries_only_k(&mut a, 2);
 }
 
 #[test]
