@@ -3,17 +3,20 @@
 //! and `tests/vectors/deltas.json` (given a node's history, as conformance kit requests, and one
 //! last request — typically a digest received — the exact datagrams the node must send).
 //!
-//! [`generate`] builds both from `gossip-core` (`gossip-vectors generate`); [`check_wire`] and
-//! [`check_deltas`] check an implementation against them: in process (`gossip-core`) or through
-//! any conformance kit adapter ([`Endpoint`]).
+//! [`generate`] builds both from `gossip-core` (`gossip-vectors generate`); [`check_encoding`]
+//! checks a codec against the encode vectors, and [`check_adapter`] ([`check_receive`] and
+//! [`check_deltas`]) checks an implementation against the rest: in process (`gossip-core`) or
+//! through any conformance kit adapter ([`Endpoint`]).
 
 use gossip_core::wire::{
     self, Change, DeltaKind, Digest, DigestEntry, DigestRange, Envelope, Message, NodeDelta, Update,
 };
+use std::path::{Path, PathBuf};
+
 use gossip_core::{Config, GossipMode, NodeId};
 use serde::{Deserialize, Serialize};
 
-use crate::driver::Subprocess;
+use crate::driver::{Backend, Subprocess};
 use crate::kit::{
     KIT_VERSION, KitConfig, KitNode, KitNodeId, Request, Response, from_hex, mode_name, parse_addr,
     to_hex,
@@ -482,6 +485,34 @@ fn init(cfg: &KitConfig) -> Request {
     }
 }
 
+/// Runs `check` on every item with a node from `fresh`, reused from item to item (every check
+/// starts with an `init`, which starts a node from scratch) and replaced after an error.
+/// Returns one line per failure, prefixed with the item's name.
+fn check_each<T>(
+    items: &[T],
+    name: impl Fn(&T) -> &str,
+    fresh: &mut dyn FnMut() -> Result<Box<dyn Endpoint>, String>,
+    check: impl Fn(&mut dyn Endpoint, &T) -> Result<Option<String>, String>,
+) -> Vec<String> {
+    let mut bad = Vec::new();
+    let mut kept: Option<Box<dyn Endpoint>> = None;
+    for item in items {
+        let node = match &mut kept {
+            Some(n) => Ok(n),
+            None => fresh().map(|n| kept.insert(n)),
+        };
+        match node.and_then(|n| check(n.as_mut(), item)) {
+            Ok(None) => {}
+            Ok(Some(why)) => bad.push(format!("{}: {why}", name(item))),
+            Err(e) => {
+                kept = None;
+                bad.push(format!("{}: {e}", name(item)));
+            }
+        }
+    }
+    bad
+}
+
 /// Checks the receive vectors against a node (`fresh` makes one; it is reused from vector to
 /// vector, since `init` starts a node from scratch, and replaced after an error): the
 /// datagram is accepted or rejected with the expected reason, and a rejection leaves the view
@@ -490,101 +521,93 @@ pub fn check_receive(
     v: &WireVectors,
     fresh: &mut dyn FnMut() -> Result<Box<dyn Endpoint>, String>,
 ) -> Vec<String> {
-    let mut bad = Vec::new();
-    let mut kept: Option<Box<dyn Endpoint>> = None;
-    for r in &v.receive {
-        let res = (|| -> Result<Option<String>, String> {
-            let node = match &mut kept {
-                Some(n) => n,
-                None => kept.insert(fresh()?),
-            };
-            let before = node.request(&init(&r.receiver))?.view;
-            let resp = node.request(&Request::Datagram {
-                now_ms: 1,
-                from: r.from.clone(),
-                hex: r.hex.clone(),
-            })?;
-            let got = resp.rejected.ok_or("no \"rejected\" field")?;
-            if got != r.rejected {
-                return Ok(Some(format!("rejected {got:?}, expected {:?}", r.rejected)));
-            }
-            if got.is_some() && resp.view != before {
-                return Ok(Some("a rejected datagram changed the view".into()));
-            }
-            Ok(None)
-        })();
-        match res {
-            Ok(None) => {}
-            Ok(Some(why)) => bad.push(format!("{}: {why}", r.name)),
-            Err(e) => {
-                kept = None;
-                bad.push(format!("{}: {e}", r.name));
-            }
+    check_each(&v.receive, |r| &r.name, fresh, |node, r| {
+        let before = node.request(&init(&r.receiver))?.view;
+        let resp = node.request(&Request::Datagram {
+            now_ms: 1,
+            from: r.from.clone(),
+            hex: r.hex.clone(),
+        })?;
+        let got = resp.rejected.ok_or("no \"rejected\" field")?;
+        if got != r.rejected {
+            return Ok(Some(format!("rejected {got:?}, expected {:?}", r.rejected)));
         }
-    }
-    bad
+        if got.is_some() && resp.view != before {
+            return Ok(Some("a rejected datagram changed the view".into()));
+        }
+        Ok(None)
+    })
 }
 
 /// Checks the delta vectors against a node (`fresh` makes one, reused as for
-/// [`check_receive`]): after the
-/// requests, the datagrams sent in answer to the last one are exactly the expected ones.
+/// [`check_receive`]): after the requests, the datagrams sent in answer to the last one are
+/// exactly the expected ones.
 pub fn check_deltas(
     v: &DeltaVectors,
     fresh: &mut dyn FnMut() -> Result<Box<dyn Endpoint>, String>,
 ) -> Vec<String> {
-    let mut bad = Vec::new();
-    let mut kept: Option<Box<dyn Endpoint>> = None;
-    for d in &v.vectors {
-        let res = (|| -> Result<Option<String>, String> {
-            let node = match &mut kept {
-                Some(n) => n,
-                None => kept.insert(fresh()?),
-            };
-            let mut last = None;
-            for req in &d.requests {
-                last = Some(node.request(req)?);
-            }
-            let sent = last.and_then(|r| r.sent).unwrap_or_default();
-            let got: Vec<(String, String)> = sent.into_iter().map(|s| (s.to, s.hex)).collect();
-            let want: Vec<(String, String)> = d
-                .expect
-                .iter()
-                .map(|e| (e.to.clone(), e.hex.clone()))
-                .collect();
-            if got == want {
-                return Ok(None);
-            }
-            let show = |v: &[(String, String)]| {
-                v.iter()
-                    .map(|(to, hex)| {
-                        let msg = from_hex(hex)
-                            .ok()
-                            .and_then(|b| wire::decode(&b, usize::MAX).ok())
-                            .map(|e| {
-                                serde_json::to_string(&VMessage::from_envelope(&e))
-                                    .unwrap_or_default()
-                            })
-                            .unwrap_or_else(|| "(undecodable)".into());
-                        format!("\n      to {to}: {hex}\n        {msg}")
-                    })
-                    .collect::<String>()
-            };
-            Ok(Some(format!(
-                "sent{}\n    expected{}",
-                show(&got),
-                show(&want)
-            )))
-        })();
-        match res {
-            Ok(None) => {}
-            Ok(Some(why)) => bad.push(format!("{}: {why}", d.name)),
-            Err(e) => {
-                kept = None;
-                bad.push(format!("{}: {e}", d.name));
-            }
+    check_each(&v.vectors, |d| &d.name, fresh, |node, d| {
+        let mut last = None;
+        for req in &d.requests {
+            last = Some(node.request(req)?);
         }
-    }
+        let sent = last.and_then(|r| r.sent).unwrap_or_default();
+        let got: Vec<(String, String)> = sent.into_iter().map(|s| (s.to, s.hex)).collect();
+        let want: Vec<(String, String)> = d
+            .expect
+            .iter()
+            .map(|e| (e.to.clone(), e.hex.clone()))
+            .collect();
+        if got == want {
+            return Ok(None);
+        }
+        let show = |v: &[(String, String)]| {
+            v.iter()
+                .map(|(to, hex)| {
+                    let msg = from_hex(hex)
+                        .ok()
+                        .and_then(|b| wire::decode(&b, usize::MAX).ok())
+                        .map(|e| {
+                            serde_json::to_string(&VMessage::from_envelope(&e)).unwrap_or_default()
+                        })
+                        .unwrap_or_else(|| "(undecodable)".into());
+                    format!("\n      to {to}: {hex}\n        {msg}")
+                })
+                .collect::<String>()
+        };
+        Ok(Some(format!(
+            "sent{}\n    expected{}",
+            show(&got),
+            show(&want)
+        )))
+    })
+}
+
+/// What an adapter can be checked against: [`check_receive`] and then [`check_deltas`] (the
+/// encode vectors are for an implementation's own codec tests: [`check_encoding`]).
+pub fn check_adapter(
+    w: &WireVectors,
+    d: &DeltaVectors,
+    fresh: &mut dyn FnMut() -> Result<Box<dyn Endpoint>, String>,
+) -> Vec<String> {
+    let mut bad = check_receive(w, fresh);
+    bad.extend(check_deltas(d, fresh));
     bad
+}
+
+/// This repository's vector files: `tests/vectors/`.
+pub fn repository_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors")
+}
+
+/// Reads `DIR/wire.json` and `DIR/deltas.json`.
+pub fn load(dir: &Path) -> Result<(WireVectors, DeltaVectors), String> {
+    fn read<T: serde::de::DeserializeOwned>(p: &Path) -> Result<T, String> {
+        let text =
+            std::fs::read_to_string(p).map_err(|e| format!("reading {}: {e}", p.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("parsing {}: {e}", p.display()))
+    }
+    Ok((read(&dir.join("wire.json"))?, read(&dir.join("deltas.json"))?))
 }
 
 /// A fresh in-process node (the Rust adapter logic over `gossip-core`).
@@ -595,6 +618,14 @@ pub fn in_process() -> Result<Box<dyn Endpoint>, String> {
 /// A fresh adapter process running `cmd`.
 pub fn adapter(cmd: &str, env: &[(String, String)]) -> Result<Box<dyn Endpoint>, String> {
     Ok(Box::new(Subprocess::spawn(cmd, env)?))
+}
+
+/// A fresh node of `backend`: [`in_process`] or [`adapter`].
+pub fn endpoint(backend: &Backend) -> Result<Box<dyn Endpoint>, String> {
+    match backend {
+        Backend::InProcess => in_process(),
+        Backend::Command { cmd, env } => adapter(cmd, env),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
@@ -79,6 +80,34 @@ impl Backend {
         d.init(config, now)?;
         Ok(d)
     }
+
+    /// The independent Python implementation's adapter (`tests/python/kit_node.py`), with
+    /// `PYGOSSIP_BUG` set to `bug` (one of its deliberately broken variants) if given.
+    pub fn python(adapter: &Path, bug: Option<&str>) -> Backend {
+        let mut env = vec![("PYTHONDONTWRITEBYTECODE".to_owned(), "1".to_owned())];
+        if let Some(b) = bug {
+            env.push(("PYGOSSIP_BUG".to_owned(), b.to_owned()));
+        }
+        Backend::Command {
+            cmd: format!("python3 '{}'", adapter.display()),
+            env,
+        }
+    }
+}
+
+/// The Python adapter's path: `GOSSIP_KIT_PYTHON_ADAPTER`, else this repository's
+/// `tests/python/kit_node.py`; `None` (tests that need it skip) if it or `python3` is absent.
+pub fn python_adapter() -> Option<PathBuf> {
+    let path = std::env::var_os("GOSSIP_KIT_PYTHON_ADAPTER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../python/kit_node.py")
+        });
+    let python = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    (python && path.is_file()).then_some(path)
 }
 
 /// A `gossip-core` core in this process.
