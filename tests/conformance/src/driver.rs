@@ -100,9 +100,7 @@ impl Backend {
 pub fn python_adapter() -> Option<PathBuf> {
     let path = std::env::var_os("GOSSIP_KIT_PYTHON_ADAPTER")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../python/kit_node.py")
-        });
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../python/kit_node.py"));
     let python = Command::new("python3")
         .arg("--version")
         .output()
@@ -382,6 +380,13 @@ impl Subprocess {
             None => Err("write response without version".into()),
         }
     }
+
+    /// A `convict` or `forget` request: whether it applied.
+    fn applied(&mut self, req: &Request, op: &str) -> Result<bool, String> {
+        self.request(req)?
+            .applied
+            .ok_or_else(|| format!("{op} response without \"applied\""))
+    }
 }
 
 impl Drop for Subprocess {
@@ -450,20 +455,12 @@ impl NodeDriver for Subprocess {
         }
     }
     fn convict(&mut self, node: &NodeId, now: Duration) -> Result<bool, String> {
-        self.request(&Request::Convict {
-            now_ms: now_ms(now),
-            node: KitNodeId::from_id(node),
-        })?
-        .applied
-        .ok_or_else(|| "convict response without \"applied\"".into())
+        let (now_ms, node) = (now_ms(now), KitNodeId::from_id(node));
+        self.applied(&Request::Convict { now_ms, node }, "convict")
     }
     fn forget(&mut self, node: &NodeId, now: Duration) -> Result<bool, String> {
-        self.request(&Request::Forget {
-            now_ms: now_ms(now),
-            node: KitNodeId::from_id(node),
-        })?
-        .applied
-        .ok_or_else(|| "forget response without \"applied\"".into())
+        let (now_ms, node) = (now_ms(now), KitNodeId::from_id(node));
+        self.applied(&Request::Forget { now_ms, node }, "forget")
     }
     fn collect_tombstones(&mut self, node: &NodeId, now: Duration) -> Result<usize, String> {
         self.request(&Request::CollectTombstones {

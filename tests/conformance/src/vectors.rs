@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::driver::{Backend, Subprocess};
 use crate::kit::{
     KIT_VERSION, KitConfig, KitNode, KitNodeId, Request, Response, from_hex, mode_name, parse_addr,
-    to_hex,
+    some_option, to_hex,
 };
 
 /// The `format` of `wire.json`.
@@ -138,12 +138,6 @@ pub struct VMessage {
     pub digest: Option<Option<VDigest>>,
     /// The delta.
     pub delta: Vec<VNodeDelta>,
-}
-
-fn some_option<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 fn vid(id: &NodeId) -> VId {
@@ -521,22 +515,27 @@ pub fn check_receive(
     v: &WireVectors,
     fresh: &mut dyn FnMut() -> Result<Box<dyn Endpoint>, String>,
 ) -> Vec<String> {
-    check_each(&v.receive, |r| &r.name, fresh, |node, r| {
-        let before = node.request(&init(&r.receiver))?.view;
-        let resp = node.request(&Request::Datagram {
-            now_ms: 1,
-            from: r.from.clone(),
-            hex: r.hex.clone(),
-        })?;
-        let got = resp.rejected.ok_or("no \"rejected\" field")?;
-        if got != r.rejected {
-            return Ok(Some(format!("rejected {got:?}, expected {:?}", r.rejected)));
-        }
-        if got.is_some() && resp.view != before {
-            return Ok(Some("a rejected datagram changed the view".into()));
-        }
-        Ok(None)
-    })
+    check_each(
+        &v.receive,
+        |r| &r.name,
+        fresh,
+        |node, r| {
+            let before = node.request(&init(&r.receiver))?.view;
+            let resp = node.request(&Request::Datagram {
+                now_ms: 1,
+                from: r.from.clone(),
+                hex: r.hex.clone(),
+            })?;
+            let got = resp.rejected.ok_or("no \"rejected\" field")?;
+            if got != r.rejected {
+                return Ok(Some(format!("rejected {got:?}, expected {:?}", r.rejected)));
+            }
+            if got.is_some() && resp.view != before {
+                return Ok(Some("a rejected datagram changed the view".into()));
+            }
+            Ok(None)
+        },
+    )
 }
 
 /// Checks the delta vectors against a node (`fresh` makes one, reused as for
@@ -546,41 +545,47 @@ pub fn check_deltas(
     v: &DeltaVectors,
     fresh: &mut dyn FnMut() -> Result<Box<dyn Endpoint>, String>,
 ) -> Vec<String> {
-    check_each(&v.vectors, |d| &d.name, fresh, |node, d| {
-        let mut last = None;
-        for req in &d.requests {
-            last = Some(node.request(req)?);
-        }
-        let sent = last.and_then(|r| r.sent).unwrap_or_default();
-        let got: Vec<(String, String)> = sent.into_iter().map(|s| (s.to, s.hex)).collect();
-        let want: Vec<(String, String)> = d
-            .expect
-            .iter()
-            .map(|e| (e.to.clone(), e.hex.clone()))
-            .collect();
-        if got == want {
-            return Ok(None);
-        }
-        let show = |v: &[(String, String)]| {
-            v.iter()
-                .map(|(to, hex)| {
-                    let msg = from_hex(hex)
-                        .ok()
-                        .and_then(|b| wire::decode(&b, usize::MAX).ok())
-                        .map(|e| {
-                            serde_json::to_string(&VMessage::from_envelope(&e)).unwrap_or_default()
-                        })
-                        .unwrap_or_else(|| "(undecodable)".into());
-                    format!("\n      to {to}: {hex}\n        {msg}")
-                })
-                .collect::<String>()
-        };
-        Ok(Some(format!(
-            "sent{}\n    expected{}",
-            show(&got),
-            show(&want)
-        )))
-    })
+    check_each(
+        &v.vectors,
+        |d| &d.name,
+        fresh,
+        |node, d| {
+            let mut last = None;
+            for req in &d.requests {
+                last = Some(node.request(req)?);
+            }
+            let sent = last.and_then(|r| r.sent).unwrap_or_default();
+            let got: Vec<(String, String)> = sent.into_iter().map(|s| (s.to, s.hex)).collect();
+            let want: Vec<(String, String)> = d
+                .expect
+                .iter()
+                .map(|e| (e.to.clone(), e.hex.clone()))
+                .collect();
+            if got == want {
+                return Ok(None);
+            }
+            let show = |v: &[(String, String)]| {
+                v.iter()
+                    .map(|(to, hex)| {
+                        let msg = from_hex(hex)
+                            .ok()
+                            .and_then(|b| wire::decode(&b, usize::MAX).ok())
+                            .map(|e| {
+                                serde_json::to_string(&VMessage::from_envelope(&e))
+                                    .unwrap_or_default()
+                            })
+                            .unwrap_or_else(|| "(undecodable)".into());
+                        format!("\n      to {to}: {hex}\n        {msg}")
+                    })
+                    .collect::<String>()
+            };
+            Ok(Some(format!(
+                "sent{}\n    expected{}",
+                show(&got),
+                show(&want)
+            )))
+        },
+    )
 }
 
 /// What an adapter can be checked against: [`check_receive`] and then [`check_deltas`] (the
@@ -607,7 +612,10 @@ pub fn load(dir: &Path) -> Result<(WireVectors, DeltaVectors), String> {
             std::fs::read_to_string(p).map_err(|e| format!("reading {}: {e}", p.display()))?;
         serde_json::from_str(&text).map_err(|e| format!("parsing {}: {e}", p.display()))
     }
-    Ok((read(&dir.join("wire.json"))?, read(&dir.join("deltas.json"))?))
+    Ok((
+        read(&dir.join("wire.json"))?,
+        read(&dir.join("deltas.json"))?,
+    ))
 }
 
 /// A fresh in-process node (the Rust adapter logic over `gossip-core`).
@@ -696,6 +704,21 @@ fn syn(mode: GossipMode, digest: Option<Digest>, delta: Vec<NodeDelta>) -> Messa
         digest,
         delta,
     }
+}
+
+fn ack(cluster: &str, delta: Vec<NodeDelta>) -> Envelope {
+    env(cluster, Message::Ack { delta })
+}
+
+/// A partial digest covering `[start, end)`.
+fn partial(start: &NodeId, end: &NodeId, entries: Vec<DigestEntry>) -> Option<Digest> {
+    Some(Digest {
+        range: Some(DigestRange {
+            start: start.clone(),
+            end: end.clone(),
+        }),
+        entries,
+    })
 }
 
 fn complete(entries: Vec<DigestEntry>) -> Option<Digest> {
@@ -830,52 +853,43 @@ fn generate_wire() -> WireVectors {
     push(
         "ack-with-delta",
         "An Ack carrying an incremental node delta above the peer's watermark.",
-        env(
+        ack(
             t,
-            Message::Ack {
-                delta: vec![inc(
-                    &a,
-                    1,
-                    7,
-                    2,
-                    vec![set(3, "k", b"z"), set(4, "l", b"w")],
-                    4,
-                )],
-            },
+            vec![inc(
+                &a,
+                1,
+                7,
+                2,
+                vec![set(3, "k", b"z"), set(4, "l", b"w")],
+                4,
+            )],
         ),
     );
     push(
         "ack-empty-delta",
         "An Ack with an empty delta (valid on the wire; senders may omit it).",
-        env(t, Message::Ack { delta: vec![] }),
+        ack(t, vec![]),
     );
     push(
         "reset-node-delta",
         "A reset node delta (gc_floor 4): the sender's whole node state, tombstones included, versions above 0.",
-        env(
+        ack(
             t,
-            Message::Ack {
-                delta: vec![NodeDelta {
-                    attestation: None,
-                    node: c.clone(),
-                    generation: 2,
-                    heartbeat: 11,
-                    kind: DeltaKind::Reset { gc_floor: 4 },
-                    updates: vec![set(5, "k0", b"v"), del(6, "k1")],
-                    watermark_after: 6,
-                }],
-            },
+            vec![NodeDelta {
+                attestation: None,
+                node: c.clone(),
+                generation: 2,
+                heartbeat: 11,
+                kind: DeltaKind::Reset { gc_floor: 4 },
+                updates: vec![set(5, "k0", b"v"), del(6, "k1")],
+                watermark_after: 6,
+            }],
         ),
     );
     push(
         "update-less-node-delta",
         "A heartbeat-only node delta (incremental from 3, no updates, watermark_after 3), as sent after a cut.",
-        env(
-            t,
-            Message::Ack {
-                delta: vec![inc(&b, 1, 12, 3, vec![], 3)],
-            },
-        ),
+        ack(t, vec![inc(&b, 1, 12, 3, vec![], 3)]),
     );
     push(
         "ipv6-node-id",
@@ -896,13 +910,7 @@ fn generate_wire() -> WireVectors {
             t,
             syn(
                 GossipMode::PushPull,
-                Some(Digest {
-                    range: Some(DigestRange {
-                        start: b.clone(),
-                        end: a.clone(),
-                    }),
-                    entries: vec![entry(&b, 1, 3, 1), entry(&c, 1, 2, 0)],
-                }),
+                partial(&b, &a, vec![entry(&b, 1, 3, 1), entry(&c, 1, 2, 0)]),
                 vec![],
             ),
         ),
@@ -930,18 +938,16 @@ fn generate_wire() -> WireVectors {
     push(
         "string-and-bin-widths",
         "A 32-byte key (str8, not fixstr), a 256-byte value (bin16), an empty value (bin8 of length 0).",
-        env(
+        ack(
             t,
-            Message::Ack {
-                delta: vec![inc(
-                    &a,
-                    1,
-                    1,
-                    0,
-                    vec![set(1, &"k".repeat(32), &[7u8; 256]), set(2, "e", b"")],
-                    2,
-                )],
-            },
+            vec![inc(
+                &a,
+                1,
+                1,
+                0,
+                vec![set(1, &"k".repeat(32), &[7u8; 256]), set(2, "e", b"")],
+                2,
+            )],
         ),
     );
     push(
@@ -981,12 +987,7 @@ fn generate_wire() -> WireVectors {
             rejected: rejected.map(str::to_owned),
         })
     };
-    let good = env(
-        t,
-        Message::Ack {
-            delta: vec![inc(&b, 1, 2, 0, vec![set(1, "k", b"v")], 1)],
-        },
-    );
+    let good = ack(t, vec![inc(&b, 1, 2, 0, vec![set(1, "k", b"v")], 1)]);
     let good_hex = hexb(&good);
     r(
         "accepted-ack",
@@ -1103,51 +1104,43 @@ fn generate_wire() -> WireVectors {
     r(
         "node-name-too-long",
         "A node name of 65 bytes (max_name_len 64).",
-        hexb(&env(
+        hexb(&ack(
             t,
-            Message::Ack {
-                delta: vec![inc(
-                    &id(&"n".repeat(65), "10.0.0.2:7000"),
-                    1,
-                    1,
-                    0,
-                    vec![],
-                    0,
-                )],
-            },
+            vec![inc(
+                &id(&"n".repeat(65), "10.0.0.2:7000"),
+                1,
+                1,
+                0,
+                vec![],
+                0,
+            )],
         )),
         Some("LimitExceeded"),
     );
     r(
         "key-too-long",
         "A key of 129 bytes (max_key_len 128).",
-        hexb(&env(
+        hexb(&ack(
             t,
-            Message::Ack {
-                delta: vec![inc(&b, 1, 1, 0, vec![set(1, &"k".repeat(129), b"v")], 1)],
-            },
+            vec![inc(&b, 1, 1, 0, vec![set(1, &"k".repeat(129), b"v")], 1)],
         )),
         Some("LimitExceeded"),
     );
     r(
         "value-too-long",
         "A value of 513 bytes (max_value_len 512).",
-        hexb(&env(
+        hexb(&ack(
             t,
-            Message::Ack {
-                delta: vec![inc(&b, 1, 1, 0, vec![set(1, "k", &[0u8; 513])], 1)],
-            },
+            vec![inc(&b, 1, 1, 0, vec![set(1, "k", &[0u8; 513])], 1)],
         )),
         Some("LimitExceeded"),
     );
     r(
         "empty-node-name",
         "A node delta about a node with an empty name.",
-        hexb(&env(
+        hexb(&ack(
             t,
-            Message::Ack {
-                delta: vec![inc(&id("", "10.0.0.2:7000"), 1, 1, 0, vec![], 0)],
-            },
+            vec![inc(&id("", "10.0.0.2:7000"), 1, 1, 0, vec![], 0)],
         )),
         Some("Invalid"),
     );
@@ -1160,52 +1153,35 @@ fn generate_wire() -> WireVectors {
     r(
         "from-above-watermark-after",
         "An incremental node delta with from 3 > watermark_after 2.",
-        hexb(&env(
-            t,
-            Message::Ack {
-                delta: vec![inc(&b, 1, 1, 3, vec![], 2)],
-            },
-        )),
+        hexb(&ack(t, vec![inc(&b, 1, 1, 3, vec![], 2)])),
         Some("Invalid"),
     );
     r(
         "updates-not-increasing",
         "Updates with versions 2 then 2.",
-        hexb(&env(
+        hexb(&ack(
             t,
-            Message::Ack {
-                delta: vec![inc(
-                    &b,
-                    1,
-                    1,
-                    0,
-                    vec![set(2, "k", b"v"), set(2, "l", b"w")],
-                    2,
-                )],
-            },
+            vec![inc(
+                &b,
+                1,
+                1,
+                0,
+                vec![set(2, "k", b"v"), set(2, "l", b"w")],
+                2,
+            )],
         )),
         Some("Invalid"),
     );
     r(
         "update-at-from",
         "An update whose version equals from (must be above it).",
-        hexb(&env(
-            t,
-            Message::Ack {
-                delta: vec![inc(&b, 1, 1, 1, vec![set(1, "k", b"v")], 1)],
-            },
-        )),
+        hexb(&ack(t, vec![inc(&b, 1, 1, 1, vec![set(1, "k", b"v")], 1)])),
         Some("Invalid"),
     );
     r(
         "update-above-watermark-after",
         "An update with version 3 > watermark_after 2.",
-        hexb(&env(
-            t,
-            Message::Ack {
-                delta: vec![inc(&b, 1, 1, 0, vec![set(3, "k", b"v")], 2)],
-            },
-        )),
+        hexb(&ack(t, vec![inc(&b, 1, 1, 0, vec![set(3, "k", b"v")], 2)])),
         Some("Invalid"),
     );
     // compressed frames (wire.md "Compressed frame"); the frames are miniz_oxide's, but any
@@ -1293,22 +1269,20 @@ fn generate_wire() -> WireVectors {
 /// (at most 512 bytes each, `max_value_len`) are sized to fill the datagram.
 fn at_mtu(cluster: &str, a: &NodeId, len: usize) -> Envelope {
     let mk = |x: usize, m: usize| {
-        env(
+        ack(
             cluster,
-            Message::Ack {
-                delta: vec![inc(
-                    a,
-                    1,
-                    1,
-                    0,
-                    vec![
-                        set(1, "k1", &vec![b'x'; 512]),
-                        set(2, "k2", &vec![b'y'; x]),
-                        set(3, "k3", &vec![b'z'; m]),
-                    ],
-                    3,
-                )],
-            },
+            vec![inc(
+                a,
+                1,
+                1,
+                0,
+                vec![
+                    set(1, "k1", &vec![b'x'; 512]),
+                    set(2, "k2", &vec![b'y'; x]),
+                    set(3, "k3", &vec![b'z'; m]),
+                ],
+                3,
+            )],
         )
     };
     for x in (400..=512).rev() {
@@ -1399,6 +1373,8 @@ fn generate_deltas() -> Result<DeltaVectors, String> {
     let d = id("d", "10.0.0.4:7000");
     let p = id("p", "10.0.0.16:7000");
     let pa = "10.0.0.16:7000";
+    let qa = "10.0.0.17:7000";
+    let q = id("q", qa);
     let t = "test";
     let base = node_config();
     let pp =
@@ -1448,21 +1424,18 @@ fn generate_deltas() -> Result<DeltaVectors, String> {
         writes(&base).recv(pa, &pp(vec![entry(&a, 1, 0, 3), entry(&p, 1, 1, 0)])),
     );
     let pull = |entries: Vec<DigestEntry>| env(t, syn(GossipMode::Pull, complete(entries), vec![]));
+    // a gossiped twice (heartbeat 2); p has all of a's changes
+    let after_two_rounds = |digest: &Envelope| writes(&base).gossip(pa).gossip(pa).recv(pa, digest);
+    let up_to_date = vec![entry(&a, 1, 0, 3), entry(&p, 1, 1, 0)];
     add(
         "heartbeat-only-node-delta",
         "p's pull Syn: p has all of a's changes but an older heartbeat (a gossiped twice, heartbeat 2). The pull SynAck has no digest, so the node delta carries the heartbeat: incremental from 3 with no updates and watermark_after 3.",
-        writes(&base)
-            .gossip(pa)
-            .gossip(pa)
-            .recv(pa, &pull(vec![entry(&a, 1, 0, 3), entry(&p, 1, 1, 0)])),
+        after_two_rounds(&pull(up_to_date.clone())),
     );
     add(
         "push-pull-heartbeat-news-travels-in-the-digest",
         "The same as a push-pull Syn: a's heartbeat 2 is in the SynAck's digest, so the delta is empty (protocol.md §4: no heartbeat-only node deltas in push-pull).",
-        writes(&base)
-            .gossip(pa)
-            .gossip(pa)
-            .recv(pa, &pp(vec![entry(&a, 1, 0, 3), entry(&p, 1, 1, 0)])),
+        after_two_rounds(&pp(up_to_date)),
     );
     add(
         "digest-heartbeats-are-received",
@@ -1487,70 +1460,61 @@ fn generate_deltas() -> Result<DeltaVectors, String> {
     );
     let mut cut1 = base.clone();
     cut1.max_delta_updates = Some(1);
+    // q's digest, behind on every node a knows, with c at generation `cg`
+    let behind = |cg: u64| {
+        vec![
+            entry(&b, 1, 1, 1),
+            entry(&c, cg, 1, 0),
+            entry(&d, 1, 1, 0),
+            entry(&q, 1, 1, 0),
+        ]
+    };
     add(
         "update-less-node-deltas-after-a-cut",
         "max_delta_updates = 1; a knows b, c, d (from p's push) and has its own 3 updates; q's pull digest is behind on every node. The first node delta (a, the smallest id) is cut after 1 update; the others get update-less node deltas (incremental from the peer's digest watermark) carrying only their heartbeat.",
-        writes(&cut1).recv(pa, &learn).recv(
-            "10.0.0.17:7000",
-            &pull(vec![
-                entry(&b, 1, 1, 1),
-                entry(&c, 2, 1, 0),
-                entry(&d, 1, 1, 0),
-                entry(&id("q", "10.0.0.17:7000"), 1, 1, 0),
-            ]),
-        ),
+        writes(&cut1).recv(pa, &learn).recv(qa, &pull(behind(2))),
     );
     add(
         "push-pull-after-a-cut-only-missing-generations-get-update-less-node-deltas",
         "The same state, q's push-pull digest behind on every node but holding c at generation 1 (a holds 2). a's node delta is cut after 1 update; b (behind, same generation) and d (heartbeat only) get nothing, their heartbeats being in a's digest; c, whose generation q lacks, gets an update-less node delta incremental from 0 (watermark_after 0) that carries the generation.",
-        writes(&cut1).recv(pa, &learn).recv(
-            "10.0.0.17:7000",
-            &pp(vec![
-                entry(&b, 1, 1, 1),
-                entry(&c, 1, 1, 0),
-                entry(&d, 1, 1, 0),
-                entry(&id("q", "10.0.0.17:7000"), 1, 1, 0),
-            ]),
-        ),
+        writes(&cut1).recv(pa, &learn).recv(qa, &pp(behind(1))),
     );
     add(
         "learned-nodes-in-id-order",
         "a forwards what it learned about b, c, d to q, who knows none of them, in ascending node id order (a, b, c, d), c with its tombstone.",
-        Script::new(&base).set("k0", b"v0").recv(pa, &learn).recv(
-            "10.0.0.17:7000",
-            &pp(vec![entry(&id("q", "10.0.0.17:7000"), 1, 1, 0)]),
-        ),
+        Script::new(&base)
+            .set("k0", b"v0")
+            .recv(pa, &learn)
+            .recv(qa, &pp(vec![entry(&q, 1, 1, 0)])),
     );
-    add(
-        "reset-after-tombstone-collection",
-        "a set k0 (v1), deleted it (v2), set k1 (v3), then collected its tombstones (gc_floor 2). p's watermark for a is 1, below the gc_floor: a sends a reset (gc_floor 2) with its whole node state (k1 at version 3).",
+    // a sets k0 (v1), deletes it (v2), sets k1 (v3), collects its tombstones (gc_floor 2)
+    let collected = || {
         Script::new(&base)
             .set("k0", b"v0")
             .delete("k0")
             .set("k1", b"v1")
             .collect(&a)
-            .recv(pa, &pp(vec![entry(&a, 1, 0, 1), entry(&p, 1, 1, 0)])),
+    };
+    add(
+        "reset-after-tombstone-collection",
+        "a set k0 (v1), deleted it (v2), set k1 (v3), then collected its tombstones (gc_floor 2). p's watermark for a is 1, below the gc_floor: a sends a reset (gc_floor 2) with its whole node state (k1 at version 3).",
+        collected().recv(pa, &pp(vec![entry(&a, 1, 0, 1), entry(&p, 1, 1, 0)])),
     );
     add(
         "incremental-at-the-gc-floor",
         "As above, but p's watermark for a is 2 (= the gc_floor): an incremental node delta from 2 suffices.",
-        Script::new(&base)
-            .set("k0", b"v0")
-            .delete("k0")
-            .set("k1", b"v1")
-            .collect(&a)
-            .recv(pa, &pp(vec![entry(&a, 1, 0, 2), entry(&p, 1, 1, 0)])),
+        collected().recv(pa, &pp(vec![entry(&a, 1, 0, 2), entry(&p, 1, 1, 0)])),
     );
     add(
         "reset-of-a-learned-node-after-gc",
         "a learned c's tombstone (c: set x v1, delete x v2) and collected c's tombstones (gc_floor 2); q lacks c: a sends c as a reset (gc_floor 2, no updates, watermark_after 2).",
         Script::new(&base).recv(pa, &learn).collect(&c).recv(
-            "10.0.0.17:7000",
+            qa,
             &pp(vec![
                 entry(&a, 1, 0, 0),
                 entry(&b, 1, 5, 3),
                 entry(&d, 1, 3, 0),
-                entry(&id("q", "10.0.0.17:7000"), 1, 1, 0),
+                entry(&q, 1, 1, 0),
             ]),
         ),
     );
@@ -1659,13 +1623,7 @@ fn generate_deltas() -> Result<DeltaVectors, String> {
                 t,
                 syn(
                     GossipMode::PushPull,
-                    Some(Digest {
-                        range: Some(DigestRange {
-                            start: many[10].clone(),
-                            end: many[13].clone(),
-                        }),
-                        entries: vec![entry(&many[10], 1, 2, 0)],
-                    }),
+                    partial(&many[10], &many[13], vec![entry(&many[10], 1, 2, 0)]),
                     vec![],
                 ),
             ),
@@ -1711,13 +1669,11 @@ fn generate_deltas() -> Result<DeltaVectors, String> {
                     t,
                     syn(
                         GossipMode::PushPull,
-                        Some(Digest {
-                            range: Some(DigestRange {
-                                start: many[10].clone(),
-                                end: many[13].clone(),
-                            }),
-                            entries: vec![entry(&many[10], 1, 2, 0), entry(&many[30], 1, 3, 0)],
-                        }),
+                        partial(
+                            &many[10],
+                            &many[13],
+                            vec![entry(&many[10], 1, 2, 0), entry(&many[30], 1, 3, 0)],
+                        ),
                         vec![],
                     ),
                 ),
@@ -1738,17 +1694,15 @@ fn generate_deltas() -> Result<DeltaVectors, String> {
                     t,
                     syn(
                         GossipMode::PushPull,
-                        Some(Digest {
-                            range: Some(DigestRange {
-                                start: a.clone(),
-                                end: many[1].clone(),
-                            }),
-                            entries: vec![
+                        partial(
+                            &a,
+                            &many[1],
+                            vec![
                                 entry(&many[0], 1, 2, 0),
                                 entry(&p, 1, 1, 0),
                                 entry(&stranger, 1, 1, 0),
                             ],
-                        }),
+                        ),
                         vec![],
                     ),
                 ),

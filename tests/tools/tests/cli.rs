@@ -4,9 +4,8 @@
 
 use std::process::{Command, Output};
 
-use gossip_conformance::harness::conformance_config;
+use gossip_conformance::harness::{conformance_config, fixed_walk};
 use gossip_conformance::trace::from_actions;
-use stateright::Model;
 
 const BINARIES: [(&str, &str); 3] = [
     ("gossip-kit", env!("CARGO_BIN_EXE_gossip-kit")),
@@ -49,16 +48,7 @@ fn an_unknown_option_is_a_usage_error_with_exit_2() {
 #[test]
 fn gossip_kit_replays_a_conforming_trace_strictly_and_with_properties() {
     let model = conformance_config(3, 2, 3, false).into_model();
-    let mut s = model.init_states().remove(0);
-    let mut actions = Vec::new();
-    for i in 0..40usize {
-        let mut enabled = Vec::new();
-        model.actions(&s, &mut enabled);
-        let a = enabled[(i * 7919) % enabled.len()].clone();
-        s = model.next_state(&s, a.clone()).expect("enabled");
-        actions.push(a);
-    }
-    let trace = from_actions(&model, &actions, true, None);
+    let trace = from_actions(&model, &fixed_walk(&model, 40), true, None);
     let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("gossip-kit-replay.json");
     std::fs::write(&file, serde_json::to_string(&trace).expect("serialisable")).expect("written");
     let file = file.to_str().expect("a UTF-8 path");

@@ -18,7 +18,6 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use gossip_conformance::check::render_trace;
 use gossip_conformance::driver::Backend;
 use gossip_conformance::harness::{RunResult, run_cases};
 use gossip_conformance::trace::{Trace, replay_properties_with, replay_with, seeded_bug_traces};
@@ -144,14 +143,7 @@ fn seeded_bugs(backend: &Backend, what: &str) -> ExitCode {
                     println!(
                         "gossip-kit: {what}: HAS the seeded bug {bug}: {p} is violated at step {step} of its counterexample ({} steps):\n{}",
                         trace.steps.len(),
-                        render_trace(
-                            &trace.config.clone().into_model(),
-                            &trace
-                                .steps
-                                .iter()
-                                .map(|s| s.action.clone())
-                                .collect::<Vec<_>>()
-                        )
+                        trace.render()
                     );
                     code = ExitCode::from(1);
                 }
@@ -227,7 +219,7 @@ fn main() -> ExitCode {
                 f.reason,
                 f.actions.len(),
                 serde_json::to_string(&f.model.cfg).unwrap_or_default(),
-                render_trace(&f.model, &f.actions)
+                gossip_model::format::run(&f.model, &f.actions)
             );
             let trace = from_actions(
                 &f.model,
