@@ -23,10 +23,14 @@ use gossip_conformance::harness::{RunResult, run_cases};
 use gossip_conformance::trace::{Trace, replay_properties_with, replay_with, seeded_bug_traces};
 use gossip_model::trace::from_actions;
 
-/// The conformance kit: drives an implementation in any language through random model traces,
-/// or replays one trace file (--replay).
+/// The conformance kit (docs/spec/conformance-kit.md): drives an implementation in any language
+/// through random model traces and compares every step with the model, or replays one trace
+/// file (--replay, docs/spec/traces.md).
+///
+/// Exit 0: conforms (or the replayed trace conforms, or is safe); 1: divergence or violation;
+/// 2: usage error, unreadable trace, or the adapter cannot be started.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// The adapter command, run with `sh -c` once per node; without it, the in-process Rust
     /// cores are tested.

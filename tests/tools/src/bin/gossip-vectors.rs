@@ -13,9 +13,11 @@ use clap::{Parser, Subcommand};
 use gossip_conformance::driver::Backend;
 use gossip_conformance::vectors::{check_adapter, check_encoding, endpoint, generate, load};
 
-/// Wire and delta test vectors.
+/// Generates or checks the wire and delta test vectors (docs/spec/test-vectors.md).
+///
+/// Exit 0: every vector passes; 1: a vector fails; 2: usage or I/O error.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(subcommand)]
     cmd: Cmd,
