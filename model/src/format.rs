@@ -2,6 +2,8 @@
 
 use std::fmt::Write;
 
+use stateright::Model;
+
 use crate::{
     Change, DeltaKind, DigestEntry, GossipAction, GossipModel, GossipState, Msg, NodeDelta,
     NodeView, Status, Update,
@@ -204,6 +206,34 @@ pub fn state(s: &GossipState) -> String {
     }
     if !s.violations.is_empty() {
         let _ = writeln!(out, "violations: {:?}", s.violations);
+    }
+    out
+}
+
+/// A run of `actions` from the model's initial state, rendered as `gossip-check` renders a
+/// counterexample: numbered events ([`step`]), each followed by the state it leads to
+/// ([`state`]); it stops at the first action the model does not enable.
+pub fn run(m: &GossipModel, actions: &[GossipAction]) -> String {
+    let mut out = String::new();
+    let width = (actions.len() + 1).to_string().len();
+    let show = |out: &mut String, s: &GossipState| {
+        for line in state(s).lines() {
+            let _ = writeln!(out, "  {:>width$}    | {line}", "");
+        }
+    };
+    let mut s = m.init_states().remove(0);
+    let _ = writeln!(out, "  {:>width$}. initial state", 0);
+    show(&mut out, &s);
+    for (i, a) in actions.iter().enumerate() {
+        let _ = writeln!(out, "  {:>width$}. {}", i + 1, step(m, &s, a));
+        match m.next_state(&s, a.clone()) {
+            Some(t) => s = t,
+            None => {
+                let _ = writeln!(out, "  {:>width$}    | (not enabled in the model)", "");
+                break;
+            }
+        }
+        show(&mut out, &s);
     }
     out
 }

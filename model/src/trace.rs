@@ -2,7 +2,7 @@
 //! then the steps (model actions in their serde form), each with an optional expected abstract
 //! state. Pure data plus the export of stateright paths ([`from_path`], used by
 //! `gossip-check --trace-out`); serialising to JSON and replaying against the implementation
-//! live in the crates that need them (`gossip-conformance::trace`, `gossip-replay`).
+//! live in the crates that need them (`gossip-conformance::trace`, `gossip-kit --replay`).
 
 use std::collections::BTreeMap;
 
@@ -118,6 +118,17 @@ pub fn from_lasso(
 }
 
 impl Trace {
+    /// The trace's actions, in order.
+    pub fn actions(&self) -> Vec<GossipAction> {
+        self.steps.iter().map(|s| s.action.clone()).collect()
+    }
+
+    /// The trace rendered as `gossip-check` renders a counterexample ([`crate::format::run`]
+    /// on the model of its configuration).
+    pub fn render(&self) -> String {
+        crate::format::run(&self.config.clone().into_model(), &self.actions())
+    }
+
     /// Whether the trace is a lasso whose cycle, replayed in the model, really returns to the
     /// state where it starts (each step enabled, and the state after the last cycle step equal
     /// to the state before the first). `false` for finite traces.

@@ -3,26 +3,23 @@
 # repository is never touched), runs the conformance test there, and expects it to FAIL with a
 # shrunk trace. Prints one line per fault: caught or MISSED, and the shrunk trace's length.
 #   tests/faults/run.sh [PATCH...]        (default: every patch)
-# Env: FAULTS_TARGET_DIR (default: $CARGO_TARGET_DIR/faults if CARGO_TARGET_DIR is set, else
-#      /work/targets/conf-faults), PROPTEST_CASES (default 256), SCRATCH (default
+# Env: FAULTS_TARGET_DIR (default: $CARGO_TARGET_DIR/faults, where CARGO_TARGET_DIR defaults
+#      to the repository's target), PROPTEST_CASES (default 256), SCRATCH (default
 #      /tmp/gossip-faults).
 #
 # The patched workspace is never built into the caller's target dir: its crates have the same
 # names, versions and (path-independent) metadata hashes as the real ones, so cargo would take
 # the patched artifacts for fresh ones afterwards (seen: `cargo run` then ran a patched
-# gossip-replay). Instead, the first run seeds its own target dir with a copy of the caller's
+# replay binary). Instead, the first run seeds its own target dir with a copy of the caller's
 # compiled registry dependencies (every gossip-* artifact removed), so only the workspace
 # crates are rebuilt.
 set -u
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 scratch="${SCRATCH:-/tmp/gossip-faults}"
-main_target="${CARGO_TARGET_DIR:-}"
-if [ -n "$main_target" ]; then
-  case "$main_target" in /*) ;; *) main_target="$root/$main_target" ;; esac
-fi
-export CARGO_TARGET_DIR="${FAULTS_TARGET_DIR:-${main_target:+$main_target/faults}}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/targets/conf-faults}"
-if [ -n "$main_target" ] && [ -d "$main_target/release/deps" ] && [ ! -d "$CARGO_TARGET_DIR/release" ]; then
+main_target="${CARGO_TARGET_DIR:-$root/target}"
+case "$main_target" in /*) ;; *) main_target="$root/$main_target" ;; esac
+export CARGO_TARGET_DIR="${FAULTS_TARGET_DIR:-$main_target/faults}"
+if [ -d "$main_target/release/deps" ] && [ ! -d "$CARGO_TARGET_DIR/release" ]; then
   mkdir -p "$CARGO_TARGET_DIR/release"
   for d in deps build .fingerprint; do
     [ -d "$main_target/release/$d" ] && cp -r "$main_target/release/$d" "$CARGO_TARGET_DIR/release/"
@@ -39,7 +36,7 @@ for p in "${patches[@]}"; do
   # The committed tree (HEAD), so that uncommitted edits elsewhere cannot break the patches.
   git -C "$root" archive HEAD | tar -x -C "$scratch"
   # Start without recorded regressions, so that the fault must be found afresh.
-  rm -f "$scratch"/tests/tests/*.regressions
+  rm -f "$scratch"/tests/conformance/tests/*.regressions
   if ! patch -s -p1 -d "$scratch" < "$p"; then
     echo "$name: patch does not apply"; missed=$((missed+1)); continue
   fi

@@ -4,7 +4,7 @@ gossip-kit-node) with the same random request sequence and compare every respons
 datagrams (byte for byte), `rejected`, `version` and `view`.
 
     python3 tests/python/diff_adapters.py "python3 tests/python/kit_node.py" \
-        /work/targets/kit/debug/gossip-kit-node --runs 50 --seed 1
+        target/release/gossip-kit-node --runs 50 --seed 1
 
 Focus: what the model-driven kit does not reach: small MTUs and max_digest_len (partial
 digests, byte cuts), rotate_delta_start, many nodes, pull and push modes, bad datagrams.

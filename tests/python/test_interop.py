@@ -1,6 +1,6 @@
 """Interop over real UDP with the Rust `gossipd` (skipped unless GOSSIPD names its binary):
 
-    GOSSIPD=/work/targets/node/release/gossipd python3 -m unittest tests/python/test_interop.py
+    GOSSIPD=target/release/gossipd python3 -m unittest tests/python/test_interop.py
 """
 import json
 import os

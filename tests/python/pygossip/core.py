@@ -322,45 +322,39 @@ class Core:
     def _next_version(self) -> int:
         return self.own.watermark + 1
 
-    def set(self, key: str, value: bytes, now: float) -> int:
-        now = self._now(now)
+    def _write_key(self, key: str, value, op: int) -> int:
+        """A set (value: bytes) or delete (value: None) of an own key, after the write checks:
+        the key's limits, then the value's, then the number of keys."""
         self._check_write()
         if not key:
             raise WriteError("limit", "empty key")
         if len(key.encode()) > self.limits.max_key_len:
             raise WriteError("limit", "key too long")
-        if len(value) > self.limits.max_value_len:
+        if value is not None and len(value) > self.limits.max_value_len:
             raise WriteError("limit", "value too long")
         own = self.own
         if key not in own.entries and len(own.entries) >= self.limits.max_keys_per_node:
             raise WriteError("limit", "too many keys")
         v = self._next_version()
-        own.entries[key] = (v, bytes(value))
-        own.tomb_since.pop(key, None)
+        own.entries[key] = (v, value)
         own.watermark = v
-        sig = self._sign(Update(v, OP_SET, key, bytes(value)))
+        sig = self._sign(Update(v, op, key, value))
         if sig is not None:
             own.sigs[key] = sig
+        return v
+
+    def set(self, key: str, value: bytes, now: float) -> int:
+        now = self._now(now)
+        value = bytes(value)
+        v = self._write_key(key, value, OP_SET)
+        self.own.tomb_since.pop(key, None)
         self._attest()
         return v
 
     def delete(self, key: str, now: float) -> int:
         now = self._now(now)
-        self._check_write()
-        if not key:
-            raise WriteError("limit", "empty key")
-        if len(key.encode()) > self.limits.max_key_len:
-            raise WriteError("limit", "key too long")
-        own = self.own
-        if key not in own.entries and len(own.entries) >= self.limits.max_keys_per_node:
-            raise WriteError("limit", "too many keys")
-        v = self._next_version()
-        own.entries[key] = (v, None)
-        own.tomb_since[key] = now
-        own.watermark = v
-        sig = self._sign(Update(v, OP_DELETE, key))
-        if sig is not None:
-            own.sigs[key] = sig
+        v = self._write_key(key, None, OP_DELETE)
+        self.own.tomb_since[key] = now
         self._attest()
         return v
 

@@ -149,7 +149,7 @@ struct RunArgs {
     json: Option<PathBuf>,
     /// Write the first counterexample (or, if no property is violated, the first example found)
     /// as a `gossip-trace/1` JSON trace (docs/spec/traces.md), replayable against the
-    /// implementation with `gossip-replay`. Nothing is written if the run found no trace.
+    /// implementation with `gossip-kit --replay`. Nothing is written if the run found no trace.
     #[arg(long, value_name = "PATH")]
     trace_out: Option<PathBuf>,
     /// List the protocol variants and exit.

@@ -33,7 +33,7 @@ use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
 use stateright::Model;
 
-use crate::check::{Counters, check_step, correct_model, render_trace};
+use crate::check::{Counters, check_step, correct_model};
 use crate::cluster::Cluster;
 use crate::driver::Backend;
 use crate::scenario::{Plan, Scenario};
@@ -75,6 +75,21 @@ impl fmt::Debug for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&gossip_model::format::action(&self.0))
     }
+}
+
+/// A fixed walk of `len` steps of `model` from its initial state (step `i` takes the enabled
+/// action at index `7919 i` modulo their number): a correct run, for tests of replay.
+pub fn fixed_walk(model: &GossipModel, len: usize) -> Vec<GossipAction> {
+    let mut s = model.init_states().remove(0);
+    let mut actions = Vec::with_capacity(len);
+    for i in 0..len {
+        let mut enabled = Vec::new();
+        model.actions(&s, &mut enabled);
+        let a = enabled[(i * 7919) % enabled.len()].clone();
+        s = model.next_state(&s, a.clone()).expect("enabled");
+        actions.push(a);
+    }
+    actions
 }
 
 /// A conformance configuration: every feature and fault enabled, fanout 1, push-pull, a
@@ -323,7 +338,7 @@ impl StateMachineTest for Conformance {
                 gossip_model::format::action(&t.0),
                 sut.trace.len(),
                 serde_json::to_string(&sut.model.cfg).unwrap_or_default(),
-                render_trace(&sut.model, &sut.trace)
+                gossip_model::format::run(&sut.model, &sut.trace)
             );
         }
         STEPS.with(|c| c.set(c.get() + 1));

@@ -76,7 +76,7 @@ fn redelivered_datagrams_replay_on_the_implementation() {
                 report.divergence.is_none(),
                 "ordered {ordered}, seed {seed}: {:?}\n{}",
                 report.divergence,
-                gossip_conformance::check::render_trace(&model, &actions)
+                gossip_model::format::run(&model, &actions)
             );
             assert_eq!(report.steps, actions.len());
         }

@@ -1,14 +1,13 @@
 //! The conformance kit (docs/spec/conformance-kit.md) proven on real adapters: the Rust
-//! implementation passes through its adapter process (`gossip-kit-node`), each deliberately
-//! broken mode of that adapter is caught with a short shrunk trace, and, when present, the
-//! independent Python implementation (`tests/python/kit_node.py`) passes and its broken
-//! variants are caught.
+//! implementation passes through its adapter process (`gossip-kit-node`), as do the test
+//! vectors, each deliberately broken mode of that adapter is caught with a short shrunk trace,
+//! and, when present, the independent Python implementation (`tests/python/kit_node.py`)
+//! passes and its broken variants are caught.
 
-use std::path::PathBuf;
-
-use gossip_conformance::driver::Backend;
+use gossip_conformance::driver::{Backend, python_adapter};
 use gossip_conformance::harness::{RunResult, run_cases};
 use gossip_conformance::kit::Fault;
+use gossip_conformance::vectors::{check_adapter, endpoint, load, repository_dir};
 
 fn rust_adapter(fault: Option<&str>) -> Backend {
     let bin = env!("CARGO_BIN_EXE_gossip-kit-node");
@@ -34,6 +33,13 @@ fn the_rust_implementation_passes_the_kit_through_its_adapter_process() {
             f.reason
         ),
     }
+}
+
+#[test]
+fn every_vector_holds_through_the_rust_adapter_process() {
+    let (w, d) = load(&repository_dir()).expect("the vector files");
+    let bad = check_adapter(&w, &d, &mut || endpoint(&rust_adapter(None)));
+    assert!(bad.is_empty(), "failing vectors:\n{}", bad.join("\n"));
 }
 
 #[test]
@@ -64,34 +70,10 @@ fn the_kit_catches_every_broken_mode_of_the_rust_adapter_with_a_short_trace() {
     }
 }
 
-/// The Python adapter: `GOSSIP_KIT_PYTHON_ADAPTER`, else `tests/python/kit_node.py`; `None`
-/// (the test is skipped) if it or `python3` is absent.
-fn python_adapter() -> Option<PathBuf> {
-    let path = std::env::var_os("GOSSIP_KIT_PYTHON_ADAPTER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/kit_node.py"));
-    let python = std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    (python && path.is_file()).then_some(path)
-}
-
-fn python_backend(path: &std::path::Path, bug: Option<&str>) -> Backend {
-    let mut env = vec![("PYTHONDONTWRITEBYTECODE".to_owned(), "1".to_owned())];
-    if let Some(b) = bug {
-        env.push(("PYGOSSIP_BUG".to_owned(), b.to_owned()));
-    }
-    Backend::Command {
-        cmd: format!("python3 '{}'", path.display()),
-        env,
-    }
-}
-
 /// Runs the Python implementation's broken variants through the kit; each must be caught.
 fn python_variants_are_caught(path: &std::path::Path, bugs: &[&str]) {
     for bug in bugs {
-        match run_cases(python_backend(path, Some(bug)), 300, 7, 50, 300, true) {
+        match run_cases(Backend::python(path, Some(bug)), 300, 7, 50, 300, true) {
             RunResult::Pass { steps, .. } => {
                 panic!("the kit misses the Python variant {bug} ({steps} steps)")
             }
@@ -109,7 +91,7 @@ fn the_python_implementation_passes_the_kit_and_its_broken_variants_are_caught()
         eprintln!("skipped: python3 or the Python adapter (tests/python/kit_node.py) is absent");
         return;
     };
-    match run_cases(python_backend(&path, None), 32, 1, 50, 1_000, true) {
+    match run_cases(Backend::python(&path, None), 32, 1, 50, 1_000, true) {
         RunResult::Pass { .. } => {}
         RunResult::Fail(f) => panic!(
             "the Python implementation diverges after {} steps: {}",
@@ -121,7 +103,7 @@ fn the_python_implementation_passes_the_kit_and_its_broken_variants_are_caught()
     python_variants_are_caught(&path, &["no-heartbeat-bump", "gc-without-reset"]);
 }
 
-/// `cargo test --release -p gossip-conformance --test kit -- --ignored` (about 15 s). The
+/// `cargo test --release -p gossip-tools --test kit -- --ignored` (about 15 s). The
 /// Python variant `apply-past-gap` is not listed: random traces do not reach a gap within a
 /// generation for a node the receiver still knows (docs/spec/conformance-kit.md §8).
 #[test]

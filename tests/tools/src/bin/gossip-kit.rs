@@ -2,21 +2,35 @@
 //! (docs/spec/conformance-kit.md). Starts one adapter process per node (`sh -c COMMAND`,
 //! speaking `gossip-kit/1`), runs N random model traces through it with proptest, compares
 //! every step with the model, and on the first divergence prints the shrunk trace in
-//! gossip-check format and writes it as a gossip-trace/1 file. Exit 0: every case conforms;
-//! 1: divergence; 2: usage error or the adapter cannot be started.
+//! gossip-check format and writes it as a gossip-trace/1 file. Without `--node-cmd`, the
+//! in-process Rust cores are tested.
+//!
+//! `gossip-kit [--node-cmd 'COMMAND'] --replay TRACE.json [--properties]` is the one way to run
+//! a trace file (docs/spec/traces.md, e.g. `gossip-check --trace-out`) against an
+//! implementation: strictly (every step must conform to the model of the trace's
+//! configuration), or with `--properties` (for traces of a seeded-bug variant) checking the
+//! correct model's safety properties on the abstracted state after every step and after
+//! settling.
+//!
+//! Exit 0: every case conforms (or the trace conforms, or is safe); 1: divergence or
+//! violation; 2: usage error, unreadable trace, or the adapter cannot be started.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use gossip_conformance::check::render_trace;
 use gossip_conformance::driver::Backend;
 use gossip_conformance::harness::{RunResult, run_cases};
 use gossip_conformance::trace::{Trace, replay_properties_with, replay_with, seeded_bug_traces};
 use gossip_model::trace::from_actions;
 
-/// The conformance kit: drives an implementation in any language through model traces.
+/// The conformance kit (docs/spec/conformance-kit.md): drives an implementation in any language
+/// through random model traces and compares every step with the model, or replays one trace
+/// file (--replay, docs/spec/traces.md).
+///
+/// Exit 0: conforms (or the replayed trace conforms, or is safe); 1: divergence or violation;
+/// 2: usage error, unreadable trace, or the adapter cannot be started.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// The adapter command, run with `sh -c` once per node; without it, the in-process Rust
     /// cores are tested.
@@ -68,21 +82,26 @@ fn replay_file(file: &str, properties: bool, backend: &Backend, what: &str) -> E
     };
     if properties {
         match replay_properties_with(&trace, &[], true, backend) {
-            Ok(r) => match r.violation {
-                Some((step, p)) => {
-                    println!("gossip-kit: {what}: {file}: violates at step {step}: {p}");
-                    ExitCode::from(1)
+            Ok(r) => {
+                for (step, why) in &r.stutters {
+                    println!("step {step}: stutter ({why})");
                 }
-                None => {
-                    println!(
-                        "gossip-kit: {what}: {file}: safe ({} steps applied, {} stutters, {} settling steps)",
-                        r.applied,
-                        r.stutters.len(),
-                        r.settle_steps
-                    );
-                    ExitCode::SUCCESS
+                match r.violation {
+                    Some((step, p)) => {
+                        println!("gossip-kit: {what}: {file}: violates at step {step}: {p}");
+                        ExitCode::from(1)
+                    }
+                    None => {
+                        println!(
+                            "gossip-kit: {what}: {file}: safe ({} steps applied, {} stutters, {} settling steps); every safety property holds",
+                            r.applied,
+                            r.stutters.len(),
+                            r.settle_steps
+                        );
+                        ExitCode::SUCCESS
+                    }
                 }
-            },
+            }
             Err(e) => {
                 eprintln!("gossip-kit: {what}: {e}");
                 ExitCode::from(2)
@@ -128,14 +147,7 @@ fn seeded_bugs(backend: &Backend, what: &str) -> ExitCode {
                     println!(
                         "gossip-kit: {what}: HAS the seeded bug {bug}: {p} is violated at step {step} of its counterexample ({} steps):\n{}",
                         trace.steps.len(),
-                        render_trace(
-                            &trace.config.clone().into_model(),
-                            &trace
-                                .steps
-                                .iter()
-                                .map(|s| s.action.clone())
-                                .collect::<Vec<_>>()
-                        )
+                        trace.render()
                     );
                     code = ExitCode::from(1);
                 }
@@ -211,7 +223,7 @@ fn main() -> ExitCode {
                 f.reason,
                 f.actions.len(),
                 serde_json::to_string(&f.model.cfg).unwrap_or_default(),
-                render_trace(&f.model, &f.actions)
+                gossip_model::format::run(&f.model, &f.actions)
             );
             let trace = from_actions(
                 &f.model,

@@ -307,7 +307,9 @@ pub struct KitView {
     pub forgotten: Vec<KitForgotten>,
 }
 
-fn some_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+/// Deserialises a present field (`null` included) as `Some`, so that a missing field (`None`,
+/// with `#[serde(default)]`) and `null` (`Some(None)`) differ.
+pub(crate) fn some_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)

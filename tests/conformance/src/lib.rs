@@ -6,17 +6,18 @@
 //! * [`driver`]: how the harness talks to one node: in process, or through the conformance
 //!   kit's JSON-lines protocol to an adapter process in any language.
 //! * [`kit`]: the kit protocol `gossip-kit/1` (`docs/spec/conformance-kit.md`) and the Rust
-//!   adapter logic (`gossip-kit-node`).
+//!   adapter logic (the `gossip-kit-node` binary of `gossip-tools`).
 //! * [`check`]: one conformance step (messages match, states equal, safety properties hold),
 //!   with the documented refinements.
 //! * [`harness`]: the proptest state-machine test (reference = the stateright model).
 //! * [`scenario`]: the scenario templates the harness's generator mixes into its random walks.
 //! * [`trace`]: the language-neutral JSON trace format (`docs/spec/traces.md`), export of
-//!   stateright paths, and replay against the implementation (`gossip-replay`).
-//!
+//!   stateright paths, and replay against the implementation (`gossip-kit --replay`).
 //! * [`vectors`]: the wire and delta test vectors (`tests/vectors/`, `docs/spec/test-vectors.md`).
 //!
-//! The algebraic laws (quickcheck) and the harness itself run from `tests/tests/`.
+//! The harness, the seeded-bug replays, the algebraic laws (quickcheck) and the vector checks
+//! run from this crate's `tests/`; the user-facing binaries built on it (`gossip-kit`,
+//! `gossip-kit-node`, `gossip-vectors`) are the crate `gossip-tools` (`tests/tools/`).
 
 #![forbid(unsafe_code)]
 

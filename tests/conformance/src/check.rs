@@ -264,33 +264,3 @@ pub fn check_step(
     counters.steps += 1;
     Ok(())
 }
-
-/// Renders a model trace as gossip-check does: numbered protocol events, each followed by
-/// the model state it leads to.
-pub fn render_trace(model: &GossipModel, actions: &[gossip_model::GossipAction]) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let mut s = model.init_states().remove(0);
-    let width = (actions.len() + 1).to_string().len();
-    let _ = writeln!(out, "  {:>width$}. initial state", 0);
-    for line in model.describe_state(&s).lines() {
-        let _ = writeln!(out, "  {:>width$}    | {line}", "");
-    }
-    for (i, a) in actions.iter().enumerate() {
-        let desc = model
-            .format_step(&s, a.clone())
-            .unwrap_or_else(|| model.format_action(a));
-        let _ = writeln!(out, "  {:>width$}. {desc}", i + 1);
-        match model.next_state(&s, a.clone()) {
-            Some(t) => s = t,
-            None => {
-                let _ = writeln!(out, "  {:>width$}    | (not enabled in the model)", "");
-                break;
-            }
-        }
-        for line in model.describe_state(&s).lines() {
-            let _ = writeln!(out, "  {:>width$}    | {line}", "");
-        }
-    }
-    out
-}

@@ -5,19 +5,19 @@
 //! here against gossip-core's codec). Exit 0: all pass; 1: a vector fails; 2: usage or I/O
 //! error. See docs/spec/test-vectors.md.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
-use gossip_conformance::vectors::{
-    DeltaVectors, WireVectors, adapter, check_deltas, check_encoding, check_receive, generate,
-    in_process,
-};
+use gossip_conformance::driver::Backend;
+use gossip_conformance::vectors::{check_adapter, check_encoding, endpoint, generate, load};
 
-/// Wire and delta test vectors.
+/// Generates or checks the wire and delta test vectors (docs/spec/test-vectors.md).
+///
+/// Exit 0: every vector passes; 1: a vector fails; 2: usage or I/O error.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(subcommand)]
     cmd: Cmd,
@@ -38,11 +38,6 @@ enum Cmd {
         #[arg(long)]
         node_cmd: Option<String>,
     },
-}
-
-fn read<T: serde::de::DeserializeOwned>(p: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))
 }
 
 fn run() -> Result<bool> {
@@ -69,15 +64,16 @@ fn run() -> Result<bool> {
             Ok(true)
         }
         Cmd::Check { dir, node_cmd } => {
-            let w: WireVectors = read(&dir.join("wire.json"))?;
-            let d: DeltaVectors = read(&dir.join("deltas.json"))?;
-            let mut fresh = || match &node_cmd {
-                Some(cmd) => adapter(cmd, &[]),
-                None => in_process(),
+            let (w, d) = load(&dir).map_err(anyhow::Error::msg)?;
+            let backend = match &node_cmd {
+                Some(cmd) => Backend::Command {
+                    cmd: cmd.clone(),
+                    env: Vec::new(),
+                },
+                None => Backend::InProcess,
             };
             let mut bad = check_encoding(&w);
-            bad.extend(check_receive(&w, &mut fresh));
-            bad.extend(check_deltas(&d, &mut fresh));
+            bad.extend(check_adapter(&w, &d, &mut || endpoint(&backend)));
             for b in &bad {
                 println!("FAIL {b}");
             }

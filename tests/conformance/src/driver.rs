@@ -5,6 +5,7 @@
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
@@ -79,6 +80,32 @@ impl Backend {
         d.init(config, now)?;
         Ok(d)
     }
+
+    /// The independent Python implementation's adapter (`tests/python/kit_node.py`), with
+    /// `PYGOSSIP_BUG` set to `bug` (one of its deliberately broken variants) if given.
+    pub fn python(adapter: &Path, bug: Option<&str>) -> Backend {
+        let mut env = vec![("PYTHONDONTWRITEBYTECODE".to_owned(), "1".to_owned())];
+        if let Some(b) = bug {
+            env.push(("PYGOSSIP_BUG".to_owned(), b.to_owned()));
+        }
+        Backend::Command {
+            cmd: format!("python3 '{}'", adapter.display()),
+            env,
+        }
+    }
+}
+
+/// The Python adapter's path: `GOSSIP_KIT_PYTHON_ADAPTER`, else this repository's
+/// `tests/python/kit_node.py`; `None` (tests that need it skip) if it or `python3` is absent.
+pub fn python_adapter() -> Option<PathBuf> {
+    let path = std::env::var_os("GOSSIP_KIT_PYTHON_ADAPTER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../python/kit_node.py"));
+    let python = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    (python && path.is_file()).then_some(path)
 }
 
 /// A `gossip-core` core in this process.
@@ -353,6 +380,13 @@ impl Subprocess {
             None => Err("write response without version".into()),
         }
     }
+
+    /// A `convict` or `forget` request: whether it applied.
+    fn applied(&mut self, req: &Request, op: &str) -> Result<bool, String> {
+        self.request(req)?
+            .applied
+            .ok_or_else(|| format!("{op} response without \"applied\""))
+    }
 }
 
 impl Drop for Subprocess {
@@ -421,20 +455,12 @@ impl NodeDriver for Subprocess {
         }
     }
     fn convict(&mut self, node: &NodeId, now: Duration) -> Result<bool, String> {
-        self.request(&Request::Convict {
-            now_ms: now_ms(now),
-            node: KitNodeId::from_id(node),
-        })?
-        .applied
-        .ok_or_else(|| "convict response without \"applied\"".into())
+        let (now_ms, node) = (now_ms(now), KitNodeId::from_id(node));
+        self.applied(&Request::Convict { now_ms, node }, "convict")
     }
     fn forget(&mut self, node: &NodeId, now: Duration) -> Result<bool, String> {
-        self.request(&Request::Forget {
-            now_ms: now_ms(now),
-            node: KitNodeId::from_id(node),
-        })?
-        .applied
-        .ok_or_else(|| "forget response without \"applied\"".into())
+        let (now_ms, node) = (now_ms(now), KitNodeId::from_id(node));
+        self.applied(&Request::Forget { now_ms, node }, "forget")
     }
     fn collect_tombstones(&mut self, node: &NodeId, now: Duration) -> Result<usize, String> {
         self.request(&Request::CollectTombstones {

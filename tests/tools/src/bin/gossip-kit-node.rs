@@ -10,9 +10,11 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use gossip_conformance::kit::{Fault, KitNode};
 
-/// The Rust adapter of the conformance kit.
+/// The Rust implementation (gossip-core) behind the conformance kit's protocol gossip-kit/1
+/// (docs/spec/conformance-kit.md): one JSON request per line on stdin, one response per line on
+/// stdout; exit 0 at end of input.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// A deliberately broken behaviour (lose-first-update, stale-digest-watermark); default:
     /// the GOSSIP_KIT_BREAK environment variable, else none.

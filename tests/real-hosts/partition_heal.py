@@ -13,7 +13,7 @@ back, no old generation of n3 may remain; finally n2 leaves and must never reapp
 Needs root and iproute2; exits 0 with "SKIP" otherwise. Usage (from the repository root):
 
     cargo build --release -p gossip-node --bin gossipd
-    sudo python3 tests/netns/partition_heal.py [--gossipd PATH] [--rounds N] [--no-heal]
+    sudo python3 tests/real-hosts/partition_heal.py [--gossipd PATH] [--rounds N] [--no-heal]
 """
 
 import argparse

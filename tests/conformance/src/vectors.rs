@@ -3,20 +3,23 @@
 //! and `tests/vectors/deltas.json` (given a node's history, as conformance kit requests, and one
 //! last request — typically a digest received — the exact datagrams the node must send).
 //!
-//! [`generate`] builds both from `gossip-core` (`gossip-vectors generate`); [`check_wire`] and
-//! [`check_deltas`] check an implementation against them: in process (`gossip-core`) or through
-//! any conformance kit adapter ([`Endpoint`]).
+//! [`generate`] builds both from `gossip-core` (`gossip-vectors generate`); [`check_encoding`]
+//! checks a codec against the encode vectors, and [`check_adapter`] ([`check_receive`] and
+//! [`check_deltas`]) checks an implementation against the rest: in process (`gossip-core`) or
+//! through any conformance kit adapter ([`Endpoint`]).
 
 use gossip_core::wire::{
     self, Change, DeltaKind, Digest, DigestEntry, DigestRange, Envelope, Message, NodeDelta, Update,
 };
+use std::path::{Path, PathBuf};
+
 use gossip_core::{Config, GossipMode, NodeId};
 use serde::{Deserialize, Serialize};
 
-use crate::driver::Subprocess;
+use crate::driver::{Backend, Subprocess};
 use crate::kit::{
     KIT_VERSION, KitConfig, KitNode, KitNodeId, Request, Response, from_hex, mode_name, parse_addr,
-    to_hex,
+    some_option, to_hex,
 };
 
 /// The `format` of `wire.json`.
@@ -135,12 +138,6 @@ pub struct VMessage {
     pub digest: Option<Option<VDigest>>,
     /// The delta.
     pub delta: Vec<VNodeDelta>,
-}
-
-fn some_option<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 fn vid(id: &NodeId) -> VId {
@@ -482,6 +479,34 @@ fn init(cfg: &KitConfig) -> Request {
     }
 }
 
+/// Runs `check` on every item with a node from `fresh`, reused from item to item (every check
+/// starts with an `init`, which starts a node from scratch) and replaced after an error.
+/// Returns one line per failure, prefixed with the item's name.
+fn check_each<T>(
+    items: &[T],
+    name: impl Fn(&T) -> &str,
+    fresh: &mut dyn FnMut() -> Result<Box<dyn Endpoint>, String>,
+    check: impl Fn(&mut dyn Endpoint, &T) -> Result<Option<String>, String>,
+) -> Vec<String> {
+    let mut bad = Vec::new();
+    let mut kept: Option<Box<dyn Endpoint>> = None;
+    for item in items {
+        let node = match &mut kept {
+            Some(n) => Ok(n),
+            None => fresh().map(|n| kept.insert(n)),
+        };
+        match node.and_then(|n| check(n.as_mut(), item)) {
+            Ok(None) => {}
+            Ok(Some(why)) => bad.push(format!("{}: {why}", name(item))),
+            Err(e) => {
+                kept = None;
+                bad.push(format!("{}: {e}", name(item)));
+            }
+        }
+    }
+    bad
+}
+
 /// Checks the receive vectors against a node (`fresh` makes one; it is reused from vector to
 /// vector, since `init` starts a node from scratch, and replaced after an error): the
 /// datagram is accepted or rejected with the expected reason, and a rejection leaves the view
@@ -490,14 +515,11 @@ pub fn check_receive(
     v: &WireVectors,
     fresh: &mut dyn FnMut() -> Result<Box<dyn Endpoint>, String>,
 ) -> Vec<String> {
-    let mut bad = Vec::new();
-    let mut kept: Option<Box<dyn Endpoint>> = None;
-    for r in &v.receive {
-        let res = (|| -> Result<Option<String>, String> {
-            let node = match &mut kept {
-                Some(n) => n,
-                None => kept.insert(fresh()?),
-            };
+    check_each(
+        &v.receive,
+        |r| &r.name,
+        fresh,
+        |node, r| {
             let before = node.request(&init(&r.receiver))?.view;
             let resp = node.request(&Request::Datagram {
                 now_ms: 1,
@@ -512,34 +534,22 @@ pub fn check_receive(
                 return Ok(Some("a rejected datagram changed the view".into()));
             }
             Ok(None)
-        })();
-        match res {
-            Ok(None) => {}
-            Ok(Some(why)) => bad.push(format!("{}: {why}", r.name)),
-            Err(e) => {
-                kept = None;
-                bad.push(format!("{}: {e}", r.name));
-            }
-        }
-    }
-    bad
+        },
+    )
 }
 
 /// Checks the delta vectors against a node (`fresh` makes one, reused as for
-/// [`check_receive`]): after the
-/// requests, the datagrams sent in answer to the last one are exactly the expected ones.
+/// [`check_receive`]): after the requests, the datagrams sent in answer to the last one are
+/// exactly the expected ones.
 pub fn check_deltas(
     v: &DeltaVectors,
     fresh: &mut dyn FnMut() -> Result<Box<dyn Endpoint>, String>,
 ) -> Vec<String> {
-    let mut bad = Vec::new();
-    let mut kept: Option<Box<dyn Endpoint>> = None;
-    for d in &v.vectors {
-        let res = (|| -> Result<Option<String>, String> {
-            let node = match &mut kept {
-                Some(n) => n,
-                None => kept.insert(fresh()?),
-            };
+    check_each(
+        &v.vectors,
+        |d| &d.name,
+        fresh,
+        |node, d| {
             let mut last = None;
             for req in &d.requests {
                 last = Some(node.request(req)?);
@@ -574,17 +584,38 @@ pub fn check_deltas(
                 show(&got),
                 show(&want)
             )))
-        })();
-        match res {
-            Ok(None) => {}
-            Ok(Some(why)) => bad.push(format!("{}: {why}", d.name)),
-            Err(e) => {
-                kept = None;
-                bad.push(format!("{}: {e}", d.name));
-            }
-        }
-    }
+        },
+    )
+}
+
+/// What an adapter can be checked against: [`check_receive`] and then [`check_deltas`] (the
+/// encode vectors are for an implementation's own codec tests: [`check_encoding`]).
+pub fn check_adapter(
+    w: &WireVectors,
+    d: &DeltaVectors,
+    fresh: &mut dyn FnMut() -> Result<Box<dyn Endpoint>, String>,
+) -> Vec<String> {
+    let mut bad = check_receive(w, fresh);
+    bad.extend(check_deltas(d, fresh));
     bad
+}
+
+/// This repository's vector files: `tests/vectors/`.
+pub fn repository_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors")
+}
+
+/// Reads `DIR/wire.json` and `DIR/deltas.json`.
+pub fn load(dir: &Path) -> Result<(WireVectors, DeltaVectors), String> {
+    fn read<T: serde::de::DeserializeOwned>(p: &Path) -> Result<T, String> {
+        let text =
+            std::fs::read_to_string(p).map_err(|e| format!("reading {}: {e}", p.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("parsing {}: {e}", p.display()))
+    }
+    Ok((
+        read(&dir.join("wire.json"))?,
+        read(&dir.join("deltas.json"))?,
+    ))
 }
 
 /// A fresh in-process node (the Rust adapter logic over `gossip-core`).
@@ -595,6 +626,14 @@ pub fn in_process() -> Result<Box<dyn Endpoint>, String> {
 /// A fresh adapter process running `cmd`.
 pub fn adapter(cmd: &str, env: &[(String, String)]) -> Result<Box<dyn Endpoint>, String> {
     Ok(Box::new(Subprocess::spawn(cmd, env)?))
+}
+
+/// A fresh node of `backend`: [`in_process`] or [`adapter`].
+pub fn endpoint(backend: &Backend) -> Result<Box<dyn Endpoint>, String> {
+    match backend {
+        Backend::InProcess => in_process(),
+        Backend::Command { cmd, env } => adapter(cmd, env),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -665,6 +704,21 @@ fn syn(mode: GossipMode, digest: Option<Digest>, delta: Vec<NodeDelta>) -> Messa
         digest,
         delta,
     }
+}
+
+fn ack(cluster: &str, delta: Vec<NodeDelta>) -> Envelope {
+    env(cluster, Message::Ack { delta })
+}
+
+/// A partial digest covering `[start, end)`.
+fn partial(start: &NodeId, end: &NodeId, entries: Vec<DigestEntry>) -> Option<Digest> {
+    Some(Digest {
+        range: Some(DigestRange {
+            start: start.clone(),
+            end: end.clone(),
+        }),
+        entries,
+    })
 }
 
 fn complete(entries: Vec<DigestEntry>) -> Option<Digest> {
@@ -799,52 +853,43 @@ fn generate_wire() -> WireVectors {
     push(
         "ack-with-delta",
         "An Ack carrying an incremental node delta above the peer's watermark.",
-        env(
+        ack(
             t,
-            Message::Ack {
-                delta: vec![inc(
-                    &a,
-                    1,
-                    7,
-                    2,
-                    vec![set(3, "k", b"z"), set(4, "l", b"w")],
-                    4,
-                )],
-            },
+            vec![inc(
+                &a,
+                1,
+                7,
+                2,
+                vec![set(3, "k", b"z"), set(4, "l", b"w")],
+                4,
+            )],
         ),
     );
     push(
         "ack-empty-delta",
         "An Ack with an empty delta (valid on the wire; senders may omit it).",
-        env(t, Message::Ack { delta: vec![] }),
+        ack(t, vec![]),
     );
     push(
         "reset-node-delta",
         "A reset node delta (gc_floor 4): the sender's whole node state, tombstones included, versions above 0.",
-        env(
+        ack(
             t,
-            Message::Ack {
-                delta: vec![NodeDelta {
-                    attestation: None,
-                    node: c.clone(),
-                    generation: 2,
-                    heartbeat: 11,
-                    kind: DeltaKind::Reset { gc_floor: 4 },
-                    updates: vec![set(5, "k0", b"v"), del(6, "k1")],
-                    watermark_after: 6,
-                }],
-            },
+            vec![NodeDelta {
+                attestation: None,
+                node: c.clone(),
+                generation: 2,
+                heartbeat: 11,
+                kind: DeltaKind::Reset { gc_floor: 4 },
+                updates: vec![set(5, "k0", b"v"), del(6, "k1")],
+                watermark_after: 6,
+            }],
         ),
     );
     push(
         "update-less-node-delta",
         "A heartbeat-only node delta (incremental from 3, no updates, watermark_after 3), as sent after a cut.",
-        env(
-            t,
-            Message::Ack {
-                delta: vec![inc(&b, 1, 12, 3, vec![], 3)],
-            },
-        ),
+        ack(t, vec![inc(&b, 1, 12, 3, vec![], 3)]),
     );
     push(
         "ipv6-node-id",
@@ -865,13 +910,7 @@ fn generate_wire() -> WireVectors {
             t,
             syn(
                 GossipMode::PushPull,
-                Some(Digest {
-                    range: Some(DigestRange {
-                        start: b.clone(),
-                        end: a.clone(),
-                    }),
-                    entries: vec![entry(&b, 1, 3, 1), entry(&c, 1, 2, 0)],
-                }),
+                partial(&b, &a, vec![entry(&b, 1, 3, 1), entry(&c, 1, 2, 0)]),
                 vec![],
             ),
         ),
@@ -899,18 +938,16 @@ fn generate_wire() -> WireVectors {
     push(
         "string-and-bin-widths",
         "A 32-byte key (str8, not fixstr), a 256-byte value (bin16), an empty value (bin8 of length 0).",
-        env(
+        ack(
             t,
-            Message::Ack {
-                delta: vec![inc(
-                    &a,
-                    1,
-                    1,
-                    0,
-                    vec![set(1, &"k".repeat(32), &[7u8; 256]), set(2, "e", b"")],
-                    2,
-                )],
-            },
+            vec![inc(
+                &a,
+                1,
+                1,
+                0,
+                vec![set(1, &"k".repeat(32), &[7u8; 256]), set(2, "e", b"")],
+                2,
+            )],
         ),
     );
     push(
@@ -950,12 +987,7 @@ fn generate_wire() -> WireVectors {
             rejected: rejected.map(str::to_owned),
         })
     };
-    let good = env(
-        t,
-        Message::Ack {
-            delta: vec![inc(&b, 1, 2, 0, vec![set(1, "k", b"v")], 1)],
-        },
-    );
+    let good = ack(t, vec![inc(&b, 1, 2, 0, vec![set(1, "k", b"v")], 1)]);
     let good_hex = hexb(&good);
     r(
         "accepted-ack",
@@ -1072,51 +1104,43 @@ fn generate_wire() -> WireVectors {
     r(
         "node-name-too-long",
         "A node name of 65 bytes (max_name_len 64).",
-        hexb(&env(
+        hexb(&ack(
             t,
-            Message::Ack {
-                delta: vec![inc(
-                    &id(&"n".repeat(65), "10.0.0.2:7000"),
-                    1,
-                    1,
-                    0,
-                    vec![],
-                    0,
-                )],
-            },
+            vec![inc(
+                &id(&"n".repeat(65), "10.0.0.2:7000"),
+                1,
+                1,
+                0,
+                vec![],
+                0,
+            )],
         )),
         Some("LimitExceeded"),
     );
     r(
         "key-too-long",
         "A key of 129 bytes (max_key_len 128).",
-        hexb(&env(
+        hexb(&ack(
             t,
-            Message::Ack {
-                delta: vec![inc(&b, 1, 1, 0, vec![set(1, &"k".repeat(129), b"v")], 1)],
-            },
+            vec![inc(&b, 1, 1, 0, vec![set(1, &"k".repeat(129), b"v")], 1)],
         )),
         Some("LimitExceeded"),
     );
     r(
         "value-too-long",
         "A value of 513 bytes (max_value_len 512).",
-        hexb(&env(
+        hexb(&ack(
             t,
-            Message::Ack {
-                delta: vec![inc(&b, 1, 1, 0, vec![set(1, "k", &[0u8; 513])], 1)],
-            },
+            vec![inc(&b, 1, 1, 0, vec![set(1, "k", &[0u8; 513])], 1)],
         )),
         Some("LimitExceeded"),
     );
     r(
         "empty-node-name",
         "A node delta about a node with an empty name.",
-        hexb(&env(
+        hexb(&ack(
             t,
-            Message::Ack {
-                delta: vec![inc(&id("", "10.0.0.2:7000"), 1, 1, 0, vec![], 0)],
-            },
+            vec![inc(&id("", "10.0.0.2:7000"), 1, 1, 0, vec![], 0)],
         )),
         Some("Invalid"),
     );
@@ -1129,52 +1153,35 @@ fn generate_wire() -> WireVectors {
     r(
         "from-above-watermark-after",
         "An incremental node delta with from 3 > watermark_after 2.",
-        hexb(&env(
-            t,
-            Message::Ack {
-                delta: vec![inc(&b, 1, 1, 3, vec![], 2)],
-            },
-        )),
+        hexb(&ack(t, vec![inc(&b, 1, 1, 3, vec![], 2)])),
         Some("Invalid"),
     );
     r(
         "updates-not-increasing",
         "Updates with versions 2 then 2.",
-        hexb(&env(
+        hexb(&ack(
             t,
-            Message::Ack {
-                delta: vec![inc(
-                    &b,
-                    1,
-                    1,
-                    0,
-                    vec![set(2, "k", b"v"), set(2, "l", b"w")],
-                    2,
-                )],
-            },
+            vec![inc(
+                &b,
+                1,
+                1,
+                0,
+                vec![set(2, "k", b"v"), set(2, "l", b"w")],
+                2,
+            )],
         )),
         Some("Invalid"),
     );
     r(
         "update-at-from",
         "An update whose version equals from (must be above it).",
-        hexb(&env(
-            t,
-            Message::Ack {
-                delta: vec![inc(&b, 1, 1, 1, vec![set(1, "k", b"v")], 1)],
-            },
-        )),
+        hexb(&ack(t, vec![inc(&b, 1, 1, 1, vec![set(1, "k", b"v")], 1)])),
         Some("Invalid"),
     );
     r(
         "update-above-watermark-after",
         "An update with version 3 > watermark_after 2.",
-        hexb(&env(
-            t,
-            Message::Ack {
-                delta: vec![inc(&b, 1, 1, 0, vec![set(3, "k", b"v")], 2)],
-            },
-        )),
+        hexb(&ack(t, vec![inc(&b, 1, 1, 0, vec![set(3, "k", b"v")], 2)])),
         Some("Invalid"),
     );
     // compressed frames (wire.md "Compressed frame"); the frames are miniz_oxide's, but any
@@ -1262,22 +1269,20 @@ fn generate_wire() -> WireVectors {
 /// (at most 512 bytes each, `max_value_len`) are sized to fill the datagram.
 fn at_mtu(cluster: &str, a: &NodeId, len: usize) -> Envelope {
     let mk = |x: usize, m: usize| {
-        env(
+        ack(
             cluster,
-            Message::Ack {
-                delta: vec![inc(
-                    a,
-                    1,
-                    1,
-                    0,
-                    vec![
-                        set(1, "k1", &vec![b'x'; 512]),
-                        set(2, "k2", &vec![b'y'; x]),
-                        set(3, "k3", &vec![b'z'; m]),
-                    ],
-                    3,
-                )],
-            },
+            vec![inc(
+                a,
+                1,
+                1,
+                0,
+                vec![
+                    set(1, "k1", &vec![b'x'; 512]),
+                    set(2, "k2", &vec![b'y'; x]),
+                    set(3, "k3", &vec![b'z'; m]),
+                ],
+                3,
+            )],
         )
     };
     for x in (400..=512).rev() {
@@ -1368,6 +1373,8 @@ fn generate_deltas() -> Result<DeltaVectors, String> {
     let d = id("d", "10.0.0.4:7000");
     let p = id("p", "10.0.0.16:7000");
     let pa = "10.0.0.16:7000";
+    let qa = "10.0.0.17:7000";
+    let q = id("q", qa);
     let t = "test";
     let base = node_config();
     let pp =
@@ -1417,21 +1424,18 @@ fn generate_deltas() -> Result<DeltaVectors, String> {
         writes(&base).recv(pa, &pp(vec![entry(&a, 1, 0, 3), entry(&p, 1, 1, 0)])),
     );
     let pull = |entries: Vec<DigestEntry>| env(t, syn(GossipMode::Pull, complete(entries), vec![]));
+    // a gossiped twice (heartbeat 2); p has all of a's changes
+    let after_two_rounds = |digest: &Envelope| writes(&base).gossip(pa).gossip(pa).recv(pa, digest);
+    let up_to_date = vec![entry(&a, 1, 0, 3), entry(&p, 1, 1, 0)];
     add(
         "heartbeat-only-node-delta",
         "p's pull Syn: p has all of a's changes but an older heartbeat (a gossiped twice, heartbeat 2). The pull SynAck has no digest, so the node delta carries the heartbeat: incremental from 3 with no updates and watermark_after 3.",
-        writes(&base)
-            .gossip(pa)
-            .gossip(pa)
-            .recv(pa, &pull(vec![entry(&a, 1, 0, 3), entry(&p, 1, 1, 0)])),
+        after_two_rounds(&pull(up_to_date.clone())),
     );
     add(
         "push-pull-heartbeat-news-travels-in-the-digest",
         "The same as a push-pull Syn: a's heartbeat 2 is in the SynAck's digest, so the delta is empty (protocol.md §4: no heartbeat-only node deltas in push-pull).",
-        writes(&base)
-            .gossip(pa)
-            .gossip(pa)
-            .recv(pa, &pp(vec![entry(&a, 1, 0, 3), entry(&p, 1, 1, 0)])),
+        after_two_rounds(&pp(up_to_date)),
     );
     add(
         "digest-heartbeats-are-received",
@@ -1456,70 +1460,61 @@ fn generate_deltas() -> Result<DeltaVectors, String> {
     );
     let mut cut1 = base.clone();
     cut1.max_delta_updates = Some(1);
+    // q's digest, behind on every node a knows, with c at generation `cg`
+    let behind = |cg: u64| {
+        vec![
+            entry(&b, 1, 1, 1),
+            entry(&c, cg, 1, 0),
+            entry(&d, 1, 1, 0),
+            entry(&q, 1, 1, 0),
+        ]
+    };
     add(
         "update-less-node-deltas-after-a-cut",
         "max_delta_updates = 1; a knows b, c, d (from p's push) and has its own 3 updates; q's pull digest is behind on every node. The first node delta (a, the smallest id) is cut after 1 update; the others get update-less node deltas (incremental from the peer's digest watermark) carrying only their heartbeat.",
-        writes(&cut1).recv(pa, &learn).recv(
-            "10.0.0.17:7000",
-            &pull(vec![
-                entry(&b, 1, 1, 1),
-                entry(&c, 2, 1, 0),
-                entry(&d, 1, 1, 0),
-                entry(&id("q", "10.0.0.17:7000"), 1, 1, 0),
-            ]),
-        ),
+        writes(&cut1).recv(pa, &learn).recv(qa, &pull(behind(2))),
     );
     add(
         "push-pull-after-a-cut-only-missing-generations-get-update-less-node-deltas",
         "The same state, q's push-pull digest behind on every node but holding c at generation 1 (a holds 2). a's node delta is cut after 1 update; b (behind, same generation) and d (heartbeat only) get nothing, their heartbeats being in a's digest; c, whose generation q lacks, gets an update-less node delta incremental from 0 (watermark_after 0) that carries the generation.",
-        writes(&cut1).recv(pa, &learn).recv(
-            "10.0.0.17:7000",
-            &pp(vec![
-                entry(&b, 1, 1, 1),
-                entry(&c, 1, 1, 0),
-                entry(&d, 1, 1, 0),
-                entry(&id("q", "10.0.0.17:7000"), 1, 1, 0),
-            ]),
-        ),
+        writes(&cut1).recv(pa, &learn).recv(qa, &pp(behind(1))),
     );
     add(
         "learned-nodes-in-id-order",
         "a forwards what it learned about b, c, d to q, who knows none of them, in ascending node id order (a, b, c, d), c with its tombstone.",
-        Script::new(&base).set("k0", b"v0").recv(pa, &learn).recv(
-            "10.0.0.17:7000",
-            &pp(vec![entry(&id("q", "10.0.0.17:7000"), 1, 1, 0)]),
-        ),
+        Script::new(&base)
+            .set("k0", b"v0")
+            .recv(pa, &learn)
+            .recv(qa, &pp(vec![entry(&q, 1, 1, 0)])),
     );
-    add(
-        "reset-after-tombstone-collection",
-        "a set k0 (v1), deleted it (v2), set k1 (v3), then collected its tombstones (gc_floor 2). p's watermark for a is 1, below the gc_floor: a sends a reset (gc_floor 2) with its whole node state (k1 at version 3).",
+    // a sets k0 (v1), deletes it (v2), sets k1 (v3), collects its tombstones (gc_floor 2)
+    let collected = || {
         Script::new(&base)
             .set("k0", b"v0")
             .delete("k0")
             .set("k1", b"v1")
             .collect(&a)
-            .recv(pa, &pp(vec![entry(&a, 1, 0, 1), entry(&p, 1, 1, 0)])),
+    };
+    add(
+        "reset-after-tombstone-collection",
+        "a set k0 (v1), deleted it (v2), set k1 (v3), then collected its tombstones (gc_floor 2). p's watermark for a is 1, below the gc_floor: a sends a reset (gc_floor 2) with its whole node state (k1 at version 3).",
+        collected().recv(pa, &pp(vec![entry(&a, 1, 0, 1), entry(&p, 1, 1, 0)])),
     );
     add(
         "incremental-at-the-gc-floor",
         "As above, but p's watermark for a is 2 (= the gc_floor): an incremental node delta from 2 suffices.",
-        Script::new(&base)
-            .set("k0", b"v0")
-            .delete("k0")
-            .set("k1", b"v1")
-            .collect(&a)
-            .recv(pa, &pp(vec![entry(&a, 1, 0, 2), entry(&p, 1, 1, 0)])),
+        collected().recv(pa, &pp(vec![entry(&a, 1, 0, 2), entry(&p, 1, 1, 0)])),
     );
     add(
         "reset-of-a-learned-node-after-gc",
         "a learned c's tombstone (c: set x v1, delete x v2) and collected c's tombstones (gc_floor 2); q lacks c: a sends c as a reset (gc_floor 2, no updates, watermark_after 2).",
         Script::new(&base).recv(pa, &learn).collect(&c).recv(
-            "10.0.0.17:7000",
+            qa,
             &pp(vec![
                 entry(&a, 1, 0, 0),
                 entry(&b, 1, 5, 3),
                 entry(&d, 1, 3, 0),
-                entry(&id("q", "10.0.0.17:7000"), 1, 1, 0),
+                entry(&q, 1, 1, 0),
             ]),
         ),
     );
@@ -1628,13 +1623,7 @@ fn generate_deltas() -> Result<DeltaVectors, String> {
                 t,
                 syn(
                     GossipMode::PushPull,
-                    Some(Digest {
-                        range: Some(DigestRange {
-                            start: many[10].clone(),
-                            end: many[13].clone(),
-                        }),
-                        entries: vec![entry(&many[10], 1, 2, 0)],
-                    }),
+                    partial(&many[10], &many[13], vec![entry(&many[10], 1, 2, 0)]),
                     vec![],
                 ),
             ),
@@ -1680,13 +1669,11 @@ fn generate_deltas() -> Result<DeltaVectors, String> {
                     t,
                     syn(
                         GossipMode::PushPull,
-                        Some(Digest {
-                            range: Some(DigestRange {
-                                start: many[10].clone(),
-                                end: many[13].clone(),
-                            }),
-                            entries: vec![entry(&many[10], 1, 2, 0), entry(&many[30], 1, 3, 0)],
-                        }),
+                        partial(
+                            &many[10],
+                            &many[13],
+                            vec![entry(&many[10], 1, 2, 0), entry(&many[30], 1, 3, 0)],
+                        ),
                         vec![],
                     ),
                 ),
@@ -1707,17 +1694,15 @@ fn generate_deltas() -> Result<DeltaVectors, String> {
                     t,
                     syn(
                         GossipMode::PushPull,
-                        Some(Digest {
-                            range: Some(DigestRange {
-                                start: a.clone(),
-                                end: many[1].clone(),
-                            }),
-                            entries: vec![
+                        partial(
+                            &a,
+                            &many[1],
+                            vec![
                                 entry(&many[0], 1, 2, 0),
                                 entry(&p, 1, 1, 0),
                                 entry(&stranger, 1, 1, 0),
                             ],
-                        }),
+                        ),
                         vec![],
                     ),
                 ),
