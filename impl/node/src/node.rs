@@ -162,8 +162,9 @@ pub enum SecurityOp {
     RemoveSigner(String),
 }
 
-/// How a graceful leave ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a graceful leave ended (in JSON: `acknowledged` or `timed_out`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LeaveOutcome {
     /// A peer's digest showed it holds the leave marker; the node then stopped.
     Acknowledged,

@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{BIN, Daemon, eventually, http};
+use gossip_node::admin::api::Members;
 
 /// A `gossipd` of this file's cluster (see [`common::spawn_in`]).
 fn spawn(name: &str, seeds: &[SocketAddr], extra: &[&str]) -> Daemon {
@@ -79,7 +80,8 @@ fn cli(args: &[&str]) -> std::process::Output {
 }
 
 #[tokio::test]
-async fn the_cli_subcommands_set_get_delete_and_list_members_through_the_admin_api() {
+async fn the_cli_subcommands_set_get_delete_and_list_members_as_a_table_or_json_through_the_admin_api()
+ {
     let a = spawn("one", &[], &[]);
     let b = spawn("two", &[a.gossip], &[]);
     let (aa, ba) = (a.admin.to_string(), b.admin.to_string());
@@ -122,6 +124,24 @@ async fn the_cli_subcommands_set_get_delete_and_list_members_through_the_admin_a
         .unwrap();
     let table = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(table.contains("one") && table.contains("two") && table.contains("(self)"));
+    let out = run(vec![
+        "members".into(),
+        "--admin".into(),
+        ba.clone(),
+        "--json".into(),
+    ])
+    .await
+    .unwrap();
+    assert!(out.status.success());
+    let mut members: Members = serde_json::from_slice(&out.stdout).expect("members --json");
+    members.sort_by(|x, y| x.name.cmp(&y.name));
+    let names: Vec<_> = members
+        .iter()
+        .map(|m| (m.name.as_str(), m.is_self))
+        .collect();
+    assert_eq!(names, [("one", false), ("two", true)]);
+    assert_eq!(members[0].addr, a.gossip);
+    assert_eq!(members[0].keys, 1);
     let out = run(vec![
         "delete".into(),
         "--admin".into(),

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use gossip_node::http_client::{Response, request};
+use gossip_node::admin::client::{Response, request};
 
 /// The daemon under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_gossipd");
@@ -85,7 +85,7 @@ pub fn spawn_in(cluster_id: &str, name: &str, seeds: &[SocketAddr], extra: &[&st
 pub async fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&[u8]>) -> Response {
     request(addr, method, path, body, Duration::from_secs(5))
         .await
-        .unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e}"))
+        .unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e:?}"))
 }
 
 /// `GET path` as JSON.
