@@ -80,26 +80,20 @@ fn cli(args: &[&str]) -> std::process::Output {
 }
 
 #[tokio::test]
-async fn the_cli_subcommands_set_get_delete_and_list_members_as_a_table_or_json_through_the_admin_api()
- {
+async fn the_cli_sets_gets_deletes_and_lists_members_as_a_table_or_as_json() {
     let a = spawn("one", &[], &[]);
     let b = spawn("two", &[a.gossip], &[]);
     let (aa, ba) = (a.admin.to_string(), b.admin.to_string());
     // The CLI blocks; run it off the runtime.
-    let run = |args: Vec<String>| {
+    let run = async |args: &[&str]| {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         tokio::task::spawn_blocking(move || {
             cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
         })
+        .await
+        .unwrap()
     };
-    let out = run(vec![
-        "set".into(),
-        "--admin".into(),
-        aa.clone(),
-        "k".into(),
-        "v 1".into(),
-    ])
-    .await
-    .unwrap();
+    let out = run(&["set", "--admin", &aa, "k", "v 1"]).await;
     assert!(
         out.status.success(),
         "{}",
@@ -107,31 +101,14 @@ async fn the_cli_subcommands_set_get_delete_and_list_members_as_a_table_or_json_
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "version 1\n");
     eventually(Duration::from_secs(20), "two reads one/k", async || {
-        let out = run(vec![
-            "get".into(),
-            "--admin".into(),
-            ba.clone(),
-            "one".into(),
-            "k".into(),
-        ])
-        .await
-        .unwrap();
+        let out = run(&["get", "--admin", &ba, "one", "k"]).await;
         out.status.success() && out.stdout == b"v 1\n"
     })
     .await;
-    let out = run(vec!["members".into(), "--admin".into(), ba.clone()])
-        .await
-        .unwrap();
+    let out = run(&["members", "--admin", &ba]).await;
     let table = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(table.contains("one") && table.contains("two") && table.contains("(self)"));
-    let out = run(vec![
-        "members".into(),
-        "--admin".into(),
-        ba.clone(),
-        "--json".into(),
-    ])
-    .await
-    .unwrap();
+    let out = run(&["members", "--admin", &ba, "--json"]).await;
     assert!(out.status.success());
     let mut members: Members = serde_json::from_slice(&out.stdout).expect("members --json");
     members.sort_by(|x, y| x.name.cmp(&y.name));
@@ -142,24 +119,9 @@ async fn the_cli_subcommands_set_get_delete_and_list_members_as_a_table_or_json_
     assert_eq!(names, [("one", false), ("two", true)]);
     assert_eq!(members[0].addr, a.gossip);
     assert_eq!(members[0].keys, 1);
-    let out = run(vec![
-        "delete".into(),
-        "--admin".into(),
-        aa.clone(),
-        "k".into(),
-    ])
-    .await
-    .unwrap();
+    let out = run(&["delete", "--admin", &aa, "k"]).await;
     assert_eq!(String::from_utf8_lossy(&out.stdout), "version 2\n");
-    let out = run(vec![
-        "get".into(),
-        "--admin".into(),
-        aa,
-        "one".into(),
-        "k".into(),
-    ])
-    .await
-    .unwrap();
+    let out = run(&["get", "--admin", &aa, "one", "k"]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));
 }
