@@ -409,6 +409,82 @@ impl LossResult {
     }
 }
 
+/// A cluster of the loss phase: ours or foca.
+enum LossCluster {
+    Ours(OursCluster),
+    Foca(SwimCluster),
+}
+
+impl LossCluster {
+    async fn start(
+        imp: LossImpl,
+        n: usize,
+        p: &Params,
+        counters: Arc<Counters>,
+    ) -> anyhow::Result<Self> {
+        Ok(match imp {
+            LossImpl::Ours => LossCluster::Ours(
+                OursCluster::start(
+                    n,
+                    p.interval,
+                    p.fanout,
+                    0,
+                    false,
+                    p.max_digest_len,
+                    counters,
+                )
+                .await?,
+            ),
+            LossImpl::Foca => {
+                LossCluster::Foca(SwimCluster::start(n, p.interval, p.fanout, counters).await?)
+            }
+        })
+    }
+
+    fn members_converged(&self) -> usize {
+        match self {
+            LossCluster::Ours(c) => c.members_converged(),
+            LossCluster::Foca(c) => c.members_converged(),
+        }
+    }
+
+    /// Node 0 writes `id` (ours: key `w{id}` = `{id}`; foca: a custom broadcast).
+    async fn write(&self, id: u64) -> anyhow::Result<()> {
+        match self {
+            LossCluster::Ours(c) => c.set(0, &format!("w{id}"), &id.to_string()).await,
+            LossCluster::Foca(c) => {
+                c.broadcast(0, id);
+                Ok(())
+            }
+        }
+    }
+
+    /// How many of `ids` every one of the `n` nodes has.
+    fn delivered_to_all(&self, ids: &[u64], n: usize) -> usize {
+        match self {
+            LossCluster::Ours(c) => ids
+                .iter()
+                .filter(|id| c.visible(0, &format!("w{id}"), &id.to_string()) == n)
+                .count(),
+            LossCluster::Foca(c) => c.delivered_to_all(ids),
+        }
+    }
+
+    fn max_transmissions(&self) -> Option<u8> {
+        match self {
+            LossCluster::Ours(_) => None,
+            LossCluster::Foca(c) => Some(c.max_transmissions),
+        }
+    }
+
+    async fn shutdown(self) {
+        match self {
+            LossCluster::Ours(c) => c.shutdown().await,
+            LossCluster::Foca(c) => c.shutdown().await,
+        }
+    }
+}
+
 /// One loss phase: see the module documentation.
 pub async fn loss_phase(
     imp: LossImpl,
@@ -421,60 +497,23 @@ pub async fn loss_phase(
     let ids: Vec<u64> = (0..p.loss_writes as u64)
         .map(|j| (run as u64) << 32 | j)
         .collect();
-    let drops0;
-    let (join, delivered, counts, elapsed, max_tx) = match imp {
-        LossImpl::Ours => {
-            let c = OursCluster::start(
-                n,
-                p.interval,
-                p.fanout,
-                0,
-                false,
-                p.max_digest_len,
-                counters.clone(),
-            )
-            .await?;
-            let join = wait_until(n, p.join_timeout, || async { c.members_converged() }).await;
-            tokio::time::sleep(p.settle).await;
-            counters.set_loss(loss);
-            drops0 = udp_rcvbuf_errors();
-            let c0 = counters.snapshot();
-            let t0 = Instant::now();
-            for id in &ids {
-                c.set(0, &format!("w{id}"), &id.to_string()).await?;
-                tokio::time::sleep(p.interval).await;
-            }
-            tokio::time::sleep(p.budget).await;
-            let delivered = ids
-                .iter()
-                .filter(|id| c.visible(0, &format!("w{id}"), &id.to_string()) == n)
-                .count();
-            let counts = counters.snapshot().since(&c0);
-            let elapsed = t0.elapsed();
-            c.shutdown().await;
-            (join, delivered, counts, elapsed, None)
-        }
-        LossImpl::Foca => {
-            let c = SwimCluster::start(n, p.interval, p.fanout, counters.clone()).await?;
-            let join = wait_until(n, p.join_timeout, || async { c.members_converged() }).await;
-            tokio::time::sleep(p.settle).await;
-            counters.set_loss(loss);
-            drops0 = udp_rcvbuf_errors();
-            let c0 = counters.snapshot();
-            let t0 = Instant::now();
-            for id in &ids {
-                c.broadcast(0, *id);
-                tokio::time::sleep(p.interval).await;
-            }
-            tokio::time::sleep(p.budget).await;
-            let delivered = c.delivered_to_all(&ids);
-            let counts = counters.snapshot().since(&c0);
-            let elapsed = t0.elapsed();
-            let max_tx = c.max_transmissions;
-            c.shutdown().await;
-            (join, delivered, counts, elapsed, Some(max_tx))
-        }
-    };
+    let cluster = LossCluster::start(imp, n, p, counters.clone()).await?;
+    let join = wait_until(n, p.join_timeout, || async { cluster.members_converged() }).await;
+    tokio::time::sleep(p.settle).await;
+    counters.set_loss(loss);
+    let drops0 = udp_rcvbuf_errors();
+    let c0 = counters.snapshot();
+    let t0 = Instant::now();
+    for id in &ids {
+        cluster.write(*id).await?;
+        tokio::time::sleep(p.interval).await;
+    }
+    tokio::time::sleep(p.budget).await;
+    let delivered = cluster.delivered_to_all(&ids, n);
+    let counts = counters.snapshot().since(&c0);
+    let elapsed = t0.elapsed();
+    let max_tx = cluster.max_transmissions();
+    cluster.shutdown().await;
     let kernel_drops = drops0
         .zip(udp_rcvbuf_errors())
         .map(|(a, b)| b.saturating_sub(a));

@@ -1,35 +1,54 @@
-//! Process CPU time (user + system) from `/proc/self/stat` (Linux only).
+//! What the benchmark reads about the process and the machine from `/proc` (through
+//! `procfs`; Linux only, `None` elsewhere): the process's CPU time, the kernel's UDP receive
+//! buffer drops, the load average.
 
 use std::time::Duration;
 
-/// Clock ticks per second of `/proc/self/stat` (`USER_HZ`, 100 on every Linux architecture the
-/// benchmark runs on).
-const USER_HZ: u64 = 100;
-
 /// User + system CPU time consumed by this process so far, all threads together, or `None` when
-/// `/proc/self/stat` cannot be read or parsed (not Linux). Resolution: 10 ms.
+/// `/proc/self/stat` cannot be read (not Linux). Resolution: one clock tick (10 ms).
 pub fn process_cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Field 2 (comm) is in parentheses and may contain spaces: parse after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After comm: state is field 3, so utime (field 14) is index 11 and stime (15) index 12.
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(Duration::from_millis((utime + stime) * 1_000 / USER_HZ))
+    #[cfg(target_os = "linux")]
+    {
+        let stat = procfs::process::Process::myself().ok()?.stat().ok()?;
+        let ticks = stat.utime + stat.stime;
+        Some(Duration::from_millis(
+            ticks * 1_000 / procfs::ticks_per_second(),
+        ))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
 }
 
 /// The kernel's system-wide count of UDP datagrams dropped because a socket's receive buffer was
 /// full (`RcvbufErrors` in `/proc/net/snmp`), or `None` when unavailable. On a loopback
 /// benchmark this is the loss the benchmark did not inject: receivers starved of CPU.
 pub fn udp_rcvbuf_errors() -> Option<u64> {
-    let snmp = std::fs::read_to_string("/proc/net/snmp").ok()?;
-    let mut udp = snmp.lines().filter(|l| l.starts_with("Udp:"));
-    let (header, values) = (udp.next()?, udp.next()?);
-    let i = header
-        .split_whitespace()
-        .position(|h| h == "RcvbufErrors")?;
-    values.split_whitespace().nth(i)?.parse().ok()
+    #[cfg(target_os = "linux")]
+    {
+        Some(procfs::net::snmp().ok()?.udp_rcvbuf_errors)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+/// The load average as `/proc/loadavg` shows it (`1.00 0.52 0.30 2/311 4242`), or
+/// `unavailable`.
+pub fn load_average() -> String {
+    #[cfg(target_os = "linux")]
+    {
+        use procfs::Current as _;
+        if let Ok(l) = procfs::LoadAverage::current() {
+            return format!(
+                "{:.2} {:.2} {:.2} {}/{} {}",
+                l.one, l.five, l.fifteen, l.cur, l.max, l.latest_pid
+            );
+        }
+    }
+    "unavailable".to_owned()
 }
 
 #[cfg(test)]

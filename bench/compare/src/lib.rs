@@ -7,7 +7,8 @@
 //! * [`ours`], [`chit`]: clusters of N nodes that can be written to and polled for visibility.
 //! * [`swim`]: a tokio driver for N sans-io `foca::Foca` instances.
 //! * [`bench`]: the phases (convergence + steady state; delivery under loss) and the report.
-//! * [`cpu`]: process CPU time from `/proc/self/stat`.
+//! * [`cpu`]: process CPU time, the kernel's UDP receive-buffer drops and the load average
+//!   (from `/proc`, through `procfs`).
 //!
 //! The benchmark is the `gossip-compare` binary; docs/results/README.md has the command and the
 //! measured numbers.

@@ -8,6 +8,7 @@ use clap::Parser;
 use gossip_compare::bench::{
     Impl, LossImpl, Params, convergence_phase, convergence_report, loss_phase, loss_report,
 };
+use gossip_compare::cpu::load_average;
 
 /// Side-by-side benchmark: ours vs chitchat 0.13 (convergence, bytes, CPU) and ours vs foca 2
 /// (delivery under loss).
@@ -75,12 +76,6 @@ fn secs(s: f64, what: &str) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(s).map_err(|e| anyhow::anyhow!("--{what}: {e}"))
 }
 
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|_| "unavailable".to_owned())
-}
-
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -127,7 +122,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let started = std::time::Instant::now();
-    let load_before = loadavg();
+    let load_before = load_average();
     let mut conv = Vec::new();
     let mut loss = Vec::new();
     rt.block_on(async {
@@ -183,7 +178,7 @@ fn main() -> anyhow::Result<()> {
         a.keys_per_node,
         a.max_digest_len
             .map_or_else(|| "default".to_owned(), |l| l.to_string()),
-        loadavg(),
+        load_average(),
         started.elapsed().as_secs_f64()
     );
     println!();

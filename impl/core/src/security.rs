@@ -507,52 +507,24 @@ pub fn verify(key: &VerifyingKey, msg: &[u8], sig: &Signature) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
-// small codecs (no extra dependencies)
+// text forms of keys and fingerprints
 
 /// Lowercase hex.
 pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    ::hex::encode(b)
 }
 
 /// Decodes hex (either case); `None` if malformed.
 pub fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || !s.is_ascii() {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-        .collect()
+    ::hex::decode(s).ok()
 }
 
+/// Decodes standard base64, with or without its `=` padding; `None` if malformed.
 fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim_end_matches('=');
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let bytes = s.as_bytes();
-    if bytes.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        let mut acc = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            acc |= val(c)? << (18 - 6 * i);
-        }
-        let n = chunk.len() - 1;
-        for i in 0..n {
-            out.push((acc >> (16 - 8 * i)) as u8);
-        }
-    }
-    Some(out)
+    use base64ct::{Base64, Base64Unpadded, Encoding};
+    Base64::decode_vec(s)
+        .or_else(|_| Base64Unpadded::decode_vec(s))
+        .ok()
 }
 
 #[cfg(test)]
@@ -568,6 +540,14 @@ mod tests {
         let b64 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
         let k = ClusterKey::parse(b64).unwrap();
         assert_eq!(k.as_bytes()[5], 5);
+        let unpadded = ClusterKey::parse(b64.trim_end_matches('=')).unwrap();
+        assert_eq!(unpadded.as_bytes(), k.as_bytes());
+        assert_eq!(
+            ClusterKey::parse(&hex(k.as_bytes()).to_uppercase())
+                .unwrap()
+                .as_bytes(),
+            k.as_bytes()
+        );
         assert!(ClusterKey::parse("abcd").is_err());
         assert!(ClusterKey::parse(&"zz".repeat(32)).is_err());
     }

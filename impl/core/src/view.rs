@@ -30,6 +30,22 @@ pub enum Status {
     Left,
 }
 
+impl Status {
+    /// Every status, in order.
+    pub const ALL: [Status; 4] = [Status::Alive, Status::Suspected, Status::Dead, Status::Left];
+
+    /// The lowercase name the admin API, the metrics and the conformance kit show: `alive`,
+    /// `suspected`, `dead` or `left`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Alive => "alive",
+            Status::Suspected => "suspected",
+            Status::Dead => "dead",
+            Status::Left => "left",
+        }
+    }
+}
+
 /// Something that changed in the view because of gossip or failure detection (the node's own
 /// writes produce no events). Drain them with [`Core::poll_event`](crate::Core::poll_event).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,11 +17,17 @@
 //! | `DELETE /keys/{fingerprint}` | uninstalls a key; `404` unknown, `409` if it is the primary |
 //! | `PUT /roster/{name}` | body = a public key (64 hex digits); binds `name` to it; `400` bad key, `409` no roster |
 //! | `DELETE /roster/{name}` | unbinds `name` |
+//!
+//! The JSON bodies are the types of [`api`]; [`client`] reads them.
+
+pub mod api;
+pub mod client;
 
 use std::fmt::Write as _;
 use std::future::Future;
 use std::time::Duration;
 
+use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -30,9 +36,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use gossip_core::Status;
 use gossip_core::security::{self, ClusterKey, Fingerprint, KeyringError};
-use serde_json::{Value, json};
 
-use crate::node::{LeaveOutcome, NodeError, NodeHandle, NodeSnapshot, SecurityOp};
+use crate::node::{NodeError, NodeHandle, NodeSnapshot, SecurityOp};
 use gossip_sync::Phase;
 
 /// The admin API's routes over `handle`.
@@ -64,23 +69,6 @@ pub async fn serve(
         .await
 }
 
-fn phase_name(p: Phase) -> &'static str {
-    match p {
-        Phase::Running => "running",
-        Phase::Leaving => "leaving",
-        Phase::Stopped => "stopped",
-    }
-}
-
-fn status_name(s: Status) -> &'static str {
-    match s {
-        Status::Alive => "alive",
-        Status::Suspected => "suspected",
-        Status::Dead => "dead",
-        Status::Left => "left",
-    }
-}
-
 async fn health(State(h): State<NodeHandle>) -> Response {
     let phase = h.phase();
     let code = if phase == Phase::Running {
@@ -88,58 +76,15 @@ async fn health(State(h): State<NodeHandle>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (code, axum::Json(json!({ "phase": phase_name(phase) }))).into_response()
+    (code, Json(api::Health { phase })).into_response()
 }
 
 async fn members(State(h): State<NodeHandle>) -> Response {
-    let snap = h.snapshot();
-    let me = snap.view.self_id.clone();
-    let list: Vec<Value> = snap
-        .view
-        .nodes
-        .iter()
-        .map(|n| {
-            json!({
-                "name": n.id.name,
-                "addr": n.id.addr.to_string(),
-                "generation": n.generation,
-                "heartbeat": n.heartbeat,
-                "status": status_name(n.status),
-                "watermark": n.watermark,
-                "keys": n.entries.values().filter(|e| e.value.is_some()).count(),
-                "is_self": Some(&n.id) == me.as_ref(),
-            })
-        })
-        .collect();
-    axum::Json(Value::Array(list)).into_response()
-}
-
-fn value_json(v: &[u8]) -> Value {
-    match std::str::from_utf8(v) {
-        Ok(s) => Value::String(s.to_owned()),
-        Err(_) => {
-            let mut hex = String::with_capacity(v.len() * 2);
-            for b in v {
-                let _ = write!(hex, "{b:02x}");
-            }
-            json!({ "hex": hex })
-        }
-    }
+    Json(api::Member::all(&h.snapshot())).into_response()
 }
 
 async fn kv_all(State(h): State<NodeHandle>) -> Response {
-    let snap = h.snapshot();
-    let mut out = serde_json::Map::new();
-    for n in &snap.view.nodes {
-        let mut kv = serde_json::Map::new();
-        for (k, e) in &n.entries {
-            if let Some(v) = &e.value {
-                kv.insert(k.clone(), value_json(v));
-            }
-        }
-        out.insert(n.id.name.clone(), Value::Object(kv));
-    }
-    axum::Json(Value::Object(out)).into_response()
+    Json(api::kv(&h.snapshot())).into_response()
 }
 
 async fn kv_get(
@@ -154,7 +99,7 @@ async fn kv_get(
 
 fn write_result(r: Result<u64, NodeError>) -> Response {
     match r {
-        Ok(version) => axum::Json(json!({ "version": version })).into_response(),
+        Ok(version) => Json(api::Written { version }).into_response(),
         Err(NodeError::Stopped) => {
             (StatusCode::SERVICE_UNAVAILABLE, "node stopped\n").into_response()
         }
@@ -172,38 +117,22 @@ async fn kv_delete(State(h): State<NodeHandle>, Path(key): Path<String>) -> Resp
 
 async fn leave(State(h): State<NodeHandle>) -> Response {
     match h.leave(Duration::from_secs(10)).await {
-        Ok(o) => axum::Json(json!({ "outcome": match o {
-            LeaveOutcome::Acknowledged => "acknowledged",
-            LeaveOutcome::TimedOut => "timed_out",
-        }}))
-        .into_response(),
+        Ok(outcome) => Json(api::Left { outcome }).into_response(),
         Err(e) => (StatusCode::CONFLICT, format!("{e}\n")).into_response(),
     }
 }
 
 async fn stats(State(h): State<NodeHandle>) -> Response {
-    axum::Json(&h.snapshot().stats).into_response()
-}
-
-fn keys_json(snap: &NodeSnapshot) -> Value {
-    json!({
-        "keys": snap.keys,
-        "public_key": snap.public_key,
-        "roster": snap
-            .roster
-            .iter()
-            .map(|(n, k)| (n.clone(), Value::String(k.clone())))
-            .collect::<serde_json::Map<_, _>>(),
-    })
+    Json(&h.snapshot().stats).into_response()
 }
 
 async fn keys_list(State(h): State<NodeHandle>) -> Response {
-    axum::Json(keys_json(&h.snapshot())).into_response()
+    Json(api::Keys::new(&h.snapshot())).into_response()
 }
 
 async fn security_op(h: &NodeHandle, op: SecurityOp) -> Response {
     match h.security(op).await {
-        Ok(()) => axum::Json(keys_json(&h.snapshot())).into_response(),
+        Ok(()) => Json(api::Keys::new(&h.snapshot())).into_response(),
         Err(NodeError::Keyring(e @ KeyringError::UnknownKey(_))) => {
             (StatusCode::NOT_FOUND, format!("{e}\n")).into_response()
         }
@@ -414,9 +343,9 @@ pub fn render_metrics(snap: &NodeSnapshot) -> String {
         "# HELP gossip_members Nodes in this node's view (itself included), by status.\n\
          # TYPE gossip_members gauge"
     );
-    for st in [Status::Alive, Status::Suspected, Status::Dead, Status::Left] {
+    for st in Status::ALL {
         let n = snap.view.nodes.iter().filter(|n| n.status == st).count();
-        let _ = writeln!(m, "gossip_members{{status=\"{}\"}} {n}", status_name(st));
+        let _ = writeln!(m, "gossip_members{{status=\"{}\"}} {n}", st.as_str());
     }
     let mut gauge = |name: &str, help: &str, v: String| {
         let _ = writeln!(m, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");

@@ -10,12 +10,11 @@
 //!   input it drains the core's transmits and events and republishes the snapshot.
 //! * Everything shared between the loop and the handles is a `gossip-sync` type (no tokio in
 //!   it; checked with loom): see `docs/implementation.md`, section *Node*.
-//! * [`admin`] is the HTTP/JSON admin API that `gossipd` serves on loopback; [`http_client`]
-//!   is the tiny client its subcommands use.
+//! * [`admin`] is the HTTP/JSON admin API that `gossipd` serves on loopback: its JSON types
+//!   ([`admin::api`]) and the client its subcommands use ([`admin::client`]).
 
 pub mod admin;
 pub mod generation;
-pub mod http_client;
 mod node;
 pub mod transport;
 

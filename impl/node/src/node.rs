@@ -73,24 +73,22 @@ impl ClockSkew {
 
     /// `real` (time since start) as the node sees it.
     fn apply(&self, real: Duration) -> Duration {
-        let off = self.millis();
-        let d = Duration::from_millis(off.unsigned_abs());
-        if off >= 0 {
-            real.saturating_add(d)
-        } else {
-            real.saturating_sub(d)
-        }
+        shift(real, self.millis())
     }
 
     /// The real time since start at which the node's clock reads `at`.
     fn unapply(&self, at: Duration) -> Duration {
-        let off = self.millis();
-        let d = Duration::from_millis(off.unsigned_abs());
-        if off >= 0 {
-            at.saturating_sub(d)
-        } else {
-            at.saturating_add(d)
-        }
+        shift(at, self.millis().saturating_neg())
+    }
+}
+
+/// `t` moved by `millis` (negative: backwards), saturating at zero and the maximum.
+fn shift(t: Duration, millis: i64) -> Duration {
+    let d = Duration::from_millis(millis.unsigned_abs());
+    if millis >= 0 {
+        t.saturating_add(d)
+    } else {
+        t.saturating_sub(d)
     }
 }
 
@@ -162,8 +160,9 @@ pub enum SecurityOp {
     RemoveSigner(String),
 }
 
-/// How a graceful leave ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a graceful leave ended (in JSON: `acknowledged` or `timed_out`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LeaveOutcome {
     /// A peer's digest showed it holds the leave marker; the node then stopped.
     Acknowledged,

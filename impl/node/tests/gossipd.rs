@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{BIN, Daemon, eventually, http};
+use gossip_node::admin::api::Members;
 
 /// A `gossipd` of this file's cluster (see [`common::spawn_in`]).
 fn spawn(name: &str, seeds: &[SocketAddr], extra: &[&str]) -> Daemon {
@@ -79,25 +80,20 @@ fn cli(args: &[&str]) -> std::process::Output {
 }
 
 #[tokio::test]
-async fn the_cli_subcommands_set_get_delete_and_list_members_through_the_admin_api() {
+async fn the_cli_sets_gets_deletes_and_lists_members_as_a_table_or_as_json() {
     let a = spawn("one", &[], &[]);
     let b = spawn("two", &[a.gossip], &[]);
     let (aa, ba) = (a.admin.to_string(), b.admin.to_string());
     // The CLI blocks; run it off the runtime.
-    let run = |args: Vec<String>| {
+    let run = async |args: &[&str]| {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         tokio::task::spawn_blocking(move || {
             cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
         })
+        .await
+        .unwrap()
     };
-    let out = run(vec![
-        "set".into(),
-        "--admin".into(),
-        aa.clone(),
-        "k".into(),
-        "v 1".into(),
-    ])
-    .await
-    .unwrap();
+    let out = run(&["set", "--admin", &aa, "k", "v 1"]).await;
     assert!(
         out.status.success(),
         "{}",
@@ -105,41 +101,27 @@ async fn the_cli_subcommands_set_get_delete_and_list_members_through_the_admin_a
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "version 1\n");
     eventually(Duration::from_secs(20), "two reads one/k", async || {
-        let out = run(vec![
-            "get".into(),
-            "--admin".into(),
-            ba.clone(),
-            "one".into(),
-            "k".into(),
-        ])
-        .await
-        .unwrap();
+        let out = run(&["get", "--admin", &ba, "one", "k"]).await;
         out.status.success() && out.stdout == b"v 1\n"
     })
     .await;
-    let out = run(vec!["members".into(), "--admin".into(), ba.clone()])
-        .await
-        .unwrap();
+    let out = run(&["members", "--admin", &ba]).await;
     let table = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(table.contains("one") && table.contains("two") && table.contains("(self)"));
-    let out = run(vec![
-        "delete".into(),
-        "--admin".into(),
-        aa.clone(),
-        "k".into(),
-    ])
-    .await
-    .unwrap();
+    let out = run(&["members", "--admin", &ba, "--json"]).await;
+    assert!(out.status.success());
+    let mut members: Members = serde_json::from_slice(&out.stdout).expect("members --json");
+    members.sort_by(|x, y| x.name.cmp(&y.name));
+    let names: Vec<_> = members
+        .iter()
+        .map(|m| (m.name.as_str(), m.is_self))
+        .collect();
+    assert_eq!(names, [("one", false), ("two", true)]);
+    assert_eq!(members[0].addr, a.gossip);
+    assert_eq!(members[0].keys, 1);
+    let out = run(&["delete", "--admin", &aa, "k"]).await;
     assert_eq!(String::from_utf8_lossy(&out.stdout), "version 2\n");
-    let out = run(vec![
-        "get".into(),
-        "--admin".into(),
-        aa,
-        "one".into(),
-        "k".into(),
-    ])
-    .await
-    .unwrap();
+    let out = run(&["get", "--admin", &aa, "one", "k"]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{BIN, Daemon, eventually, http, json};
+use common::{BIN, Daemon, eventually, http, json, until_all_see_alive};
 use gossip_core::security::{self, ClusterKey, SigningKey};
 
 /// A `gossipd` of this file's cluster (see [`common::spawn_in`]).
@@ -96,21 +96,7 @@ async fn rotating_the_cluster_key_across_running_daemons_suspects_no_node_and_lo
             &ai.iter().map(String::as_str).collect::<Vec<_>>(),
         ));
     }
-    eventually(
-        Duration::from_secs(20),
-        "every node sees three alive nodes",
-        async || {
-            for d in &ds {
-                let m = json(d.admin, "/members").await;
-                let m = m.as_array().unwrap();
-                if m.len() != 3 || m.iter().any(|n| n["status"] != "alive") {
-                    return false;
-                }
-            }
-            true
-        },
-    )
-    .await;
+    until_all_see_alive(&ds.iter().collect::<Vec<_>>(), 3, Duration::from_secs(20)).await;
     let listed = cli(vec![
         "keys".into(),
         "list".into(),
@@ -276,21 +262,7 @@ async fn a_node_outside_the_roster_is_dropped_as_unknown_signer_until_its_key_is
     }
     let bad = http(old.admin, "PUT", "/roster/x", Some(b"not a key")).await;
     assert_eq!(bad.status, 400);
-    eventually(
-        Duration::from_secs(20),
-        "both see two alive members",
-        async || {
-            for d in [&old, &new] {
-                let m = json(d.admin, "/members").await;
-                let m = m.as_array().unwrap();
-                if m.len() != 2 || m.iter().any(|n| n["status"] != "alive") {
-                    return false;
-                }
-            }
-            true
-        },
-    )
-    .await;
+    until_all_see_alive(&[&old, &new], 2, Duration::from_secs(20)).await;
     let keys = json(old.admin, "/keys").await;
     assert_eq!(keys["roster"]["new"], pk(&seeds[1]));
     assert_eq!(keys["public_key"], pk(&seeds[0]));

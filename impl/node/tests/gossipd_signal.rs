@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Daemon, eventually, json};
+use common::{Daemon, eventually, json, until_all_see_alive};
 
 fn spawn(name: &str, seeds: &[SocketAddr]) -> Daemon {
     common::spawn_in("signal-test", name, seeds, &["--leave-timeout", "5s"])
@@ -51,14 +51,7 @@ async fn sigterm_and_sigint_make_gossipd_leave_gracefully_and_exit_zero() {
     let a = spawn("alpha", &[]);
     let mut b = spawn("beta", &[a.gossip]);
     let mut c = spawn("gamma", &[a.gossip]);
-    for d in [&a, &b, &c] {
-        eventually(Duration::from_secs(20), "three alive members", async || {
-            let m = json(d.admin, "/members").await;
-            let m = m.as_array().unwrap();
-            m.len() == 3 && m.iter().all(|n| n["status"] == "alive")
-        })
-        .await;
-    }
+    until_all_see_alive(&[&a, &b, &c], 3, Duration::from_secs(60)).await;
     let (a_admin, c_admin) = (a.admin, c.admin);
     let steps: [(&mut Daemon, &str, Vec<SocketAddr>); 2] = [
         (&mut b, "TERM", vec![a_admin, c_admin]),

@@ -53,16 +53,19 @@ fn all_alive(nodes: &[NodeHandle]) -> bool {
     })
 }
 
+/// Waits (up to `limit`) until every node sees every node alive.
+async fn converge(nodes: &[NodeHandle], limit: Duration) {
+    wait_until(limit, "every node sees every node alive", || {
+        all_alive(nodes)
+    })
+    .await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_few_nodes_on_the_in_memory_network_converge() {
     let net = MemoryNetwork::new(1);
     let nodes = cluster(&net, 5);
-    wait_until(
-        Duration::from_secs(30),
-        "all five see five alive nodes",
-        || all_alive(&nodes),
-    )
-    .await;
+    converge(&nodes, Duration::from_secs(30)).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -70,12 +73,7 @@ async fn nodes_converge_despite_twenty_percent_datagram_loss() {
     let net = MemoryNetwork::new(7);
     net.set_loss(0.2);
     let nodes = cluster(&net, 5);
-    wait_until(
-        Duration::from_secs(60),
-        "all five see five alive nodes",
-        || all_alive(&nodes),
-    )
-    .await;
+    converge(&nodes, Duration::from_secs(60)).await;
     nodes[3].set("k", "v").await.unwrap();
     wait_until(Duration::from_secs(60), "every node holds n3/k", || {
         nodes
@@ -166,7 +164,7 @@ async fn a_subscriber_sees_the_join_and_the_key_set_events() {
 async fn a_node_that_leaves_is_seen_as_left_by_the_others() {
     let net = MemoryNetwork::new(5);
     let nodes = cluster(&net, 3);
-    wait_until(Duration::from_secs(30), "convergence", || all_alive(&nodes)).await;
+    converge(&nodes, Duration::from_secs(30)).await;
     let outcome = nodes[2].leave(Duration::from_secs(10)).await.unwrap();
     assert_eq!(outcome, LeaveOutcome::Acknowledged);
     assert_eq!(nodes[2].phase(), Phase::Stopped);
@@ -297,12 +295,7 @@ fn publication_counts(nodes: &[NodeHandle]) -> (u64, u64, u64) {
 async fn heartbeat_only_datagrams_do_not_rebuild_the_snapshot() {
     let net = MemoryNetwork::new(3);
     let nodes = cluster(&net, 4);
-    wait_until(
-        Duration::from_secs(30),
-        "all four see four alive nodes",
-        || all_alive(&nodes),
-    )
-    .await;
+    converge(&nodes, Duration::from_secs(30)).await;
     // A quiet cluster: from now on only heartbeats change.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (p0, d0, r0) = publication_counts(&nodes);

@@ -298,19 +298,37 @@ impl Network {
     }
 }
 
-/// Peak resident set size of this process (`VmHWM` from `/proc/self/status`), in KiB, if
-/// available.
+/// Peak resident set size of this process (`VmHWM` from `/proc/self/status`, read by
+/// `procfs`), in KiB, if available (Linux).
 pub fn peak_memory_kib() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    #[cfg(target_os = "linux")]
+    {
+        procfs::process::Process::myself()
+            .ok()?
+            .status()
+            .ok()?
+            .vmhwm
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
 }
 
-/// Current resident set size (`VmRSS`), in KiB, if available.
+/// Current resident set size (`VmRSS`), in KiB, if available (Linux).
 pub fn current_memory_kib() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    #[cfg(target_os = "linux")]
+    {
+        procfs::process::Process::myself()
+            .ok()?
+            .status()
+            .ok()?
+            .vmrss
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
 }
 
 #[cfg(test)]

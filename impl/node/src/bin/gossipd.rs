@@ -7,6 +7,7 @@
 //! gossipd set --admin 127.0.0.1:8946 color blue
 //! gossipd get --admin 127.0.0.1:8947 a color
 //! gossipd members --admin 127.0.0.1:8947
+//! gossipd members --admin 127.0.0.1:8947 --json
 //! gossipd keys list --admin 127.0.0.1:8946
 //! ```
 //!
@@ -24,8 +25,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use gossip_core::security::{self, ClusterKey, Keyring, Roster, Security, Signing};
-use gossip_node::http_client::{self, encode_segment};
-use gossip_node::{Config, LeaveOutcome, Node, NodeConfig, UdpTransport, admin};
+use gossip_node::admin::{self, api, client::Client};
+use gossip_node::{Config, LeaveOutcome, Node, NodeConfig, UdpTransport};
 use std::io::Write as _;
 
 #[derive(Parser, Debug)]
@@ -131,6 +132,9 @@ enum Cmd {
         /// The admin API address of the node to ask.
         #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
         admin: SocketAddr,
+        /// Print the members as JSON (the admin API's `GET /members` array) instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Manages cluster keys (docs/spec/security.md §4: rotation procedure).
     Keys {
@@ -201,25 +205,20 @@ fn parse_addr(s: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| "the name resolves to no address".to_owned())
 }
 
+/// A positive duration in humantime's forms (`250ms`, `1.5s`, `1m`, `1m 30s`); a bare number
+/// is seconds.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let (num, unit) = s.split_at(
-        s.find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(s.len()),
-    );
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("not a duration: {s:?} (expected e.g. 1s, 250ms)"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" | "" => n,
-        "m" => n * 60.0,
-        _ => return Err(format!("unknown unit {unit:?} (use ms, s or m)")),
-    };
-    if !secs.is_finite() || secs <= 0.0 {
+    let d = if s.parse::<f64>().is_ok() {
+        humantime::parse_duration(&format!("{s}s"))
+    } else {
+        humantime::parse_duration(s)
+    }
+    .map_err(|e| format!("not a duration: {s:?} ({e}); expected e.g. 1s, 250ms, 1.5s"))?;
+    if d.is_zero() {
         return Err("must be positive".to_owned());
     }
-    Ok(Duration::from_secs_f64(secs))
+    Ok(d)
 }
 
 /// A configuration error: reported like clap's, exit code 2.
@@ -444,96 +443,63 @@ async fn client(cmd: Cmd) -> anyhow::Result<()> {
     match cmd {
         Cmd::Keys { op } => keys_client(op).await,
         Cmd::Get { admin, node, key } => {
-            let path = format!("/kv/{}/{}", encode_segment(&node), encode_segment(&key));
-            let r = http_client::request(admin, "GET", &path, None, TIMEOUT)
-                .await
-                .with_context(|| format!("cannot reach the admin API at {admin}"))?;
-            match r.status {
-                200 => {
+            match Client::new(admin, TIMEOUT).get(&node, &key).await? {
+                Some(value) => {
                     let mut out = std::io::stdout().lock();
-                    out.write_all(&r.body)?;
+                    out.write_all(&value)?;
                     out.write_all(b"\n")?;
                     out.flush()?;
                     Ok(())
                 }
-                404 => bail!("{node}/{key}: not found"),
-                s => bail!("HTTP {s}: {}", r.text().trim()),
+                None => bail!("{node}/{key}: not found"),
             }
         }
         Cmd::Set { admin, key, value } => {
-            let path = format!("/kv/{}", encode_segment(&key));
-            let r = http_client::request(admin, "PUT", &path, Some(value.as_bytes()), TIMEOUT)
-                .await
-                .with_context(|| format!("cannot reach the admin API at {admin}"))?;
-            print_write(r)
+            let w = Client::new(admin, TIMEOUT)
+                .set(&key, value.as_bytes())
+                .await?;
+            println!("version {}", w.version);
+            Ok(())
         }
         Cmd::Delete { admin, key } => {
-            let path = format!("/kv/{}", encode_segment(&key));
-            let r = http_client::request(admin, "DELETE", &path, None, TIMEOUT)
-                .await
-                .with_context(|| format!("cannot reach the admin API at {admin}"))?;
-            print_write(r)
+            let w = Client::new(admin, TIMEOUT).delete(&key).await?;
+            println!("version {}", w.version);
+            Ok(())
         }
-        Cmd::Members { admin } => {
-            let r = http_client::request(admin, "GET", "/members", None, TIMEOUT)
-                .await
-                .with_context(|| format!("cannot reach the admin API at {admin}"))?;
-            if r.status != 200 {
-                bail!("HTTP {}: {}", r.status, r.text().trim());
-            }
-            let members: Vec<serde_json::Value> =
-                serde_json::from_slice(&r.body).context("bad /members answer")?;
-            println!(
-                "{:<20} {:<22} {:<10} {:>15} {:>10} {:>6}",
-                "NAME", "ADDR", "STATUS", "GENERATION", "HEARTBEAT", "KEYS"
-            );
-            for m in members {
-                let s = |k: &str| m[k].as_str().unwrap_or("?").to_owned();
-                let n = |k: &str| m[k].as_u64().unwrap_or(0);
-                println!(
-                    "{:<20} {:<22} {:<10} {:>15} {:>10} {:>6}{}",
-                    s("name"),
-                    s("addr"),
-                    s("status"),
-                    n("generation"),
-                    n("heartbeat"),
-                    n("keys"),
-                    if m["is_self"].as_bool() == Some(true) {
-                        "  (self)"
-                    } else {
-                        ""
-                    }
-                );
+        Cmd::Members { admin, json } => {
+            let members = Client::new(admin, TIMEOUT).members().await?;
+            if json {
+                println!("{}", serde_json::to_string(&members)?);
+            } else {
+                print_members(&members);
             }
             Ok(())
         }
     }
 }
 
+fn print_members(members: &[api::Member]) {
+    println!(
+        "{:<20} {:<22} {:<10} {:>15} {:>10} {:>6}",
+        "NAME", "ADDR", "STATUS", "GENERATION", "HEARTBEAT", "KEYS"
+    );
+    for m in members {
+        println!(
+            "{:<20} {:<22} {:<10} {:>15} {:>10} {:>6}{}",
+            m.name,
+            m.addr.to_string(),
+            m.status.as_str(),
+            m.generation,
+            m.heartbeat,
+            m.keys,
+            if m.is_self { "  (self)" } else { "" }
+        );
+    }
+}
+
 async fn keys_client(op: KeysCmd) -> anyhow::Result<()> {
-    let call = async |admin: SocketAddr, method: &str, path: &str, body: Option<&[u8]>| {
-        let r = http_client::request(admin, method, path, body, TIMEOUT)
-            .await
-            .with_context(|| format!("cannot reach the admin API at {admin}"))?;
-        if r.status != 200 {
-            bail!("HTTP {}: {}", r.status, r.text().trim());
-        }
-        let v: serde_json::Value = serde_json::from_slice(&r.body).context("bad answer")?;
-        for k in v["keys"].as_array().into_iter().flatten() {
-            println!(
-                "{}{}",
-                k["fingerprint"].as_str().unwrap_or("?"),
-                if k["primary"].as_bool() == Some(true) {
-                    "  primary"
-                } else {
-                    ""
-                }
-            );
-        }
-        Ok(())
-    };
-    match op {
-        KeysCmd::List { admin } => call(admin, "GET", "/keys", None).await,
+    let keys = match op {
+        KeysCmd::List { admin } => Client::new(admin, TIMEOUT).keys().await?,
         KeysCmd::Add {
             admin,
             key_file,
@@ -546,36 +512,35 @@ async fn keys_client(op: KeysCmd) -> anyhow::Result<()> {
             };
             // Parse locally: a malformed key is a usage error and is never sent.
             let k = ClusterKey::parse(&text).map_err(|e| Usage(format!("key: {e}")))?;
-            let hex = security::hex(k.as_bytes());
-            call(admin, "POST", "/keys", Some(hex.as_bytes())).await
+            Client::new(admin, TIMEOUT)
+                .add_key(&security::hex(k.as_bytes()))
+                .await?
         }
         KeysCmd::Use { admin, fingerprint } => {
-            call(admin, "PUT", "/keys/primary", Some(fingerprint.as_bytes())).await
+            Client::new(admin, TIMEOUT).use_key(&fingerprint).await?
         }
         KeysCmd::Remove { admin, fingerprint } => {
-            let path = format!("/keys/{}", encode_segment(&fingerprint));
-            call(admin, "DELETE", &path, None).await
+            Client::new(admin, TIMEOUT).remove_key(&fingerprint).await?
         }
         KeysCmd::Generate => {
             let k = ClusterKey::generate(&mut rand::rngs::OsRng);
             println!("{}", security::hex(k.as_bytes()));
-            Ok(())
+            return Ok(());
         }
         KeysCmd::Public { signing_key_file } => {
             let key =
                 security::parse_signing_key(&read_secret(&signing_key_file, "--signing-key-file")?)
                     .map_err(|e| Usage(format!("--signing-key-file: {e}")))?;
             println!("{}", security::hex(key.verifying_key().as_bytes()));
-            Ok(())
+            return Ok(());
         }
+    };
+    for k in keys.keys {
+        println!(
+            "{}{}",
+            k.fingerprint,
+            if k.primary { "  primary" } else { "" }
+        );
     }
-}
-
-fn print_write(r: http_client::Response) -> anyhow::Result<()> {
-    if r.status != 200 {
-        bail!("HTTP {}: {}", r.status, r.text().trim());
-    }
-    let v: serde_json::Value = serde_json::from_slice(&r.body).context("bad answer")?;
-    println!("version {}", v["version"]);
     Ok(())
 }

@@ -10,7 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use gossip_node::http_client::{Response, request};
+use gossip_node::Status;
+use gossip_node::admin::api::Members;
+use gossip_node::admin::client::{Client, Response, request};
 
 /// The daemon under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_gossipd");
@@ -85,7 +87,7 @@ pub fn spawn_in(cluster_id: &str, name: &str, seeds: &[SocketAddr], extra: &[&st
 pub async fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&[u8]>) -> Response {
     request(addr, method, path, body, Duration::from_secs(5))
         .await
-        .unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e}"))
+        .unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e:?}"))
 }
 
 /// `GET path` as JSON.
@@ -100,4 +102,30 @@ pub async fn eventually(limit: Duration, what: &str, mut f: impl AsyncFnMut() ->
         assert!(t0.elapsed() < limit, "timed out waiting until {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The members the node with admin API `addr` lists; panics on an error.
+pub async fn members(addr: SocketAddr) -> Members {
+    Client::new(addr, Duration::from_secs(5))
+        .members()
+        .await
+        .unwrap_or_else(|e| panic!("members of {addr}: {e:?}"))
+}
+
+/// Polls until each of `ds` lists exactly `n` members, all alive; panics after `limit`.
+pub async fn until_all_see_alive(ds: &[&Daemon], n: usize, limit: Duration) {
+    eventually(
+        limit,
+        &format!("every node sees {n} alive nodes"),
+        async || {
+            for d in ds {
+                let m = members(d.admin).await;
+                if m.len() != n || m.iter().any(|x| x.status != Status::Alive) {
+                    return false;
+                }
+            }
+            true
+        },
+    )
+    .await;
 }
