@@ -58,18 +58,16 @@ fn delta(d: &[NodeDelta]) -> String {
 /// A message, e.g. `Syn [n0 g1 h1 w1]`.
 pub fn msg(m: &Msg) -> String {
     match m {
+        // A Syn leaves out an empty digest, or else an empty delta.
         Msg::Syn {
             digest: d,
             delta: x,
-        } if d.is_empty() => format!("Syn {}", delta(x)),
-        Msg::Syn {
-            digest: d,
-            delta: x,
-        } if x.is_empty() => format!("Syn {}", digest(d)),
-        Msg::Syn {
-            digest: d,
-            delta: x,
-        } => format!("Syn {} {}", digest(d), delta(x)),
+        } => match (d.is_empty(), x.is_empty()) {
+            (true, _) => format!("Syn {}", delta(x)),
+            (false, true) => format!("Syn {}", digest(d)),
+            (false, false) => format!("Syn {} {}", digest(d), delta(x)),
+        },
+        // A SynAck leaves out an empty digest only.
         Msg::SynAck {
             digest: d,
             delta: x,

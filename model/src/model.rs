@@ -2,7 +2,7 @@
 //! Transition checks (properties that compare a state with its successor) are at the end of
 //! `next_state`; they record into the ghost `violations` set, which stays empty in correct runs.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
 use stateright::{Model, Property};
 
@@ -20,6 +20,25 @@ pub struct GossipModel {
 }
 
 impl GossipModel {
+    /// Every reachable state, by a plain breadth-first search over `init_states`, `actions`
+    /// and `next_state` (independent of any checker; for tests on small configurations).
+    pub fn reachable_states(&self) -> HashSet<GossipState> {
+        let mut seen: HashSet<GossipState> = self.init_states().into_iter().collect();
+        let mut queue: VecDeque<GossipState> = seen.iter().cloned().collect();
+        let mut actions = Vec::new();
+        while let Some(s) = queue.pop_front() {
+            self.actions(&s, &mut actions);
+            for a in actions.drain(..) {
+                if let Some(t) = self.next_state(&s, a)
+                    && seen.insert(t.clone())
+                {
+                    queue.push_back(t);
+                }
+            }
+        }
+        seen
+    }
+
     /// Whether `node` is a gossip target candidate of `from` (protocol.md §6.2, abstracted:
     /// any known node that has not left, or any seed).
     pub(crate) fn candidates(&self, s: &GossipState, from: usize) -> Vec<NodeId> {

@@ -93,24 +93,14 @@ pub fn build_delta(
                 continue;
             }
         }
-        if updates.is_empty() || budget == 0 {
-            if budget == 0 && !updates.is_empty() {
-                // After the cut, node deltas carry the heartbeat only.
-                if heartbeat_only_sent {
-                    delta.push(heartbeat_only(n, v, known));
-                }
-                continue;
+        if budget == 0 && !updates.is_empty() {
+            // After the cut, node deltas carry the heartbeat only.
+            if heartbeat_only_sent {
+                delta.push(heartbeat_only(n, v, known));
             }
-            delta.push(NodeDelta {
-                node: n,
-                generation: v.generation,
-                heartbeat: v.heartbeat,
-                kind,
-                updates,
-                watermark_after: v.watermark,
-            });
             continue;
         }
+        // With no updates, nothing below changes: no cut, no budget spent, nothing pushed.
         let mut watermark_after = v.watermark;
         if updates.len() > budget {
             if cfg.variant == Variant::CutNotPrefix {

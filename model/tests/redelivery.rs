@@ -13,13 +13,13 @@
 //!   finds, and every property has a verdict between those of `D(k)` and `D(k + 1)`.
 //! * Without duplication the switch changes nothing; every seeded bug is still caught.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
-use gossip_model::{
-    Envelope, Expected, GossipConfig, GossipModel, GossipState, NetworkConfig, Variant,
-};
-use stateright::{Checker, HasDiscoveries, Model};
+use gossip_model::{Envelope, Expected, GossipConfig, GossipState, NetworkConfig};
+use stateright::Model;
+
+mod common;
 
 /// (Duplicate at k, redelivery at k, Duplicate at k + 1) unique states of [`configs`].
 const PINNED: &[(usize, usize, usize)] = &[
@@ -28,24 +28,6 @@ const PINNED: &[(usize, usize, usize)] = &[
     (1078, 2794, 5682),
     (3752, 15355, 43693),
 ];
-
-/// Every reachable state, by a plain breadth-first search (independent of any checker).
-fn reachable(model: &GossipModel) -> HashSet<GossipState> {
-    let mut seen: HashSet<GossipState> = model.init_states().into_iter().collect();
-    let mut queue: VecDeque<GossipState> = seen.iter().cloned().collect();
-    let mut actions = Vec::new();
-    while let Some(s) = queue.pop_front() {
-        model.actions(&s, &mut actions);
-        for a in actions.drain(..) {
-            if let Some(t) = model.next_state(&s, a)
-                && seen.insert(t.clone())
-            {
-                queue.push_back(t);
-            }
-        }
-    }
-    seen
-}
 
 /// The maximal runs of equal adjacent envelopes, with their lengths. On an unordered network
 /// (a sorted multiset) a run is one distinct message and its count; on a FIFO network (sorted
@@ -104,13 +86,7 @@ fn net(lossy: bool, ordered: bool, max_in_flight: usize) -> NetworkConfig {
 /// Small duplicating configurations: FIFO and unordered links, with and without loss, a
 /// crash, 1 and 2 messages in flight.
 fn configs() -> Vec<(&'static str, GossipConfig)> {
-    let base = GossipConfig {
-        nodes: 2,
-        writes_per_node: 1,
-        crashes: 1,
-        convict: true,
-        ..GossipConfig::default()
-    };
+    let base = common::two_nodes_one_write_one_crash();
     vec![
         (
             "2 nodes, 1 write each, FIFO, loss + dup + 1 crash, 1 in flight",
@@ -161,7 +137,7 @@ struct Compared {
 }
 
 fn explore(cfg: &GossipConfig) -> (HashSet<GossipState>, Verdicts) {
-    let states = reachable(&cfg.clone().into_model());
+    let states = cfg.clone().into_model().reachable_states();
     let v = verdicts(cfg, &states);
     (states, v)
 }
@@ -329,8 +305,8 @@ fn redelivery_is_a_no_op_without_duplication() {
     for (name, cfg) in configs() {
         let mut plain = cfg.clone();
         plain.network.duplicating = false;
-        let d = reachable(&plain.clone().into_model());
-        let r = reachable(&redelivering(&plain).into_model());
+        let d = plain.clone().into_model().reachable_states();
+        let r = redelivering(&plain).into_model().reachable_states();
         assert!(
             d == r,
             "{name}: {} states without the switch, {} with",
@@ -342,21 +318,9 @@ fn redelivery_is_a_no_op_without_duplication() {
 
 #[test]
 fn every_seeded_bug_is_still_caught_with_duplication_as_redelivery() {
-    for &v in Variant::all().iter().filter(|v| v.is_seeded_bug()) {
-        let property = v.expected_violation().expect("a seeded bug");
-        let mut cfg = redelivering(&v.witness_config());
+    common::assert_every_seeded_bug_caught("redelivery", |witness| {
+        let mut cfg = redelivering(witness);
         cfg.network.duplicating = true;
-        let model = cfg.into_model();
-        let checker = model
-            .checker()
-            .threads(1)
-            .finish_when(HasDiscoveries::AnyOf([property].into()))
-            .spawn_bfs()
-            .join();
-        assert!(
-            checker.discovery(property).is_some(),
-            "{}: {property:?} not violated with redelivery",
-            v.name()
-        );
-    }
+        cfg
+    });
 }

@@ -4,28 +4,12 @@
 //! node state), every property has the same verdict with and without it, the state count
 //! shrinks, and every seeded bug is still caught by its property.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 
-use gossip_model::{Expected, GossipConfig, GossipModel, GossipState, NetworkConfig, Variant};
-use stateright::{Checker, HasDiscoveries, Model};
+use gossip_model::{Expected, GossipConfig, GossipState, NetworkConfig};
+use stateright::{Checker, Model};
 
-/// Every reachable state, by a plain breadth-first search (independent of any checker).
-fn reachable(model: &GossipModel) -> HashSet<GossipState> {
-    let mut seen: HashSet<GossipState> = model.init_states().into_iter().collect();
-    let mut queue: VecDeque<GossipState> = seen.iter().cloned().collect();
-    let mut actions = Vec::new();
-    while let Some(s) = queue.pop_front() {
-        model.actions(&s, &mut actions);
-        for a in actions.drain(..) {
-            if let Some(t) = model.next_state(&s, a)
-                && seen.insert(t.clone())
-            {
-                queue.push_back(t);
-            }
-        }
-    }
-    seen
-}
+mod common;
 
 /// The abstraction the reduction claims to compute, written out independently: drop every
 /// message to a node that is down while no restart is left.
@@ -46,13 +30,7 @@ fn pruned(cfg: &GossipConfig) -> GossipConfig {
 
 /// Small configurations with crashes, every network kind.
 fn configs() -> Vec<(&'static str, GossipConfig)> {
-    let base = GossipConfig {
-        nodes: 2,
-        writes_per_node: 1,
-        crashes: 1,
-        convict: true,
-        ..GossipConfig::default()
-    };
+    let base = common::two_nodes_one_write_one_crash();
     vec![
         (
             "2 nodes, loss, 2 in flight, 1 crash",
@@ -133,8 +111,8 @@ fn verdicts(cfg: &GossipConfig) -> (Vec<(&'static str, Expected)>, usize) {
 #[test]
 fn pruning_dead_messages_reaches_exactly_the_abstracted_reachable_states() {
     for (name, cfg) in configs() {
-        let full = reachable(&cfg.clone().into_model());
-        let reduced = reachable(&pruned(&cfg).into_model());
+        let full = cfg.clone().into_model().reachable_states();
+        let reduced = pruned(&cfg).into_model().reachable_states();
         let abstracted: HashSet<GossipState> = full
             .iter()
             .map(|s| without_dead_messages(&cfg, s))
@@ -184,21 +162,7 @@ fn pruning_dead_messages_is_a_no_op_without_crashes_or_while_a_restart_is_left()
 
 #[test]
 fn every_seeded_bug_is_still_caught_with_dead_messages_pruned() {
-    for &v in Variant::all().iter().filter(|v| v.is_seeded_bug()) {
-        let property = v.expected_violation().expect("a seeded bug");
-        let model = pruned(&v.witness_config()).into_model();
-        let checker = model
-            .checker()
-            .threads(1)
-            .finish_when(HasDiscoveries::AnyOf([property].into()))
-            .spawn_bfs()
-            .join();
-        assert!(
-            checker.discovery(property).is_some(),
-            "{}: {property:?} not violated with pruning",
-            v.name()
-        );
-    }
+    common::assert_every_seeded_bug_caught("pruning", pruned);
 }
 
 /// The default configuration (3 nodes, 1 crash, no restart): same verdicts, fewer states.

@@ -14,10 +14,7 @@ fn cfg() -> GossipConfig {
         max_delta: 3,
         network: NetworkConfig {
             lossy: false,
-            duplicating: false,
-            ordered: false,
-            max_in_flight: 1,
-            redeliver: false,
+            ..NetworkConfig::default()
         },
         ..GossipConfig::default()
     }

@@ -114,6 +114,52 @@ fn seeded_bug() -> (&'static str, &'static str) {
         .expect("the model has at least one seeded-bug variant")
 }
 
+/// Runs `gossip-check` on [`seeded_bug`] with `options` between `--variant` and `--property`,
+/// writing the JSON report (file named after `name`); expects exit code 0 and the property
+/// violated. Returns stdout, the JSON report and the property's name.
+fn check_seeded_bug(name: &str, options: &[&str]) -> (String, serde_json::Value, &'static str) {
+    let (variant, violated) = seeded_bug();
+    let json = json_path(name);
+    let mut args = vec!["--variant", variant];
+    args.extend_from_slice(options);
+    args.extend(["--property", violated, "--json", json.to_str().unwrap()]);
+    let stdout = run_expecting(&args, 0);
+    let json = read_json(&json);
+    assert_eq!(property(&json, violated)["status"], "violated");
+    (stdout, json, violated)
+}
+
+/// A small run of the fair checker: 2 nodes, 1 write each, a lossy network.
+const SMALL_FAIR: [&str; 8] = [
+    "--checker",
+    "fair",
+    "--nodes",
+    "2",
+    "--writes",
+    "1",
+    "--faults",
+    "loss",
+];
+
+/// The arguments of a [`SMALL_FAIR`] run of the `push-once` bug checking `property`, then
+/// `more`.
+fn small_push_once<'a>(property: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = SMALL_FAIR.to_vec();
+    args.extend(["--variant", "push-once", "--property", property]);
+    args.extend_from_slice(more);
+    args
+}
+
+/// The name of the default model's first liveness (convergence) requirement.
+fn convergence_requirement() -> &'static str {
+    gossip_model::GossipConfig::default()
+        .into_model()
+        .liveness()
+        .first()
+        .expect("a convergence requirement")
+        .name
+}
+
 /// Kills the child process when dropped, so a failing assertion cannot leak a server.
 struct KillOnDrop(Child);
 
@@ -220,23 +266,9 @@ fn list_variants_names_every_variant_with_its_expected_violation() {
 
 #[test]
 fn a_seeded_bug_is_caught_and_counts_as_the_expected_result() {
-    let (variant, violated) = seeded_bug();
-    let json = json_path("seeded-bug");
-    let stdout = run_expecting(
-        &[
-            "--variant",
-            variant,
-            "--property",
-            violated,
-            "--json",
-            json.to_str().unwrap(),
-        ],
-        0,
-    );
+    let (stdout, json, violated) = check_seeded_bug("seeded-bug", &[]);
     assert!(stdout.contains("counterexample"), "{stdout}");
-    let json = read_json(&json);
     let p = property(&json, violated);
-    assert_eq!(p["status"], "violated");
     assert_eq!(p["expected"], "violated");
     let trace = p["trace"].as_array().expect("a violation has a trace");
     assert!(trace.len() >= 2, "{p}");
@@ -247,12 +279,9 @@ fn a_seeded_bug_is_caught_and_counts_as_the_expected_result() {
 
 #[test]
 fn the_safety_only_fair_checker_catches_a_seeded_bug_and_reports_its_storage() {
-    let (variant, violated) = seeded_bug();
-    let json = json_path("safety-only");
-    let stdout = run_expecting(
+    let (stdout, json, violated) = check_seeded_bug(
+        "safety-only",
         &[
-            "--variant",
-            variant,
             "--checker",
             "fair",
             "--safety-only",
@@ -263,18 +292,11 @@ fn the_safety_only_fair_checker_catches_a_seeded_bug_and_reports_its_storage() {
             "2G",
             "--time-limit",
             "120",
-            "--property",
-            violated,
-            "--json",
-            json.to_str().unwrap(),
         ],
-        0,
     );
     assert!(stdout.contains("storage: "), "{stdout}");
-    let json = read_json(&json);
     assert_eq!(json["checker"], "fair");
     let p = property(&json, violated);
-    assert_eq!(p["status"], "violated");
     assert!(p["trace"].as_array().is_some_and(|t| t.len() >= 2), "{p}");
     assert!(
         json["storage"]["bytes_per_state"].as_f64().is_some(),
@@ -311,33 +333,10 @@ fn trace_out_writes_a_seeded_bugs_counterexample_as_a_gossip_trace() {
 
 #[test]
 fn trace_out_writes_a_fair_lasso_as_a_gossip_trace_with_its_cycle() {
-    let live = gossip_model::GossipConfig::default()
-        .into_model()
-        .liveness()
-        .first()
-        .expect("a convergence requirement")
-        .name;
+    let live = convergence_requirement();
     let path = json_path("push-once-lasso");
-    run_expecting(
-        &[
-            "--checker",
-            "fair",
-            "--variant",
-            "push-once",
-            "--nodes",
-            "2",
-            "--writes",
-            "1",
-            "--faults",
-            "loss",
-            "--property",
-            live,
-            "--quiet",
-            "--trace-out",
-            path.to_str().unwrap(),
-        ],
-        0,
-    );
+    let args = small_push_once(live, &["--quiet", "--trace-out", path.to_str().unwrap()]);
+    run_expecting(&args, 0);
     let written = std::fs::read_to_string(&path).unwrap();
     let trace: gossip_model::trace::Trace = serde_json::from_str(&written).unwrap();
     assert!(trace.source.as_deref().unwrap().contains("lasso"));
@@ -357,37 +356,20 @@ fn trace_out_writes_a_fair_lasso_as_a_gossip_trace_with_its_cycle() {
 /// violates convergence, exits 1 with that requirement failed.
 #[test]
 fn the_fair_checker_judges_leads_to_requirements_against_the_correct_protocol() {
-    let small = [
-        "--checker",
-        "fair",
-        "--nodes",
-        "2",
-        "--writes",
-        "1",
-        "--faults",
-        "loss",
-    ];
-    let mut correct = small.to_vec();
+    let mut correct = SMALL_FAIR.to_vec();
     correct.extend(["--expect-correct", "--quiet"]);
     run_expecting(&correct, 0);
-    let live = gossip_model::GossipConfig::default()
-        .into_model()
-        .liveness()
-        .first()
-        .expect("a convergence requirement")
-        .name;
+    let live = convergence_requirement();
     let json = json_path("fair-expect-correct");
-    let mut bug = small.to_vec();
-    bug.extend([
-        "--variant",
-        "push-once",
-        "--property",
+    let bug = small_push_once(
         live,
-        "--expect-correct",
-        "--quiet",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
+        &[
+            "--expect-correct",
+            "--quiet",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
     run_expecting(&bug, 1);
     let json = read_json(&json);
     let p = property(&json, live);

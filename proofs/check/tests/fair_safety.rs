@@ -147,16 +147,9 @@ fn safety_only_mode_with_symmetry_matches_the_full_engine_with_symmetry() {
     assert!(model.symmetric_nodes() >= 2);
     let fair = FairGossip::new(model);
     let rep = GossipModel::representative as fn(&_) -> _;
-    let safety = FairChecker::new(&fair)
-        .threads(2)
-        .symmetry(rep)
-        .run_safety()
-        .unwrap();
-    let full = FairChecker::new(&fair)
-        .threads(2)
-        .symmetry(rep)
-        .run()
-        .unwrap();
+    let symmetric = || FairChecker::new(&fair).threads(2).symmetry(rep);
+    let safety = symmetric().run_safety().unwrap();
+    let full = symmetric().run().unwrap();
     let plain = FairChecker::new(&fair).threads(2).run_safety().unwrap();
     assert!(safety.complete && full.complete && plain.complete);
     assert_eq!(safety.unique_states, full.unique_states);
@@ -216,25 +209,6 @@ fn the_full_engine_stops_at_its_memory_and_time_limits_and_leaves_liveness_unkno
     }
 }
 
-/// Every reachable state of `model`, by a plain BFS over `next_state`.
-fn reachable(model: &GossipModel) -> Vec<gossip_model::GossipState> {
-    let mut seen: std::collections::HashSet<gossip_model::GossipState> =
-        model.init_states().into_iter().collect();
-    let mut queue: Vec<_> = seen.iter().cloned().collect();
-    let mut actions = Vec::new();
-    while let Some(s) = queue.pop() {
-        model.actions(&s, &mut actions);
-        for a in actions.drain(..) {
-            if let Some(t) = model.next_state(&s, a)
-                && seen.insert(t.clone())
-            {
-                queue.push(t);
-            }
-        }
-    }
-    seen.into_iter().collect()
-}
-
 #[test]
 fn key_symmetry_explores_exactly_one_representative_per_orbit() {
     let mut cfg = GossipConfig {
@@ -247,7 +221,7 @@ fn key_symmetry_explores_exactly_one_representative_per_orbit() {
     };
     cfg.network.lossy = false;
     let model = cfg.into_model();
-    let all = reachable(&model);
+    let all = model.reachable_states();
     let reps: std::collections::HashSet<_> =
         all.iter().map(GossipModel::key_representative).collect();
     let properties = model.properties();
@@ -299,14 +273,9 @@ fn key_symmetry_keeps_every_seeded_bug_caught_with_two_keys_and_a_shortest_trace
             cfg.max_delta = cfg.max_delta.max(2);
         }
         let fair = FairGossip::new(cfg.into_model());
-        let plain = FairChecker::new(&fair)
-            .threads(2)
-            .only_property(property)
-            .run_safety()
-            .unwrap();
-        let reduced = FairChecker::new(&fair)
-            .threads(2)
-            .only_property(property)
+        let checker = || FairChecker::new(&fair).threads(2).only_property(property);
+        let plain = checker().run_safety().unwrap();
+        let reduced = checker()
             .symmetry(GossipModel::key_representative)
             .run_safety()
             .unwrap();

@@ -20,26 +20,12 @@ pub(crate) struct GlobalBfs {
 
 impl GlobalBfs {
     pub(crate) fn new(g: &Explored) -> Self {
-        let n = g.n_states as usize;
-        let mut parent = vec![NONE; n];
-        let mut order = Vec::with_capacity(n);
-        for &i in &g.init_nodes {
-            if parent[i as usize] == NONE {
-                parent[i as usize] = i;
-                order.push(i);
-            }
-        }
-        let mut head = 0;
-        while head < order.len() {
-            let v = order[head];
-            head += 1;
-            for e in g.out(v) {
-                if parent[e.target as usize] == NONE {
-                    parent[e.target as usize] = v;
-                    order.push(e.target);
-                }
-            }
-        }
+        let (parent, order) = bfs(
+            g,
+            &g.init_nodes,
+            Vec::with_capacity(g.n_states as usize),
+            |_| true,
+        );
         GlobalBfs { order, parent }
     }
 
@@ -58,6 +44,38 @@ impl GlobalBfs {
     pub(crate) fn bytes(&self) -> u64 {
         (self.order.capacity() * 4 + self.parent.capacity() * 4) as u64
     }
+}
+
+/// A BFS over the stored graph from `sources` (in order) through the states `allowed` accepts,
+/// visiting edges in stored order: the parent of every visited state (a source is its own
+/// parent; `NONE` for the others) and the visited states in visiting order, pushed onto
+/// `order` (given empty, with the capacity wanted).
+fn bfs(
+    g: &Explored,
+    sources: &[u32],
+    mut order: Vec<u32>,
+    allowed: impl Fn(u32) -> bool,
+) -> (Vec<u32>, Vec<u32>) {
+    let mut parent = vec![NONE; g.n_states as usize];
+    for &s in sources {
+        if allowed(s) && parent[s as usize] == NONE {
+            parent[s as usize] = s;
+            order.push(s);
+        }
+    }
+    let mut head = 0;
+    while head < order.len() {
+        let v = order[head];
+        head += 1;
+        for e in g.out(v) {
+            let w = e.target;
+            if allowed(w) && parent[w as usize] == NONE {
+                parent[w as usize] = v;
+                order.push(w);
+            }
+        }
+    }
+    (parent, order)
 }
 
 /// The sorted, deduplicated fair classes enabled at `v` (all outgoing edges).
@@ -100,26 +118,7 @@ pub(crate) fn find_fair_lasso(
     let allowed = |v: u32| g.is_expanded(v) && !goal.get(v);
 
     // 1. Restricted BFS from the sources.
-    let mut parent = vec![NONE; n];
-    let mut queue: Vec<u32> = Vec::new();
-    for &s in sources {
-        if allowed(s) && parent[s as usize] == NONE {
-            parent[s as usize] = s;
-            queue.push(s);
-        }
-    }
-    let mut head = 0;
-    while head < queue.len() {
-        let v = queue[head];
-        head += 1;
-        for e in g.out(v) {
-            let w = e.target;
-            if allowed(w) && parent[w as usize] == NONE {
-                parent[w as usize] = v;
-                queue.push(w);
-            }
-        }
-    }
+    let (parent, queue) = bfs(g, sources, Vec::new(), allowed);
 
     // 2. Iterative Tarjan over the region; each SCC is judged when it is popped. SCCs that
     //    fail only the strong-fairness test are refined (Emerson–Lei): the states where a
@@ -226,6 +225,18 @@ struct Tarjan {
 }
 
 impl Tarjan {
+    /// Gives `v` the next DFS index (as its lowlink too) and pushes it on the SCC stack and,
+    /// with its outgoing edges, on the call stack.
+    fn visit(&mut self, g: &Explored, v: u32, next_index: &mut u32) {
+        self.index[v as usize] = *next_index;
+        self.low[v as usize] = *next_index;
+        *next_index += 1;
+        self.stack.push(v);
+        self.on_stack.set(v);
+        let (first, end) = g.edge_range(v);
+        self.call.push((v, first, end));
+    }
+
     /// Decomposes the states with `comp == region` reachable from `roots` (inside the region)
     /// into SCCs, gives each a fresh id in `comp` and judges it.
     fn run(&mut self, g: &Explored, comp: &mut [u32], region: u32, roots: &[u32]) {
@@ -235,13 +246,7 @@ impl Tarjan {
             if comp[root as usize] != region || self.index[root as usize] != NONE {
                 continue;
             }
-            self.index[root as usize] = next_index;
-            self.low[root as usize] = next_index;
-            next_index += 1;
-            self.stack.push(root);
-            self.on_stack.set(root);
-            let (first, end) = g.edge_range(root);
-            self.call.push((root, first, end));
+            self.visit(g, root, &mut next_index);
             while let Some(top) = self.call.last_mut() {
                 let (v, end) = (top.0, top.2);
                 if top.1 < end {
@@ -253,13 +258,7 @@ impl Tarjan {
                         continue;
                     }
                     if self.index[w as usize] == NONE {
-                        self.index[w as usize] = next_index;
-                        self.low[w as usize] = next_index;
-                        next_index += 1;
-                        self.stack.push(w);
-                        self.on_stack.set(w);
-                        let (first, end) = g.edge_range(w);
-                        self.call.push((w, first, end));
+                        self.visit(g, w, &mut next_index);
                         self.max_stack = self.max_stack.max(self.call.len() + self.stack.len());
                     } else if self.on_stack.get(w) {
                         self.low[v as usize] = self.low[v as usize].min(self.index[w as usize]);
