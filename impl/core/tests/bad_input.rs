@@ -200,11 +200,35 @@ fn nodes_beyond_max_nodes_are_dropped_and_counted() {
     assert_eq!(a.stats().dropped_nodes, 1);
 }
 
+/// A core whose `limits.max_keys_per_node` is `max`.
+fn core_with_max_keys(max: usize) -> gossip_core::Core<rand_chacha::ChaCha8Rng> {
+    let mut c = config("a", 1);
+    c.limits.max_keys_per_node = max;
+    core_with(c)
+}
+
+/// Node c's state in `a` after `a` handles `datagram` from 10.0.0.3 at `at`.
+fn c_after(
+    a: &mut gossip_core::Core<rand_chacha::ChaCha8Rng>,
+    datagram: &[u8],
+    at: std::time::Duration,
+) -> gossip_core::NodeView {
+    a.handle_datagram(addr(3), datagram, at).unwrap();
+    a.view().node(&id("c", 3)).unwrap().clone()
+}
+
+/// Sets of the five keys p, q, r, s and t (value "1") at versions `first` to `first + 4`.
+fn five_keys(first: u64) -> Vec<Update> {
+    ["p", "q", "r", "s", "t"]
+        .iter()
+        .zip(first..)
+        .map(|(key, version)| set(version, key, b"1"))
+        .collect()
+}
+
 #[test]
 fn keys_beyond_max_keys_per_node_are_dropped_and_the_watermark_stays_sound() {
-    let mut c = config("a", 1);
-    c.limits.max_keys_per_node = 2;
-    let mut a = core_with(c);
+    let mut a = core_with_max_keys(2);
     let d = one_delta(
         vec![
             set(1, "p", b"1"),
@@ -214,9 +238,7 @@ fn keys_beyond_max_keys_per_node_are_dropped_and_the_watermark_stays_sound() {
         ],
         4,
     );
-    a.handle_datagram(addr(3), &d, secs(0)).unwrap();
-    let v = a.view();
-    let cv = v.node(&id("c", 3)).unwrap();
+    let cv = c_after(&mut a, &d, secs(0));
     assert_eq!(cv.entries.len(), 2);
     assert_eq!(
         cv.watermark, 2,
@@ -225,25 +247,13 @@ fn keys_beyond_max_keys_per_node_are_dropped_and_the_watermark_stays_sound() {
     assert_eq!(a.stats().dropped_updates, 2);
 }
 
-#[test]
-fn an_incremental_delta_cut_after_its_first_update_counts_every_later_update_as_dropped() {
-    let mut c = config("a", 1);
-    c.limits.max_keys_per_node = 1;
-    let mut a = core_with(c);
-    let d = one_delta(
-        vec![
-            set(1, "p", b"1"),
-            set(2, "q", b"1"),
-            set(3, "r", b"1"),
-            set(4, "s", b"1"),
-            set(5, "t", b"1"),
-        ],
-        5,
-    );
-    a.handle_datagram(addr(3), &d, secs(0)).unwrap();
-    let cv = a.view().node(&id("c", 3)).unwrap().clone();
+/// With room for one key, `datagram` (five keys about node c) is applied up to its first
+/// update: c's watermark stops at `watermark` and the four later updates count as dropped.
+fn cut_after_the_first_update(datagram: &[u8], watermark: u64) {
+    let mut a = core_with_max_keys(1);
+    let cv = c_after(&mut a, datagram, secs(0));
     assert_eq!(cv.entries.len(), 1);
-    assert_eq!(cv.watermark, 1, "the watermark stops at the cut");
+    assert_eq!(cv.watermark, watermark, "the watermark stops at the cut");
     assert_eq!(
         a.stats().dropped_updates,
         4,
@@ -252,44 +262,30 @@ fn an_incremental_delta_cut_after_its_first_update_counts_every_later_update_as_
 }
 
 #[test]
+fn an_incremental_delta_cut_after_its_first_update_counts_every_later_update_as_dropped() {
+    cut_after_the_first_update(&one_delta(five_keys(1), 5), 1);
+}
+
+#[test]
 fn a_reset_cut_after_its_first_update_counts_every_later_update_as_dropped() {
-    let mut c = config("a", 1);
-    c.limits.max_keys_per_node = 1;
-    let mut a = core_with(c);
     let reset = ack(vec![NodeDelta {
         node: id("c", 3),
         generation: 1,
         heartbeat: 1,
         kind: DeltaKind::Reset { gc_floor: 1 },
-        updates: vec![
-            set(2, "p", b"1"),
-            set(3, "q", b"1"),
-            set(4, "r", b"1"),
-            set(5, "s", b"1"),
-            set(6, "t", b"1"),
-        ],
+        updates: five_keys(2),
         watermark_after: 6,
         attestation: None,
     }]);
-    a.handle_datagram(addr(3), &reset, secs(0)).unwrap();
-    let cv = a.view().node(&id("c", 3)).unwrap().clone();
-    assert_eq!(cv.entries.len(), 1);
-    assert_eq!(cv.watermark, 2, "the watermark stops at the cut");
-    assert_eq!(
-        a.stats().dropped_updates,
-        4,
-        "the four updates from the cut on"
-    );
+    cut_after_the_first_update(&reset, 2);
 }
 
 #[test]
 fn a_reset_cut_by_max_keys_per_node_never_lowers_the_watermark() {
-    let mut c = config("a", 1);
-    c.limits.max_keys_per_node = 2;
-    let mut a = core_with(c);
+    let mut a = core_with_max_keys(2);
     // The node holds c up to watermark 3 (two keys, versions 2 and 3).
     let d = one_delta(vec![set(2, "p", b"1"), set(3, "q", b"1")], 3);
-    a.handle_datagram(addr(3), &d, secs(0)).unwrap();
+    c_after(&mut a, &d, secs(0));
     // A reset claiming watermark 10 whose third key is beyond the limit really gives only the
     // version before that key: at 2 (below the held 3) it must be ignored, not lower the
     // watermark; at 5 it is applied up to the cut.
@@ -304,32 +300,31 @@ fn a_reset_cut_by_max_keys_per_node_never_lowers_the_watermark() {
             attestation: None,
         }])
     };
-    let lower = reset(vec![
-        set(1, "x", b"1"),
-        set(2, "y", b"1"),
-        set(4, "z", b"1"),
-        set(10, "w", b"1"),
-    ]);
-    a.handle_datagram(addr(3), &lower, secs(1)).unwrap();
-    let cv = a.view().node(&id("c", 3)).unwrap().clone();
-    assert_eq!(
-        cv.watermark, 3,
-        "the cut reset (effective watermark 2) is ignored"
-    );
-    assert_eq!(cv.entries.len(), 2);
-    assert_eq!(a.stats().dropped_updates, 4);
-    let higher = reset(vec![
-        set(4, "p", b"2"),
-        set(5, "q", b"2"),
-        set(6, "z", b"1"),
-    ]);
-    a.handle_datagram(addr(3), &higher, secs(2)).unwrap();
-    let cv = a.view().node(&id("c", 3)).unwrap().clone();
-    assert_eq!(
-        cv.watermark, 5,
-        "applied up to the cut before the third key"
-    );
-    assert_eq!(a.stats().dropped_updates, 5);
+    let steps = [
+        (
+            vec![
+                set(1, "x", b"1"),
+                set(2, "y", b"1"),
+                set(4, "z", b"1"),
+                set(10, "w", b"1"),
+            ],
+            3,
+            "the cut reset (effective watermark 2) is ignored",
+            4,
+        ),
+        (
+            vec![set(4, "p", b"2"), set(5, "q", b"2"), set(6, "z", b"1")],
+            5,
+            "applied up to the cut before the third key",
+            5,
+        ),
+    ];
+    for (at, (updates, watermark, why, dropped)) in (1..).zip(steps) {
+        let cv = c_after(&mut a, &reset(updates), secs(at));
+        assert_eq!(cv.watermark, watermark, "{why}");
+        assert_eq!(cv.entries.len(), 2);
+        assert_eq!(a.stats().dropped_updates, dropped);
+    }
 }
 
 proptest! {

@@ -258,14 +258,7 @@ fn knowing(c: Config, peers: &[NodeDelta]) -> Option<Core<ChaCha8Rng>> {
 /// The digest of the Syn `a` sends node 2 in a round started at 1 s.
 fn first_syn_digest(a: &mut Core<ChaCha8Rng>) -> Digest {
     a.start_round_with(addr(2), secs(1));
-    let out = sent(a);
-    let Message::Syn {
-        digest: Some(d), ..
-    } = &out[0].1
-    else {
-        panic!("{out:?}")
-    };
-    d.clone()
+    syn_digest(&sent(a)).clone()
 }
 
 /// As for deltas: a digest's entries array header grows from 1 to 3 bytes at the 16th entry,
@@ -416,6 +409,37 @@ fn placeholders_ask_for_no_more_unknown_nodes_than_max_nodes_leaves_room_for() {
     assert_eq!(placeholders, strangers[..4].to_vec());
 }
 
+/// The digest of the Syn that `out` starts with (panics if it is anything else).
+fn syn_digest(out: &[(std::net::SocketAddr, Message)]) -> &Digest {
+    let Message::Syn {
+        digest: Some(d), ..
+    } = &out[0].1
+    else {
+        panic!("{out:?}")
+    };
+    d
+}
+
+/// Feeds `all` to `a` in Acks of `chunk` nodes (from 10.0.0.10 on), drops what that sent, starts
+/// a round with 10.0.0.2 at 1 s and returns what the round sends: asserts that every datagram
+/// is within the MTU and that exactly one, the Syn, is sent (`what` names the case).
+fn round_after_learning(
+    a: &mut Core<ChaCha8Rng>,
+    all: &[NodeDelta],
+    chunk: usize,
+    what: &str,
+) -> Vec<(std::net::SocketAddr, Message)> {
+    for (k, part) in all.chunks(chunk).enumerate() {
+        a.handle_datagram(addr(10 + k as u8), &ack(part.to_vec()), secs(0))
+            .unwrap();
+    }
+    sent(a);
+    a.start_round_with(addr(2), secs(1));
+    let out = sent(a); // asserts every datagram is within the MTU
+    assert_eq!(out.len(), 1, "the Syn is sent ({what})");
+    out
+}
+
 /// A Syn's digest gets what the MTU leaves after the envelope and the Syn's other fields, when
 /// `max_digest_len` allows more.
 #[test]
@@ -424,27 +448,9 @@ fn a_syn_digest_larger_than_the_mtu_allows_is_cut_to_the_mtu() {
     for mtu in 600..=640 {
         let mut c = small_config(mtu);
         c.max_digest_len = 10_000;
-        let Ok(mut a) = gossip_core::Core::new(
-            c,
-            <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1),
-            secs(0),
-        ) else {
-            panic!("mtu {mtu} is valid")
-        };
-        for (k, part) in all.chunks(15).enumerate() {
-            a.handle_datagram(addr(10 + k as u8), &ack(part.to_vec()), secs(0))
-                .unwrap();
-        }
-        sent(&mut a);
-        a.start_round_with(addr(2), secs(1));
-        let out = sent(&mut a); // asserts every datagram is within the MTU
-        assert_eq!(out.len(), 1, "the Syn is sent (mtu {mtu})");
-        let Message::Syn {
-            digest: Some(d), ..
-        } = &out[0].1
-        else {
-            panic!("{out:?}")
-        };
+        let mut a = core_with(c);
+        let out = round_after_learning(&mut a, &all, 15, &format!("mtu {mtu}"));
+        let d = syn_digest(&out);
         assert!(d.range.is_some(), "60 nodes do not fit: a partial digest");
     }
 }
@@ -472,22 +478,9 @@ fn pull_and_push_syns_filled_by_a_large_view_stay_within_the_mtu() {
             let mut c = small_config(mtu);
             c.max_digest_len = 10_000;
             c.mode = mode;
-            let Ok(mut a) = gossip_core::Core::new(
-                c,
-                <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1),
-                secs(0),
-            ) else {
-                panic!("mtu {mtu} is valid")
-            };
+            let mut a = core_with(c);
             a.set("own", &[7; 40], secs(0)).unwrap();
-            for (k, part) in all.chunks(10).enumerate() {
-                a.handle_datagram(addr(10 + k as u8), &ack(part.to_vec()), secs(0))
-                    .unwrap();
-            }
-            sent(&mut a);
-            a.start_round_with(addr(2), secs(1));
-            let out = sent(&mut a); // asserts every datagram is within the MTU
-            assert_eq!(out.len(), 1, "the Syn is sent ({mode:?}, mtu {mtu})");
+            let out = round_after_learning(&mut a, &all, 10, &format!("{mode:?}, mtu {mtu}"));
             let Message::Syn { digest, delta, .. } = &out[0].1 else {
                 panic!("{out:?}")
             };
@@ -550,12 +543,7 @@ fn a_digest_showing_a_peer_ahead_marks_those_nodes_hot_for_two_log2_n_rounds() {
     for r in 14..30 {
         a.start_round_with(addr(2), secs(r));
         let out = sent(&mut a);
-        let Message::Syn {
-            digest: Some(d), ..
-        } = &out[0].1
-        else {
-            panic!("{out:?}")
-        };
+        let d = syn_digest(&out);
         assert!(d.range.is_some(), "21 nodes do not fit 200 bytes");
         assert_eq!(d.entries[0].node, id("a", 1));
         let hot: Vec<NodeId> = d.entries[1..3].iter().map(|e| e.node.clone()).collect();

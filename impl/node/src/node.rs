@@ -435,6 +435,15 @@ impl NodeHandle {
         self.shared.lifecycle.phase()
     }
 
+    /// Makes the command that sets `key = value` (for [`set`](Self::set) and its variants).
+    fn set_command(
+        key: impl Into<String>,
+        value: impl Into<Vec<u8>>,
+    ) -> impl FnOnce(Replier<Result<u64, NodeError>>) -> Command {
+        let (key, value) = (key.into(), value.into());
+        move |reply| Command::Set { key, value, reply }
+    }
+
     /// Queues a command, waiting for room while the queue is full.
     async fn send<T>(
         &self,
@@ -481,8 +490,7 @@ impl NodeHandle {
         key: impl Into<String>,
         value: impl Into<Vec<u8>>,
     ) -> Result<u64, NodeError> {
-        let (key, value) = (key.into(), value.into());
-        let w = self.send(|reply| Command::Set { key, value, reply }).await;
+        let w = self.send(Self::set_command(key, value)).await;
         w.await.unwrap_or(Err(NodeError::Stopped))
     }
 
@@ -494,8 +502,7 @@ impl NodeHandle {
         key: impl Into<String>,
         value: impl Into<Vec<u8>>,
     ) -> Result<u64, NodeError> {
-        let (key, value) = (key.into(), value.into());
-        let w = self.try_send(|reply| Command::Set { key, value, reply })?;
+        let w = self.try_send(Self::set_command(key, value))?;
         w.await.unwrap_or(Err(NodeError::Stopped))
     }
 
@@ -520,8 +527,7 @@ impl NodeHandle {
         key: impl Into<String>,
         value: impl Into<Vec<u8>>,
     ) -> Result<u64, NodeError> {
-        let (key, value) = (key.into(), value.into());
-        let w = self.send_blocking(|reply| Command::Set { key, value, reply });
+        let w = self.send_blocking(Self::set_command(key, value));
         w.wait_blocking().unwrap_or(Err(NodeError::Stopped))
     }
 
