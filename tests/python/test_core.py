@@ -75,20 +75,23 @@ class CoreTests(unittest.TestCase):
         self.assertEqual(sa.delta[0].kind_arg, 2)
         self.assertEqual([u.version for u in sa.delta[0].updates], [3, 4])
 
-    def test_a_pull_peer_with_an_older_heartbeat_gets_a_heartbeat_only_node_delta(self):
+    @staticmethod
+    def synack_to_a_peer_with_an_older_heartbeat(mode):
+        """A core that wrote one key and started a round (heartbeat 1), and its SynAck to a
+        Syn of `mode` whose digest holds the core at heartbeat 0."""
         c = core()
         c.set("k", b"v", 0.0)
         c.start_round_with(B.addr, 0.0)
         msgs(c)
-        [(_, sa)] = send(c, Syn(1, Digest(None, [DigestEntry(c.id, 1, 0, 1)]), []))
+        [(_, sa)] = send(c, Syn(mode, Digest(None, [DigestEntry(c.id, 1, 0, 1)]), []))
+        return c, sa
+
+    def test_a_pull_peer_with_an_older_heartbeat_gets_a_heartbeat_only_node_delta(self):
+        c, sa = self.synack_to_a_peer_with_an_older_heartbeat(1)
         self.assertEqual(sa.delta, [NodeDelta(c.id, 1, 1, KIND_INCREMENTAL, 1, [], 1)])
 
     def test_a_push_pull_peer_with_an_older_heartbeat_gets_it_in_the_digest_only(self):
-        c = core()
-        c.set("k", b"v", 0.0)
-        c.start_round_with(B.addr, 0.0)
-        msgs(c)
-        [(_, sa)] = send(c, Syn(0, Digest(None, [DigestEntry(c.id, 1, 0, 1)]), []))
+        c, sa = self.synack_to_a_peer_with_an_older_heartbeat(0)
         self.assertEqual(sa.delta, [])
         self.assertEqual(sa.digest.entries, [DigestEntry(c.id, 1, 1, 1)])
 

@@ -75,7 +75,7 @@ impl Backend {
     pub fn start(&self, config: &Config, now: Duration) -> Result<Box<dyn NodeDriver>, String> {
         let mut d: Box<dyn NodeDriver> = match self {
             Backend::InProcess => Box::new(InProcess::default()),
-            Backend::Command { cmd, env } => Box::new(Pooled(Some(Subprocess::take(cmd, env)?))),
+            Backend::Command { cmd, env } => Box::new(Subprocess::take(cmd, env)?),
         };
         d.init(config, now)?;
         Ok(d)
@@ -186,79 +186,28 @@ thread_local! {
     static POOL: std::cell::RefCell<Vec<Subprocess>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// A [`Subprocess`] that goes back to the thread's pool when dropped.
-struct Pooled(Option<Subprocess>);
-
-impl Drop for Pooled {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take()
-            && !p.poisoned
-        {
-            POOL.with(|pool| pool.borrow_mut().push(p));
-        }
-    }
-}
-
-impl Pooled {
-    fn p(&mut self) -> &mut Subprocess {
-        self.0.as_mut().expect("present until dropped")
-    }
-}
-
-impl NodeDriver for Pooled {
-    fn init(&mut self, config: &Config, now: Duration) -> Result<(), String> {
-        self.p().init(config, now)
-    }
-    fn set(&mut self, key: &str, value: &[u8], now: Duration) -> Result<WriteOutcome, String> {
-        self.p().set(key, value, now)
-    }
-    fn delete(&mut self, key: &str, now: Duration) -> Result<WriteOutcome, String> {
-        self.p().delete(key, now)
-    }
-    fn leave(&mut self, now: Duration) -> Result<WriteOutcome, String> {
-        self.p().leave(now)
-    }
-    fn gossip(&mut self, peer: SocketAddr, now: Duration) -> Result<(), String> {
-        self.p().gossip(peer, now)
-    }
-    fn datagram(
-        &mut self,
-        from: SocketAddr,
-        bytes: &[u8],
-        now: Duration,
-    ) -> Result<Option<RejectReason>, String> {
-        self.p().datagram(from, bytes, now)
-    }
-    fn convict(&mut self, node: &NodeId, now: Duration) -> Result<bool, String> {
-        self.p().convict(node, now)
-    }
-    fn forget(&mut self, node: &NodeId, now: Duration) -> Result<bool, String> {
-        self.p().forget(node, now)
-    }
-    fn collect_tombstones(&mut self, node: &NodeId, now: Duration) -> Result<usize, String> {
-        self.p().collect_tombstones(node, now)
-    }
-    fn take_sent(&mut self) -> Vec<Transmit> {
-        self.p().take_sent()
-    }
-    fn view(&self) -> ClusterView {
-        self.0.as_ref().map(|p| p.view()).unwrap_or_default()
-    }
-}
-
 /// An external adapter process speaking `gossip-kit/1` on stdin/stdout. The view of the last
 /// response is kept, so reading it costs nothing (a node's view changes only through its own
-/// requests). The process is killed when the driver is dropped.
+/// requests). The process is killed when the driver is dropped, unless it came from
+/// [`Subprocess::take`]: then it goes back to the thread's pool (if not poisoned).
 pub struct Subprocess {
     cmd: String,
     env: Vec<(String, String)>,
     /// A request failed: the process may be out of step, it is not reused.
     poisoned: bool,
+    /// Goes back to the thread's pool when dropped.
+    pooled: bool,
+    /// The process; `None` only while the driver is dropped.
+    io: Option<Io>,
+    view: ClusterView,
+    sent: Vec<Transmit>,
+}
+
+/// An adapter process and its pipes; killed when dropped.
+struct Io {
     child: Child,
     stdin: BufWriter<ChildStdin>,
     stdout: BufReader<ChildStdout>,
-    view: ClusterView,
-    sent: Vec<Transmit>,
 }
 
 fn rejection(name: &str) -> Result<RejectReason, String> {
@@ -303,31 +252,40 @@ impl Subprocess {
             cmd: cmd.to_owned(),
             env: env.to_vec(),
             poisoned: false,
-            child,
-            stdin,
-            stdout,
+            pooled: false,
+            io: Some(Io {
+                child,
+                stdin,
+                stdout,
+            }),
             view: ClusterView::default(),
             sent: Vec::new(),
         })
     }
 
+    fn io(&mut self) -> &mut Io {
+        self.io.as_mut().expect("present until dropped")
+    }
+
     /// An idle process of this thread's pool running the same command, if one is still
-    /// alive, else a new one.
+    /// alive, else a new one; it goes back to the pool when dropped.
     pub fn take(cmd: &str, env: &[(String, String)]) -> Result<Subprocess, String> {
         let reused = POOL.with(|pool| {
             let mut pool = pool.borrow_mut();
             while let Some(k) = pool.iter().position(|p| p.cmd == cmd && p.env == env) {
                 let mut p = pool.swap_remove(k);
-                if matches!(p.child.try_wait(), Ok(None)) {
+                if matches!(p.io().child.try_wait(), Ok(None)) {
                     return Some(p);
                 }
             }
             None
         });
-        match reused {
-            Some(p) => Ok(p),
-            None => Subprocess::spawn(cmd, env),
-        }
+        let mut p = match reused {
+            Some(p) => p,
+            None => Subprocess::spawn(cmd, env)?,
+        };
+        p.pooled = true;
+        Ok(p)
     }
 
     /// Sends one request and reads its response; keeps the view and the sent datagrams.
@@ -340,10 +298,11 @@ impl Subprocess {
     fn request_inner(&mut self, req: &Request) -> Result<Response, String> {
         let line = serde_json::to_string(req).map_err(|e| e.to_string())?;
         let io = |e: std::io::Error| format!("adapter {:?}: {e}", self.cmd);
-        writeln!(self.stdin, "{line}").map_err(io)?;
-        self.stdin.flush().map_err(io)?;
+        let Io { stdin, stdout, .. } = self.io.as_mut().expect("present until dropped");
+        writeln!(stdin, "{line}").map_err(io)?;
+        stdin.flush().map_err(io)?;
         let mut answer = String::new();
-        let n = self.stdout.read_line(&mut answer).map_err(io)?;
+        let n = stdout.read_line(&mut answer).map_err(io)?;
         if n == 0 {
             return Err(format!(
                 "adapter {:?} closed its output (exited?) after request {line}",
@@ -389,10 +348,27 @@ impl Subprocess {
     }
 }
 
-impl Drop for Subprocess {
+impl Drop for Io {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Subprocess {
+    fn drop(&mut self) {
+        if self.pooled && !self.poisoned {
+            let p = Subprocess {
+                cmd: std::mem::take(&mut self.cmd),
+                env: std::mem::take(&mut self.env),
+                poisoned: false,
+                pooled: false,
+                io: self.io.take(),
+                view: std::mem::take(&mut self.view),
+                sent: std::mem::take(&mut self.sent),
+            };
+            POOL.with(|pool| pool.borrow_mut().push(p));
+        }
     }
 }
 

@@ -398,16 +398,6 @@ pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
     s.parse().map_err(|e| format!("bad address {s:?}: {e}"))
 }
 
-/// The status name.
-pub fn status_name(s: Status) -> &'static str {
-    match s {
-        Status::Alive => "alive",
-        Status::Suspected => "suspected",
-        Status::Dead => "dead",
-        Status::Left => "left",
-    }
-}
-
 impl KitView {
     /// The kit form of a core view.
     pub fn from_view(v: &ClusterView) -> KitView {
@@ -422,7 +412,7 @@ impl KitView {
                     heartbeat: n.heartbeat,
                     watermark: n.watermark,
                     gc_floor: n.gc_floor,
-                    status: status_name(n.status).to_owned(),
+                    status: n.status.as_str().to_owned(),
                     left: n.left,
                     entries: n
                         .entries

@@ -137,6 +137,13 @@ impl Owner {
         }
     }
 
+    /// The owner of `h` and the history's first two points as prefixes.
+    fn with_two_points(h: &History) -> (Owner, usize, usize) {
+        let o = Owner::new(h);
+        let (p, q) = (o.point(h.points[0]), o.point(h.points[1]));
+        (o, p, q)
+    }
+
     fn point(&self, x: u8) -> usize {
         x as usize % self.states.len()
     }
@@ -238,8 +245,7 @@ fn qc() -> QuickCheck {
 #[test]
 fn applying_a_delta_twice_equals_applying_it_once() {
     fn law(h: History) -> bool {
-        let mut o = Owner::new(&h);
-        let (p, q) = (o.point(h.points[0]), o.point(h.points[1]));
+        let (mut o, p, q) = Owner::with_two_points(&h);
         let (p, q) = (p.min(q), p.max(q));
         let base = o.summary(p);
         for ack in [o.full(q), o.delta(q, Some(base))] {
@@ -260,8 +266,7 @@ fn applying_a_delta_twice_equals_applying_it_once() {
 #[test]
 fn applying_two_whole_views_commutes() {
     fn law(h: History) -> bool {
-        let mut o = Owner::new(&h);
-        let (p, q) = (o.point(h.points[0]), o.point(h.points[1]));
+        let (mut o, p, q) = Owner::with_two_points(&h);
         let (dp, dq) = (o.full(p), o.full(q));
         let mut r1 = receiver(10);
         apply(&mut r1, &dp);
@@ -352,8 +357,7 @@ fn deltas_applied_in_any_order_with_retries_give_the_owners_state() {
 #[test]
 fn the_digest_after_a_merge_dominates_both_inputs_digests() {
     fn law(h: History) -> bool {
-        let mut o = Owner::new(&h);
-        let (p, q) = (o.point(h.points[0]), o.point(h.points[1]));
+        let (mut o, p, q) = Owner::with_two_points(&h);
         let mut a = receiver(10);
         apply(&mut a, &o.full(p));
         let mut b = receiver(11);

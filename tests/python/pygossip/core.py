@@ -194,6 +194,21 @@ def _update_len(u: Update) -> int:
     return wire.size_of(wire.enc_update, u)
 
 
+def _take_fitting(ups: List[Update], size: int, limit: int, budget: int):
+    """The leading updates of `ups`, at most `limit` of them, that fit in `budget` after
+    `size` bytes (stopping at the first that does not); and the size with them."""
+    take: List[Update] = []
+    for u in ups:
+        if len(take) >= limit:
+            break
+        ul = _update_len(u)
+        if size + ul > budget:
+            break
+        take.append(u)
+        size += ul
+    return take, size
+
+
 class Core:
     """One node's protocol state machine."""
 
@@ -557,16 +572,8 @@ class Core:
             remaining = max(0, budget - wire.mp.array_hdr_len(len(out) + 1) - used)
             if kind is not None and ((cut_pos is None and updates_left > 0) or not ups):
                 size = self._nd_header_len(nid, st, arg, w, 3)
-                take: List[Update] = []
-                for u in ups:
-                    if updates_left <= 0:
-                        break
-                    ul = _update_len(u)
-                    if size + ul > remaining:
-                        break
-                    take.append(u)
-                    size += ul
-                    updates_left -= 1
+                take, size = _take_fitting(ups, size, updates_left, remaining)
+                updates_left -= len(take)
                 if len(take) == len(ups) or take:
                     wa = w
                     if len(take) < len(ups):
@@ -607,15 +614,7 @@ class Core:
         if limit is None or self.compat:
             limit = 1 << 62
         ups = own.changes()
-        take: List[Update] = []
-        for u in ups:
-            if len(take) >= limit:
-                break
-            ul = _update_len(u)
-            if size + ul > budget:
-                break
-            take.append(u)
-            size += ul
+        take, _ = _take_fitting(ups, size, limit, budget)
         wa = own.watermark if len(take) == len(ups) else (take[-1].version if take else 0)
         return [self._nd(self.id, own, kind, arg, take, wa)]
 

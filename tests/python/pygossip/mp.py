@@ -41,38 +41,35 @@ def enc_uint(out: bytearray, n: int) -> None:
         out += b"\xcf" + n.to_bytes(8, "big")
 
 
+def _enc_header(out: bytearray, n: int, fix: tuple, sized: tuple) -> None:
+    """The smallest header for a length `n`: `fix` is (base, limit), the one-byte form
+    `base | n` for `n < limit` (limit 0: none); `sized` is the (marker, width) forms,
+    narrowest first. The widest is used for whatever is left (too large a length raises)."""
+    base, limit = fix
+    if n < limit:
+        out.append(base | n)
+        return
+    for marker, width in sized[:-1]:
+        if n < 1 << (8 * width):
+            out += bytes([marker]) + n.to_bytes(width, "big")
+            return
+    marker, width = sized[-1]
+    out += bytes([marker]) + n.to_bytes(width, "big")
+
+
 def enc_str(out: bytearray, s: str) -> None:
     b = s.encode("utf-8")
-    n = len(b)
-    if n < 32:
-        out.append(0xA0 | n)
-    elif n < 0x100:
-        out += b"\xd9" + n.to_bytes(1, "big")
-    elif n < 0x10000:
-        out += b"\xda" + n.to_bytes(2, "big")
-    else:
-        out += b"\xdb" + n.to_bytes(4, "big")
+    _enc_header(out, len(b), (0xA0, 32), ((0xD9, 1), (0xDA, 2), (0xDB, 4)))
     out += b
 
 
 def enc_bin(out: bytearray, b: bytes) -> None:
-    n = len(b)
-    if n < 0x100:
-        out += b"\xc4" + n.to_bytes(1, "big")
-    elif n < 0x10000:
-        out += b"\xc5" + n.to_bytes(2, "big")
-    else:
-        out += b"\xc6" + n.to_bytes(4, "big")
+    _enc_header(out, len(b), (0, 0), ((0xC4, 1), (0xC5, 2), (0xC6, 4)))
     out += b
 
 
 def enc_array(out: bytearray, n: int) -> None:
-    if n < 16:
-        out.append(0x90 | n)
-    elif n < 0x10000:
-        out += b"\xdc" + n.to_bytes(2, "big")
-    else:
-        out += b"\xdd" + n.to_bytes(4, "big")
+    _enc_header(out, n, (0x90, 16), ((0xDC, 2), (0xDD, 4)))
 
 
 def enc_nil(out: bytearray) -> None:
@@ -169,46 +166,32 @@ class Reader:
         # node answers Malformed even when the value's payload is cut short: G2)
         raise Malformed(f"expected uint, got marker 0x{m:02x}")
 
-    def str(self) -> str:
+    def _header(self, expected: str, fix: tuple, sized: dict) -> int:
+        """A length header: `fix` is the (first, last) one-byte markers holding the length in
+        their low bits ((0, -1): none), `sized` maps each other marker to its length's width.
+        Any other marker is a type mismatch."""
         m = self._byte()
-        if 0xA0 <= m <= 0xBF:
-            n = m & 0x1F
-        elif m == 0xD9:
-            n = self._be(1)
-        elif m == 0xDA:
-            n = self._be(2)
-        elif m == 0xDB:
-            n = self._be(4)
-        else:
-            self._mismatch(m, "str")
-        b = self._take(n)
+        first, last = fix
+        if first <= m <= last:
+            return m & (last - first)
+        width = sized.get(m)
+        if width is None:
+            self._mismatch(m, expected)
+        return self._be(width)
+
+    def str(self) -> str:
+        b = self._take(self._header("str", (0xA0, 0xBF), {0xD9: 1, 0xDA: 2, 0xDB: 4}))
         try:
             return b.decode("utf-8")
         except UnicodeDecodeError:
             raise Malformed("invalid utf-8") from None
 
     def bin(self) -> bytes:
-        m = self._byte()
-        if m == 0xC4:
-            n = self._be(1)
-        elif m == 0xC5:
-            n = self._be(2)
-        elif m == 0xC6:
-            n = self._be(4)
-        else:
-            self._mismatch(m, "bin")
-        return bytes(self._take(n))
+        return bytes(self._take(self._header("bin", (0, -1), {0xC4: 1, 0xC5: 2, 0xC6: 4})))
 
     def array(self) -> int:
         """An array header; returns the claimed length."""
-        m = self._byte()
-        if 0x90 <= m <= 0x9F:
-            return m & 0x0F
-        if m == 0xDC:
-            return self._be(2)
-        if m == 0xDD:
-            return self._be(4)
-        self._mismatch(m, "array")
+        return self._header("array", (0x90, 0x9F), {0xDC: 2, 0xDD: 4})
 
     def is_nil(self) -> bool:
         """Consumes a nil and returns True if the next value is nil."""
