@@ -293,7 +293,18 @@ impl GossipConfig {
 /// The correct protocol, or a seeded bug: a realistic one-line mistake that a named property
 /// catches. Protocol *options* (mode, fanout, max_delta) are configuration, not variants.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::EnumIter,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Variant {
@@ -340,27 +351,13 @@ pub enum Variant {
 }
 
 impl Variant {
-    /// Every variant, the correct protocol first.
+    /// Every variant in declaration order, the correct protocol first (derived from the enum,
+    /// so a new variant cannot be left out).
     pub fn all() -> &'static [Variant] {
-        use Variant::*;
-        &[
-            Correct,
-            ApplyPastGap,
-            CutNotPrefix,
-            AcceptOlderGeneration,
-            EqualGenerationWins,
-            GcWithoutReset,
-            ResurrectAfterGc,
-            NoHeartbeatBump,
-            BumpOnReceive,
-            ReviveOnStaleGossip,
-            ForgetWithoutRecord,
-            ReuseGenerationOnRestart,
-            DeleteReusesVersion,
-            LeaveWithoutVersion,
-            DeltaFromDigestOnly,
-            PushOnce,
-        ]
+        use strum::IntoEnumIterator as _;
+        static ALL: std::sync::LazyLock<Vec<Variant>> =
+            std::sync::LazyLock::new(|| Variant::iter().collect());
+        &ALL
     }
 
     /// The variant's kebab-case name, as used on the command line.

@@ -2,6 +2,10 @@
 //! in the same process (the engine's own benchmark on a textbook model is
 //! `proofs/fair/benches/rumor.rs`).
 
+#![cfg(target_os = "linux")]
+
+mod common;
+
 use stateright_fair::{FairChecker, PropertyKind};
 
 /// Measurement for docs/fair-checking.md ("Speed on the gossip model"): on the GOSSIP model
@@ -17,10 +21,7 @@ fn gossip_full_engine_versus_stateright_bfs_with_one_and_two_threads() {
     use gossip_model::GossipConfig;
     use gossip_proofs::gossip::FairGossip;
     use stateright::{Checker, Model};
-    let cfg: GossipConfig = std::env::var("GOSSIP_BENCH_CONFIG")
-        .ok()
-        .map(|j| serde_json::from_str(&j).expect("GOSSIP_BENCH_CONFIG is a GossipConfig"))
-        .unwrap_or_default();
+    let cfg: GossipConfig = common::bench_config();
     let rounds: usize = std::env::var("GOSSIP_BENCH_ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())
@@ -28,18 +29,20 @@ fn gossip_full_engine_versus_stateright_bfs_with_one_and_two_threads() {
     let model = cfg.clone().into_model();
     let fair = FairGossip::new(model.clone());
     println!("config: {}", serde_json::to_string(&cfg).unwrap());
-    // Process CPU seconds (user + system, all threads, finished ones included).
+    // Process CPU seconds (user + system, all threads, finished ones included), through
+    // `procfs` (the system's clock-tick rate, not an assumed 100 Hz); 0 where unavailable.
     let cpu = || -> f64 {
-        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-        let after = stat.rsplit(')').next().unwrap_or("");
-        let f: Vec<f64> = after
-            .split_whitespace()
-            .map(|x| x.parse().unwrap_or(0.0))
-            .collect();
-        // Fields 14 and 15 of stat(5) (utime, stime) are 11 and 12 after the ")".
-        (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+        procfs::process::Process::myself()
+            .and_then(|p| p.stat())
+            .map(|s| (s.utime + s.stime) as f64 / procfs::ticks_per_second() as f64)
+            .unwrap_or(0.0)
     };
-    let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load = || {
+        use procfs::Current as _;
+        procfs::LoadAverage::current()
+            .map(|l| format!("{:.2} {:.2} {:.2}", l.one, l.five, l.fifteen))
+            .unwrap_or_else(|_| "unavailable".into())
+    };
     let mut states = None;
     for round in 0..rounds {
         for threads in [1, 2] {

@@ -3,6 +3,8 @@
 //! explore, catches every seeded safety bug with a counterexample as short as the pinned
 //! shortest one, and stops gracefully at its memory and time limits.
 
+mod common;
+
 use gossip_model::{GossipConfig, GossipModel, Variant};
 use gossip_proofs::gossip::FairGossip;
 use stateright::{Checker, Model};
@@ -293,16 +295,13 @@ fn key_symmetry_keeps_every_seeded_bug_caught_with_two_keys_and_a_shortest_trace
 /// worker threads, and stateright's BFS (1 and 2 threads), on the same configuration in one
 /// process; the state counts must agree (the level-synchronous expansion is deterministic in
 /// what it stores), the speeds are printed. `GOSSIP_BENCH_CONFIG` may hold a `GossipConfig` as
-/// JSON (default: the default configuration, 767,354 states, about 2 minutes on a loaded
+/// JSON (default: the default configuration, 708,632 states, about 2 minutes on a loaded
 /// machine). Run with
 /// `cargo test --release -p gossip-proofs --test fair_safety -- --ignored --nocapture threads`.
 #[test]
 #[ignore = "measurement, minutes"]
 fn threads_one_versus_two_and_versus_stateright_on_the_same_configuration() {
-    let cfg: GossipConfig = std::env::var("GOSSIP_BENCH_CONFIG")
-        .ok()
-        .map(|j| serde_json::from_str(&j).expect("GOSSIP_BENCH_CONFIG is a GossipConfig"))
-        .unwrap_or_default();
+    let cfg: GossipConfig = common::bench_config();
     let model = cfg.clone().into_model();
     let fair = FairGossip::new(model.clone());
     let mut rows = Vec::new();
