@@ -147,7 +147,7 @@ fn a_chart_draws_one_lifeline_per_node_and_one_arrow_per_delivered_lost_or_pendi
         ..GossipConfig::default()
     };
     let model = cfg.clone().into_model();
-    let mut kinds = std::collections::BTreeSet::new();
+    let mut kinds = std::collections::HashSet::new();
     for seed in 0..40 {
         let (init, steps) = walk(&cfg, seed, 40);
         for (a, _) in &steps {
@@ -221,7 +221,12 @@ fn a_duplicated_copy_starts_at_the_original_send_and_a_redelivery_is_marked() {
     let y1s: Vec<&str> = doc
         .descendants()
         .filter(|n| has_class(n, "gc-msg"))
-        .filter(|n| n.descendants().any(|t| t.text().is_some_and(|t| t.contains("Syn"))))
+        .filter(|n| {
+            n.children()
+                .find(|t| t.has_tag_name("title"))
+                .and_then(|t| t.text())
+                .is_some_and(|t| t.starts_with("n1 → n0 Syn "))
+        })
         .filter_map(|n| n.children().find(|l| l.has_tag_name("line")))
         .filter_map(|l| l.attribute("y1"))
         .collect();
@@ -269,9 +274,18 @@ fn a_message_abbreviation_shows_digest_and_delta_compactly() {
     let s2 = model
         .next_state(&s1, GossipAction::Gossip { from: 1, to: vec![0] })
         .unwrap();
-    let text = chart::abbreviate(&s2.network[0].msg);
-    assert!(text.starts_with("Syn d[n1:"), "{text}");
-    assert!(text.contains("k0=a@1"), "a push-pull Syn carries the write: {text}");
+    // A push-pull Syn carries the digest only: n1 at generation 1, heartbeat 1, watermark 1.
+    assert_eq!(chart::abbreviate(&s2.network[0].msg), "Syn d[n1:1/1/1]");
+    // n0 answers with its own digest and a delta of its heartbeat; n1's Ack carries the write.
+    let s3 = model
+        .next_state(&s2, GossipAction::Deliver(s2.network[0].clone()))
+        .unwrap();
+    let synack = chart::abbreviate(&s3.network[0].msg);
+    assert!(synack.starts_with("SynAck d[n0:1/0/0] Δ[n0:g1 h0]"), "{synack}");
+    let s4 = model
+        .next_state(&s3, GossipAction::Deliver(s3.network[0].clone()))
+        .unwrap();
+    assert_eq!(chart::abbreviate(&s4.network[0].msg), "Ack Δ[n1:g1 k0=a@1]");
 }
 
 /// The pinned counterexample: `accept-older-generation` in its witness configuration, BFS,
@@ -326,8 +340,10 @@ fn trace_svg_draws_the_pinned_counterexample_of_a_seeded_bug() {
     assert!(svg.contains(NO_OLDER_GENERATION));
 }
 
-const PINNED_ARROWS: usize = 0;
-const PINNED_MARKS: usize = 0;
+/// Two Syns and two SynAcks delivered, two Acks still in flight; two gossip rounds, a crash
+/// and a restart.
+const PINNED_ARROWS: usize = 6;
+const PINNED_MARKS: usize = 4;
 
 #[test]
 fn trace_svg_without_a_trace_writes_nothing_and_says_so() {
