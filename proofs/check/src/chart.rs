@@ -60,12 +60,10 @@ pub fn draw_actions(
     let mut steps = Vec::with_capacity(actions.len());
     let mut s = init.clone();
     for (i, a) in actions.iter().enumerate() {
-        s = model
-            .next_state(&s, a.clone())
-            .ok_or_else(|| NotEnabled {
-                step: i + 1,
-                action: gossip_model::format::action(a),
-            })?;
+        s = model.next_state(&s, a.clone()).ok_or_else(|| NotEnabled {
+            step: i + 1,
+            action: gossip_model::format::action(a),
+        })?;
         steps.push((a.clone(), s.clone()));
     }
     Ok(draw(model, &init, &steps, options))
@@ -511,7 +509,12 @@ fn collect(init: &GossipState, steps: &[(GossipAction, GossipState)]) -> Events 
 
 fn arrow(p: &Pending, row: usize, fate: Fate) -> Arrow {
     let e = &p.envelope;
-    let full = format!("n{} → n{} {}", e.from, e.to, gossip_model::format::msg(&e.msg));
+    let full = format!(
+        "n{} → n{} {}",
+        e.from,
+        e.to,
+        gossip_model::format::msg(&e.msg)
+    );
     let ended = if fate == Fate::InFlight {
         row.saturating_sub(1).max(p.sent) // drawn into the last row
     } else {
@@ -529,12 +532,7 @@ fn arrow(p: &Pending, row: usize, fate: Fate) -> Arrow {
     }
 }
 
-fn mark(
-    prev: &GossipState,
-    action: &GossipAction,
-    next: &GossipState,
-    row: usize,
-) -> Option<Mark> {
+fn mark(prev: &GossipState, action: &GossipAction, next: &GossipState, row: usize) -> Option<Mark> {
     let own_version = |n: u8| next.nodes[n as usize].view.get(&n).map(|v| v.watermark);
     let generation = |n: u8| next.nodes[n as usize].view.get(&n).map(|v| v.generation);
     let v = |n: u8| own_version(n).map(|v| format!(" @{v}")).unwrap_or_default();
@@ -548,14 +546,20 @@ fn mark(
         })
     };
     match action {
-        GossipAction::Write { node, key, value: x } => m(
+        GossipAction::Write {
+            node,
+            key,
+            value: x,
+        } => m(
             *node,
             MarkKind::Write,
             format!("write k{key}={}{}", value(*x), v(*node)),
         ),
-        GossipAction::Delete { node, key } => {
-            m(*node, MarkKind::Delete, format!("delete k{key}{}", v(*node)))
-        }
+        GossipAction::Delete { node, key } => m(
+            *node,
+            MarkKind::Delete,
+            format!("delete k{key}{}", v(*node)),
+        ),
         GossipAction::Gossip { from, to } => {
             let to: Vec<String> = to.iter().map(|t| format!("n{t}")).collect();
             m(*from, MarkKind::Round, format!("round → {}", to.join(",")))
@@ -566,7 +570,9 @@ fn mark(
             MarkKind::Restart,
             format!(
                 "restart{}",
-                generation(*node).map(|g| format!(" g{g}")).unwrap_or_default()
+                generation(*node)
+                    .map(|g| format!(" g{g}"))
+                    .unwrap_or_default()
             ),
         ),
         GossipAction::Leave { node } => m(*node, MarkKind::Leave, format!("leave{}", v(*node))),

@@ -171,7 +171,11 @@ mod tests {
         wrapped.actions(&Shown(s.clone()), &mut b);
         assert_eq!(a, b);
         for p in wrapped.properties() {
-            let inner = model.properties().into_iter().find(|q| q.name == p.name).unwrap();
+            let inner = model
+                .properties()
+                .into_iter()
+                .find(|q| q.name == p.name)
+                .unwrap();
             assert_eq!(
                 (p.condition)(&wrapped, &Shown(s.clone())),
                 (inner.condition)(&model, &s)

@@ -349,7 +349,12 @@ impl Diversified {
     }
 
     fn record(&self, fp: u64) {
-        let new = self.records.seen.lock().map(|mut s| s.insert(fp)).unwrap_or(false);
+        let new = self
+            .records
+            .seen
+            .lock()
+            .map(|mut s| s.insert(fp))
+            .unwrap_or(false);
         if new
             && fp & self.sample_mask == 0
             && let Ok(mut s) = self.records.sampled.lock()
@@ -582,8 +587,10 @@ pub struct Merged {
 
 /// Merges shard results (see the module documentation).
 pub fn merge(results: &[ShardResult]) -> Merged {
-    let config_hashes: BTreeSet<String> =
-        results.iter().map(|r| r.shard.config_hash.clone()).collect();
+    let config_hashes: BTreeSet<String> = results
+        .iter()
+        .map(|r| r.shard.config_hash.clone())
+        .collect();
     let sample_bits = results
         .iter()
         .map(|r| r.shard.sample_bits)
@@ -631,7 +638,9 @@ pub fn merge(results: &[ShardResult]) -> Merged {
                     m.first_after = Some(m.first_after.map_or(at, |f| f.min(at)));
                 }
                 if let Some(trace) = &p.trace
-                    && m.shortest.as_ref().is_none_or(|(_, t)| trace.len() < t.len())
+                    && m.shortest
+                        .as_ref()
+                        .is_none_or(|(_, t)| trace.len() < t.len())
                 {
                     m.shortest = Some((r.shard.id, trace.clone()));
                 }

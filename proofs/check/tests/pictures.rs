@@ -42,7 +42,10 @@ fn count(svg: &str) -> Counts {
     let doc = roxmltree::Document::parse(svg).expect("the chart is well-formed XML");
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "svg");
-    assert_eq!(root.tag_name().namespace(), Some("http://www.w3.org/2000/svg"));
+    assert_eq!(
+        root.tag_name().namespace(),
+        Some("http://www.w3.org/2000/svg")
+    );
     let mut c = Counts::default();
     for n in root.descendants().filter(|n| n.is_element()) {
         if has_class(&n, "gc-lifeline") {
@@ -107,7 +110,11 @@ fn expected_counts(init: &GossipState, steps: &[(GossipAction, GossipState)]) ->
     c
 }
 
-fn walk(cfg: &GossipConfig, seed: u64, len: usize) -> (GossipState, Vec<(GossipAction, GossipState)>) {
+fn walk(
+    cfg: &GossipConfig,
+    seed: u64,
+    len: usize,
+) -> (GossipState, Vec<(GossipAction, GossipState)>) {
     let model = cfg.clone().into_model();
     let init = model.init_states().remove(0);
     let mut s = init.clone();
@@ -119,7 +126,9 @@ fn walk(cfg: &GossipConfig, seed: u64, len: usize) -> (GossipState, Vec<(GossipA
         if actions.is_empty() {
             break;
         }
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let a = actions[((x >> 33) as usize) % actions.len()].clone();
         if let Some(t) = model.next_state(&s, a.clone()) {
             steps.push((a, t.clone()));
@@ -164,9 +173,7 @@ fn a_chart_draws_one_lifeline_per_node_and_one_arrow_per_delivered_lost_or_pendi
         assert_eq!(got.marks, want.marks, "seed {seed}");
         for l in &got.labels {
             assert!(
-                ["Syn", "SynAck", "Ack"]
-                    .iter()
-                    .any(|k| l.contains(k)),
+                ["Syn", "SynAck", "Ack"].iter().any(|k| l.contains(k)),
                 "seed {seed}: label {l:?}"
             );
         }
@@ -178,7 +185,10 @@ fn a_chart_draws_one_lifeline_per_node_and_one_arrow_per_delivered_lost_or_pendi
         GossipAction::Duplicate(dummy()),
         GossipAction::Deliver(dummy()),
     ] {
-        assert!(kinds.contains(&std::mem::discriminant(&a)), "{a:?} never drawn");
+        assert!(
+            kinds.contains(&std::mem::discriminant(&a)),
+            "{a:?} never drawn"
+        );
     }
 }
 
@@ -204,15 +214,27 @@ fn a_duplicated_copy_starts_at_the_original_send_and_a_redelivery_is_marked() {
     };
     let model = cfg.clone().into_model();
     let s0 = model.init_states().remove(0);
-    let gossip = GossipAction::Gossip { from: 1, to: vec![0] };
+    let gossip = GossipAction::Gossip {
+        from: 1,
+        to: vec![0],
+    };
     let s1 = model.next_state(&s0, gossip.clone()).expect("n1 gossips");
     let syn = s1.network[0].clone();
     let dup = GossipAction::Duplicate(syn.clone());
-    let s2 = model.next_state(&s1, dup.clone()).expect("the network duplicates");
+    let s2 = model
+        .next_state(&s1, dup.clone())
+        .expect("the network duplicates");
     let deliver = GossipAction::Deliver(syn.clone());
     let s3 = model.next_state(&s2, deliver.clone()).expect("delivered");
-    let s4 = model.next_state(&s3, deliver.clone()).expect("the copy is delivered");
-    let steps = vec![(gossip, s1), (dup, s2), (deliver.clone(), s3), (deliver, s4)];
+    let s4 = model
+        .next_state(&s3, deliver.clone())
+        .expect("the copy is delivered");
+    let steps = vec![
+        (gossip, s1),
+        (dup, s2),
+        (deliver.clone(), s3),
+        (deliver, s4),
+    ];
     let svg = chart::draw(&model, &s0, &steps, &ChartOptions::default());
     let c = count(&svg);
     assert_eq!(c.copies, 1, "{svg}");
@@ -244,10 +266,15 @@ fn a_duplicated_copy_starts_at_the_original_send_and_a_redelivery_is_marked() {
     };
     let model = cfg.clone().into_model();
     let s0 = model.init_states().remove(0);
-    let gossip = GossipAction::Gossip { from: 1, to: vec![0] };
+    let gossip = GossipAction::Gossip {
+        from: 1,
+        to: vec![0],
+    };
     let s1 = model.next_state(&s0, gossip.clone()).unwrap();
     let redeliver = GossipAction::Redeliver(s1.network[0].clone());
-    let s2 = model.next_state(&s1, redeliver.clone()).expect("redelivered");
+    let s2 = model
+        .next_state(&s1, redeliver.clone())
+        .expect("redelivered");
     let svg = chart::draw(
         &model,
         &s0,
@@ -269,10 +296,23 @@ fn a_message_abbreviation_shows_digest_and_delta_compactly() {
     let model = cfg.into_model();
     let s0 = model.init_states().remove(0);
     let s1 = model
-        .next_state(&s0, GossipAction::Write { node: 1, key: 0, value: 0 })
+        .next_state(
+            &s0,
+            GossipAction::Write {
+                node: 1,
+                key: 0,
+                value: 0,
+            },
+        )
         .unwrap();
     let s2 = model
-        .next_state(&s1, GossipAction::Gossip { from: 1, to: vec![0] })
+        .next_state(
+            &s1,
+            GossipAction::Gossip {
+                from: 1,
+                to: vec![0],
+            },
+        )
         .unwrap();
     // A push-pull Syn carries the digest only: n1 at generation 1, heartbeat 1, watermark 1.
     assert_eq!(chart::abbreviate(&s2.network[0].msg), "Syn d[n1:1/1/1]");
@@ -281,7 +321,10 @@ fn a_message_abbreviation_shows_digest_and_delta_compactly() {
         .next_state(&s2, GossipAction::Deliver(s2.network[0].clone()))
         .unwrap();
     let synack = chart::abbreviate(&s3.network[0].msg);
-    assert!(synack.starts_with("SynAck d[n0:1/0/0] Δ[n0:g1 h0]"), "{synack}");
+    assert!(
+        synack.starts_with("SynAck d[n0:1/0/0] Δ[n0:g1 h0]"),
+        "{synack}"
+    );
     let s4 = model
         .next_state(&s3, GossipAction::Deliver(s3.network[0].clone()))
         .unwrap();
@@ -336,7 +379,11 @@ fn trace_svg_draws_the_pinned_counterexample_of_a_seeded_bug() {
     assert_eq!(got.crashes, 1, "the bug needs a crash and a restart");
     assert_eq!(got.marks, want.marks);
     // Pinned: the shortest counterexample's shape.
-    assert_eq!((got.arrows, got.marks), (PINNED_ARROWS, PINNED_MARKS), "{svg}");
+    assert_eq!(
+        (got.arrows, got.marks),
+        (PINNED_ARROWS, PINNED_MARKS),
+        "{svg}"
+    );
     assert!(svg.contains(NO_OLDER_GENERATION));
 }
 
@@ -364,7 +411,10 @@ fn trace_svg_without_a_trace_writes_nothing_and_says_so() {
         .expect("gossip-check runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("--trace-svg: no counterexample or example to draw"), "{stdout}");
+    assert!(
+        stdout.contains("--trace-svg: no counterexample or example to draw"),
+        "{stdout}"
+    );
     assert!(!svg_path.exists());
 }
 
@@ -402,7 +452,13 @@ fn the_explorer_shows_readable_states_and_draws_the_path_as_a_chart() {
             .expect("a free port")
             .port();
         let child = Command::new(BIN)
-            .args(["explore", "--addr", &format!("127.0.0.1:{port}"), "--nodes", "2"])
+            .args([
+                "explore",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--nodes",
+                "2",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -430,7 +486,10 @@ fn the_explorer_shows_readable_states_and_draws_the_path_as_a_chart() {
     let state = init["state"].as_str().expect("a state");
     assert!(state.starts_with("n0 [seed]:\n  n0: g1"), "{state}");
     assert!(state.contains("network: empty"), "{state}");
-    assert!(!state.contains("history") && !state.contains("violations"), "{state}");
+    assert!(
+        !state.contains("history") && !state.contains("violations"),
+        "{state}"
+    );
     let svg = init["svg"].as_str().expect("an svg");
     assert_eq!(count(svg).lifelines, ["n0", "n1"]);
 

@@ -387,7 +387,10 @@ fn merge(dir: &Path, json: Option<&Path>, show_examples: bool) -> Result<ExitCod
         );
         let show = p.status == Status::Violated || show_examples;
         if let (true, Some((shard, trace))) = (show, &p.shortest) {
-            println!("    shortest trace ({} steps, shard {shard}):", trace.len() - 1);
+            println!(
+                "    shortest trace ({} steps, shard {shard}):",
+                trace.len() - 1
+            );
             let actions: Vec<gossip_model::GossipAction> = trace
                 .iter()
                 .filter_map(|s| s.action.clone())
@@ -409,9 +412,7 @@ fn merge(dir: &Path, json: Option<&Path>, show_examples: bool) -> Result<ExitCod
         println!("result: FAILED: a shard found a violation or a failed expectation");
         Ok(ExitCode::from(1))
     } else {
-        println!(
-            "result: no violation found (a swarm is not exhaustive: unknown is not holds)"
-        );
+        println!("result: no violation found (a swarm is not exhaustive: unknown is not holds)");
         Ok(ExitCode::SUCCESS)
     }
 }
