@@ -305,11 +305,14 @@ impl ShardResult {
 /// fingerprints of expanded states recorded, and the time of each property's first discovery.
 pub struct Diversified {
     model: GossipModel,
-    conditions: Vec<(fn(&GossipModel, &GossipState) -> bool, bool)>,
+    /// Each property's condition, and whether it is a `sometimes` property.
+    conditions: Vec<(ModelCondition, bool)>,
     shuffle_seed: Option<u64>,
     sample_mask: u64,
     records: Arc<Records>,
 }
+
+type ModelCondition = fn(&GossipModel, &GossipState) -> bool;
 
 /// What a [`Diversified`] model records while it is explored (shared, so that it can be read
 /// after the checker that owns the model is gone).

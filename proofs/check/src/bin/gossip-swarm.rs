@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use gossip_model::{GossipConfig, Variant};
 use gossip_proofs::check::Progress;
 use gossip_proofs::gossip::{self as adapter, Faults, Features};
-use gossip_proofs::report::{self, Status, Verdict};
+use gossip_proofs::report::{self, Expected, Status, Verdict};
 use gossip_proofs::swarm::{self, PlanOptions, Search};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -373,6 +373,9 @@ fn merge(dir: &Path, json: Option<&Path>, show_examples: bool) -> Result<ExitCod
                     .map(|t| format!(", first after {t:.2} s"))
                     .unwrap_or_default()
             ),
+            Status::Unknown if p.expected == Expected::NotFound => {
+                "unknown (expected: not reachable in this configuration)".to_string()
+            }
             other => other.as_text().to_string(),
         };
         println!(
