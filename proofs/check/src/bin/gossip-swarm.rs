@@ -55,7 +55,7 @@ enum Command {
         #[arg(long)]
         expect_correct: bool,
         #[command(flatten)]
-        model: ModelArgs,
+        model: Box<ModelArgs>,
     },
     /// Run shards of a shard list, writing one JSON result per shard.
     Run {
