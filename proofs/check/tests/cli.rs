@@ -233,7 +233,7 @@ fn explore_serves_the_status_json_and_the_page_on_a_loopback_port() {
         status["model"]
             .as_str()
             .unwrap_or("")
-            .contains("GossipModel"),
+            .contains("ExplorerGossip"),
         "{status}"
     );
     assert!(status["unique_state_count"].is_u64(), "{status}");

@@ -152,6 +152,10 @@ struct RunArgs {
     /// implementation with `gossip-kit --replay`. Nothing is written if the run found no trace.
     #[arg(long, value_name = "PATH")]
     trace_out: Option<PathBuf>,
+    /// Draw the same trace as --trace-out (the first counterexample, else the first example)
+    /// as an SVG message sequence chart (docs/checking.md, "Pictures of counterexamples").
+    #[arg(long, value_name = "PATH")]
+    trace_svg: Option<PathBuf>,
     /// List the protocol variants and exit.
     #[arg(long)]
     list_variants: bool,
@@ -449,6 +453,24 @@ fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
         }
     }
 
+    if let Some(path) = &rargs.trace_svg {
+        match gossip_proofs::chart::draw_report(&report, &cfg) {
+            Some(chart) => {
+                let chart = chart.map_err(|e| Internal(format!("--trace-svg: {e}")))?;
+                std::fs::write(path, &chart.svg)
+                    .map_err(|e| Usage(format!("--trace-svg {}: {e}", path.display())))?;
+                println!(
+                    "chart of the {} for {:?} written to {} ({} steps)",
+                    chart.kind,
+                    chart.property,
+                    path.display(),
+                    chart.steps
+                );
+            }
+            None => println!("--trace-svg: no counterexample or example to draw"),
+        }
+    }
+
     let inconclusive = std::iter::once(&report)
         .chain(&demos)
         .flat_map(|r| &r.properties)
@@ -544,6 +566,8 @@ fn explore(margs: &ModelArgs, addr: &str, threads: usize) -> Result<ExitCode> {
     println!("Explorer: http://{addr}/  (stop with Ctrl-C)");
     std::io::stdout().flush().ok();
     let model = cfg.into_model();
+    // The Explorer's model: readable states and a message sequence chart of the path.
+    let model = gossip_proofs::explorer::ExplorerGossip::new(model);
     match &margs.property {
         Some(name) => serve(Only::new(model, name).map_err(usage)?, addr, threads),
         None => serve(model, addr, threads),
