@@ -117,6 +117,22 @@ pub struct GossipConfig {
     /// delivered to nobody or dropped. Sound for every property; see the crate docs,
     /// "State-space reductions".
     pub prune_dead_messages: bool,
+    /// The digest bound (`gossip-check --digest-entries N`; `None`, the default: digests are
+    /// complete): a digest holds at most this many entries. A node whose view holds more
+    /// nodes sends a *partial* digest (protocol.md §9, node.md §5): its own entry first
+    /// (when half the bound holds it, i.e. from 2 entries on), then a range of ids from its
+    /// rotating digest cursor. Bounds of 4 or more entries below the number of nodes are
+    /// refused: the implementation would then also list placeholders and hot nodes, which the
+    /// model does not (see the crate docs, "Partial digests").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest_entries: Option<usize>,
+    /// Enable the expiry of forgotten records (`Expire`; `gossip-check --features expire`):
+    /// the implementation drops a forgotten record after `forgotten_retention` (48 h). The
+    /// model's abstract timer may fire once no running node holds, and no message in flight
+    /// carries, a state of the forgotten node that the record would block (the expiry
+    /// horizon; see the crate docs, "Record expiry").
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub expire: bool,
 }
 
 impl Default for GossipConfig {
@@ -141,6 +157,8 @@ impl Default for GossipConfig {
             seeds: vec![0],
             variant: Variant::Correct,
             prune_dead_messages: false,
+            digest_entries: None,
+            expire: false,
         }
     }
 }
@@ -201,6 +219,21 @@ pub enum ConfigError {
         got: usize,
         /// The limit.
         max: usize,
+    },
+    /// `digest_entries` is 0.
+    #[error("digest_entries must be at least 1")]
+    ZeroDigestEntries,
+    /// A digest bound at which the implementation would list placeholders or hot nodes.
+    #[error(
+        "digest_entries {entries} with {nodes} nodes: partial digests of 4 or more entries list \
+         placeholders and hot nodes, which the model leaves out (use at most 3, or at least \
+         the number of nodes)"
+    )]
+    HotNodesNotModelled {
+        /// The configured bound.
+        entries: usize,
+        /// The configured number of nodes.
+        nodes: usize,
     },
     /// More restarts than crashes: a restart needs a crashed node.
     #[error("restarts ({restarts}) cannot exceed crashes ({crashes})")]
@@ -270,6 +303,16 @@ impl GossipConfig {
                 got: self.restarts.max(self.crashes).max(self.max_heartbeat) as usize,
                 max: 100,
             });
+        }
+        match self.digest_entries {
+            Some(0) => return Err(ConfigError::ZeroDigestEntries),
+            Some(entries) if entries >= 4 && entries < self.nodes => {
+                return Err(ConfigError::HotNodesNotModelled {
+                    entries,
+                    nodes: self.nodes,
+                });
+            }
+            _ => {}
         }
         if self.restarts > self.crashes {
             return Err(ConfigError::RestartsWithoutCrashes {
@@ -348,6 +391,15 @@ pub enum Variant {
     /// A liveness bug: a node sends each of its own changes in one delta only, and leaves them
     /// out of later rounds; if that delta is lost, the change may never spread.
     PushOnce,
+    /// §9: the digest cursor never advances, so every partial digest covers the same range
+    /// and a node outside it is never pulled.
+    RotationNeverAdvances,
+    /// §3/§4: a partial digest is taken to cover only the nodes it lists (its range is
+    /// ignored), so a node the peer does not know is never sent to it.
+    PartialDigestListedOnly,
+    /// §2/§7: a forgotten record expires while a running node still holds, or a message
+    /// still carries, a state of the node that the record blocks (no expiry horizon).
+    ExpireEarly,
 }
 
 impl Variant {
@@ -380,6 +432,9 @@ impl Variant {
             LeaveWithoutVersion => "leave-without-version",
             DeltaFromDigestOnly => "delta-from-digest-only",
             PushOnce => "push-once",
+            RotationNeverAdvances => "rotation-never-advances",
+            PartialDigestListedOnly => "partial-digest-listed-only",
+            ExpireEarly => "expire-early",
         }
     }
 
@@ -436,6 +491,15 @@ impl Variant {
             PushOnce => {
                 "liveness bug: a node sends each of its own changes in one delta only and leaves them out of later rounds"
             }
+            RotationNeverAdvances => {
+                "the digest cursor never advances, so every partial digest covers the same range and a node outside it is never pulled (§9)"
+            }
+            PartialDigestListedOnly => {
+                "a partial digest is taken to cover only the nodes it lists, not its range, so a node the peer does not know is never sent (§3, §4)"
+            }
+            ExpireEarly => {
+                "a forgotten record expires while a running node or a message in flight still holds a state of the node it blocks (no expiry horizon, §2, §7)"
+            }
         }
     }
 
@@ -466,6 +530,9 @@ impl Variant {
             LeaveWithoutVersion => LEAVE_SEEN,
             DeltaFromDigestOnly => JOIN,
             PushOnce => CONVERGENCE,
+            RotationNeverAdvances => CONVERGENCE,
+            PartialDigestListedOnly => JOIN,
+            ExpireEarly => NO_ZOMBIE,
         })
     }
 
@@ -499,6 +566,8 @@ impl Variant {
             seeds: vec![0],
             variant: self,
             prune_dead_messages: false,
+            digest_entries: None,
+            expire: false,
         };
         match self {
             Correct => GossipConfig::default(),
@@ -586,6 +655,25 @@ impl Variant {
                     lossy: true,
                     ..base.network.clone()
                 },
+                ..base
+            },
+            RotationNeverAdvances => GossipConfig {
+                nodes: 3,
+                writes_per_node: 1,
+                digest_entries: Some(2),
+                ..base
+            },
+            PartialDigestListedOnly => GossipConfig {
+                nodes: 3,
+                digest_entries: Some(1),
+                ..base
+            },
+            ExpireEarly => GossipConfig {
+                writes_per_node: 1,
+                convict: true,
+                forget: true,
+                expire: true,
+                crashes: 1,
                 ..base
             },
         }

@@ -5,8 +5,8 @@ use std::fmt::Write;
 use stateright::Model;
 
 use crate::{
-    Change, DeltaKind, DigestEntry, GossipAction, GossipModel, GossipState, Msg, NodeDelta,
-    NodeView, Status, Update,
+    Change, DeltaKind, DigestEntry, DigestRange, GossipAction, GossipModel, GossipState, Msg,
+    NodeDelta, NodeView, Status, Update,
 };
 
 fn value(v: u8) -> char {
@@ -24,6 +24,14 @@ fn digest(d: &[DigestEntry]) -> String {
         })
         .collect();
     format!("[{}]", parts.join(", "))
+}
+
+/// A digest with its range if partial: `[n0 g1 h1 w0, n1 g1 h0 w0] n1..n2`.
+fn digest_in(d: &[DigestEntry], range: &Option<DigestRange>) -> String {
+    match range {
+        None => digest(d),
+        Some(r) => format!("{} n{}..n{}", digest(d), r.start, r.end),
+    }
 }
 
 fn update(u: &Update) -> String {
@@ -62,20 +70,23 @@ pub fn msg(m: &Msg) -> String {
         Msg::Syn {
             digest: d,
             delta: x,
+            range: r,
         } => match (d.is_empty(), x.is_empty()) {
             (true, _) => format!("Syn {}", delta(x)),
-            (false, true) => format!("Syn {}", digest(d)),
-            (false, false) => format!("Syn {} {}", digest(d), delta(x)),
+            (false, true) => format!("Syn {}", digest_in(d, r)),
+            (false, false) => format!("Syn {} {}", digest_in(d, r), delta(x)),
         },
         // A SynAck leaves out an empty digest only.
         Msg::SynAck {
             digest: d,
             delta: x,
+            ..
         } if d.is_empty() => format!("SynAck {}", delta(x)),
         Msg::SynAck {
             digest: d,
             delta: x,
-        } => format!("SynAck {} {}", digest(d), delta(x)),
+            range: r,
+        } => format!("SynAck {} {}", digest_in(d, r), delta(x)),
         Msg::Ack { delta: x } => format!("Ack {}", delta(x)),
     }
 }
@@ -115,6 +126,9 @@ pub fn action(a: &GossipAction) -> String {
         GossipAction::Forget { observer, subject } => format!("n{observer} forgets n{subject}"),
         GossipAction::CollectTombstones { node, subject } => {
             format!("n{node} collects the tombstones of n{subject}")
+        }
+        GossipAction::Expire { observer, subject } => {
+            format!("n{observer}'s forgotten record of n{subject} expires")
         }
     }
 }

@@ -143,9 +143,9 @@ use std::hash::{Hash, Hasher};
 pub use config::{ConfigError, GossipConfig, MAX_NODES, Mode, NetworkConfig, Variant};
 pub use model::GossipModel;
 pub use state::{
-    Change, DeltaKind, DigestEntry, Envelope, Forgotten, Generation, GossipAction, GossipState,
-    Heartbeat, Key, Msg, Node, NodeDelta, NodeId, NodeView, Status, Update, Value, Version,
-    Violation,
+    Change, DeltaKind, DigestEntry, DigestRange, Envelope, Forgotten, Generation, GossipAction,
+    GossipState, Heartbeat, Key, Msg, Node, NodeDelta, NodeId, NodeView, Status, Update, Value,
+    Version, Violation,
 };
 
 use properties::names::*;
@@ -309,12 +309,18 @@ impl GossipModel {
     /// How many nodes are interchangeable (the non-seeds), or 1 when symmetry reduction is not
     /// sound for this configuration: a delta cut across nodes takes them in id order, so
     /// renaming nodes would change behaviour; that cannot happen when `max_delta` is at least
-    /// the number of changes all nodes together can make in a generation.
+    /// the number of changes all nodes together can make in a generation. Partial digests
+    /// (a [`GossipConfig::digest_entries`] bound below the number of nodes) cover ranges of
+    /// ids, so they rule symmetry out too.
     pub fn symmetric_nodes(&self) -> usize {
         let c = &self.cfg;
         let per_node =
             c.writes_per_node as usize + c.deletes_per_node as usize + usize::from(c.leave);
         if c.max_delta < c.nodes * per_node {
+            return 1;
+        }
+        // A partial digest's range follows the id order, as a cut does.
+        if c.digest_entries.is_some_and(|max| max < c.nodes) {
             return 1;
         }
         let seeds = (0..c.nodes)

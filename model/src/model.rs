@@ -100,7 +100,11 @@ impl GossipModel {
         {
             let node = &mut s.nodes[r];
             match &env.msg {
-                Msg::Syn { digest: d, delta } => {
+                Msg::Syn {
+                    digest: d,
+                    delta,
+                    range,
+                } => {
                     if cfg.variant == Variant::BumpOnReceive {
                         bump(cfg, node, r); // BUG: heartbeat bumped on receive.
                     }
@@ -112,28 +116,35 @@ impl GossipModel {
                             apply_delta(cfg, env.to, node, delta);
                             apply_digest_heartbeats(cfg, env.to, node, d);
                             // The SynAck carries no digest: heartbeat news goes in the delta.
-                            let reply = build_delta(cfg, env.to, node, Some(d), false);
+                            let reply = build_delta(cfg, env.to, node, Some(d), *range, false);
                             replies.push(Msg::SynAck {
                                 digest: vec![],
                                 delta: reply,
+                                range: None,
                             });
                         }
                         Mode::PushPull => {
                             apply_digest_heartbeats(cfg, env.to, node, d);
-                            let reply = build_delta(cfg, env.to, node, Some(d), true);
+                            let reply = build_delta(cfg, env.to, node, Some(d), *range, true);
+                            let (digest, range) = digest(cfg, env.to, node);
                             replies.push(Msg::SynAck {
-                                digest: digest(node),
+                                digest,
                                 delta: reply,
+                                range,
                             });
                         }
                     }
                 }
-                Msg::SynAck { digest: d, delta } => {
+                Msg::SynAck {
+                    digest: d,
+                    delta,
+                    range,
+                } => {
                     apply_delta(cfg, env.to, node, delta);
                     if cfg.mode == Mode::PushPull {
                         apply_digest_heartbeats(cfg, env.to, node, d);
                         // The Syn carried this node's digest: heartbeats went there.
-                        let ack = build_delta(cfg, env.to, node, Some(d), true);
+                        let ack = build_delta(cfg, env.to, node, Some(d), *range, true);
                         if !ack.is_empty() {
                             replies.push(Msg::Ack { delta: ack });
                         }
@@ -226,6 +237,38 @@ fn prune_dead_messages(cfg: &GossipConfig, s: &mut GossipState) {
     s.network.retain(|e| nodes[e.to as usize].up);
 }
 
+/// The expiry horizon of `observer`'s forgotten record `f` of `subject` (crate docs, "Record
+/// expiry"): no running node other than `observer` holds, and no message in flight carries, a
+/// state of `subject` that the record blocks (protocol.md §5.2: an older generation, or the
+/// same one with a heartbeat no fresher than the record's or after a leave). After that, every
+/// state of `subject` that can still arrive is one the record would let through, so dropping
+/// it changes nothing. The implementation's `forgotten_retention` (48 h, twice the dead grace
+/// period) is a time bound standing for this.
+fn stale_state_unreachable(
+    s: &GossipState,
+    observer: NodeId,
+    subject: NodeId,
+    f: &crate::Forgotten,
+) -> bool {
+    let blocked = |g: crate::Generation, h: crate::Heartbeat| {
+        g < f.generation || (g == f.generation && (f.left || h <= f.heartbeat))
+    };
+    let held = s.nodes.iter().enumerate().any(|(y, n)| {
+        y != observer as usize
+            && n.up
+            && n.view
+                .get(&subject)
+                .is_some_and(|v| blocked(v.generation, v.heartbeat))
+    });
+    let carried = s.network.iter().any(|e| {
+        e.msg
+            .delta()
+            .iter()
+            .any(|d| d.node == subject && blocked(d.generation, d.heartbeat))
+    });
+    !held && !carried
+}
+
 fn own(s: &GossipState, i: usize) -> &NodeView {
     &s.nodes[i].view[&(i as NodeId)]
 }
@@ -252,6 +295,7 @@ impl Model for GossipModel {
                 writes: 0,
                 deletes: 0,
                 pushed: 0,
+                digest_cursor: None,
             })
             .collect();
         vec![GossipState {
@@ -331,6 +375,18 @@ impl Model for GossipModel {
                         observer: id,
                         subject: n,
                     });
+                }
+            }
+            if cfg.expire {
+                for (&n, f) in &node.forgotten {
+                    let horizon = cfg.variant == Variant::ExpireEarly // BUG: no horizon.
+                        || stale_state_unreachable(s, id, n, f);
+                    if horizon {
+                        actions.push(GossipAction::Expire {
+                            observer: id,
+                            subject: n,
+                        });
+                    }
                 }
             }
             if cfg.gc {
@@ -418,19 +474,31 @@ impl Model for GossipModel {
                     bump(cfg, &mut s.nodes[i], i);
                 }
                 for &t in to {
+                    // Each Syn's digest is built separately (a partial one moves the cursor).
                     let msg = match cfg.mode {
                         Mode::Push => Msg::Syn {
                             digest: vec![],
-                            delta: build_delta(cfg, *from, &mut s.nodes[i], None, false),
+                            delta: build_delta(cfg, *from, &mut s.nodes[i], None, None, false),
+                            range: None,
                         },
-                        Mode::Pull => Msg::Syn {
-                            digest: digest(&s.nodes[i]),
-                            delta: crate::protocol::own_node_delta(cfg, *from, &mut s.nodes[i]),
-                        },
-                        _ => Msg::Syn {
-                            digest: digest(&s.nodes[i]),
-                            delta: vec![],
-                        },
+                        Mode::Pull => {
+                            let delta =
+                                crate::protocol::own_node_delta(cfg, *from, &mut s.nodes[i]);
+                            let (digest, range) = digest(cfg, *from, &mut s.nodes[i]);
+                            Msg::Syn {
+                                digest,
+                                delta,
+                                range,
+                            }
+                        }
+                        _ => {
+                            let (digest, range) = digest(cfg, *from, &mut s.nodes[i]);
+                            Msg::Syn {
+                                digest,
+                                delta: vec![],
+                                range,
+                            }
+                        }
                     };
                     self.send(
                         &mut s,
@@ -478,6 +546,7 @@ impl Model for GossipModel {
                 n.view = BTreeMap::from([(node, NodeView::empty(generation, 0))]);
                 n.forgotten.clear();
                 n.pushed = 0;
+                n.digest_cursor = None;
                 s.changes[i] = 0;
                 s.restarts += 1;
                 s.forgotten_ghost.retain(|(x, _), _| *x != node);
@@ -503,6 +572,10 @@ impl Model for GossipModel {
                     s.nodes[observer as usize].forgotten.insert(subject, record);
                 } // else BUG: no record is kept.
                 s.forgotten_ghost.insert((observer, subject), record);
+            }
+            &GossipAction::Expire { observer, subject } => {
+                // The ghost copy stays: "no zombie" is judged against what was forgotten.
+                s.nodes[observer as usize].forgotten.remove(&subject)?;
             }
             &GossipAction::CollectTombstones { node, subject } => {
                 let v = s.nodes[node as usize]

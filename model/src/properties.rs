@@ -413,25 +413,59 @@ pub fn crashes_detected(s: &GossipState) -> bool {
 
 impl GossipModel {
     /// Quiescence: nothing is in flight, and no gossip round, run on a reliable network to
-    /// completion with this model's own `next_state`, would change any node.
+    /// completion with this model's own `next_state`, would change any node. With partial
+    /// digests ([`crate::GossipConfig::digest_entries`]), rounds move the digest cursors, so:
+    /// no sequence of such rounds would change any node other than in its cursor.
     pub fn quiescent(&self, s: &GossipState) -> bool {
         if !s.network.is_empty() {
             return false;
         }
-        let mut actions = Vec::new();
-        self.actions(s, &mut actions);
-        actions
-            .into_iter()
-            .filter(|a| matches!(a, GossipAction::Gossip { .. }))
-            .all(|a| {
-                let mut t = self.next_state(s, a).expect("gossip is always possible");
-                while let Some(env) = t.network.first().cloned() {
-                    t = self
-                        .next_state(&t, GossipAction::Deliver(env))
-                        .expect("delivery is always possible");
+        let rounds = |u: &GossipState| -> Vec<GossipState> {
+            let mut actions = Vec::new();
+            self.actions(u, &mut actions);
+            actions
+                .into_iter()
+                .filter(|a| matches!(a, GossipAction::Gossip { .. }))
+                .map(|a| {
+                    let mut t = self.next_state(u, a).expect("gossip is always possible");
+                    while let Some(env) = t.network.first().cloned() {
+                        t = self
+                            .next_state(&t, GossipAction::Deliver(env))
+                            .expect("delivery is always possible");
+                    }
+                    t
+                })
+                .collect()
+        };
+        if self.cfg.digest_entries.is_none() {
+            return rounds(s).iter().all(|t| t.nodes == s.nodes);
+        }
+        // With partial digests a round also moves digest cursors (protocol.md §9), and the next
+        // round may cover what this one did not: quiescent means that no sequence of rounds
+        // changes any node but for its cursor.
+        let views = |u: &GossipState| -> Vec<crate::Node> {
+            u.nodes
+                .iter()
+                .map(|n| crate::Node {
+                    digest_cursor: None,
+                    ..n.clone()
+                })
+                .collect()
+        };
+        let start = views(s);
+        let mut seen = std::collections::HashSet::from([s.nodes.clone()]);
+        let mut todo = vec![s.clone()];
+        while let Some(u) = todo.pop() {
+            for t in rounds(&u) {
+                if views(&t) != start {
+                    return false;
                 }
-                t.nodes == s.nodes
-            })
+                if seen.insert(t.nodes.clone()) {
+                    todo.push(t);
+                }
+            }
+        }
+        true
     }
 }
 
@@ -583,7 +617,10 @@ fn cut_ahead(m: &GossipModel, s: &GossipState) -> bool {
             .map(|v| v.held_changes().len())
             .sum()
     };
-    let cuts = |x: usize, incoming: &[crate::NodeDelta], digest: Option<&[crate::DigestEntry]>| {
+    let cuts = |x: usize,
+                incoming: &[crate::NodeDelta],
+                digest: Option<&[crate::DigestEntry]>,
+                range: Option<crate::DigestRange>| {
         let extra: usize = incoming.iter().map(|d| d.updates.len()).sum();
         if held(x) + extra <= cfg.max_delta {
             return false; // cheap: not even everything it could hold exceeds the bound
@@ -591,16 +628,32 @@ fn cut_ahead(m: &GossipModel, s: &GossipState) -> bool {
         let mut node = s.nodes[x].clone();
         apply_delta(cfg, x as NodeId, &mut node, incoming);
         // Only updates are counted, so whether heartbeat-only node deltas are sent is moot.
-        let delta = build_delta(&unbounded, x as NodeId, &mut node, digest, false);
+        let delta = build_delta(&unbounded, x as NodeId, &mut node, digest, range, false);
         delta.iter().map(|d| d.updates.len()).sum::<usize>() > cfg.max_delta
     };
     let on_delivery = m.deliverable(s).into_iter().any(|e| {
         let x = e.to as usize;
         s.nodes[x].up
             && match (&e.msg, cfg.mode) {
-                (Msg::Syn { digest, .. }, Mode::PushPull) => cuts(x, &[], Some(digest)),
-                (Msg::Syn { digest, delta }, Mode::Pull) => cuts(x, delta, Some(digest)),
-                (Msg::SynAck { digest, delta }, Mode::PushPull) => cuts(x, delta, Some(digest)),
+                (Msg::Syn { digest, range, .. }, Mode::PushPull) => {
+                    cuts(x, &[], Some(digest), *range)
+                }
+                (
+                    Msg::Syn {
+                        digest,
+                        delta,
+                        range,
+                    },
+                    Mode::Pull,
+                ) => cuts(x, delta, Some(digest), *range),
+                (
+                    Msg::SynAck {
+                        digest,
+                        delta,
+                        range,
+                    },
+                    Mode::PushPull,
+                ) => cuts(x, delta, Some(digest), *range),
                 _ => false,
             }
     });
@@ -612,7 +665,7 @@ fn cut_ahead(m: &GossipModel, s: &GossipState) -> bool {
             && !c.is_empty()
             && s.network.len() + cfg.fanout.min(c.len()) <= cfg.network.max_in_flight
             && match cfg.mode {
-                Mode::Push => cuts(x, &[], None),
+                Mode::Push => cuts(x, &[], None, None),
                 Mode::Pull => s.nodes[x].view[&(x as NodeId)].held_changes().len() > cfg.max_delta,
                 Mode::PushPull => false,
             }

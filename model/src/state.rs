@@ -161,6 +161,12 @@ pub struct Node {
     pub deletes: u8,
     /// `push-once` only: the highest own version already sent once. Always 0 otherwise.
     pub pushed: Version,
+    /// The digest cursor (protocol.md §9, node.md §5): the id at which this node's next
+    /// partial digest starts (the first known id at or after it, wrapping). `None` until the
+    /// first partial digest, and always `None` when digests are complete (no
+    /// [`crate::GossipConfig::digest_entries`] bound, or a view that fits it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest_cursor: Option<NodeId>,
 }
 
 /// A digest entry (protocol.md §3).
@@ -174,6 +180,29 @@ pub struct DigestEntry {
     pub heartbeat: Heartbeat,
     /// The sender's watermark for it.
     pub watermark: Version,
+}
+
+/// The ids a partial digest covers (protocol.md §3): `[start, end)` in id order, wrapping
+/// around; `start == end` covers every id. `end` is the first id the sender's range did not
+/// walk over, so ids the sender does not know that lie between its entries are covered too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DigestRange {
+    /// The first id covered.
+    pub start: NodeId,
+    /// The first id after the range.
+    pub end: NodeId,
+}
+
+impl DigestRange {
+    /// Whether `id` lies in the range.
+    pub fn contains(&self, id: NodeId) -> bool {
+        use std::cmp::Ordering::*;
+        match self.start.cmp(&self.end) {
+            Less => self.start <= id && id < self.end,
+            Greater => id >= self.start || id < self.end,
+            Equal => true,
+        }
+    }
 }
 
 /// The kind of a node delta (protocol.md §3).
@@ -218,6 +247,10 @@ pub enum Msg {
         digest: Vec<DigestEntry>,
         /// The pushed delta (empty in push-pull mode).
         delta: Vec<NodeDelta>,
+        /// `Some` for a partial digest (only with [`crate::GossipConfig::digest_entries`]):
+        /// the range it covers besides the nodes it lists.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        range: Option<DigestRange>,
     },
     /// The reply to a Syn. Its digest is empty in pull mode (nobody would use it).
     SynAck {
@@ -225,6 +258,9 @@ pub enum Msg {
         digest: Vec<DigestEntry>,
         /// What the Syn's sender lacks.
         delta: Vec<NodeDelta>,
+        /// `Some` for a partial digest, as in a Syn.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        range: Option<DigestRange>,
     },
     /// The reply to a SynAck (push-pull only); not sent when its delta would be empty.
     Ack {
@@ -386,4 +422,12 @@ pub enum GossipAction {
     /// delivered and stays in flight (only with [`crate::NetworkConfig::redeliver`], which
     /// replaces `Duplicate` by this step).
     Redeliver(Envelope),
+    /// `observer`'s forgotten record of `subject` expires (abstract timer, the implementation's
+    /// `forgotten_retention`; only with [`crate::GossipConfig::expire`]).
+    Expire {
+        /// Whose record.
+        observer: NodeId,
+        /// The forgotten node.
+        subject: NodeId,
+    },
 }

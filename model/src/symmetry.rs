@@ -11,7 +11,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::{DigestEntry, Envelope, GossipState, Msg, Node, NodeDelta, NodeId, NodeView};
+use crate::{
+    DigestEntry, DigestRange, Envelope, GossipState, Msg, Node, NodeDelta, NodeId, NodeView,
+};
 
 /// The canonical representative of `s` under seed-preserving node permutations.
 ///
@@ -79,6 +81,7 @@ pub fn rename(s: &GossipState, p: &[usize]) -> GossipState {
         nodes[p[i]] = Some(Node {
             view: node.view.iter().map(|(&k, v)| (id(k), v.clone())).collect(),
             forgotten: node.forgotten.iter().map(|(&k, f)| (id(k), *f)).collect(),
+            digest_cursor: node.digest_cursor.map(id),
             ..node.clone()
         });
         changes[p[i]] = s.changes[i];
@@ -93,6 +96,12 @@ pub fn rename(s: &GossipState, p: &[usize]) -> GossipState {
             .collect();
         d.sort_by_key(|e| e.node);
         d
+    };
+    // Only used when node symmetry is sound, which partial digests (whose ranges follow the id
+    // order) rule out: renamed for completeness.
+    let range = |r: DigestRange| DigestRange {
+        start: id(r.start),
+        end: id(r.end),
     };
     let delta = |d: &[NodeDelta]| {
         let mut d: Vec<NodeDelta> = d
@@ -115,16 +124,20 @@ pub fn rename(s: &GossipState, p: &[usize]) -> GossipState {
                 Msg::Syn {
                     digest: g,
                     delta: x,
+                    range: r,
                 } => Msg::Syn {
                     digest: digest(g),
                     delta: delta(x),
+                    range: r.map(range),
                 },
                 Msg::SynAck {
                     digest: g,
                     delta: x,
+                    range: r,
                 } => Msg::SynAck {
                     digest: digest(g),
                     delta: delta(x),
+                    range: r.map(range),
                 },
                 Msg::Ack { delta: x } => Msg::Ack { delta: delta(x) },
             },

@@ -386,12 +386,14 @@ pub struct Features {
     pub leave: bool,
     /// Tombstones may be garbage-collected.
     pub gc: bool,
+    /// Forgotten records may expire (past the expiry horizon).
+    pub expire: bool,
 }
 
 impl FromStr for Features {
     type Err = String;
 
-    /// Parses `convict,forget,leave,gc` or `none`.
+    /// Parses `convict,forget,leave,gc,expire` or `none`.
     fn from_str(list: &str) -> Result<Self, String> {
         let mut f = Features::default();
         for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -401,10 +403,11 @@ impl FromStr for Features {
                 "forget" => f.forget = true,
                 "leave" => f.leave = true,
                 "gc" => f.gc = true,
+                "expire" => f.expire = true,
                 _ => {
                     return Err(format!(
                         "--features: unknown feature {item:?}; the features are convict, \
-                         forget, leave, gc, none"
+                         forget, leave, gc, expire, none"
                     ));
                 }
             }
@@ -419,6 +422,7 @@ pub fn apply_features(cfg: &mut GossipConfig, features: &Features) {
     cfg.forget = features.forget;
     cfg.leave = features.leave;
     cfg.gc = features.gc;
+    cfg.expire = features.expire;
 }
 
 /// Parses `push`, `pull` or `push-pull`.
@@ -463,6 +467,7 @@ pub fn features_of(cfg: &GossipConfig) -> String {
         (cfg.forget, "forget"),
         (cfg.leave, "leave"),
         (cfg.gc, "gc"),
+        (cfg.expire, "expire"),
     ]
     .into_iter()
     .filter_map(|(on, name)| on.then_some(name))
@@ -480,7 +485,7 @@ pub fn summarize(cfg: &GossipConfig) -> String {
     format!(
         "variant {}, {} nodes, {} keys, {} values, {} writes and {} deletes per node, mode {}, \
          fanout {}, max-delta {}, max-in-flight {}, max-heartbeat {}, faults {}, features {}, \
-         seeds {}{}{}",
+         seeds {}{}{}{}",
         cfg.variant.name(),
         cfg.nodes,
         cfg.keys,
@@ -504,6 +509,10 @@ pub fn summarize(cfg: &GossipConfig) -> String {
             ", dead messages pruned"
         } else {
             ""
+        },
+        match cfg.digest_entries {
+            Some(n) => format!(", digest-entries {n}"),
+            None => String::new(),
         }
     )
 }

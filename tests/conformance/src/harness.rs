@@ -127,6 +127,9 @@ pub fn conformance_config(
         seeds: vec![0],
         variant: gossip_model::Variant::Correct,
         prune_dead_messages: false,
+        // Not driven by the harness: complete digests, no record expiry.
+        digest_entries: None,
+        expire: false,
     }
 }
 

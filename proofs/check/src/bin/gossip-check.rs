@@ -76,7 +76,7 @@ struct ModelArgs {
     #[arg(long, value_name = "LIST")]
     faults: Option<String>,
     /// Optional protocol steps, comma-separated; the list replaces the configuration's: convict,
-    /// forget, leave, gc, or none.
+    /// forget, leave, gc, expire (forgotten records expire past the expiry horizon), or none.
     #[arg(long, value_name = "LIST")]
     features: Option<String>,
     /// Exchange mode: push, pull or push-pull.
@@ -94,6 +94,10 @@ struct ModelArgs {
     /// Bound on each node's heartbeat.
     #[arg(long)]
     max_heartbeat: Option<u8>,
+    /// At most N entries per digest: a node knowing more nodes sends partial digests (own
+    /// entry, then a rotating range; 1 to 3, or at least the number of nodes).
+    #[arg(long, value_name = "N")]
+    digest_entries: Option<usize>,
     /// A protocol variant (see --list-variants); seeded-bug variants are expected to violate
     /// their named property.
     /// Without --config, a seeded-bug variant starts from its witness configuration.
@@ -297,6 +301,9 @@ fn build_config(args: &ModelArgs) -> Result<GossipConfig> {
     }
     if let Some(n) = args.max_heartbeat {
         cfg.max_heartbeat = n;
+    }
+    if let Some(n) = args.digest_entries {
+        cfg.digest_entries = Some(n);
     }
     if args.prune_dead_messages {
         cfg.prune_dead_messages = true;
