@@ -348,6 +348,10 @@ pub enum Variant {
     /// A liveness bug: a node sends each of its own changes in one delta only, and leaves them
     /// out of later rounds; if that delta is lost, the change may never spread.
     PushOnce,
+    /// §5.8: a digest entry's heartbeat is applied to the node state held of that node whatever
+    /// generation the entry is of (the generation comparison is missing), so a heartbeat of one
+    /// run is taken for another's.
+    DigestHeartbeatAnyGeneration,
 }
 
 impl Variant {
@@ -380,6 +384,7 @@ impl Variant {
             LeaveWithoutVersion => "leave-without-version",
             DeltaFromDigestOnly => "delta-from-digest-only",
             PushOnce => "push-once",
+            DigestHeartbeatAnyGeneration => "digest-heartbeat-any-generation",
         }
     }
 
@@ -436,6 +441,9 @@ impl Variant {
             PushOnce => {
                 "liveness bug: a node sends each of its own changes in one delta only and leaves them out of later rounds"
             }
+            DigestHeartbeatAnyGeneration => {
+                "a digest entry's heartbeat is applied to the held node state whatever the entry's generation, so one run's heartbeat is taken for another's (§5.8)"
+            }
         }
     }
 
@@ -466,6 +474,7 @@ impl Variant {
             LeaveWithoutVersion => LEAVE_SEEN,
             DeltaFromDigestOnly => JOIN,
             PushOnce => CONVERGENCE,
+            DigestHeartbeatAnyGeneration => HEARTBEAT_PROVENANCE,
         })
     }
 
@@ -586,6 +595,11 @@ impl Variant {
                     lossy: true,
                     ..base.network.clone()
                 },
+                ..base
+            },
+            DigestHeartbeatAnyGeneration => GossipConfig {
+                crashes: 1,
+                restarts: 1,
                 ..base
             },
         }

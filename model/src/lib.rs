@@ -144,8 +144,8 @@ pub use config::{ConfigError, GossipConfig, MAX_NODES, Mode, NetworkConfig, Vari
 pub use model::GossipModel;
 pub use state::{
     Change, DeltaKind, DigestEntry, Envelope, Forgotten, Generation, GossipAction, GossipState,
-    Heartbeat, Key, Msg, Node, NodeDelta, NodeId, NodeView, Status, Update, Value, Version,
-    Violation,
+    Heartbeat, Key, Msg, Node, NodeDelta, NodeId, NodeView, Status, TransitionGhost, Update, Value,
+    Version, Violation,
 };
 
 use properties::names::*;
@@ -397,6 +397,9 @@ impl Variant {
             GcWithoutReset => &[CONVERGENCE],
             ResurrectAfterGc => &[WATERMARK_RULE, CONVERGENCE],
             DeleteReusesVersion => &[SAME_VALUE, CONVERGENCE],
+            // Without a record, stale gossip re-adds the forgotten node at a lower heartbeat than
+            // the one it was forgotten at: going backwards across forgetting.
+            ForgetWithoutRecord => &[MONOTONIC],
             _ => &[],
         }
     }

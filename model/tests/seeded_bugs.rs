@@ -24,6 +24,7 @@ const CAUGHT: &[(&str, &str, usize)] = &[
     ("leave-without-version", LEAVE_SEEN, 5),
     ("delta-from-digest-only", JOIN, 6),
     ("push-once", CONVERGENCE, 8),
+    ("digest-heartbeat-any-generation", HEARTBEAT_PROVENANCE, 8),
 ];
 
 fn counterexample(
