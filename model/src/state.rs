@@ -289,8 +289,10 @@ pub enum Violation {
 /// Cost in states: `forgotten` and `convicted` are functions of the real state in correct runs
 /// (a forgotten record equals the protocol's; a conviction record equals the dead view, whose
 /// generation and heartbeat do not change while it is dead), so they add no states;
-/// `dropped_tombstones` is empty without garbage collection; `ended_runs` adds states only with
-/// restarts (a run's last heartbeat is forgotten by its owner when it restarts).
+/// `dropped_tombstones` is empty without deletes that are later collected, replaced by a reset
+/// or forgotten with their node; `ended_runs` adds states only with restarts (a run's last
+/// heartbeat is forgotten by its owner when it restarts; the model drops the record once no
+/// view and no deliverable message mentions that run, since nothing can read it then).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TransitionGhost {
     /// (observer, subject) → what the observer held of the subject when it forgot it (its
