@@ -400,6 +400,10 @@ pub enum Variant {
     /// §2/§7: a forgotten record expires while a running node still holds, or a message
     /// still carries, a state of the node that the record blocks (no expiry horizon).
     ExpireEarly,
+    /// §5.8: a digest entry's heartbeat is applied to the node state held of that node whatever
+    /// generation the entry is of (the generation comparison is missing), so a heartbeat of one
+    /// run is taken for another's.
+    DigestHeartbeatAnyGeneration,
 }
 
 impl Variant {
@@ -435,6 +439,7 @@ impl Variant {
             RotationNeverAdvances => "rotation-never-advances",
             PartialDigestListedOnly => "partial-digest-listed-only",
             ExpireEarly => "expire-early",
+            DigestHeartbeatAnyGeneration => "digest-heartbeat-any-generation",
         }
     }
 
@@ -499,6 +504,8 @@ impl Variant {
             }
             ExpireEarly => {
                 "a forgotten record expires while a running node or a message in flight still holds a state of the node it blocks (no expiry horizon, §2, §7)"
+            DigestHeartbeatAnyGeneration => {
+                "a digest entry's heartbeat is applied to the held node state whatever the entry's generation, so one run's heartbeat is taken for another's (§5.8)"
             }
         }
     }
@@ -533,6 +540,7 @@ impl Variant {
             RotationNeverAdvances => CONVERGENCE,
             PartialDigestListedOnly => JOIN,
             ExpireEarly => NO_ZOMBIE,
+            DigestHeartbeatAnyGeneration => HEARTBEAT_PROVENANCE,
         })
     }
 
@@ -674,6 +682,11 @@ impl Variant {
                 forget: true,
                 expire: true,
                 crashes: 1,
+                ..base
+            },
+            DigestHeartbeatAnyGeneration => GossipConfig {
+                crashes: 1,
+                restarts: 1,
                 ..base
             },
         }

@@ -12,8 +12,9 @@
 //! node it knows, itself included: generation, heartbeat, entries, leave marker, watermark,
 //! gc floor, status) and forgotten records; the **network** (messages in flight, a sorted
 //! multiset, or per-link FIFO queues); the fault budgets used; and **ghost state** that only
-//! the properties read: the owners' write history, dropped tombstones, and transition-check
-//! violations.
+//! the properties read: the owners' write history, the records the transition checks keep
+//! ([`TransitionGhost`]: forgotten, convicted, ended runs' heartbeats, dropped tombstones), and
+//! transition-check violations.
 //!
 //! A node's own entry in its view *is* its own state: its version counter is its own
 //! watermark. Node ids are `0..nodes`; a node starts knowing only itself; the seeds (default
@@ -44,12 +45,19 @@
 //! * Everything is canonical: ordered maps and sorted vectors only.
 //! * History-dependent properties are *transition checks*: `next_state` compares a state
 //!   with its successor and records a violation in a ghost set that stays empty in correct
-//!   runs, so they cost no states. The only real ghost state is the owners' write history
-//!   (needed to know what "a value its owner wrote" and "a sound watermark" mean), a copy
-//!   of the forgotten records that equals the protocol's own records in correct runs, and the
-//!   tombstones each node held and then dropped (collected or replaced by a reset; empty in
-//!   runs without garbage collection), so that "a deleted key never reappears at a node that
-//!   applied its tombstone" can be checked after garbage collection.
+//!   runs, so they cost no states. They are stated against ghost *history* (what each owner
+//!   really did, what each observer forgot and convicted), not against the guards in
+//!   [`protocol`] that protect them, so that a bug in another rule can break them too. The
+//!   ghost state: the owners' write history (needed to know what "a value its owner wrote"
+//!   and "a sound watermark" mean); the last heartbeat of every run a node ended by
+//!   restarting (with each node's own view, the owners' heartbeat history: "a heartbeat that
+//!   node really reached in that generation"; dropped once no view and no deliverable message
+//!   mentions that run, so it adds states only with restarts, and few); the forgotten records
+//!   and the conviction records, which equal the protocol's records and the dead views in
+//!   correct runs (no states added); and the tombstones each node held and then dropped
+//!   (collected, replaced by a reset, or forgotten with their node; empty without deletes),
+//!   so that "a deleted key never reappears at a node that applied its tombstone" can be
+//!   checked after garbage collection and after re-learning a forgotten node.
 //! * `suspected` is folded into `alive` ([`Status`]); convicting is one abstract step.
 //! * Partial digests (protocol.md §9) are not modelled: clusters of ≤ 6 nodes fit one datagram.
 //!
@@ -144,7 +152,8 @@ pub use config::{ConfigError, GossipConfig, MAX_NODES, Mode, NetworkConfig, Vari
 pub use model::GossipModel;
 pub use state::{
     Change, DeltaKind, DigestEntry, DigestRange, Envelope, Forgotten, Generation, GossipAction,
-    GossipState, Heartbeat, Key, Msg, Node, NodeDelta, NodeId, NodeView, Status, Update, Value,
+    GossipState, Heartbeat, Key, Msg, Node, NodeDelta, NodeId, NodeView, Status, TransitionGhost,
+    Update, Value,
     Version, Violation,
 };
 
@@ -403,6 +412,9 @@ impl Variant {
             GcWithoutReset => &[CONVERGENCE],
             ResurrectAfterGc => &[WATERMARK_RULE, CONVERGENCE],
             DeleteReusesVersion => &[SAME_VALUE, CONVERGENCE],
+            // Without a record, stale gossip re-adds the forgotten node at a lower heartbeat than
+            // the one it was forgotten at: going backwards across forgetting.
+            ForgetWithoutRecord => &[MONOTONIC],
             _ => &[],
         }
     }

@@ -9,7 +9,7 @@ use stateright::{Model, Property};
 use crate::protocol::{apply_delta, apply_digest_heartbeats, build_delta, digest};
 use crate::{
     Change, Envelope, Forgotten, GossipAction, GossipConfig, GossipState, Mode, Msg, Node, NodeId,
-    NodeView, Status, Variant,
+    NodeView, Status, TransitionGhost, Variant,
 };
 
 /// The gossip protocol as a model: the configuration is the whole of it.
@@ -185,16 +185,27 @@ impl GossipModel {
             &before.nodes,
             action,
             &after.nodes,
-            &before.forgotten_ghost,
-            &mut after.dropped_tombstones,
+            &mut after.ghost,
             &mut found,
         );
-        // Ghost records end where the protocol's do: when the node state is re-created.
-        let nodes = &after.nodes;
-        after
-            .forgotten_ghost
-            .retain(|(x, n), _| !nodes[*x as usize].view.contains_key(n));
         after.violations.extend(found);
+        // An ended run's heartbeat record that no view and no deliverable message mentions can
+        // never be read again (a node learns a generation of another only from a view or a
+        // message; a message to a node that is down with no restart left is never applied):
+        // drop it, so that the owners' heartbeat history costs states only while some heartbeat
+        // of that run is still around to be checked against it. (Ignoring dead messages keeps
+        // the record's lifetime the same with and without `prune_dead_messages`.)
+        let restart_left = after.restarts < self.cfg.restarts;
+        let unread: Vec<(NodeId, u8)> = after
+            .ghost
+            .ended_runs
+            .keys()
+            .filter(|&&(n, g)| !mentioned(after, restart_left, n, g))
+            .copied()
+            .collect();
+        for k in unread {
+            after.ghost.ended_runs.remove(&k);
+        }
     }
 
     /// All `k`-subsets of `c`, in lexicographic order.
@@ -214,6 +225,32 @@ impl GossipModel {
         }
         out
     }
+}
+
+/// Whether any view, or any digest entry or node delta in a message that may still be
+/// applied (its receiver is up, or a restart is left), is about `node` at `generation` (its own
+/// view included: a seeded bug may rerun a generation).
+fn mentioned(s: &GossipState, restart_left: bool, node: NodeId, generation: u8) -> bool {
+    let in_views = s.nodes.iter().any(|x| {
+        x.view
+            .get(&node)
+            .is_some_and(|v| v.generation == generation)
+    });
+    let live = |e: &&Envelope| restart_left || s.nodes[e.to as usize].up;
+    let in_flight = s.network.iter().filter(live).any(|e| {
+        let digest = match &e.msg {
+            Msg::Syn { digest, .. } | Msg::SynAck { digest, .. } => digest.as_slice(),
+            Msg::Ack { .. } => &[],
+        };
+        digest
+            .iter()
+            .any(|d| (d.node, d.generation) == (node, generation))
+            || e.msg
+                .delta()
+                .iter()
+                .any(|d| (d.node, d.generation) == (node, generation))
+    });
+    in_views || in_flight
 }
 
 /// Increments a node's own heartbeat (saturating at `max_heartbeat`), unless it has left.
@@ -305,9 +342,8 @@ impl Model for GossipModel {
             restarts: 0,
             history: BTreeSet::new(),
             changes: vec![0; n],
-            forgotten_ghost: BTreeMap::new(),
             violations: BTreeSet::new(),
-            dropped_tombstones: BTreeMap::new(),
+            ghost: TransitionGhost::default(),
             ordered_network: self.cfg.network.ordered,
         }]
     }
@@ -549,7 +585,6 @@ impl Model for GossipModel {
                 n.digest_cursor = None;
                 s.changes[i] = 0;
                 s.restarts += 1;
-                s.forgotten_ghost.retain(|(x, _), _| *x != node);
             }
             &GossipAction::Convict { observer, subject } => {
                 let v = s.nodes[observer as usize]
@@ -571,7 +606,6 @@ impl Model for GossipModel {
                 if cfg.variant != Variant::ForgetWithoutRecord {
                     s.nodes[observer as usize].forgotten.insert(subject, record);
                 } // else BUG: no record is kept.
-                s.forgotten_ghost.insert((observer, subject), record);
             }
             &GossipAction::Expire { observer, subject } => {
                 // The ghost copy stays: "no zombie" is judged against what was forgotten.

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use stateright::{Model, Property};
 
 use crate::{
-    Change, DeltaKind, Generation, GossipAction, GossipModel, GossipState, Key, NodeId, NodeView,
-    Status, Version, Violation,
+    Change, DeltaKind, Generation, GossipAction, GossipModel, GossipState, Heartbeat, Key, NodeId,
+    NodeView, Status, Version, Violation,
 };
 
 /// The property names, each an English sentence.
@@ -31,28 +31,48 @@ pub mod names {
     /// protocol.md §2: applying the owner's changes above a view's watermark to the view
     /// yields the owner's state, and no entry is above the watermark.
     pub const WATERMARK_RULE: &str = "every watermark is sound: the owner's changes above it turn the view into the owner's state";
-    /// Transition check: within a generation, a view's watermark and heartbeat only grow.
+    /// Transition check: within a generation, a view's watermark and heartbeat only grow, and a
+    /// node re-learned after it was forgotten comes back at no lower heartbeat (in the
+    /// generation it was forgotten at) than the one it was forgotten at.
     pub const MONOTONIC: &str =
         "watermarks and heartbeats seen for a node never go backwards within a generation";
-    /// Transition check: the generation a view holds for a node only grows (forgotten
-    /// records included).
+    /// Transition check: the generation a view holds for a node only grows, also across
+    /// forgetting the node (the generation it was forgotten at counts). That the generation is
+    /// one the node really ran is [`HEARTBEAT_PROVENANCE`].
     pub const NO_OLDER_GENERATION: &str =
         "state of an older generation never overwrites a newer one";
     /// Transition check plus ghost: once a node holds a tombstone for (node, generation, key)
     /// at version v, it never holds a value of that key with a version below v, neither in
     /// place of the tombstone nor after the tombstone was collected or replaced by a reset
-    /// (while it keeps that generation of the node). A node that never applied the tombstone
-    /// may hold an older value as long as the watermark rule allows it (a newer change above
-    /// its watermark will replace it).
+    /// (while it keeps that generation of the node), nor after it forgot the node and
+    /// re-learned that generation, once its watermark for the node is back at v or above
+    /// (re-learning starts from nothing, so until then an older value may come back, as at a
+    /// node that never saw the delete). A node that never applied the tombstone may hold an
+    /// older value as long as the watermark rule allows it (a newer change above its watermark
+    /// will replace it).
     pub const NO_RESURRECTION: &str = "a deleted key never reappears at a node that applied its tombstone, even after garbage collection";
-    /// Transition check: a forgotten node comes back only with a higher generation or (if it
-    /// had not left) a fresh heartbeat; a held leave marker is never lost.
+    /// Transition check against the ghost history: after X forgot N at (generation g,
+    /// heartbeat h), X holds N again only at a generation above g, or at g (if X had not seen
+    /// N leave) with a heartbeat above h, and in either case at a heartbeat that N really
+    /// reached in that generation (the owners' history, not the word of the message that
+    /// brought it); and a held leave marker is never lost.
     pub const NO_ZOMBIE: &str = "a node that left or was forgotten never reappears without a fresh heartbeat or a higher generation";
-    /// Transition check: receiving a message never changes the receiver's own node state.
+    /// Transition check on every step: a node's own state changes only by its own local steps
+    /// (its application's writes, deletes and leave, its gossip timer, its restart, collecting
+    /// its own tombstones), never by a delivery, a redelivery or another node's step.
     pub const OWN_STATE: &str = "no node's own state is changed by gossip from others";
-    /// Transition check: `dead` becomes `alive` only with a fresh heartbeat or newer generation.
+    /// Transition check against the ghost history: when X's view of N goes from dead to alive,
+    /// X then holds a heartbeat that N really reached in the generation X holds, and either a
+    /// newer generation than the one X convicted or a heartbeat above the one X held when it
+    /// convicted N.
     pub const REVIVAL: &str =
         "a dead node is revived only by a fresh heartbeat or a newer generation";
+    /// State invariant against the owners' heartbeat history: for every view X holds of N at
+    /// generation g, N really ran g and reached at least that heartbeat in it (its own view
+    /// for its current run, the ghost record for the runs it ended by restarting). Checked at
+    /// every state, so a rule that takes a heartbeat from the wrong generation is caught at the
+    /// step that stores it.
+    pub const HEARTBEAT_PROVENANCE: &str = "every heartbeat a node holds for a node's generation is one that node really reached in that generation";
     /// Quiescence-conditioned convergence.
     pub const CONVERGENCE: &str =
         "once quiescent, two live nodes that know each other agree on every node they both know";
@@ -201,13 +221,24 @@ fn watermark_rule(_: &GossipModel, s: &GossipState) -> bool {
     })
 }
 
+fn heartbeat_provenance(_: &GossipModel, s: &GossipState) -> bool {
+    views(s).all(|(_, n, v)| {
+        reached(&s.nodes, &s.ghost.ended_runs, n, v.generation)
+            .is_some_and(|top| v.heartbeat <= top)
+    })
+}
+
 fn no_resurrection(_: &GossipModel, s: &GossipState) -> bool {
     no_violation(s, Violation::Resurrected)
-        && s.dropped_tombstones
+        && s.ghost
+            .dropped_tombstones
             .iter()
             .all(|(&(x, n, g, k), &dropped)| {
+                // A watermark below the tombstone: the node was forgotten and re-learned, and
+                // its view is sound (the watermark rule); the tombstone is still to come.
                 s.nodes[x as usize].view.get(&n).is_none_or(|v| {
                     v.generation != g
+                        || v.watermark < dropped
                         || v.entries
                             .get(&k)
                             .is_none_or(|&(version, value)| value.is_none() || version >= dropped)
@@ -215,27 +246,91 @@ fn no_resurrection(_: &GossipModel, s: &GossipState) -> bool {
             })
 }
 
+/// The highest heartbeat `node` really reached in `generation`, from the owners' history: its
+/// own view for its current run (a crashed node's state is kept until it restarts), and the
+/// ghost record of the runs it ended by restarting. `None` if it never ran that generation.
+pub fn reached(
+    nodes: &[crate::Node],
+    ended_runs: &BTreeMap<(NodeId, Generation), Heartbeat>,
+    node: NodeId,
+    generation: Generation,
+) -> Option<Heartbeat> {
+    let current = nodes
+        .get(node as usize)
+        .and_then(|n| n.view.get(&node))
+        .filter(|v| v.generation == generation)
+        .map(|v| v.heartbeat);
+    current.max(ended_runs.get(&(node, generation)).copied())
+}
+
+/// Whether `action` is one of node `x`'s own local steps, the only steps that may change its
+/// own node state: a write, delete or leave by its application, its gossip timer (the
+/// heartbeat), its restart, and collecting its own tombstones.
+fn own_step(action: &GossipAction, x: NodeId) -> bool {
+    match *action {
+        GossipAction::Write { node, .. }
+        | GossipAction::Delete { node, .. }
+        | GossipAction::Leave { node }
+        | GossipAction::Restart { node } => node == x,
+        GossipAction::Gossip { from, .. } => from == x,
+        GossipAction::CollectTombstones { node, subject } => node == x && subject == x,
+        _ => false,
+    }
+}
+
 /// The transition checks of the history-dependent safety properties (`MONOTONIC`,
 /// `NO_OLDER_GENERATION`, `NO_ZOMBIE`, `OWN_STATE`, `REVIVAL`, `NO_RESURRECTION`): compares
-/// every node's view before and after `action` and adds what it violates to `found`.
-/// `forgotten` is the ghost copy of the forgotten records before the step; `dropped` is the
-/// ghost record of dropped tombstones (see [`check_tombstones`]). Shared by the model's
-/// `next_state` and the conformance harness, which applies it to the implementation's
-/// abstracted states, so both check exactly the same thing.
+/// every node's view before and after `action`, against the ghost history in `ghost` (what each
+/// observer forgot and convicted, the heartbeats of the runs that ended, the tombstones
+/// dropped), adds what it violates to `found`, and then brings `ghost` up to date with the
+/// step. Shared by the model's `next_state` and the conformance harness, which applies it to
+/// the implementation's abstracted states, so both check exactly the same thing.
+///
+/// * `MONOTONIC`: within a generation, a view's watermark and heartbeat never decrease, and a
+///   node re-learned after being forgotten comes back at no lower heartbeat than it was
+///   forgotten at (in that generation).
+/// * `NO_OLDER_GENERATION`: a view's generation never decreases, also across forgetting the
+///   node (the generation it was forgotten at counts).
+/// * `NO_ZOMBIE`: after X forgot N at (g, h), X holds N again only at a generation above g,
+///   or at g (if X had not seen N leave) with a heartbeat above h; either way one that N
+///   really reached in that generation (the owners' history, not the message's word); a held
+///   leave marker is never lost.
+/// * `OWN_STATE`: a node's own state changes only by its own local steps ([`own_step`]): never
+///   by a delivery, a redelivery, or any other node's step.
+/// * `REVIVAL`: when X's view of N goes from dead to alive, X then holds a heartbeat that N
+///   really reached in the generation X holds, and either a newer generation than the one X
+///   convicted or a heartbeat above the one X held when it convicted N.
 pub fn check_transition(
     before: &[crate::Node],
     action: &GossipAction,
     after: &[crate::Node],
-    forgotten: &BTreeMap<(NodeId, NodeId), crate::Forgotten>,
-    dropped: &mut BTreeMap<(NodeId, NodeId, Generation, Key), Version>,
+    ghost: &mut crate::TransitionGhost,
     found: &mut std::collections::BTreeSet<Violation>,
 ) {
+    let restarted = match action {
+        GossipAction::Restart { node } => Some(*node as usize),
+        _ => None,
+    };
+    // The owners' history: a restart ends a run; its last heartbeat is kept.
+    if let Some(r) = restarted
+        && let Some(own) = before[r].view.get(&(r as NodeId))
+    {
+        let h = ghost
+            .ended_runs
+            .entry((r as NodeId, own.generation))
+            .or_insert(own.heartbeat);
+        *h = (*h).max(own.heartbeat);
+    }
+    let really = |n: NodeId, v: &NodeView| {
+        reached(after, &ghost.ended_runs, n, v.generation).is_some_and(|top| v.heartbeat <= top)
+    };
     for (x, (b, a)) in before.iter().zip(after).enumerate() {
-        if matches!(action, GossipAction::Restart { node } if *node as usize == x) {
+        if restarted == Some(x) {
             continue; // a new incarnation starts from nothing
         }
-        for (n, bv) in &b.view {
-            let Some(av) = a.view.get(n) else { continue };
+        let me = x as NodeId;
+        for (&n, bv) in &b.view {
+            let Some(av) = a.view.get(&n) else { continue };
             if av.generation < bv.generation {
                 found.insert(Violation::OlderGeneration);
             } else if av.generation == bv.generation {
@@ -245,52 +340,101 @@ pub fn check_transition(
                 if bv.left.is_some() && av.left.is_none() {
                     found.insert(Violation::Zombie);
                 }
-                if bv.status == Status::Dead
-                    && av.status == Status::Alive
-                    && av.heartbeat <= bv.heartbeat
-                {
+            }
+            if bv.status == Status::Dead && av.status == Status::Alive {
+                // What X held when it convicted N (the view before, if no record exists).
+                let (cg, ch) = ghost
+                    .convicted
+                    .get(&(me, n))
+                    .copied()
+                    .unwrap_or((bv.generation, bv.heartbeat));
+                let newer = av.generation > cg || (av.generation == cg && av.heartbeat > ch);
+                if !(newer && really(n, av)) {
                     found.insert(Violation::StaleRevival);
                 }
             }
         }
-        for (n, av) in &a.view {
-            if b.view.contains_key(n) {
+        for (&n, av) in &a.view {
+            if b.view.contains_key(&n) {
                 continue;
             }
-            if let Some(f) = forgotten.get(&(x as NodeId, *n)) {
-                let evidence = av.generation > f.generation
+            if let Some(f) = ghost.forgotten.get(&(me, n)) {
+                if av.generation < f.generation {
+                    found.insert(Violation::OlderGeneration);
+                }
+                if av.generation == f.generation && av.heartbeat < f.heartbeat {
+                    found.insert(Violation::Backwards);
+                }
+                let fresh = av.generation > f.generation
                     || (av.generation == f.generation && !f.left && av.heartbeat > f.heartbeat);
-                if !evidence {
+                if !(fresh && really(n, av)) {
                     found.insert(Violation::Zombie);
                 }
             }
         }
-        if matches!(action, GossipAction::Deliver(_)) {
-            let me = x as NodeId;
-            if b.view.get(&me) != a.view.get(&me) {
-                found.insert(Violation::OwnStateChanged);
-            }
+        if !own_step(action, me) && b.view.get(&me) != a.view.get(&me) {
+            found.insert(Violation::OwnStateChanged);
         }
     }
-    let restarted = match action {
-        GossipAction::Restart { node } => Some(*node as usize),
-        _ => None,
-    };
-    check_tombstones(before, after, restarted, dropped, found);
+    // Bring the observers' history up to date.
+    match *action {
+        GossipAction::Forget { observer, subject } => {
+            if let Some(v) = before[observer as usize].view.get(&subject) {
+                let record = crate::Forgotten {
+                    generation: v.generation,
+                    heartbeat: v.heartbeat,
+                    left: v.left.is_some(),
+                };
+                ghost.forgotten.insert((observer, subject), record);
+            }
+        }
+        GossipAction::Convict { observer, subject } => {
+            if let Some(v) = after[observer as usize].view.get(&subject) {
+                ghost
+                    .convicted
+                    .insert((observer, subject), (v.generation, v.heartbeat));
+            }
+        }
+        _ => {}
+    }
+    if let Some(r) = restarted {
+        ghost.forgotten.retain(|&(x, _), _| x as usize != r);
+        ghost.convicted.retain(|&(x, _), _| x as usize != r);
+    }
+    ghost
+        .forgotten
+        .retain(|&(x, n), _| !after[x as usize].view.contains_key(&n));
+    ghost.convicted.retain(|&(x, n), _| {
+        after[x as usize]
+            .view
+            .get(&n)
+            .is_some_and(|v| v.status == Status::Dead)
+    });
+    check_tombstones(
+        before,
+        after,
+        restarted,
+        &ghost.forgotten,
+        &mut ghost.dropped_tombstones,
+        found,
+    );
 }
 
-/// The transition check of [`names::NO_RESURRECTION`], shared with the conformance harness:
-/// for every observer (except `restarted`, whose new run starts from nothing) and every node
-/// it holds in the same generation before and after the step, a tombstone held before that is
-/// replaced by a value with a lower version is a [`Violation::Resurrected`]; a tombstone that
-/// is gone after the step (collected, or replaced by a reset) is recorded in `dropped`
-/// (observer, node, generation, key) → highest version, so that the property can tell a
-/// resurrection after garbage collection. Records of a generation the observer no longer
-/// holds are removed.
+/// The transition check of [`names::NO_RESURRECTION`], shared with the conformance harness
+/// through [`check_transition`]: for every observer (except `restarted`, whose new run starts
+/// from nothing) and every node it holds in the same generation before and after the step, a
+/// tombstone held before that is replaced by a value with a lower version is a
+/// [`Violation::Resurrected`]; a tombstone that is gone after the step (collected, replaced by
+/// a reset, or the observer forgot the node) is recorded in `dropped` (observer, node,
+/// generation, key) → highest version, so that the property can tell a resurrection after
+/// garbage collection or after re-learning a forgotten node. A record is kept while the
+/// observer holds that generation of the node or has forgotten the node at that generation
+/// (`forgotten`, the ghost forgotten records after the step), and removed otherwise.
 pub fn check_tombstones(
     before: &[crate::Node],
     after: &[crate::Node],
     restarted: Option<usize>,
+    forgotten: &BTreeMap<(NodeId, NodeId), crate::Forgotten>,
     dropped: &mut BTreeMap<(NodeId, NodeId, Generation, Key), Version>,
     found: &mut std::collections::BTreeSet<Violation>,
 ) {
@@ -299,34 +443,33 @@ pub fn check_tombstones(
             continue;
         }
         for (&n, bv) in &b.view {
-            let Some(av) = a.view.get(&n) else { continue };
-            if av.generation != bv.generation {
+            let kept = a.view.get(&n);
+            if kept.is_some_and(|av| av.generation != bv.generation) {
                 continue;
             }
             for (&k, &(tv, value)) in &bv.entries {
                 if value.is_some() {
                     continue;
                 }
-                match av.entries.get(&k) {
-                    None => {
+                match kept.map(|av| av.entries.get(&k)) {
+                    // Collected, replaced by a reset, or the whole node forgotten.
+                    None | Some(None) => {
                         let r = dropped
                             .entry((x as NodeId, n, bv.generation, k))
                             .or_insert(tv);
                         *r = (*r).max(tv);
                     }
-                    Some(&(v, Some(_))) if v < tv => {
+                    Some(Some(&(v, Some(_)))) if v < tv => {
                         found.insert(Violation::Resurrected);
                     }
-                    Some(_) => {}
+                    Some(Some(_)) => {}
                 }
             }
         }
     }
-    dropped.retain(|&(x, n, g, _), _| {
-        after[x as usize]
-            .view
-            .get(&n)
-            .is_some_and(|v| v.generation == g)
+    dropped.retain(|&(x, n, g, _), _| match after[x as usize].view.get(&n) {
+        Some(v) => v.generation == g,
+        None => forgotten.get(&(x, n)).is_some_and(|f| f.generation == g),
     });
 }
 
@@ -491,6 +634,7 @@ pub fn all() -> Vec<Property<GossipModel>> {
         Property::always(REVIVAL, |_: &GossipModel, s: &GossipState| {
             no_violation(s, Violation::StaleRevival)
         }),
+        Property::always(HEARTBEAT_PROVENANCE, heartbeat_provenance),
         Property::always(CONVERGENCE, |m: &GossipModel, s: &GossipState| {
             agree(s) || !m.quiescent(s)
         }),

@@ -316,6 +316,42 @@ pub enum Violation {
     Resurrected,
 }
 
+/// The ghost records the transition checks ([`crate::properties::check_transition`]) keep from
+/// one step to the next. They are the owners' and observers' *history*, against which the
+/// history-dependent properties are stated, and they are maintained by the check itself from
+/// the nodes before and after each step, so the model and the conformance harness (which
+/// applies the check to the implementation's abstracted states) keep exactly the same records.
+///
+/// Cost in states: `forgotten` and `convicted` are functions of the real state in correct runs
+/// (a forgotten record equals the protocol's; a conviction record equals the dead view, whose
+/// generation and heartbeat do not change while it is dead), so they add no states;
+/// `dropped_tombstones` is empty without deletes that are later collected, replaced by a reset
+/// or forgotten with their node; `ended_runs` adds states only with restarts (a run's last
+/// heartbeat is forgotten by its owner when it restarts; the model drops the record once no
+/// view and no deliverable message mentions that run, since nothing can read it then).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TransitionGhost {
+    /// (observer, subject) → what the observer held of the subject when it forgot it (its
+    /// generation, heartbeat and whether it held the leave marker). Recorded from the view the
+    /// `Forget` step removed, so it survives a seeded bug that drops the protocol's record; it
+    /// ends when the observer holds the subject again (the view then carries the history
+    /// forward) or restarts.
+    pub forgotten: BTreeMap<(NodeId, NodeId), Forgotten>,
+    /// (observer, subject) → the generation and heartbeat the observer held of the subject when
+    /// it convicted it; kept while the observer's view of the subject stays dead.
+    pub convicted: BTreeMap<(NodeId, NodeId), (Generation, Heartbeat)>,
+    /// (node, generation) → the highest heartbeat the node reached in a run it ended by
+    /// restarting. With each node's own view (its current run), this is the owners' heartbeat
+    /// history: which generations each node really ran and how far each got.
+    pub ended_runs: BTreeMap<(NodeId, Generation), Heartbeat>,
+    /// (observer, node, generation, key) → the highest version of a tombstone the observer
+    /// held for that key and then dropped (collected it, a reset replaced it, or it forgot the
+    /// node). Kept while the observer holds that generation of the node or has forgotten the
+    /// node at that generation, so that re-learning a forgotten node is checked too; it ends
+    /// when the observer holds a newer generation, or restarts. Empty in runs without deletes.
+    pub dropped_tombstones: BTreeMap<(NodeId, NodeId, Generation, Key), Version>,
+}
+
 /// The whole system: nodes, network, budgets, and ghost state for the properties.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct GossipState {
@@ -334,16 +370,11 @@ pub struct GossipState {
     /// Ghost: the number of changes each node's current run has made; equal to its own
     /// version counter unless a seeded bug breaks that.
     pub changes: Vec<Version>,
-    /// Ghost: (observer, subject) → what the observer knew when it forgot the subject. Equal
-    /// to the protocol's forgotten records unless a seeded bug drops them.
-    pub forgotten_ghost: BTreeMap<(NodeId, NodeId), Forgotten>,
     /// Ghost: violations found by transition checks.
     pub violations: BTreeSet<Violation>,
-    /// Ghost: (observer, node, generation, key) → the highest version of a tombstone the
-    /// observer held for that key and then dropped (collected it, or a reset replaced it) while
-    /// keeping that generation of the node. Empty in runs without garbage collection; a record
-    /// ends when the observer stops holding that generation (forget, restart, newer generation).
-    pub dropped_tombstones: BTreeMap<(NodeId, NodeId, Generation, Key), Version>,
+    /// Ghost: the records the transition checks keep between steps (what was forgotten,
+    /// convicted, dropped, and the heartbeats of the runs that ended).
+    pub ghost: TransitionGhost,
     /// Constant: whether the network is per-link FIFO (so that symmetry reduction, which has
     /// no access to the configuration, knows the network's canonical order).
     pub ordered_network: bool,

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use crate::{
     DigestEntry, DigestRange, Envelope, GossipState, Msg, Node, NodeDelta, NodeId, NodeView,
+    TransitionGhost,
 };
 
 /// The canonical representative of `s` under seed-preserving node permutations.
@@ -164,17 +165,33 @@ pub fn rename(s: &GossipState, p: &[usize]) -> GossipState {
             .map(|&(n, g, v, c)| (id(n), g, v, c))
             .collect(),
         changes,
-        forgotten_ghost: s
-            .forgotten_ghost
-            .iter()
-            .map(|(&(x, n), f)| ((id(x), id(n)), *f))
-            .collect::<BTreeMap<_, _>>(),
         violations: s.violations.clone(),
-        dropped_tombstones: s
-            .dropped_tombstones
-            .iter()
-            .map(|(&(x, n, g, k), &v)| ((id(x), id(n), g, k), v))
-            .collect(),
+        ghost: TransitionGhost {
+            forgotten: s
+                .ghost
+                .forgotten
+                .iter()
+                .map(|(&(x, n), f)| ((id(x), id(n)), *f))
+                .collect::<BTreeMap<_, _>>(),
+            convicted: s
+                .ghost
+                .convicted
+                .iter()
+                .map(|(&(x, n), &c)| ((id(x), id(n)), c))
+                .collect(),
+            ended_runs: s
+                .ghost
+                .ended_runs
+                .iter()
+                .map(|(&(n, g), &h)| ((id(n), g), h))
+                .collect(),
+            dropped_tombstones: s
+                .ghost
+                .dropped_tombstones
+                .iter()
+                .map(|(&(x, n, g, k), &v)| ((id(x), id(n), g, k), v))
+                .collect(),
+        },
         ordered_network: s.ordered_network,
     }
 }
@@ -240,7 +257,8 @@ pub fn key_representative(s: &GossipState) -> GossipState {
         }
     }
     extra.extend(
-        s.dropped_tombstones
+        s.ghost
+            .dropped_tombstones
             .keys()
             .map(|&(_, o, _, k)| (o as usize, k)),
     );
@@ -307,7 +325,8 @@ pub fn key_representative(s: &GossipState) -> GossipState {
         .iter()
         .map(|&(o, g, v, c)| (o, g, v, change(o, c)))
         .collect();
-    r.dropped_tombstones = s
+    r.ghost.dropped_tombstones = s
+        .ghost
         .dropped_tombstones
         .iter()
         .map(|(&(x, o, g, k), &v)| ((x, o, g, key(o, k)), v))

@@ -147,7 +147,7 @@ fn membership_leave_convict_forget_crash_and_restart() {
         network: net(true, false, false, 1),
         ..quiet()
     });
-    assert_eq!(n, 17451);
+    assert_eq!(n, 17527);
 }
 
 /// Without `convict` no node is ever seen dead, so a crashed node's detection is not reachable

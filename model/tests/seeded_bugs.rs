@@ -24,6 +24,7 @@ const CAUGHT: &[(&str, &str, usize)] = &[
     ("leave-without-version", LEAVE_SEEN, 5),
     ("delta-from-digest-only", JOIN, 6),
     ("push-once", CONVERGENCE, 8),
+    ("digest-heartbeat-any-generation", HEARTBEAT_PROVENANCE, 8),
 ];
 
 fn counterexample(
@@ -154,6 +155,31 @@ fn short_counterexamples_are_pinned_action_by_action() {
             "n1 gossips with n0",
             "n1 → n0 Syn [n1 g1 h1 w0]",
             "n0 → n1 SynAck [n0 g1 h0 w2] {n0 g1 h0 from 0 [2:k1=a] →w2}",
+        ]
+    );
+    // digest-heartbeat-any-generation: n1 holds n0's first run at heartbeat 0; n0 restarts,
+    // gossips once (generation 2, heartbeat 1), and n1 applies that heartbeat to generation 1,
+    // which never reached it. Caught at the delivery that stores it.
+    let model = GossipModel {
+        cfg: Variant::DigestHeartbeatAnyGeneration.witness_config(),
+    };
+    let path = counterexample(model.cfg.clone(), HEARTBEAT_PROVENANCE).unwrap();
+    let shown: Vec<String> = path
+        .into_actions()
+        .iter()
+        .map(|a| model.format_action(a))
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            "n1 gossips with n0",
+            "n1 → n0 Syn [n1 g1 h1 w0]",
+            "n0 crashes",
+            "n0 restarts",
+            "n0 → n1 SynAck [n0 g1 h0 w0] {n0 g1 h0 from 0 [] →w0}",
+            "n1 → n0 Ack {n1 g1 h1 from 0 [] →w0}",
+            "n0 gossips with n1",
+            "n0 → n1 Syn [n0 g2 h1 w0, n1 g1 h1 w0]",
         ]
     );
 }

@@ -30,6 +30,7 @@ const SHORTEST: &[(&str, usize)] = &[
     ("leave-without-version", 5),
     ("delta-from-digest-only", 6),
     ("push-once", 8),
+    ("digest-heartbeat-any-generation", 8),
 ];
 
 fn bfs_unique(model: &GossipModel) -> usize {

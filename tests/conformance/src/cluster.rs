@@ -52,7 +52,8 @@ use gossip_core::{Config, GossipMode};
 use crate::driver::{Backend, NodeDriver};
 use gossip_model::{
     Change, DeltaKind, DigestEntry, Forgotten, Generation, GossipAction, GossipConfig, Key, Mode,
-    Msg, Node, NodeDelta, NodeId, NodeView, Status, Update, Value, Version, Violation,
+    Msg, Node, NodeDelta, NodeId, NodeView, Status, TransitionGhost, Update, Value, Version,
+    Violation,
 };
 
 /// The MTU the conformance cores use: large enough that digests are never partial.
@@ -157,9 +158,8 @@ pub struct Cluster {
     history: BTreeSet<(NodeId, Generation, Version, Change)>,
     changes: Vec<Version>,
     forgotten_left: BTreeMap<(NodeId, NodeId), bool>,
-    forgotten_ghost: BTreeMap<(NodeId, NodeId), Forgotten>,
     violations: BTreeSet<Violation>,
-    dropped_tombstones: BTreeMap<(NodeId, NodeId, Generation, Key), Version>,
+    ghost: TransitionGhost,
     /// Empty Acks the implementation sent and the model does not (discarded: a stutter).
     pub empty_acks: usize,
     /// Implementation inputs given (one per applied action).
@@ -199,9 +199,8 @@ impl Cluster {
             history: BTreeSet::new(),
             changes: vec![0; n],
             forgotten_left: BTreeMap::new(),
-            forgotten_ghost: BTreeMap::new(),
             violations: BTreeSet::new(),
-            dropped_tombstones: BTreeMap::new(),
+            ghost: TransitionGhost::default(),
             empty_acks: 0,
             inputs: 0,
         })
@@ -387,7 +386,6 @@ impl Cluster {
                 self.restarts += 1;
                 self.changes[i] = 0;
                 self.forgotten_left.retain(|(x, _), _| *x != node);
-                self.forgotten_ghost.retain(|(x, _), _| *x != node);
             }
             &GossipAction::Convict { observer, subject } => {
                 if !self.cores[node_of(observer)].convict(&impl_id(subject), now)? {
@@ -403,14 +401,6 @@ impl Cluster {
                 let view = view.expect("known, since forgotten");
                 self.forgotten_left
                     .insert((observer, subject), view.left.is_some());
-                self.forgotten_ghost.insert(
-                    (observer, subject),
-                    Forgotten {
-                        generation: self.model_generation(subject, view.generation)?,
-                        heartbeat: to_u8(view.heartbeat, "heartbeat")?,
-                        left: view.left.is_some(),
-                    },
-                );
             }
             &GossipAction::CollectTombstones { node, subject } => {
                 self.cores[node_of(node)].collect_tombstones(&impl_id(subject), now)?;
@@ -642,9 +632,8 @@ impl Cluster {
             restarts: self.restarts,
             history: self.history.clone(),
             changes: self.changes.clone(),
-            forgotten_ghost: self.forgotten_ghost.clone(),
             violations: self.violations.clone(),
-            dropped_tombstones: self.dropped_tombstones.clone(),
+            ghost: self.ghost.clone(),
             ordered_network: self.cfg.network.ordered,
         })
     }
@@ -659,12 +648,9 @@ impl Cluster {
             before,
             action,
             after,
-            &self.forgotten_ghost,
-            &mut self.dropped_tombstones,
+            &mut self.ghost,
             &mut found,
         );
-        self.forgotten_ghost
-            .retain(|(x, n), _| !after[*x as usize].view.contains_key(n));
         self.violations.extend(found);
     }
 }
