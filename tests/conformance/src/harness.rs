@@ -27,13 +27,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use gossip_model::{
-    Envelope, GossipAction, GossipConfig, GossipModel, GossipState, Mode, NetworkConfig,
+    Envelope, GossipAction, GossipConfig, GossipModel, GossipState, Mode, NetworkConfig, Variant,
 };
 use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
 use stateright::Model;
 
-use crate::check::{Counters, check_step, correct_model};
+use crate::check::{Counters, StepFailure, check_step, correct_model};
 use crate::cluster::Cluster;
 use crate::driver::Backend;
 use crate::scenario::{Plan, Scenario};
@@ -203,6 +203,7 @@ impl ReferenceStateMachine for ModelReference {
         (config_strategy(), scenario_strategy(), 0u8..3, 0u32..6)
             .prop_map(|(mut cfg, scenario, b, start)| {
                 scenario.adjust(&mut cfg);
+                cfg.variant = REFERENCE_VARIANT.with(|v| v.get());
                 let plan = Plan {
                     scenario,
                     b: 1 + b % (cfg.nodes as u8 - 1),
@@ -329,9 +330,10 @@ impl StateMachineTest for Conformance {
         let res = sut
             .cluster
             .apply(&t.0, false)
+            .map_err(StepFailure::from)
             .and_then(|_| check_step(&mut sut.cluster, &sut.correct, &r.state, &mut sut.counters));
         if let Err(e) = res {
-            record_failure(&sut.model, &sut.trace, e.clone());
+            record_failure(&sut.model, &sut.trace, e.to_string());
             panic!(
                 "the implementation diverges from the model at step {} ({}):\n  {e}\n\ntrace ({} steps; config {}):\n{}",
                 sut.trace.len(),
@@ -350,6 +352,7 @@ thread_local! {
     static STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     static BACKEND: std::cell::RefCell<Backend> = const { std::cell::RefCell::new(Backend::InProcess) };
+    static REFERENCE_VARIANT: std::cell::Cell<Variant> = const { std::cell::Cell::new(Variant::Correct) };
     static LAST_FAILURE: std::cell::RefCell<Option<Failure>> = const { std::cell::RefCell::new(None) };
 }
 
@@ -365,6 +368,13 @@ fn silence_panics_on_this_thread() {
             }
         }));
     });
+}
+
+/// Selects the model variant [`ModelReference`] generates its reference from on this thread
+/// (the correct protocol unless set). A seeded bug as reference shows that the harness fails
+/// on the model's own property violations, not only on divergences.
+pub fn set_reference_variant(v: Variant) {
+    REFERENCE_VARIANT.with(|x| x.set(v));
 }
 
 /// Selects the implementation [`Conformance`] drives on this thread (in-process cores unless
@@ -433,8 +443,31 @@ pub fn run_cases(
     max_shrink_iters: u32,
     quiet: bool,
 ) -> RunResult {
+    run_cases_against(
+        Variant::Correct,
+        backend,
+        cases,
+        seed,
+        max_steps,
+        max_shrink_iters,
+        quiet,
+    )
+}
+
+/// [`run_cases`] with the reference generated from model `variant` (see
+/// [`set_reference_variant`]); the properties are always the correct model's.
+pub fn run_cases_against(
+    variant: Variant,
+    backend: Backend,
+    cases: u32,
+    seed: u64,
+    max_steps: usize,
+    max_shrink_iters: u32,
+    quiet: bool,
+) -> RunResult {
     use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
     set_backend(backend);
+    set_reference_variant(variant);
     take_last_failure();
     let config = Config {
         cases,
@@ -464,6 +497,7 @@ pub fn run_cases(
     );
     QUIET.with(|q| q.set(false));
     set_backend(Backend::InProcess);
+    set_reference_variant(Variant::Correct);
     match result {
         Ok(()) => RunResult::Pass {
             cases,
