@@ -87,6 +87,16 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// Whether the nodes are in-process cores (possibly wrapped by a test mutation): the
+    /// harness then drives every mode and fanout 2 (see [`crate::harness`]).
+    pub fn in_process(&self) -> bool {
+        match self {
+            Backend::InProcess => true,
+            Backend::Command { .. } => false,
+            Backend::Mutated { inner, .. } => inner.in_process(),
+        }
+    }
+
     /// A driver for one node, initialised with `config`.
     pub fn start(&self, config: &Config, now: Duration) -> Result<Box<dyn NodeDriver>, String> {
         let mut d: Box<dyn NodeDriver> = match self {

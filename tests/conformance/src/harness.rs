@@ -130,17 +130,37 @@ pub fn conformance_config(
     }
 }
 
-/// The configurations the harness draws from: 2 to 4 nodes (2 and 3 twice as often as 4, so
-/// that every pair interacts), `max_delta` 1 to 3 (1 half of the time: cut deltas, resets and
-/// gaps), 2 to 5 messages in flight (room for stale ones), unordered network three times as
-/// often as per-link FIFO (reordering). Every configuration has crashes, restarts, deletes,
-/// GC, convict and forget.
+/// The configurations the harness draws from for an adapter of the conformance kit: 2 to 4
+/// nodes (2 and 3 twice as often as 4, so that every pair interacts), `max_delta` 1 to 3 (1
+/// half of the time: cut deltas, resets and gaps), 2 to 5 messages in flight (room for stale
+/// ones), unordered network three times as often as per-link FIFO (reordering); push-pull,
+/// fanout 1. Every configuration has crashes, restarts, deletes, GC, convict, forget and leave.
 pub fn config_strategy() -> BoxedStrategy<GossipConfig> {
     let nodes = prop_oneof![2 => Just(2usize), 2 => Just(3usize), 1 => Just(4usize)];
     let max_delta = prop_oneof![3 => Just(1usize), 2 => Just(2usize), 1 => Just(3usize)];
     let ordered = prop_oneof![3 => Just(false), 1 => Just(true)];
     (nodes, max_delta, 2usize..=5, ordered)
         .prop_map(|(n, d, f, o)| conformance_config(n, d, f, o))
+        .boxed()
+}
+
+/// The configurations the harness draws from for in-process cores: those of
+/// [`config_strategy`] in every mode (a third each), and with fanout 2 in half of the 3-node
+/// configurations (rounds from the cores' own gossip timers; `leave` off, see
+/// [`crate::cluster`]). The scenario templates set push-pull and fanout 1 again
+/// ([`Scenario::adjust`]), so the modes and fanout 2 are in the plain random walks.
+pub fn broad_config_strategy() -> BoxedStrategy<GossipConfig> {
+    let mode = prop_oneof![Just(Mode::PushPull), Just(Mode::Push), Just(Mode::Pull)];
+    let fanout2 = prop_oneof![Just(false), Just(true)];
+    (config_strategy(), mode, fanout2)
+        .prop_map(|(mut cfg, mode, fanout2)| {
+            cfg.mode = mode;
+            if fanout2 && cfg.nodes == 3 {
+                cfg.fanout = 2;
+                cfg.leave = false;
+            }
+            cfg
+        })
         .boxed()
 }
 
@@ -168,6 +188,9 @@ fn weight(s: &RefState, a: &GossipAction) -> usize {
         GossipAction::Deliver(e) if stale(e) => 40,
         GossipAction::Deliver(_) => 8,
         GossipAction::Duplicate(e) if stale(e) => 4,
+        // A round with two peers (fanout 2) needs a node that knows both others: rare in a
+        // random walk, so it is taken whenever it can be.
+        GossipAction::Gossip { to, .. } if to.len() > 1 => 40,
         GossipAction::Gossip { .. } => 4,
         GossipAction::Write { .. } => 2,
         a if disrupts(a) => 3,
@@ -200,7 +223,12 @@ impl ReferenceStateMachine for ModelReference {
     type Transition = Step;
 
     fn init_state() -> BoxedStrategy<RefState> {
-        (config_strategy(), scenario_strategy(), 0u8..3, 0u32..6)
+        let configs = if BACKEND.with(|b| b.borrow().in_process()) {
+            broad_config_strategy()
+        } else {
+            config_strategy()
+        };
+        (configs, scenario_strategy(), 0u8..3, 0u32..6)
             .prop_map(|(mut cfg, scenario, b, start)| {
                 scenario.adjust(&mut cfg);
                 cfg.variant = REFERENCE_VARIANT.with(|v| v.get());
