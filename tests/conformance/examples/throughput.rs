@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use gossip_conformance::check::{Counters, check_step, correct_model};
+use gossip_conformance::check::{Counters, StepFailure, check_step, correct_model};
 use gossip_conformance::cluster::Cluster;
 use gossip_conformance::harness::conformance_config;
 use rand::{Rng, SeedableRng};
@@ -30,6 +30,7 @@ fn main() {
             s = model.next_state(&s, a.clone()).expect("enabled");
             cluster
                 .apply(&a, false)
+                .map_err(StepFailure::from)
                 .and_then(|_| check_step(&mut cluster, &correct, &s, &mut counters))
                 .unwrap_or_else(|e| panic!("divergence: {e}"));
         }

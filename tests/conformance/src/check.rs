@@ -1,7 +1,8 @@
 //! One conformance step: after the model and the implementation took the same action, the
 //! datagrams the implementation sent must abstract to the messages the model sent, the
 //! abstracted implementation state must equal the model state, and the model's `always`
-//! properties must hold on the abstracted implementation state.
+//! properties must hold on the model's own state and on the abstracted implementation state
+//! (a violation by either is a failure, [`StepFailure`]).
 //!
 //! ## Documented refinements (the only places where the implementation may differ)
 //!
@@ -73,8 +74,6 @@ pub struct Counters {
     pub refined: usize,
     /// Phantom messages (refinement 2).
     pub phantoms: usize,
-    /// `always` properties the *model's* state violated (model findings, not divergences).
-    pub model_findings: std::collections::BTreeSet<&'static str>,
 }
 
 /// Matches the datagrams the last input made the implementation send with the messages the
@@ -225,41 +224,112 @@ pub fn violated(model: &GossipModel, s: &GossipState) -> Vec<&'static str> {
         .collect()
 }
 
-/// One strict conformance step, after `cluster.apply(action)` and the model's `next_state`.
+/// Why a conformance step failed. Every part that applies is filled in, so that a step at which
+/// the reference model itself violates a property *and* the implementation differs from it
+/// reports both.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StepFailure {
+    /// The `always` properties (state invariants and transition checks) that the reference
+    /// model's own state violates after the step: a finding about the model (or, when the
+    /// reference is a seeded bug, the bug showing).
+    pub model_violations: Vec<&'static str>,
+    /// The `always` properties that the abstracted implementation state violates (evaluated
+    /// with the model's ghost history, see [`crate::cluster`]).
+    pub impl_violations: Vec<&'static str>,
+    /// How the implementation's messages or state differ from the model's, or why the
+    /// implementation could not be given the step.
+    pub mismatch: Option<String>,
+    /// The state a violated property was evaluated on (the model's, else the implementation's
+    /// abstracted state), rendered as gossip-check renders states.
+    pub state: Option<String>,
+}
+
+impl StepFailure {
+    /// A failure that is only a mismatch (the implementation differs, no property involved).
+    pub fn mismatch(reason: impl Into<String>) -> StepFailure {
+        StepFailure {
+            mismatch: Some(reason.into()),
+            ..StepFailure::default()
+        }
+    }
+
+    /// Whether nothing failed.
+    pub fn is_empty(&self) -> bool {
+        self.model_violations.is_empty()
+            && self.impl_violations.is_empty()
+            && self.mismatch.is_none()
+    }
+
+    /// Whether the named property is violated, by the model's state or the implementation's.
+    pub fn violates(&self, property: &str) -> bool {
+        self.model_violations.contains(&property) || self.impl_violations.contains(&property)
+    }
+}
+
+impl From<String> for StepFailure {
+    fn from(reason: String) -> StepFailure {
+        StepFailure::mismatch(reason)
+    }
+}
+
+impl std::fmt::Display for StepFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        for p in &self.model_violations {
+            parts.push(format!(
+                "the model's own state violates {p:?} (a finding about the model, or the seeded bug of a buggy reference)"
+            ));
+        }
+        for p in &self.impl_violations {
+            parts.push(format!(
+                "the abstracted implementation state violates {p:?}"
+            ));
+        }
+        if let Some(m) = &self.mismatch {
+            parts.push(m.clone());
+        }
+        f.write_str(&parts.join("\n  "))?;
+        if let Some(s) = &self.state {
+            write!(f, "\n  state after the step:\n{s}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One strict conformance step, after `cluster.apply(action)` and the model's `next_state`:
+/// the implementation's datagrams must match the model's messages, its abstracted state must
+/// equal the model's, and **no `always` property may be violated**, neither by the model's own
+/// state (`model_after`, evaluated with the correct model's properties, transition checks
+/// included through the ghost `violations`) nor by the abstracted implementation state. Any of
+/// these is a failure; all that apply are reported together.
 pub fn check_step(
     cluster: &mut Cluster,
     correct: &GossipModel,
     model_after: &GossipState,
     counters: &mut Counters,
-) -> Result<(), String> {
-    match_sent(cluster, model_after, counters)?;
-    let imp = cluster.abstract_state()?;
-    compare(model_after, &imp)?;
-    let bad = violated(correct, &imp);
-    if !bad.is_empty() {
-        // The states are equal, so the model's own state may violate the property too: that is a
-        // finding about the model (its protocol and its property disagree), reported and
-        // counted, not an implementation divergence.
-        let model_bad = violated(correct, model_after);
-        let imp_only: Vec<&str> = bad
-            .iter()
-            .copied()
-            .filter(|p| !model_bad.contains(p))
-            .collect();
-        if !imp_only.is_empty() {
-            return Err(format!(
-                "the abstracted implementation state violates: {}",
-                imp_only.join("; ")
-            ));
-        }
-        for p in bad {
-            if counters.model_findings.insert(p) {
-                eprintln!(
-                    "MODEL FINDING: the correct model's own state violates {p:?} (the implementation agrees with the model here)\n{}",
-                    correct.describe_state(model_after)
-                );
+) -> Result<(), StepFailure> {
+    let mut failure = StepFailure {
+        model_violations: violated(correct, model_after),
+        ..StepFailure::default()
+    };
+    let imp = match_sent(cluster, model_after, counters).and_then(|()| cluster.abstract_state());
+    match imp {
+        Err(e) => failure.mismatch = Some(e),
+        Ok(imp) => {
+            if let Err(e) = compare(model_after, &imp) {
+                failure.mismatch = Some(e);
+            }
+            failure.impl_violations = violated(correct, &imp);
+            if failure.model_violations.is_empty() && !failure.impl_violations.is_empty() {
+                failure.state = Some(correct.describe_state(&imp));
             }
         }
+    }
+    if !failure.model_violations.is_empty() {
+        failure.state = Some(correct.describe_state(model_after));
+    }
+    if !failure.is_empty() {
+        return Err(failure);
     }
     counters.steps += 1;
     Ok(())

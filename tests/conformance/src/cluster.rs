@@ -12,7 +12,8 @@
 //! | `Write {node, key, value}` | `core.set("k<key>", [b'a' + value])` |
 //! | `Delete {node, key}` | `core.delete("k<key>")` |
 //! | `Leave {node}` | `core.leave()` |
-//! | `Gossip {from, to: [t]}` | `core.start_round_with(addr(t))` (fanout 1) |
+//! | `Gossip {from, to: [t]}` | `core.start_round_with(addr(t))` (fanout 1: a test hook) |
+//! | `Gossip {from, to}` (fanout 2, 3 nodes) | `core.handle_timeout(now)`: the node's own gossip timer fires and its own peer choice picks `to` (see below) |
 //! | `Deliver(env)` | the in-flight datagram matched to `env` is given to `handle_datagram` of its receiver (lost if the receiver is down) |
 //! | `Drop(env)` / `Duplicate(env)` | the matched datagram is removed / copied |
 //! | `Redeliver(env)` | a copy of the matched datagram is given to `handle_datagram` of its receiver; the datagram stays in flight |
@@ -21,6 +22,14 @@
 //! | `Convict {observer, subject}` | `core.convict(subject)` |
 //! | `Forget {observer, subject}` | `core.forget(subject)` |
 //! | `CollectTombstones {node, subject}` | `core.collect_tombstones(subject)` |
+//!
+//! **Fanout 2** (3 nodes, no `leave`): a round is the node's own gossip timer
+//! (`handle_timeout`, the interval 1 µs so that it is due at every input). With 3 nodes the
+//! model's round goes to every candidate (known nodes that did not leave, plus the seeds), and
+//! so does the implementation's: its RNG (always 0, see [`crate::driver::InProcess`]) takes all
+//! of at most `fanout` candidates and adds the seed. `leave` is off in these configurations:
+//! the implementation stops gossiping once its leave is acknowledged, the model does not.
+//! Adapters of the conformance kit are driven with fanout 1 only (their RNG is their own).
 //!
 //! The cores are configured so that nothing else happens: the failure detector's threshold
 //! and every grace period are effectively infinite and `handle_timeout` is never called, so
@@ -51,10 +60,12 @@ use gossip_core::{Config, GossipMode};
 
 use crate::driver::{Backend, NodeDriver};
 use gossip_model::{
-    Change, DeltaKind, DigestEntry, Forgotten, Generation, GossipAction, GossipConfig, Key, Mode,
-    Msg, Node, NodeDelta, NodeId, NodeView, Status, TransitionGhost, Update, Value, Version,
+    Change, DeltaKind, DigestEntry, Forgotten, Generation, GossipAction, GossipConfig, GossipModel,
+    GossipState, Key, Mode, Msg, Node, NodeDelta, NodeId, NodeView, Status, TransitionGhost, Update,
+    Value, Version,
     Violation,
 };
+use stateright::Model;
 
 /// The MTU the conformance cores use: large enough that digests are never partial.
 pub const CONFORMANCE_MTU: usize = 60_000;
@@ -105,6 +116,11 @@ pub fn core_config(cfg: &GossipConfig, i: NodeId, generation: u64) -> Config {
     c.tombstone_grace_period = forever;
     c.forgotten_retention = forever;
     c.max_delta_updates = Some(cfg.max_delta);
+    if cfg.fanout > 1 {
+        // Rounds come from the node's own gossip timer (see the module documentation): due at
+        // every input, since the harness's clock advances by 1 ms per step.
+        c.gossip_interval = Duration::from_micros(1);
+    }
     c.rotate_delta_start = false;
     // The model has no rate limiter (a refused datagram would be a loss the model did not take).
     c.limits.max_datagrams_per_peer_per_sec = 0;
@@ -155,8 +171,11 @@ pub struct Cluster {
     deletes: Vec<u8>,
     crashes: u8,
     restarts: u8,
-    history: BTreeSet<(NodeId, Generation, Version, Change)>,
-    changes: Vec<Version>,
+    /// The correct model of this configuration, and its state after the owners' local steps
+    /// only (writes, deletes, leaves, crashes, restarts; never a message): the source of the
+    /// ghost write history (see [`Cluster::abstract_state`]).
+    owners_model: GossipModel,
+    owners: GossipState,
     forgotten_left: BTreeMap<(NodeId, NodeId), bool>,
     violations: BTreeSet<Violation>,
     ghost: TransitionGhost,
@@ -196,8 +215,8 @@ impl Cluster {
             deletes: vec![0; n],
             crashes: 0,
             restarts: 0,
-            history: BTreeSet::new(),
-            changes: vec![0; n],
+            owners_model: crate::check::correct_model(&cfg.clone().into_model()),
+            owners: cfg.clone().into_model().init_states().remove(0),
             forgotten_left: BTreeMap::new(),
             violations: BTreeSet::new(),
             ghost: TransitionGhost::default(),
@@ -221,12 +240,15 @@ impl Cluster {
         self.now
     }
 
-    fn record(&mut self, i: usize, version: u64, change: Change) -> Result<(), String> {
-        let g = self.gens[i].len() as Generation;
-        let v = to_u8(version, "version")?;
-        self.changes[i] = v;
-        self.history.insert((i as NodeId, g, v, change));
-        Ok(())
+    /// The owners' ghost state after a local step (write, delete, leave, crash, restart), as
+    /// the correct model computes it; `None` if the correct model does not enable the step.
+    fn owners_after(&self, action: &GossipAction) -> Option<GossipState> {
+        let mut enabled = Vec::new();
+        self.owners_model.actions(&self.owners, &mut enabled);
+        if !enabled.contains(action) {
+            return None;
+        }
+        self.owners_model.next_state(&self.owners, action.clone())
     }
 
     /// Finds the in-flight entry for a model envelope: the one matched to it when sent, else
@@ -261,9 +283,39 @@ impl Cluster {
         self.last_sent.clear();
         let now = self.tick();
         let before = self.abstract_nodes()?;
+        let local = matches!(
+            action,
+            GossipAction::Write { .. }
+                | GossipAction::Delete { .. }
+                | GossipAction::Leave { .. }
+                | GossipAction::Crash { .. }
+                | GossipAction::Restart { .. }
+        );
+        let owners = if local {
+            match self.owners_after(action) {
+                Some(o) => Some(o),
+                None if lenient => {
+                    return Ok(Outcome::Stutter(format!(
+                        "the correct model does not enable {}",
+                        gossip_model::format::action(action)
+                    )));
+                }
+                None => {
+                    return err(format!(
+                        "the correct model does not enable {}",
+                        gossip_model::format::action(action)
+                    ));
+                }
+            }
+        } else {
+            None
+        };
         let outcome = self.apply_inner(action, lenient, now)?;
         if outcome == Outcome::Applied {
             self.inputs += 1;
+            if let Some(o) = owners {
+                self.owners = o;
+            }
         }
         self.drain()?;
         let after = self.abstract_nodes()?;
@@ -289,38 +341,37 @@ impl Cluster {
             &GossipAction::Write { node, key, value } => {
                 let i = node_of(node);
                 match self.cores[i].set(&key_name(key), &value_bytes(value), now)? {
-                    Ok(v) => {
-                        self.writes[i] += 1;
-                        self.record(i, v, Change::Set { key, value })?;
-                    }
+                    Ok(_) => self.writes[i] += 1,
                     Err(e) => return stutter(format!("set refused: {e}")),
                 }
             }
             &GossipAction::Delete { node, key } => {
                 let i = node_of(node);
                 match self.cores[i].delete(&key_name(key), now)? {
-                    Ok(v) => {
-                        self.deletes[i] += 1;
-                        self.record(i, v, Change::Delete { key })?;
-                    }
+                    Ok(_) => self.deletes[i] += 1,
                     Err(e) => return stutter(format!("delete refused: {e}")),
                 }
             }
             &GossipAction::Leave { node } => {
                 let i = node_of(node);
                 match self.cores[i].leave(now)? {
-                    Ok(v) => self.record(i, v, Change::Leave)?,
+                    Ok(_) => {}
                     Err(e) => return stutter(format!("leave refused: {e}")),
                 }
             }
             GossipAction::Gossip { from, to } => {
                 let i = node_of(*from);
-                if to.len() != 1 {
-                    return err(format!(
-                        "the harness supports fanout 1 only (start_round_with), got {to:?}"
-                    ));
+                if self.cfg.fanout == 1 {
+                    let [peer] = to[..] else {
+                        return err(format!("a fanout-1 round with peers {to:?}"));
+                    };
+                    self.cores[i].gossip(addr(peer), now)?;
+                } else {
+                    // The node's own gossip timer: the implementation bumps its heartbeat and
+                    // picks the peers itself; `match_sent` then checks that it sent its Syns
+                    // to exactly the peers of the model's round.
+                    self.cores[i].timer(now)?;
                 }
-                self.cores[i].gossip(addr(to[0]), now)?;
             }
             GossipAction::Deliver(env) | GossipAction::Redeliver(env) => {
                 // A redelivery delivers a copy and keeps the datagram in flight.
@@ -384,7 +435,6 @@ impl Cluster {
                 self.cores[i].init(&core_config(&self.cfg, node, g), now)?;
                 self.up[i] = true;
                 self.restarts += 1;
-                self.changes[i] = 0;
                 self.forgotten_left.retain(|(x, _), _| *x != node);
             }
             &GossipAction::Convict { observer, subject } => {
@@ -608,9 +658,13 @@ impl Cluster {
     }
 
     /// The abstraction of the whole implementation state as a model state: nodes, network (the
-    /// in-flight datagrams' abstractions) and ghost state built from the implementation's own
-    /// inputs and outputs (the write history from the versions `set`/`delete`/`leave`
-    /// returned, and the transition checks evaluated on consecutive abstract states).
+    /// in-flight datagrams' abstractions) and ghost state. The ghost write history (`history`,
+    /// `changes`) comes from the **correct model**, not from the implementation: the model's
+    /// `next_state` applied to the owners' local steps alone (writes, deletes, leaves, crashes,
+    /// restarts), so that "no node holds a value its owner never wrote at that version" and the
+    /// watermark rule check the versions and values the implementation holds against the
+    /// versions the protocol assigns, not against the versions the implementation reports. The
+    /// transition checks are evaluated on consecutive abstract states of the implementation.
     pub fn abstract_state(&self) -> Result<gossip_model::GossipState, String> {
         let nodes = self.abstract_nodes()?;
         let mut network: Vec<gossip_model::Envelope> = self
@@ -630,8 +684,8 @@ impl Cluster {
             network,
             crashes: self.crashes,
             restarts: self.restarts,
-            history: self.history.clone(),
-            changes: self.changes.clone(),
+            history: self.owners.history.clone(),
+            changes: self.owners.changes.clone(),
             violations: self.violations.clone(),
             ghost: self.ghost.clone(),
             ordered_network: self.cfg.network.ordered,

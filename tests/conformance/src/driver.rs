@@ -32,6 +32,13 @@ pub trait NodeDriver {
     fn leave(&mut self, now: Duration) -> Result<WriteOutcome, String>;
     /// One gossip round toward `peer`.
     fn gossip(&mut self, peer: SocketAddr, now: Duration) -> Result<(), String>;
+    /// The node's timers fire at `now` (`handle_timeout`): the harness calls it when the
+    /// node's own gossip timer is due, so that the implementation picks the round's peers
+    /// itself. Drivers without timers answer `Err`.
+    fn timer(&mut self, now: Duration) -> Result<(), String> {
+        let _ = now;
+        Err("this driver has no timer input".into())
+    }
     /// A datagram arrives; `Ok(Some(reason))` if the node rejected it.
     fn datagram(
         &mut self,
@@ -68,14 +75,34 @@ pub enum Backend {
         /// Extra environment variables.
         env: Vec<(String, String)>,
     },
+    /// The nodes of `inner`, each wrapped by `wrap` (a test-only mutation of what the harness
+    /// sees, e.g. a driver that misreports a version or never delivers, to show that a check
+    /// catches it).
+    Mutated {
+        /// The backend whose nodes are wrapped.
+        inner: Box<Backend>,
+        /// Wraps one started node.
+        wrap: fn(Box<dyn NodeDriver>) -> Box<dyn NodeDriver>,
+    },
 }
 
 impl Backend {
+    /// Whether the nodes are in-process cores (possibly wrapped by a test mutation): the
+    /// harness then drives every mode and fanout 2 (see [`crate::harness`]).
+    pub fn in_process(&self) -> bool {
+        match self {
+            Backend::InProcess => true,
+            Backend::Command { .. } => false,
+            Backend::Mutated { inner, .. } => inner.in_process(),
+        }
+    }
+
     /// A driver for one node, initialised with `config`.
     pub fn start(&self, config: &Config, now: Duration) -> Result<Box<dyn NodeDriver>, String> {
         let mut d: Box<dyn NodeDriver> = match self {
             Backend::InProcess => Box::new(InProcess::default()),
             Backend::Command { cmd, env } => Box::new(Subprocess::take(cmd, env)?),
+            Backend::Mutated { inner, wrap } => return Ok(wrap(inner.start(config, now)?)),
         };
         d.init(config, now)?;
         Ok(d)
@@ -108,7 +135,10 @@ pub fn python_adapter() -> Option<PathBuf> {
     (python && path.is_file()).then_some(path)
 }
 
-/// A `gossip-core` core in this process.
+/// A `gossip-core` core in this process. Its RNG always draws 0, so that a round started by
+/// its own gossip timer takes every candidate when there are at most `fanout` of them and
+/// always adds a seed it does not already gossip with (the model's peer choice in the
+/// configurations where the harness uses the timer, see [`crate::cluster`]).
 #[derive(Default)]
 pub struct InProcess {
     core: Option<Core<StepRng>>,
@@ -123,7 +153,7 @@ impl InProcess {
 impl NodeDriver for InProcess {
     fn init(&mut self, config: &Config, now: Duration) -> Result<(), String> {
         self.core =
-            Some(Core::new(config.clone(), StepRng::new(0, 1), now).map_err(|e| e.to_string())?);
+            Some(Core::new(config.clone(), StepRng::new(0, 0), now).map_err(|e| e.to_string())?);
         Ok(())
     }
     fn set(&mut self, key: &str, value: &[u8], now: Duration) -> Result<WriteOutcome, String> {
@@ -137,6 +167,10 @@ impl NodeDriver for InProcess {
     }
     fn gossip(&mut self, peer: SocketAddr, now: Duration) -> Result<(), String> {
         self.core()?.start_round_with(peer, now);
+        Ok(())
+    }
+    fn timer(&mut self, now: Duration) -> Result<(), String> {
+        self.core()?.handle_timeout(now);
         Ok(())
     }
     fn datagram(
@@ -410,6 +444,12 @@ impl NodeDriver for Subprocess {
         self.request(&Request::Gossip {
             now_ms: now_ms(now),
             peer: peer.to_string(),
+        })
+        .map(drop)
+    }
+    fn timer(&mut self, now: Duration) -> Result<(), String> {
+        self.request(&Request::Tick {
+            now_ms: now_ms(now),
         })
         .map(drop)
     }

@@ -27,13 +27,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use gossip_model::{
-    Envelope, GossipAction, GossipConfig, GossipModel, GossipState, Mode, NetworkConfig,
+    Envelope, GossipAction, GossipConfig, GossipModel, GossipState, Mode, NetworkConfig, Variant,
 };
 use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
 use stateright::Model;
 
-use crate::check::{Counters, check_step, correct_model};
+use crate::check::{Counters, StepFailure, check_step, correct_model};
 use crate::cluster::Cluster;
 use crate::driver::Backend;
 use crate::scenario::{Plan, Scenario};
@@ -133,17 +133,37 @@ pub fn conformance_config(
     }
 }
 
-/// The configurations the harness draws from: 2 to 4 nodes (2 and 3 twice as often as 4, so
-/// that every pair interacts), `max_delta` 1 to 3 (1 half of the time: cut deltas, resets and
-/// gaps), 2 to 5 messages in flight (room for stale ones), unordered network three times as
-/// often as per-link FIFO (reordering). Every configuration has crashes, restarts, deletes,
-/// GC, convict and forget.
+/// The configurations the harness draws from for an adapter of the conformance kit: 2 to 4
+/// nodes (2 and 3 twice as often as 4, so that every pair interacts), `max_delta` 1 to 3 (1
+/// half of the time: cut deltas, resets and gaps), 2 to 5 messages in flight (room for stale
+/// ones), unordered network three times as often as per-link FIFO (reordering); push-pull,
+/// fanout 1. Every configuration has crashes, restarts, deletes, GC, convict, forget and leave.
 pub fn config_strategy() -> BoxedStrategy<GossipConfig> {
     let nodes = prop_oneof![2 => Just(2usize), 2 => Just(3usize), 1 => Just(4usize)];
     let max_delta = prop_oneof![3 => Just(1usize), 2 => Just(2usize), 1 => Just(3usize)];
     let ordered = prop_oneof![3 => Just(false), 1 => Just(true)];
     (nodes, max_delta, 2usize..=5, ordered)
         .prop_map(|(n, d, f, o)| conformance_config(n, d, f, o))
+        .boxed()
+}
+
+/// The configurations the harness draws from for in-process cores: those of
+/// [`config_strategy`] in every mode (a third each), and with fanout 2 in half of the 3-node
+/// configurations (rounds from the cores' own gossip timers; `leave` off, see
+/// [`crate::cluster`]). The scenario templates set push-pull and fanout 1 again
+/// ([`Scenario::adjust`]), so the modes and fanout 2 are in the plain random walks.
+pub fn broad_config_strategy() -> BoxedStrategy<GossipConfig> {
+    let mode = prop_oneof![Just(Mode::PushPull), Just(Mode::Push), Just(Mode::Pull)];
+    let fanout2 = prop_oneof![Just(false), Just(true)];
+    (config_strategy(), mode, fanout2)
+        .prop_map(|(mut cfg, mode, fanout2)| {
+            cfg.mode = mode;
+            if fanout2 && cfg.nodes == 3 {
+                cfg.fanout = 2;
+                cfg.leave = false;
+            }
+            cfg
+        })
         .boxed()
 }
 
@@ -171,6 +191,9 @@ fn weight(s: &RefState, a: &GossipAction) -> usize {
         GossipAction::Deliver(e) if stale(e) => 40,
         GossipAction::Deliver(_) => 8,
         GossipAction::Duplicate(e) if stale(e) => 4,
+        // A round with two peers (fanout 2) needs a node that knows both others: rare in a
+        // random walk, so it is taken whenever it can be.
+        GossipAction::Gossip { to, .. } if to.len() > 1 => 40,
         GossipAction::Gossip { .. } => 4,
         GossipAction::Write { .. } => 2,
         a if disrupts(a) => 3,
@@ -203,9 +226,15 @@ impl ReferenceStateMachine for ModelReference {
     type Transition = Step;
 
     fn init_state() -> BoxedStrategy<RefState> {
-        (config_strategy(), scenario_strategy(), 0u8..3, 0u32..6)
+        let configs = if BACKEND.with(|b| b.borrow().in_process()) {
+            broad_config_strategy()
+        } else {
+            config_strategy()
+        };
+        (configs, scenario_strategy(), 0u8..3, 0u32..6)
             .prop_map(|(mut cfg, scenario, b, start)| {
                 scenario.adjust(&mut cfg);
+                cfg.variant = REFERENCE_VARIANT.with(|v| v.get());
                 let plan = Plan {
                     scenario,
                     b: 1 + b % (cfg.nodes as u8 - 1),
@@ -332,9 +361,10 @@ impl StateMachineTest for Conformance {
         let res = sut
             .cluster
             .apply(&t.0, false)
+            .map_err(StepFailure::from)
             .and_then(|_| check_step(&mut sut.cluster, &sut.correct, &r.state, &mut sut.counters));
         if let Err(e) = res {
-            record_failure(&sut.model, &sut.trace, e.clone());
+            record_failure(&sut.model, &sut.trace, e.to_string());
             panic!(
                 "the implementation diverges from the model at step {} ({}):\n  {e}\n\ntrace ({} steps; config {}):\n{}",
                 sut.trace.len(),
@@ -353,6 +383,7 @@ thread_local! {
     static STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     static BACKEND: std::cell::RefCell<Backend> = const { std::cell::RefCell::new(Backend::InProcess) };
+    static REFERENCE_VARIANT: std::cell::Cell<Variant> = const { std::cell::Cell::new(Variant::Correct) };
     static LAST_FAILURE: std::cell::RefCell<Option<Failure>> = const { std::cell::RefCell::new(None) };
 }
 
@@ -368,6 +399,13 @@ fn silence_panics_on_this_thread() {
             }
         }));
     });
+}
+
+/// Selects the model variant [`ModelReference`] generates its reference from on this thread
+/// (the correct protocol unless set). A seeded bug as reference shows that the harness fails
+/// on the model's own property violations, not only on divergences.
+pub fn set_reference_variant(v: Variant) {
+    REFERENCE_VARIANT.with(|x| x.set(v));
 }
 
 /// Selects the implementation [`Conformance`] drives on this thread (in-process cores unless
@@ -436,8 +474,31 @@ pub fn run_cases(
     max_shrink_iters: u32,
     quiet: bool,
 ) -> RunResult {
+    run_cases_against(
+        Variant::Correct,
+        backend,
+        cases,
+        seed,
+        max_steps,
+        max_shrink_iters,
+        quiet,
+    )
+}
+
+/// [`run_cases`] with the reference generated from model `variant` (see
+/// [`set_reference_variant`]); the properties are always the correct model's.
+pub fn run_cases_against(
+    variant: Variant,
+    backend: Backend,
+    cases: u32,
+    seed: u64,
+    max_steps: usize,
+    max_shrink_iters: u32,
+    quiet: bool,
+) -> RunResult {
     use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
     set_backend(backend);
+    set_reference_variant(variant);
     take_last_failure();
     let config = Config {
         cases,
@@ -467,6 +528,7 @@ pub fn run_cases(
     );
     QUIET.with(|q| q.set(false));
     set_backend(Backend::InProcess);
+    set_reference_variant(Variant::Correct);
     match result {
         Ok(()) => RunResult::Pass {
             cases,

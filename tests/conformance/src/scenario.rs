@@ -152,9 +152,16 @@ impl Scenario {
         }
     }
 
-    /// Adjusts a configuration so that the template can happen (room in flight, cut deltas,
-    /// an unordered network where the template delivers a message that is not the oldest).
+    /// Adjusts a configuration so that the template can happen (push-pull with fanout 1, room
+    /// in flight, cut deltas, an unordered network where the template delivers a message that
+    /// is not the oldest).
     pub fn adjust(self, cfg: &mut GossipConfig) {
+        if self != Scenario::None {
+            // The templates' intents are push-pull exchanges with one peer per round.
+            cfg.mode = gossip_model::Mode::PushPull;
+            cfg.fanout = 1;
+            cfg.leave = true;
+        }
         match self {
             Scenario::None => {}
             Scenario::GapAfterRestart => {

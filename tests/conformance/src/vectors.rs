@@ -633,6 +633,8 @@ pub fn endpoint(backend: &Backend) -> Result<Box<dyn Endpoint>, String> {
     match backend {
         Backend::InProcess => in_process(),
         Backend::Command { cmd, env } => adapter(cmd, env),
+        // The vectors speak the kit protocol itself; a driver mutation does not apply.
+        Backend::Mutated { inner, .. } => endpoint(inner),
     }
 }
 

@@ -57,3 +57,40 @@ fn every_scenario_template_is_completed_by_a_share_of_the_generated_traces() {
         );
     }
 }
+
+/// The generator covers every mode and fanout 2 (in-process cores): push, pull and push-pull
+/// each in a good share of the cases, and fanout-2 rounds actually taken (driven by the cores'
+/// own gossip timers).
+#[test]
+fn the_generator_draws_every_mode_and_rounds_with_fanout_2() {
+    use gossip_conformance::harness::ModelReference;
+    use gossip_model::{GossipAction, Mode};
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+    use proptest_state_machine::ReferenceStateMachine;
+    use std::collections::BTreeMap;
+
+    let mut runner = TestRunner::deterministic();
+    let strategy = ModelReference::sequential_strategy(1..50);
+    let mut modes: BTreeMap<&str, u32> = BTreeMap::new();
+    let (mut fanout2_cases, mut fanout2_rounds) = (0, 0);
+    for _ in 0..256 {
+        let (init, transitions, _) = strategy
+            .new_tree(&mut runner)
+            .expect("a generated case")
+            .current();
+        *modes.entry(init.model.cfg.mode.name()).or_default() += 1;
+        if init.model.cfg.fanout == 2 {
+            fanout2_cases += 1;
+            fanout2_rounds += transitions
+                .iter()
+                .filter(|t| matches!(&t.0, GossipAction::Gossip { to, .. } if to.len() == 2))
+                .count();
+        }
+    }
+    eprintln!("modes {modes:?}; fanout 2: {fanout2_cases} cases, {fanout2_rounds} two-peer rounds");
+    for m in [Mode::Push, Mode::Pull, Mode::PushPull] {
+        assert!(modes.get(m.name()).copied().unwrap_or(0) >= 25, "{modes:?}");
+    }
+    assert!(fanout2_cases >= 15 && fanout2_rounds >= 10);
+}
