@@ -504,6 +504,7 @@ impl Variant {
             }
             ExpireEarly => {
                 "a forgotten record expires while a running node or a message in flight still holds a state of the node it blocks (no expiry horizon, §2, §7)"
+            }
             DigestHeartbeatAnyGeneration => {
                 "a digest entry's heartbeat is applied to the held node state whatever the entry's generation, so one run's heartbeat is taken for another's (§5.8)"
             }

@@ -153,8 +153,7 @@ pub use model::GossipModel;
 pub use state::{
     Change, DeltaKind, DigestEntry, DigestRange, Envelope, Forgotten, Generation, GossipAction,
     GossipState, Heartbeat, Key, Msg, Node, NodeDelta, NodeId, NodeView, Status, TransitionGhost,
-    Update, Value,
-    Version, Violation,
+    Update, Value, Version, Violation,
 };
 
 use properties::names::*;

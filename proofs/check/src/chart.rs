@@ -591,6 +591,11 @@ fn mark(prev: &GossipState, action: &GossipAction, next: &GossipState, row: usiz
         GossipAction::Forget { observer, subject } => {
             m(*observer, MarkKind::Forget, format!("forgets n{subject}"))
         }
+        GossipAction::Expire { observer, subject } => m(
+            *observer,
+            MarkKind::Forget,
+            format!("record of n{subject} expires"),
+        ),
         GossipAction::CollectTombstones { node, subject } => m(
             *node,
             MarkKind::Collect,
@@ -623,7 +628,7 @@ pub fn abbreviate(m: &Msg) -> String {
     };
     let mut out = m.kind().to_string();
     let (d, x): (&[DigestEntry], &[NodeDelta]) = match m {
-        Msg::Syn { digest, delta } | Msg::SynAck { digest, delta } => (digest, delta),
+        Msg::Syn { digest, delta, .. } | Msg::SynAck { digest, delta, .. } => (digest, delta),
         Msg::Ack { delta } => (&[], delta),
     };
     if !d.is_empty() {

@@ -61,9 +61,8 @@ use gossip_core::{Config, GossipMode};
 use crate::driver::{Backend, NodeDriver};
 use gossip_model::{
     Change, DeltaKind, DigestEntry, Forgotten, Generation, GossipAction, GossipConfig, GossipModel,
-    GossipState, Key, Mode, Msg, Node, NodeDelta, NodeId, NodeView, Status, TransitionGhost, Update,
-    Value, Version,
-    Violation,
+    GossipState, Key, Mode, Msg, Node, NodeDelta, NodeId, NodeView, Status, TransitionGhost,
+    Update, Value, Violation,
 };
 use stateright::Model;
 

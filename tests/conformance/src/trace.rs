@@ -201,8 +201,8 @@ pub fn saturate(s: &GossipState, max_heartbeat: u8) -> GossipState {
     }
     for e in &mut s.network {
         match &mut e.msg {
-            gossip_model::Msg::Syn { digest, delta }
-            | gossip_model::Msg::SynAck { digest, delta } => {
+            gossip_model::Msg::Syn { digest, delta, .. }
+            | gossip_model::Msg::SynAck { digest, delta, .. } => {
                 digest.iter_mut().for_each(|d| cap(&mut d.heartbeat));
                 delta.iter_mut().for_each(|d| cap(&mut d.heartbeat));
             }
