@@ -246,7 +246,11 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                     report::group(result.expanded),
                     result.states.max_depth,
                     result.seconds,
-                    if result.exhaustive { ", exhaustive" } else { "" },
+                    if result.exhaustive {
+                        ", exhaustive"
+                    } else {
+                        ""
+                    },
                     if found.is_empty() {
                         String::new()
                     } else {
