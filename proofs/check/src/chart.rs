@@ -12,7 +12,7 @@
 //!   network by a reduction) as an arrow ending in a cross;
 //! * a duplicated copy as a dashed arrow from the original send, marked `copy`; a redelivery
 //!   (a delivery that leaves the message in flight) as a dashed arrow marked `redelivered`;
-//! * a message still in flight at the end as a dotted arrow into the last row;
+//! * a message still in flight at the end as a dotted arrow below the last row;
 //! * crashes, restarts, convictions, forgets, leaves, writes, deletes, tombstone collections
 //!   and gossip rounds as marks on the lifelines, and each step's description on the right.
 //!
@@ -84,7 +84,8 @@ pub fn draw(
     let y = |row: usize| TOP + row as f64 * ROW;
     let text_x = x(nodes.saturating_sub(1)) + LANE * 0.6;
     let width = text_x + DESCRIPTION_WIDTH;
-    let height = y(rows) + ROW;
+    // One more row below the last step, for the messages still in flight.
+    let height = y(rows + 1) + ROW * 0.5;
 
     let mut svg = String::new();
     let _ = write!(
@@ -126,7 +127,7 @@ pub fn draw(
                     "<line x1='{0:.1}' y1='{1:.1}' x2='{0:.1}' y2='{2:.1}' class='{class}'/>",
                     x(n),
                     y(start),
-                    y(row.min(rows)) + if row > rows { ROW * 0.5 } else { 0.0 }
+                    y(row.min(rows)) + if row > rows { ROW } else { 0.0 }
                 );
                 start = row;
             }
@@ -208,7 +209,7 @@ pub fn draw(
     // Messages.
     for a in &events.arrows {
         let (x1, y1) = (x(a.from_lane), y(a.sent));
-        let (mut x2, y2) = (x(a.to_lane), y(a.ended));
+        let (mut x2, y2) = (x(a.to_lane), TOP + a.ended * ROW);
         if a.fate == Fate::Dropped || a.fate == Fate::InFlight {
             // Lost on the way, or still on the way: the arrow stops short of the receiver.
             x2 = x1 + (x2 - x1) * 0.6;
@@ -378,7 +379,8 @@ struct Arrow {
     from_lane: usize,
     to_lane: usize,
     sent: usize,
-    ended: usize,
+    /// The row where the arrow ends (fractional: messages in flight end below the last row).
+    ended: f64,
     fate: Fate,
     copy: bool,
     label: String,
@@ -516,9 +518,9 @@ fn arrow(p: &Pending, row: usize, fate: Fate) -> Arrow {
         gossip_model::format::msg(&e.msg)
     );
     let ended = if fate == Fate::InFlight {
-        row.saturating_sub(1).max(p.sent) // drawn into the last row
+        row as f64 - 0.2 // below the last step
     } else {
-        row
+        row as f64
     };
     Arrow {
         from_lane: e.from as usize,

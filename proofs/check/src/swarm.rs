@@ -277,8 +277,11 @@ pub struct ShardResult {
     pub states: StateCounts,
     /// Distinct states expanded (successors computed), by the shard's own fingerprint set.
     pub expanded: usize,
-    /// Whether the search was exhaustive (not cut by its bounds; never for walks).
-    pub complete: bool,
+    /// Whether the search was exhaustive: it ended by itself, neither cut by its bounds nor
+    /// stopped because every property it checks had a discovery (never for walks). Its
+    /// `holds` and `not found` are then proofs.
+    #[serde(alias = "complete")]
+    pub exhaustive: bool,
     /// Every property checked: status, expectation, verdict and, when discovered, the trace
     /// (each step's `state_summary` left empty to keep results small: `gossip-swarm merge`
     /// renders the trace again from its actions).
@@ -491,6 +494,15 @@ pub fn run_shard(shard: &Shard, progress: Progress) -> Result<ShardResult, Swarm
         .filter(|(n, _)| report.properties.iter().any(|p| &p.name == *n))
         .filter_map(|(n, t)| t.get().map(|t| (n.to_string(), *t)))
         .collect();
+    let cut = report.states.total >= shard.max_states
+        || shard
+            .max_depth
+            .is_some_and(|d| report.states.max_depth >= d);
+    let all_discovered = report
+        .properties
+        .iter()
+        .all(|p| matches!(p.status, Status::Violated | Status::Found));
+    let exhaustive = shard.search != Search::Walk && !cut && !all_discovered;
     let expanded = records.seen.lock().map(|s| s.len()).unwrap_or(0);
     let fingerprints = records
         .sampled
@@ -504,7 +516,7 @@ pub fn run_shard(shard: &Shard, progress: Progress) -> Result<ShardResult, Swarm
         seconds: report.seconds,
         states: report.states,
         expanded,
-        complete: report.complete,
+        exhaustive,
         properties: report.properties,
         discovered_after,
         fingerprint_scheme: FINGERPRINT_SCHEME.to_string(),
@@ -670,7 +682,7 @@ pub fn merge(results: &[ShardResult]) -> Merged {
         distinct_estimate: sampled.len() << sample_bits,
         exhaustive_shards: results
             .iter()
-            .filter(|r| r.complete)
+            .filter(|r| r.exhaustive)
             .map(|r| r.shard.id)
             .collect(),
         wall_seconds: if results.is_empty() { 0.0 } else { t1 - t0 },

@@ -103,7 +103,7 @@ fn a_swarm_of_a_tiny_configuration_covers_exactly_the_exhaustively_reachable_sta
         serde_json::from_str(&std::fs::read_to_string(results.join("shard-0.json")).unwrap())
             .unwrap();
     assert_eq!(bfs["shard"]["search"], "bfs");
-    assert_eq!(bfs["complete"], true);
+    assert_eq!(bfs["exhaustive"], true);
     let reachable = bfs["states"]["unique"].as_u64().unwrap();
     assert!(reachable > 100, "{reachable}");
     assert_eq!(merged["distinct_estimate"].as_u64(), Some(reachable));

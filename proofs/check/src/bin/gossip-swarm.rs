@@ -246,7 +246,11 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                     report::group(result.expanded),
                     result.states.max_depth,
                     result.seconds,
-                    if result.complete { ", exhaustive" } else { "" },
+                    if result.exhaustive {
+                        ", exhaustive"
+                    } else {
+                        ""
+                    },
                     if found.is_empty() {
                         String::new()
                     } else {
@@ -327,12 +331,13 @@ fn merge(dir: &Path, json: Option<&Path>, show_examples: bool) -> Result<ExitCod
             report::group(r.expanded),
             r.states.max_depth,
             r.seconds,
-            if r.complete { " (exhaustive)" } else { "" }
+            if r.exhaustive { " (exhaustive)" } else { "" }
         );
     }
     println!();
     let overlap = if merged.expanded_sum > 0 {
-        100.0 * (1.0 - merged.distinct_estimate as f64 / merged.expanded_sum as f64)
+        // The estimate is sampled, so it can exceed the sum by a little.
+        (100.0 * (1.0 - merged.distinct_estimate as f64 / merged.expanded_sum as f64)).max(0.0)
     } else {
         0.0
     };
