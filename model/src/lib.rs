@@ -85,6 +85,23 @@
 //! ([`GossipModel::quiescent`]). Node symmetry is off with partial digests (ranges follow the
 //! id order).
 //!
+//! *Fair liveness with partial digests.* A digest covers a node only at some cursor positions,
+//! and a schedule can pair every such digest with a peer other than the one that needs it,
+//! forever, while every (from, to) gossip timer still fires infinitely often (a 39-step lasso
+//! with 2-entry digests, 3 nodes, 1 write each, no faults: n2's write never reaches n0 and n1).
+//! The implementation's RNG picks peers independently of its rotation, so with probability 1
+//! each peer is picked infinitely often at each cursor position that recurs infinitely often:
+//! the gossip timer's fairness class therefore includes the initiator's cursor
+//! ([`GossipModel::fair_class`]; unchanged without partial digests, where the cursor is always
+//! `None`), and with it convergence holds for 2-entry digests. With 1-entry digests it still
+//! fails (measured in the same configuration): a node n0 does not know is covered only by
+//! n0's own digests, and the schedule sends those to the other node and answers the unknown
+//! node's Syns from the other cursor position (the responder's cursor at delivery time is not
+//! part of any fairness class: message delays are arbitrary). The implementation would answer
+//! that Syn with a placeholder entry for the unknown sender, which does not fit a one-entry
+//! digest. `gossip-check --checker fair` expects this violation for 1-entry digests among 3 or
+//! more nodes.
+//!
 //! Every implementation behaviour maps to a model behaviour when every entry has the same
 //! encoded size (ids of one length, counters below 128) and the digest budget holds N entries
 //! in every message. Where the implementation differs: its SynAck digest gets the bytes its
@@ -398,7 +415,8 @@ impl GossipModel {
     }
 
     /// The fairness class of `action` in `state`, or `None` if the action is never fair.
-    /// Fair classes: the delivery of each in-flight message, each gossip timer (from, to), and
+    /// Fair classes: the delivery of each in-flight message, each gossip timer (from, to; with
+    /// partial digests also `from`'s digest cursor), and
     /// `Convict` when the subject really crashed or left (the class's high byte says which).
     /// The fair checker's adapter makes deliveries and gossip timers **strongly** fair (taken
     /// infinitely often if enabled infinitely often: with loss or a full bounded network they
@@ -415,7 +433,16 @@ impl GossipModel {
             }
             GossipAction::Gossip { from, to } => {
                 let peers = to.iter().fold(0u64, |acc, t| acc | (1 << t));
-                Some(FAIR_GOSSIP | (u64::from(*from) << 16) | peers)
+                // With partial digests, the initiator's digest cursor is part of the class: the
+                // implementation's RNG picks peers independently of its rotation, so each peer
+                // is picked infinitely often at each cursor position that recurs infinitely
+                // often. (Otherwise a schedule can pair every digest that covers a node with a
+                // peer other than that node, forever; crate docs, "Partial digests".) Without
+                // partial digests the cursor is always `None`: the classes are as before.
+                let cursor = state.nodes[*from as usize]
+                    .digest_cursor
+                    .map_or(0, |c| u64::from(c) + 1);
+                Some(FAIR_GOSSIP | (cursor << 24) | (u64::from(*from) << 16) | peers)
             }
             GossipAction::Convict { observer, subject } => {
                 let s = &state.nodes[*subject as usize];
