@@ -648,6 +648,17 @@ mod tests {
     }
 
     #[test]
+    fn expire_is_a_feature_that_round_trips_through_the_summary() {
+        let mut cfg = GossipConfig::default();
+        apply_features(&mut cfg, &"convict,forget,expire".parse().unwrap());
+        assert!(cfg.expire && cfg.forget && cfg.convict && !cfg.gc);
+        assert_eq!(features_of(&cfg), "convict,forget,expire");
+        cfg.digest_entries = Some(2);
+        assert!(summarize(&cfg).ends_with(", digest-entries 2"));
+        assert!(!summarize(&GossipConfig::default()).contains("digest-entries"));
+    }
+
+    #[test]
     fn the_fair_view_has_enough_condition_slots_for_every_property() {
         let model = GossipConfig::default().into_model();
         assert!(model.properties().len() <= FAIR_CONDITIONS.len());

@@ -30,6 +30,9 @@ const SHORTEST: &[(&str, usize)] = &[
     ("leave-without-version", 5),
     ("delta-from-digest-only", 6),
     ("push-once", 8),
+    ("rotation-never-advances", 15),
+    ("partial-digest-listed-only", 10),
+    ("expire-early", 10),
 ];
 
 fn bfs_unique(model: &GossipModel) -> usize {
