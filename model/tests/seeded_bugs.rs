@@ -25,6 +25,9 @@ const CAUGHT: &[(&str, &str, usize)] = &[
     ("delta-from-digest-only", JOIN, 6),
     ("push-once", CONVERGENCE, 8),
     ("digest-heartbeat-any-generation", HEARTBEAT_PROVENANCE, 8),
+    ("rotation-never-advances", CONVERGENCE, 15),
+    ("partial-digest-listed-only", JOIN, 10),
+    ("expire-early", NO_ZOMBIE, 10),
 ];
 
 fn counterexample(
@@ -180,6 +183,33 @@ fn short_counterexamples_are_pinned_action_by_action() {
             "n1 → n0 Ack {n1 g1 h1 from 0 [] →w0}",
             "n0 gossips with n1",
             "n0 → n1 Syn [n0 g2 h1 w0, n1 g1 h1 w0]",
+        ]
+    );
+
+    // expire-early: n1 falsely convicts n0, forgets it at h0 and the record expires at once,
+    // while n0 still runs at h0; n0's own node delta brings it back without a fresh heartbeat.
+    let model = GossipModel {
+        cfg: Variant::ExpireEarly.witness_config(),
+    };
+    let path = counterexample(model.cfg.clone(), NO_ZOMBIE).unwrap();
+    let shown: Vec<String> = path
+        .into_actions()
+        .iter()
+        .map(|a| model.format_action(a))
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            "n1 gossips with n0",
+            "n1 → n0 Syn [n1 g1 h1 w0]",
+            "n0 → n1 SynAck [n0 g1 h0 w0] {n0 g1 h0 from 0 [] →w0}",
+            "n1 convicts n0",
+            "n1 forgets n0",
+            "n1's forgotten record of n0 expires",
+            "n1 → n0 Ack {n1 g1 h1 from 0 [] →w0}",
+            "n1 gossips with n0",
+            "n1 → n0 Syn [n1 g1 h1 w0]",
+            "n0 → n1 SynAck [n0 g1 h0 w0, n1 g1 h1 w0] {n0 g1 h0 from 0 [] →w0}",
         ]
     );
 }

@@ -31,6 +31,9 @@ const SHORTEST: &[(&str, usize)] = &[
     ("delta-from-digest-only", 6),
     ("push-once", 8),
     ("digest-heartbeat-any-generation", 8),
+    ("rotation-never-advances", 15),
+    ("partial-digest-listed-only", 10),
+    ("expire-early", 10),
 ];
 
 fn bfs_unique(model: &GossipModel) -> usize {
