@@ -55,9 +55,9 @@
 //!   mentions that run, so it adds states only with restarts, and few); the forgotten records
 //!   and the conviction records, which equal the protocol's records and the dead views in
 //!   correct runs (no states added); and the tombstones each node held and then dropped
-//!   (collected, replaced by a reset, or forgotten with their node; empty without deletes),
-//!   so that "a deleted key never reappears at a node that applied its tombstone" can be
-//!   checked after garbage collection and after re-learning a forgotten node.
+//!   (collected or replaced by a reset; empty in runs without garbage collection), so that
+//!   "a deleted key never reappears at a node that applied its tombstone" can be checked
+//!   after garbage collection.
 //! * `suspected` is folded into `alive` ([`Status`]); convicting is one abstract step.
 //! * Digests are complete by default (clusters of ≤ 6 nodes fit one datagram); partial digests
 //!   and the expiry of forgotten records are options, below.

@@ -44,12 +44,10 @@ pub mod names {
     /// Transition check plus ghost: once a node holds a tombstone for (node, generation, key)
     /// at version v, it never holds a value of that key with a version below v, neither in
     /// place of the tombstone nor after the tombstone was collected or replaced by a reset
-    /// (while it keeps that generation of the node), nor after it forgot the node and
-    /// re-learned that generation, once its watermark for the node is back at v or above
-    /// (re-learning starts from nothing, so until then an older value may come back, as at a
-    /// node that never saw the delete). A node that never applied the tombstone may hold an
-    /// older value as long as the watermark rule allows it (a newer change above its watermark
-    /// will replace it).
+    /// (while it keeps that generation of the node). A node that never applied the tombstone
+    /// may hold an older value as long as the watermark rule allows it (a newer change above
+    /// its watermark will replace it); so may a node that forgot the node and re-learned it,
+    /// which starts from nothing, until it applies the tombstone again.
     pub const NO_RESURRECTION: &str = "a deleted key never reappears at a node that applied its tombstone, even after garbage collection";
     /// Transition check against the ghost history: after X forgot N at (generation g,
     /// heartbeat h), X holds N again only at a generation above g, or at g (if X had not seen
@@ -234,11 +232,8 @@ fn no_resurrection(_: &GossipModel, s: &GossipState) -> bool {
             .dropped_tombstones
             .iter()
             .all(|(&(x, n, g, k), &dropped)| {
-                // A watermark below the tombstone: the node was forgotten and re-learned, and
-                // its view is sound (the watermark rule); the tombstone is still to come.
                 s.nodes[x as usize].view.get(&n).is_none_or(|v| {
                     v.generation != g
-                        || v.watermark < dropped
                         || v.entries
                             .get(&k)
                             .is_none_or(|&(version, value)| value.is_none() || version >= dropped)
@@ -414,7 +409,6 @@ pub fn check_transition(
         before,
         after,
         restarted,
-        &ghost.forgotten,
         &mut ghost.dropped_tombstones,
         found,
     );
@@ -424,17 +418,17 @@ pub fn check_transition(
 /// through [`check_transition`]: for every observer (except `restarted`, whose new run starts
 /// from nothing) and every node it holds in the same generation before and after the step, a
 /// tombstone held before that is replaced by a value with a lower version is a
-/// [`Violation::Resurrected`]; a tombstone that is gone after the step (collected, replaced by
-/// a reset, or the observer forgot the node) is recorded in `dropped` (observer, node,
-/// generation, key) → highest version, so that the property can tell a resurrection after
-/// garbage collection or after re-learning a forgotten node. A record is kept while the
-/// observer holds that generation of the node or has forgotten the node at that generation
-/// (`forgotten`, the ghost forgotten records after the step), and removed otherwise.
+/// [`Violation::Resurrected`]; a tombstone that is gone after the step (collected, or replaced
+/// by a reset) is recorded in `dropped` (observer, node, generation, key) → highest version, so
+/// that the property can tell a resurrection after garbage collection. Records of a generation
+/// the observer no longer holds are removed: after forgetting a node the observer is, for that
+/// node, one that never saw the delete, and what it re-learns is checked by the watermark rule
+/// (the record would wrongly flag an older value that the rule allows because a later change of
+/// the key, above the watermark, will replace it).
 pub fn check_tombstones(
     before: &[crate::Node],
     after: &[crate::Node],
     restarted: Option<usize>,
-    forgotten: &BTreeMap<(NodeId, NodeId), crate::Forgotten>,
     dropped: &mut BTreeMap<(NodeId, NodeId, Generation, Key), Version>,
     found: &mut std::collections::BTreeSet<Violation>,
 ) {
@@ -443,33 +437,34 @@ pub fn check_tombstones(
             continue;
         }
         for (&n, bv) in &b.view {
-            let kept = a.view.get(&n);
-            if kept.is_some_and(|av| av.generation != bv.generation) {
+            let Some(av) = a.view.get(&n) else { continue };
+            if av.generation != bv.generation {
                 continue;
             }
             for (&k, &(tv, value)) in &bv.entries {
                 if value.is_some() {
                     continue;
                 }
-                match kept.map(|av| av.entries.get(&k)) {
-                    // Collected, replaced by a reset, or the whole node forgotten.
-                    None | Some(None) => {
+                match av.entries.get(&k) {
+                    None => {
                         let r = dropped
                             .entry((x as NodeId, n, bv.generation, k))
                             .or_insert(tv);
                         *r = (*r).max(tv);
                     }
-                    Some(Some(&(v, Some(_)))) if v < tv => {
+                    Some(&(v, Some(_))) if v < tv => {
                         found.insert(Violation::Resurrected);
                     }
-                    Some(Some(_)) => {}
+                    Some(_) => {}
                 }
             }
         }
     }
-    dropped.retain(|&(x, n, g, _), _| match after[x as usize].view.get(&n) {
-        Some(v) => v.generation == g,
-        None => forgotten.get(&(x, n)).is_some_and(|f| f.generation == g),
+    dropped.retain(|&(x, n, g, _), _| {
+        after[x as usize]
+            .view
+            .get(&n)
+            .is_some_and(|v| v.generation == g)
     });
 }
 

@@ -325,8 +325,7 @@ pub enum Violation {
 /// Cost in states: `forgotten` and `convicted` are functions of the real state in correct runs
 /// (a forgotten record equals the protocol's; a conviction record equals the dead view, whose
 /// generation and heartbeat do not change while it is dead), so they add no states;
-/// `dropped_tombstones` is empty without deletes that are later collected, replaced by a reset
-/// or forgotten with their node; `ended_runs` adds states only with restarts (a run's last
+/// `dropped_tombstones` is empty without garbage collection; `ended_runs` adds states only with restarts (a run's last
 /// heartbeat is forgotten by its owner when it restarts; the model drops the record once no
 /// view and no deliverable message mentions that run, since nothing can read it then).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -345,10 +344,11 @@ pub struct TransitionGhost {
     /// history: which generations each node really ran and how far each got.
     pub ended_runs: BTreeMap<(NodeId, Generation), Heartbeat>,
     /// (observer, node, generation, key) → the highest version of a tombstone the observer
-    /// held for that key and then dropped (collected it, a reset replaced it, or it forgot the
-    /// node). Kept while the observer holds that generation of the node or has forgotten the
-    /// node at that generation, so that re-learning a forgotten node is checked too; it ends
-    /// when the observer holds a newer generation, or restarts. Empty in runs without deletes.
+    /// held for that key and then dropped (collected it, or a reset replaced it) while keeping
+    /// that generation of the node. Empty in runs without garbage collection; a record ends
+    /// when the observer stops holding that generation (forget, restart, newer generation: a
+    /// node that forgot another starts from nothing when it re-learns it, and the watermark
+    /// rule checks what it re-learns).
     pub dropped_tombstones: BTreeMap<(NodeId, NodeId, Generation, Key), Version>,
 }
 
