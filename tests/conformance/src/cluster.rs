@@ -457,7 +457,7 @@ impl Cluster {
                     (observer, subject),
                     Forgotten {
                         generation: self.model_generation(subject, view.generation)?,
-                        heartbeat: to_u8(view.heartbeat, "heartbeat")?,
+                        heartbeat: self.heartbeat(view.heartbeat)?,
                         left: view.left.is_some(),
                     },
                 );
@@ -493,6 +493,18 @@ impl Cluster {
             }
         }
         Ok(())
+    }
+
+    /// The abstraction of an implementation heartbeat: the model's heartbeats saturate at
+    /// `max_heartbeat` (its bound on the rounds that change state), the implementation's do
+    /// not, so a heartbeat is capped at `max_heartbeat` (see [`crate::check`], refinement 4).
+    pub fn heartbeat(&self, h: u64) -> Result<u8, String> {
+        to_u8(h.min(u64::from(self.cfg.max_heartbeat)), "heartbeat")
+    }
+
+    /// The model's heartbeat bound.
+    pub fn max_heartbeat(&self) -> u8 {
+        self.cfg.max_heartbeat
     }
 
     /// The model generation of implementation generation `g` of node `n`.
@@ -541,7 +553,7 @@ impl Cluster {
                 Ok(NodeDelta {
                     node,
                     generation: self.model_generation(node, nd.generation)?,
-                    heartbeat: to_u8(nd.heartbeat, "heartbeat")?,
+                    heartbeat: self.heartbeat(nd.heartbeat)?,
                     kind: match nd.kind {
                         WDeltaKind::Incremental { from } => DeltaKind::Incremental {
                             from: to_u8(from, "from")?,
@@ -573,7 +585,7 @@ impl Cluster {
                 Ok(DigestEntry {
                     node,
                     generation: self.model_generation(node, e.generation)?,
-                    heartbeat: to_u8(e.heartbeat, "heartbeat")?,
+                    heartbeat: self.heartbeat(e.heartbeat)?,
                     watermark: to_u8(e.watermark, "watermark")?,
                 })
             })
@@ -619,7 +631,7 @@ impl Cluster {
                     id,
                     NodeView {
                         generation: self.model_generation(id, n.generation)?,
-                        heartbeat: to_u8(n.heartbeat, "heartbeat")?,
+                        heartbeat: self.heartbeat(n.heartbeat)?,
                         entries,
                         left: n.left.map(|l| to_u8(l, "leave version")).transpose()?,
                         watermark: to_u8(n.watermark, "watermark")?,
@@ -641,7 +653,7 @@ impl Cluster {
                     id,
                     Forgotten {
                         generation: self.model_generation(id, f.generation)?,
-                        heartbeat: to_u8(f.heartbeat, "heartbeat")?,
+                        heartbeat: self.heartbeat(f.heartbeat)?,
                         left: self.forgotten_left.get(&(me, id)).copied().unwrap_or(false),
                     },
                 );
