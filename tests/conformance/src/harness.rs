@@ -4,8 +4,13 @@
 //! Transitions are drawn from `model.actions(state)`, so only operations the model allows are
 //! generated; `preconditions`
 //! re-check membership in `model.actions(state)` only to keep shrinking honest. Every step is
-//! checked by [`crate::check::check_step`]; a failure panics with the shrunk trace rendered as
-//! gossip-check renders counterexamples.
+//! checked by [`crate::check::check_step`] (a property violated by the model's own state is a
+//! failure too); a failure panics with the shrunk trace rendered as gossip-check renders
+//! counterexamples.
+//!
+//! **Configurations**: in-process cores get every mode, fanout 2 and small `max_heartbeat`
+//! ([`broad_config_strategy`]); adapters of the conformance kit the push-pull, fanout-1
+//! configurations of [`config_strategy`].
 //!
 //! **Steering** (where gossip bugs live: stale messages reordered after a state change).
 //! The reference state remembers when each in-flight message was sent and when the last
