@@ -203,7 +203,7 @@ fn expiry_config() -> GossipConfig {
 }
 
 fn some_record_expired(s: &GossipState) -> bool {
-    s.forgotten_ghost.keys().any(|&(x, n)| {
+    s.ghost.forgotten.keys().any(|&(x, n)| {
         let x = &s.nodes[x as usize];
         !x.forgotten.contains_key(&n) && !x.view.contains_key(&n)
     })

@@ -24,6 +24,15 @@
 //!    step then checks that the omission indeed changed nothing.
 //! 3. **Suspected.** The implementation's `suspected` is the model's `alive` (never reached
 //!    here: the failure detector only acts through `convict`).
+//! 4. **Saturated heartbeats.** The model's heartbeats stop at `max_heartbeat`, the
+//!    implementation's do not; the abstraction caps them at `max_heartbeat`
+//!    ([`Cluster::heartbeat`]). Above the cap the implementation still sees heartbeat news that
+//!    the model does not: it may add heartbeat-only node deltas at the capped heartbeat
+//!    (`is_saturated_filler`) to a message, and an Ack made only of them (the model sends no
+//!    Ack) is discarded when sent. What such news could change beyond the heartbeat (reviving a
+//!    dead node, re-learning a forgotten one) is kept out of the walks: the generator does not
+//!    convict a crashed node whose heartbeat reached the cap (the model already convicts a
+//!    running node only below it), see [`crate::harness`].
 
 use gossip_model::{DeltaKind, GossipModel, GossipState, Msg, NodeDelta, Variant};
 use stateright::{Expectation, Model};
@@ -36,9 +45,15 @@ pub fn is_filler(nd: &NodeDelta) -> bool {
         && matches!(nd.kind, DeltaKind::Incremental { from } if from == nd.watermark_after)
 }
 
+/// Whether a node delta is a heartbeat-only node delta at the saturated heartbeat
+/// `max_heartbeat`: news only above the model's bound (refinement 4).
+pub fn is_saturated_filler(nd: &NodeDelta, max_heartbeat: u8) -> bool {
+    is_filler(nd) && nd.heartbeat == max_heartbeat
+}
+
 /// Whether the implementation's message `imp` is the model's message `model`, up to left-out
-/// fillers (refinement 2).
-pub fn refines(model: &Msg, imp: &Msg) -> bool {
+/// fillers (refinement 2) and added saturated fillers (refinement 4).
+pub fn refines(model: &Msg, imp: &Msg, max_heartbeat: u8) -> bool {
     if model == imp {
         return true;
     }
@@ -52,15 +67,19 @@ pub fn refines(model: &Msg, imp: &Msg) -> bool {
         return false;
     }
     let (m, i) = (model.delta(), imp.delta());
-    let mut k = 0;
-    for nd in m {
-        if k < i.len() && i[k] == *nd {
+    let (mut j, mut k) = (0, 0);
+    loop {
+        if j < m.len() && k < i.len() && m[j] == i[k] {
+            j += 1;
             k += 1;
-        } else if !is_filler(nd) {
-            return false;
+        } else if j < m.len() && is_filler(&m[j]) {
+            j += 1;
+        } else if k < i.len() && is_saturated_filler(&i[k], max_heartbeat) {
+            k += 1;
+        } else {
+            return j == m.len() && k == i.len();
         }
     }
-    k == i.len()
 }
 
 /// Statistics of a conformance run.
@@ -74,6 +93,8 @@ pub struct Counters {
     pub refined: usize,
     /// Phantom messages (refinement 2).
     pub phantoms: usize,
+    /// Acks made only of saturated fillers, which the model does not send (refinement 4).
+    pub saturated_acks: usize,
 }
 
 /// Matches the datagrams the last input made the implementation send with the messages the
@@ -108,6 +129,8 @@ pub fn match_sent(
         }
     }
     let sent: Vec<usize> = cluster.last_sent.clone();
+    let h = cluster.max_heartbeat();
+    let mut discard = Vec::new();
     for k in sent {
         let f = &cluster.inflight[k];
         let exact = new
@@ -115,8 +138,16 @@ pub fn match_sent(
             .position(|e| e.from == f.from && e.to == f.to && e.msg == f.msg);
         let pos = exact.or_else(|| {
             new.iter()
-                .position(|e| e.from == f.from && e.to == f.to && refines(&e.msg, &f.msg))
+                .position(|e| e.from == f.from && e.to == f.to && refines(&e.msg, &f.msg, h))
         });
+        if pos.is_none()
+            && matches!(&f.msg, Msg::Ack { delta } if delta.iter().all(|nd| is_saturated_filler(nd, h)))
+        {
+            // Refinement 4: heartbeat news above the model's bound only; lost at once.
+            counters.saturated_acks += 1;
+            discard.push(k);
+            continue;
+        }
         let Some(p) = pos else {
             let model_sent: Vec<String> = new
                 .iter()
@@ -144,6 +175,9 @@ pub fn match_sent(
         }
         let e = new.remove(p);
         cluster.inflight[k].model_msg = Some(e.msg);
+    }
+    for k in discard.into_iter().rev() {
+        cluster.inflight.remove(k);
     }
     for e in new {
         let phantom = matches!(&e.msg, Msg::Ack { delta } if delta.iter().all(is_filler));

@@ -32,8 +32,9 @@
 //! Adapters of the conformance kit are driven with fanout 1 only (their RNG is their own).
 //!
 //! The cores are configured so that nothing else happens: the failure detector's threshold
-//! and every grace period are effectively infinite and `handle_timeout` is never called, so
-//! suspicion, death, forgetting and collection happen only through the explicit inputs; the
+//! and every grace period are effectively infinite and `handle_timeout` is called only for a
+//! fanout-2 round (when its housekeeping does nothing), so suspicion, death, forgetting and
+//! collection happen only through the explicit inputs; the
 //! MTU is 60,000 bytes (digests are never partial) and `max_delta_updates` is the model's
 //! `max_delta`, with `rotate_delta_start = false` (deltas start at the smallest node id, as in
 //! protocol.md §4).
@@ -44,8 +45,9 @@
 //! `a + v` is `v`. Implementation generations are mapped to model generations **by order**:
 //! the harness gives node `i`'s `r`-th run an implementation generation of its choosing
 //! (`5`, then `6`, then `2g + 3`: anything strictly increasing; the consecutive pair shows an
-//! implementation that accepts a generation older by exactly one) and abstracts it to `r`. Versions and
-//! heartbeats are the same numbers. The implementation's `suspected` is the model's `alive`
+//! implementation that accepts a generation older by exactly one) and abstracts it to `r`. Versions are
+//! the same numbers; heartbeats too, capped at the model's `max_heartbeat` (the model's
+//! heartbeats saturate there, the implementation's do not: `check`, refinement 4). The implementation's `suspected` is the model's `alive`
 //! (the model folds it, see `gossip_model::Status`). A forgotten record's `left` flag, which the
 //! implementation does not store (its zombie check does not need it: a node's leave marker
 //! is only ever held together with its final heartbeat), is taken from the view just before
@@ -489,6 +491,18 @@ impl Cluster {
         Ok(())
     }
 
+    /// The abstraction of an implementation heartbeat: the model's heartbeats saturate at
+    /// `max_heartbeat` (its bound on the rounds that change state), the implementation's do
+    /// not, so a heartbeat is capped at `max_heartbeat` (see [`crate::check`], refinement 4).
+    pub fn heartbeat(&self, h: u64) -> Result<u8, String> {
+        to_u8(h.min(u64::from(self.cfg.max_heartbeat)), "heartbeat")
+    }
+
+    /// The model's heartbeat bound.
+    pub fn max_heartbeat(&self) -> u8 {
+        self.cfg.max_heartbeat
+    }
+
     /// The model generation of implementation generation `g` of node `n`.
     pub fn model_generation(&self, n: NodeId, g: u64) -> Result<Generation, String> {
         self.gens
@@ -535,7 +549,7 @@ impl Cluster {
                 Ok(NodeDelta {
                     node,
                     generation: self.model_generation(node, nd.generation)?,
-                    heartbeat: to_u8(nd.heartbeat, "heartbeat")?,
+                    heartbeat: self.heartbeat(nd.heartbeat)?,
                     kind: match nd.kind {
                         WDeltaKind::Incremental { from } => DeltaKind::Incremental {
                             from: to_u8(from, "from")?,
@@ -567,7 +581,7 @@ impl Cluster {
                 Ok(DigestEntry {
                     node,
                     generation: self.model_generation(node, e.generation)?,
-                    heartbeat: to_u8(e.heartbeat, "heartbeat")?,
+                    heartbeat: self.heartbeat(e.heartbeat)?,
                     watermark: to_u8(e.watermark, "watermark")?,
                 })
             })
@@ -615,7 +629,7 @@ impl Cluster {
                     id,
                     NodeView {
                         generation: self.model_generation(id, n.generation)?,
-                        heartbeat: to_u8(n.heartbeat, "heartbeat")?,
+                        heartbeat: self.heartbeat(n.heartbeat)?,
                         entries,
                         left: n.left.map(|l| to_u8(l, "leave version")).transpose()?,
                         watermark: to_u8(n.watermark, "watermark")?,
@@ -637,7 +651,7 @@ impl Cluster {
                     id,
                     Forgotten {
                         generation: self.model_generation(id, f.generation)?,
-                        heartbeat: to_u8(f.heartbeat, "heartbeat")?,
+                        heartbeat: self.heartbeat(f.heartbeat)?,
                         left: self.forgotten_left.get(&(me, id)).copied().unwrap_or(false),
                     },
                 );

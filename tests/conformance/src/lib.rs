@@ -7,8 +7,8 @@
 //!   kit's JSON-lines protocol to an adapter process in any language.
 //! * [`kit`]: the kit protocol `gossip-kit/1` (`docs/spec/conformance-kit.md`) and the Rust
 //!   adapter logic (the `gossip-kit-node` binary of `gossip-tools`).
-//! * [`check`]: one conformance step (messages match, states equal, safety properties hold),
-//!   with the documented refinements.
+//! * [`check`]: one conformance step (messages match, states equal, no `always` property is
+//!   violated by the model's state or the implementation's), with the documented refinements.
 //! * [`harness`]: the proptest state-machine test (reference = the stateright model).
 //! * [`scenario`]: the scenario templates the harness's generator mixes into its random walks.
 //! * [`trace`]: the language-neutral JSON trace format (`docs/spec/traces.md`), export of

@@ -152,7 +152,7 @@ impl Scenario {
         }
     }
 
-    /// Adjusts a configuration so that the template can happen (push-pull with fanout 1, room
+    /// Adjusts a configuration so that the template can happen (push-pull with fanout 1, heartbeats that do not saturate, room
     /// in flight, cut deltas, an unordered network where the template delivers a message that
     /// is not the oldest).
     pub fn adjust(self, cfg: &mut GossipConfig) {
@@ -161,6 +161,7 @@ impl Scenario {
             cfg.mode = gossip_model::Mode::PushPull;
             cfg.fanout = 1;
             cfg.leave = true;
+            cfg.max_heartbeat = 100;
         }
         match self {
             Scenario::None => {}

@@ -294,3 +294,71 @@ fn an_implementation_that_skips_a_version_and_reports_it_violates_no_invented_va
         ),
     }
 }
+
+/// A node driver whose gossip timer fires twice per input: two rounds, two heartbeat bumps,
+/// where the model takes one.
+struct TimerTwice(Box<dyn NodeDriver>);
+
+impl NodeDriver for TimerTwice {
+    fn init(&mut self, config: &Config, now: Duration) -> Result<(), String> {
+        self.0.init(config, now)
+    }
+    fn set(&mut self, key: &str, value: &[u8], now: Duration) -> Result<WriteOutcome, String> {
+        self.0.set(key, value, now)
+    }
+    fn delete(&mut self, key: &str, now: Duration) -> Result<WriteOutcome, String> {
+        self.0.delete(key, now)
+    }
+    fn leave(&mut self, now: Duration) -> Result<WriteOutcome, String> {
+        self.0.leave(now)
+    }
+    fn gossip(&mut self, peer: SocketAddr, now: Duration) -> Result<(), String> {
+        self.0.gossip(peer, now)
+    }
+    fn timer(&mut self, now: Duration) -> Result<(), String> {
+        self.0.timer(now)?;
+        self.0.timer(now + Duration::from_micros(500))
+    }
+    fn datagram(
+        &mut self,
+        from: SocketAddr,
+        bytes: &[u8],
+        now: Duration,
+    ) -> Result<Option<RejectReason>, String> {
+        self.0.datagram(from, bytes, now)
+    }
+    fn convict(&mut self, node: &NodeId, now: Duration) -> Result<bool, String> {
+        self.0.convict(node, now)
+    }
+    fn forget(&mut self, node: &NodeId, now: Duration) -> Result<bool, String> {
+        self.0.forget(node, now)
+    }
+    fn collect_tombstones(&mut self, node: &NodeId, now: Duration) -> Result<usize, String> {
+        self.0.collect_tombstones(node, now)
+    }
+    fn take_sent(&mut self) -> Vec<Transmit> {
+        self.0.take_sent()
+    }
+    fn view(&self) -> ClusterView {
+        self.0.view()
+    }
+}
+
+#[test]
+fn fanout_2_rounds_come_from_the_cores_timer_so_a_timer_that_fires_twice_is_caught() {
+    let backend = Backend::Mutated {
+        inner: Box::new(Backend::InProcess),
+        wrap: |d| Box::new(TimerTwice(d)),
+    };
+    match run_cases_against(Variant::Correct, backend, 256, 1, 50, 2_000, true) {
+        RunResult::Pass { .. } => panic!("a double round per timer input passes"),
+        RunResult::Fail(f) => {
+            assert_eq!(f.model.cfg.fanout, 2, "{}", f.reason);
+            assert!(
+                f.reason.contains("differs") || f.reason.contains("not what the model sent"),
+                "{}",
+                f.reason
+            );
+        }
+    }
+}
