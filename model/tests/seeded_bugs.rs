@@ -24,10 +24,10 @@ const CAUGHT: &[(&str, &str, usize)] = &[
     ("leave-without-version", LEAVE_SEEN, 5),
     ("delta-from-digest-only", JOIN, 6),
     ("push-once", CONVERGENCE, 8),
-    ("digest-heartbeat-any-generation", HEARTBEAT_PROVENANCE, 8),
     ("rotation-never-advances", CONVERGENCE, 15),
     ("partial-digest-listed-only", JOIN, 10),
     ("expire-early", NO_ZOMBIE, 10),
+    ("digest-heartbeat-any-generation", HEARTBEAT_PROVENANCE, 8),
 ];
 
 fn counterexample(

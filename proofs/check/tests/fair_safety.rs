@@ -30,10 +30,10 @@ const SHORTEST: &[(&str, usize)] = &[
     ("leave-without-version", 5),
     ("delta-from-digest-only", 6),
     ("push-once", 8),
-    ("digest-heartbeat-any-generation", 8),
     ("rotation-never-advances", 15),
     ("partial-digest-listed-only", 10),
     ("expire-early", 10),
+    ("digest-heartbeat-any-generation", 8),
 ];
 
 fn bfs_unique(model: &GossipModel) -> usize {
