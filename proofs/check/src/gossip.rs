@@ -230,6 +230,128 @@ impl Inspect for FairGossip {
     }
 }
 
+/// The gossip model as `gossip-check explore` serves it to stateright's Explorer. The Explorer
+/// shows a `sometimes` property without an example as a warning ("Example not found"); a
+/// property that is not reachable in this configuration (expected `not found`: a feature or
+/// fault it needs is off) is therefore served as the `always` property "not reachable in this
+/// configuration (expected): NAME" with the negated condition, which the Explorer shows as
+/// holding, and as a counterexample if the situation is reached after all. Everything else is
+/// the gossip model's.
+pub struct GossipModelForExplorer {
+    model: GossipModel,
+    conditions: Vec<fn(&GossipModel, &GossipState) -> bool>,
+    /// Per property: its name as served, and whether it is served negated.
+    served: Vec<(&'static str, bool)>,
+}
+
+/// The prefix of a property served negated by [`GossipModelForExplorer`].
+pub const NOT_REACHABLE_PREFIX: &str = "not reachable in this configuration (expected): ";
+
+impl GossipModelForExplorer {
+    /// Wraps `model`. The renamed properties' names are leaked (one short string per property,
+    /// once per Explorer).
+    pub fn new(model: GossipModel) -> Self {
+        let properties = model.properties();
+        let conditions = properties.iter().map(|p| p.condition).collect();
+        let served = properties
+            .iter()
+            .map(|p| {
+                let unreachable = p.expectation == stateright::Expectation::Sometimes
+                    && model.expected(p.name) == gossip_model::Expected::NotFound;
+                if unreachable {
+                    let name: &'static str =
+                        Box::leak(format!("{NOT_REACHABLE_PREFIX}{}", p.name).into_boxed_str());
+                    (name, true)
+                } else {
+                    (p.name, false)
+                }
+            })
+            .collect();
+        GossipModelForExplorer {
+            model,
+            conditions,
+            served,
+        }
+    }
+}
+
+fn explorer_condition<const I: usize>(m: &GossipModelForExplorer, s: &GossipState) -> bool {
+    (m.conditions[I])(&m.model, s) != m.served[I].1
+}
+
+type ExplorerCondition = fn(&GossipModelForExplorer, &GossipState) -> bool;
+
+macro_rules! explorer_conditions {
+    ($($i:literal)*) => { [$(explorer_condition::<$i> as ExplorerCondition),*] };
+}
+
+/// Enough for the model's properties (checked in a test).
+const EXPLORER_CONDITIONS: [ExplorerCondition; 48] = explorer_conditions!(
+    0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23
+    24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47
+);
+
+impl stateright::Model for GossipModelForExplorer {
+    type State = GossipState;
+    type Action = GossipAction;
+
+    fn init_states(&self) -> Vec<Self::State> {
+        self.model.init_states()
+    }
+    fn actions(&self, state: &Self::State, actions: &mut Vec<Self::Action>) {
+        self.model.actions(state, actions)
+    }
+    fn next_state(&self, last: &Self::State, action: Self::Action) -> Option<Self::State> {
+        self.model.next_state(last, action)
+    }
+    fn format_action(&self, action: &Self::Action) -> String {
+        self.model.format_action(action)
+    }
+    fn format_step(&self, last: &Self::State, action: Self::Action) -> Option<String> {
+        self.model.format_step(last, action)
+    }
+    fn as_svg(&self, path: stateright::Path<Self::State, Self::Action>) -> Option<String> {
+        self.model.as_svg(path)
+    }
+    fn properties(&self) -> Vec<stateright::Property<Self>> {
+        self.model
+            .properties()
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let (name, negated) = self.served[i];
+                stateright::Property {
+                    expectation: if negated {
+                        stateright::Expectation::Always
+                    } else {
+                        p.expectation.clone()
+                    },
+                    name,
+                    condition: EXPLORER_CONDITIONS[i],
+                }
+            })
+            .collect()
+    }
+}
+
+impl Inspect for GossipModelForExplorer {
+    fn expectation(&self, property: &str) -> Expected {
+        match property.strip_prefix(NOT_REACHABLE_PREFIX) {
+            Some(_) => Expected::Holds,
+            None => self.model.expectation(property),
+        }
+    }
+    fn describe(&self, state: &GossipState) -> String {
+        self.model.describe(state)
+    }
+    fn action_json(&self, action: &GossipAction) -> serde_json::Value {
+        self.model.action_json(action)
+    }
+    fn describe_action(&self, from: &GossipState, action: &GossipAction) -> String {
+        self.model.describe_action(from, action)
+    }
+}
+
 fn client_op(op: ClientOp) -> String {
     match op {
         ClientOp::Write(v) => format!("write({v})"),
@@ -480,7 +602,7 @@ pub fn summarize(cfg: &GossipConfig) -> String {
     format!(
         "variant {}, {} nodes, {} keys, {} values, {} writes and {} deletes per node, mode {}, \
          fanout {}, max-delta {}, max-in-flight {}, max-heartbeat {}, faults {}, features {}, \
-         seeds {}{}{}",
+         seeds {}{}{}{}",
         cfg.variant.name(),
         cfg.nodes,
         cfg.keys,
@@ -495,6 +617,11 @@ pub fn summarize(cfg: &GossipConfig) -> String {
         faults_of(cfg),
         features_of(cfg),
         seeds.join(","),
+        match cfg.writers {
+            Some(1) if cfg.nodes > 1 => ", only n0 writes".to_string(),
+            Some(n) if n < cfg.nodes => format!(", only n0..n{} write", n - 1),
+            _ => String::new(),
+        },
         if cfg.network.duplicating && cfg.network.redeliver {
             ", duplication as redelivery"
         } else {
@@ -633,11 +760,39 @@ mod tests {
     fn the_fair_view_has_enough_condition_slots_for_every_property() {
         let model = GossipConfig::default().into_model();
         assert!(model.properties().len() <= FAIR_CONDITIONS.len());
+        assert!(model.properties().len() <= EXPLORER_CONDITIONS.len());
         assert!(model.liveness().len() <= LIVE_P.len());
         let fair = FairGossip::new(model);
         let names: Vec<_> = fair.properties().iter().map(|p| p.name).collect();
         let inner: Vec<_> = fair.model().properties().iter().map(|p| p.name).collect();
         assert_eq!(names, inner);
+    }
+
+    #[test]
+    fn the_explorer_serves_an_unreachable_property_as_an_always_property_that_holds() {
+        // Two nodes without forget: "a node is forgotten" cannot be reached.
+        let cfg = GossipConfig {
+            nodes: 2,
+            ..GossipConfig::default()
+        };
+        let model = cfg.clone().into_model();
+        let explorer = GossipModelForExplorer::new(model.clone());
+        let served = explorer.properties();
+        let forgotten = format!(
+            "{NOT_REACHABLE_PREFIX}{}",
+            gossip_model::properties::names::R_FORGOTTEN
+        );
+        let p = served
+            .iter()
+            .find(|p| p.name == forgotten)
+            .expect("served renamed");
+        assert_eq!(p.expectation, stateright::Expectation::Always);
+        let init = &model.init_states()[0];
+        assert!((p.condition)(&explorer, init), "holds: nothing is forgotten");
+        // A reachable sometimes property keeps its name and kind.
+        let joined = gossip_model::properties::names::R_JOINED;
+        let p = served.iter().find(|p| p.name == joined).expect("kept");
+        assert_eq!(p.expectation, stateright::Expectation::Sometimes);
     }
 
     #[test]

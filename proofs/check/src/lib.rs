@@ -7,3 +7,4 @@ pub mod check;
 pub mod fair_run;
 pub mod gossip;
 pub mod report;
+pub mod suite;

@@ -239,6 +239,19 @@ fn explore_serves_the_status_json_and_the_page_on_a_loopback_port() {
     assert!(status["unique_state_count"].is_u64(), "{status}");
     let properties = status["properties"].as_array().expect("properties list");
     assert!(!properties.is_empty(), "{status}");
+    // Two nodes without forget: "a node is forgotten" is served as expected-unreachable (an
+    // `always` property that holds), not as a `sometimes` warning.
+    let forgotten = format!(
+        "{}{}",
+        gossip_proofs::gossip::NOT_REACHABLE_PREFIX,
+        gossip_model::properties::names::R_FORGOTTEN
+    );
+    assert!(
+        properties
+            .iter()
+            .any(|p| p[0] == "Always" && p[1] == forgotten.as_str()),
+        "{status}"
+    );
 
     let (code, page) = http_get(port, "/").expect("GET /");
     assert_eq!(code, 200);
