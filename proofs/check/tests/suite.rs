@@ -43,9 +43,9 @@ const FINDERS: &[(&str, &str)] = &[
 /// The configuration of the default suite that catches each seeded bug, and the property it
 /// violates there.
 const CATCHERS: &[(&str, &str, &str)] = &[
-    ("apply-past-gap", "data-faults", WATERMARK_RULE),
+    ("apply-past-gap", "data-restart", WATERMARK_RULE),
     ("cut-not-prefix", "data-cuts", WATERMARK_RULE),
-    ("accept-older-generation", "data-faults", NO_OLDER_GENERATION),
+    ("accept-older-generation", "faults-reorder", NO_OLDER_GENERATION),
     ("equal-generation-wins", "data-reorder", MONOTONIC),
     ("gc-without-reset", "data-reorder", WATERMARK_RULE),
     ("resurrect-after-gc", "data-reorder", NO_RESURRECTION),
@@ -53,7 +53,7 @@ const CATCHERS: &[(&str, &str, &str)] = &[
     ("bump-on-receive", "data-convict", OWN_STATE),
     ("revive-on-stale-gossip", "data-convict", REVIVAL),
     ("forget-without-record", "membership-faults", NO_ZOMBIE),
-    ("reuse-generation-on-restart", "data-faults", SAME_VALUE),
+    ("reuse-generation-on-restart", "data-restart", SAME_VALUE),
     ("delete-reuses-version", "data-cuts", NO_INVENTED_VALUE),
     ("leave-without-version", "data-leave", LEAVE_SEEN),
     ("delta-from-digest-only", "data-cuts", JOIN),

@@ -764,6 +764,12 @@ fn single_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
     }
     let mut report =
         suite::check_config(&cfg, &plan, &rargs.limits(margs.property.as_ref())).map_err(run_error)?;
+    if named.is_some() && !engine_given && plan.safety_only {
+        // As in a suite: a named configuration's safety-only plan does not run leads-to.
+        report
+            .properties
+            .retain(|p| p.kind != gossip_proofs::report::PropertyKind::LeadsTo);
+    }
     if rargs.expect_correct {
         adapter::expect_correct(&mut report, &cfg);
     }
