@@ -246,7 +246,11 @@ impl GossipModel {
                     && c.network.redeliver
                     && !c.network.ordered
                     && c.mode != Mode::Push;
-                let own = if writers < c.nodes { leave } else { held + leave };
+                let own = if writers < c.nodes {
+                    leave
+                } else {
+                    held + leave
+                };
                 let news = if c.mode == Mode::Push || stale {
                     all
                 } else {

@@ -788,7 +788,10 @@ mod tests {
             .expect("served renamed");
         assert_eq!(p.expectation, stateright::Expectation::Always);
         let init = &model.init_states()[0];
-        assert!((p.condition)(&explorer, init), "holds: nothing is forgotten");
+        assert!(
+            (p.condition)(&explorer, init),
+            "holds: nothing is forgotten"
+        );
         // A reachable sometimes property keeps its name and kind.
         let joined = gossip_model::properties::names::R_JOINED;
         let p = served.iter().find(|p| p.name == joined).expect("kept");

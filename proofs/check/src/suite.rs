@@ -231,7 +231,8 @@ impl Feature {
             Feature::Crash => cfg.crashes > 0,
             Feature::Restart => cfg.restarts > 0,
             Feature::Convict => {
-                cfg.convict && model().expected(R_FALSELY_CONVICTED) == gossip_model::Expected::Found
+                cfg.convict
+                    && model().expected(R_FALSELY_CONVICTED) == gossip_model::Expected::Found
             }
             Feature::Forget => {
                 cfg.forget && model().expected(R_FORGOTTEN) == gossip_model::Expected::Found
@@ -395,12 +396,11 @@ pub fn table() -> Vec<NamedConfig> {
         },
         NamedConfig {
             name: "leave-forget-dup",
-            purpose: "leaving and forgetting meet duplication (as redelivery) and cuts (of leave markers)",
+            purpose: "leaving and forgetting meet duplication (as redelivery); no cuts (see finding-leave-forget-cut)",
             suites: DEFAULT,
             config: GossipConfig {
                 leave: true,
                 forget: true,
-                max_delta: 1,
                 network: NetworkConfig {
                     duplicating: true,
                     redeliver: true,
@@ -481,16 +481,18 @@ pub fn table() -> Vec<NamedConfig> {
         },
         NamedConfig {
             name: "data-convict",
-            purpose: "writes, deletes and garbage collection (one writing node) meet the failure detector (false suspicion) and forgetting",
+            purpose: "two keys written twice and deleted by one node, garbage collection and cuts meet the failure detector (false suspicion) and forgetting",
             suites: DEFAULT,
             config: GossipConfig {
                 writers: Some(1),
-                writes_per_node: 1,
+                keys: 2,
+                writes_per_node: 2,
                 deletes_per_node: 1,
                 gc: true,
                 convict: true,
                 forget: true,
                 max_heartbeat: 1,
+                max_delta: 1,
                 ..b.clone()
             },
             plan: Plan::SAFETY,
@@ -553,6 +555,18 @@ pub fn table() -> Vec<NamedConfig> {
                 writes_per_node: 2,
                 deletes_per_node: 1,
                 crashes: 1,
+                max_delta: 1,
+                ..b.clone()
+            },
+            plan: Plan::BFS,
+        },
+        NamedConfig {
+            name: "finding-leave-forget-cut",
+            purpose: "in no suite: a finding of the suites' design (2026-12-08) that the correct protocol fails: n0 and n1 leave; n2 learns n0's leave marker from n0 in a delta cut to one update (n1's marker left out), then forgets n0; n1's marker is held only by nodes that left, so once quiescent n2 sees n1 alive forever (\"once quiescent, a running node that left is seen as left ...\" violated, 14 steps); it needs a cut, two leaves and forget",
+            suites: &[],
+            config: GossipConfig {
+                leave: true,
+                forget: true,
                 max_delta: 1,
                 ..b.clone()
             },
@@ -721,7 +735,11 @@ pub struct Limits {
 }
 
 /// Checks `cfg` as `plan` says, within `limits`, and reports every property.
-pub fn check_config(cfg: &GossipConfig, plan: &Plan, limits: &Limits) -> Result<RunReport, RunError> {
+pub fn check_config(
+    cfg: &GossipConfig,
+    plan: &Plan,
+    limits: &Limits,
+) -> Result<RunReport, RunError> {
     let usage = |m: &str| Err(RunError::Usage(m.to_string()));
     if plan.engine == Engine::Fair && limits.max_depth.is_some() {
         return usage("--max-depth is not supported by --checker fair");
@@ -949,7 +967,11 @@ pub fn run_line(c: &ConfigurationReport) -> String {
         "{} states, {:.1} s, {}",
         group(r.states.unique),
         r.seconds,
-        if r.complete { "complete" } else { "NOT complete" }
+        if r.complete {
+            "complete"
+        } else {
+            "NOT complete"
+        }
     );
     let _ = write!(
         out,

@@ -440,7 +440,10 @@ fn bad_arguments_exit_two_with_a_clear_message() {
             &["--faults", "loss", "--dup-as-redelivery"],
             "dup-as-redelivery",
         ),
-        (&["--config-name", "no-such-configuration"], "configuration name"),
+        (
+            &["--config-name", "no-such-configuration"],
+            "configuration name",
+        ),
         (&["--suite", "default", "--nodes", "3"], "--nodes"),
         (&["--suite", "default", "--checker", "bfs"], "--checker"),
         (
@@ -452,7 +455,10 @@ fn bad_arguments_exit_two_with_a_clear_message() {
             "--config-name",
         ),
         (&["--suite", "everything"], "suite"),
-        (&["--suite", "default", "--property", "no such property"], "property"),
+        (
+            &["--suite", "default", "--property", "no such property"],
+            "property",
+        ),
     ];
     for (args, needle) in cases {
         let out = gossip_check(args);
@@ -472,7 +478,9 @@ fn list_configs_names_every_configuration_with_its_suites_and_features() {
         assert!(stdout.contains(c.name), "{} missing in\n{stdout}", c.name);
         assert!(stdout.contains(c.purpose), "{stdout}");
     }
-    for column in ["gc", "crash", "restart", "convict", "forget", "leave", "loss", "dup"] {
+    for column in [
+        "gc", "crash", "restart", "convict", "forget", "leave", "loss", "dup",
+    ] {
         assert!(stdout.contains(column), "{column} missing in\n{stdout}");
     }
 }
@@ -505,7 +513,10 @@ fn a_suite_run_writes_one_json_entry_per_configuration_and_a_matrix() {
     for (c, named) in configs.iter().zip(&suite) {
         assert_eq!(c["name"], named.name);
         assert_eq!(c["complete"], true, "{c}");
-        assert!(c["states"]["unique"].is_u64() && c["seconds"].is_f64(), "{c}");
+        assert!(
+            c["states"]["unique"].is_u64() && c["seconds"].is_f64(),
+            "{c}"
+        );
         let properties = c["properties"].as_array().expect("properties");
         assert_eq!(properties.len(), 1, "{c}");
         assert_eq!(properties[0]["name"], joined);

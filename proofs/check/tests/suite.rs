@@ -45,7 +45,11 @@ const FINDERS: &[(&str, &str)] = &[
 const CATCHERS: &[(&str, &str, &str)] = &[
     ("apply-past-gap", "data-restart", WATERMARK_RULE),
     ("cut-not-prefix", "data-cuts", WATERMARK_RULE),
-    ("accept-older-generation", "faults-reorder", NO_OLDER_GENERATION),
+    (
+        "accept-older-generation",
+        "faults-reorder",
+        NO_OLDER_GENERATION,
+    ),
     ("equal-generation-wins", "data-reorder", MONOTONIC),
     ("gc-without-reset", "data-reorder", WATERMARK_RULE),
     ("resurrect-after-gc", "data-reorder", NO_RESURRECTION),
@@ -115,7 +119,9 @@ fn the_table_names_are_unique_and_every_configuration_is_valid_and_soundly_reduc
     let names: BTreeSet<_> = table.iter().map(|c| c.name).collect();
     assert_eq!(names.len(), table.len(), "duplicate names");
     for c in &table {
-        c.config.validate().unwrap_or_else(|e| panic!("{}: {e}", c.name));
+        c.config
+            .validate()
+            .unwrap_or_else(|e| panic!("{}: {e}", c.name));
         if c.plan.symmetry {
             assert!(
                 c.config.clone().into_model().symmetric_nodes() >= 2,
@@ -144,10 +150,7 @@ fn every_pair_of_features_meets_in_a_three_node_configuration_of_the_default_sui
     let mut missing = Vec::new();
     for (i, a) in Feature::PAIRWISE.iter().enumerate() {
         for b in &Feature::PAIRWISE[i + 1..] {
-            if !features
-                .iter()
-                .any(|(_, f)| f.contains(a) && f.contains(b))
-            {
+            if !features.iter().any(|(_, f)| f.contains(a) && f.contains(b)) {
                 missing.push(format!("{} + {}", a.name(), b.name()));
             }
         }
@@ -243,7 +246,10 @@ fn the_default_suite_meets_every_expectation_within_its_budget() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(90);
-    eprintln!("default suite: {wall:?} wall, {} s reported", report["seconds"]);
+    eprintln!(
+        "default suite: {wall:?} wall, {} s reported",
+        report["seconds"]
+    );
     assert!(
         wall <= Duration::from_secs(budget),
         "the default suite took {wall:?}, over {budget} s"

@@ -665,7 +665,14 @@ fn suite_main(suite: Suite, margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCo
         let catches: Vec<_> = report
             .caught_by
             .iter()
-            .map(|c| format!("{} ({:?}: {})", c.configuration, c.property, c.status.as_text()))
+            .map(|c| {
+                format!(
+                    "{} ({:?}: {})",
+                    c.configuration,
+                    c.property,
+                    c.status.as_text()
+                )
+            })
             .collect();
         let named = variant.expected_violation().unwrap_or_default();
         let by_named = report.caught_by.iter().any(|c| c.property == named);
@@ -762,8 +769,8 @@ fn single_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
             plan.describe()
         );
     }
-    let mut report =
-        suite::check_config(&cfg, &plan, &rargs.limits(margs.property.as_ref())).map_err(run_error)?;
+    let mut report = suite::check_config(&cfg, &plan, &rargs.limits(margs.property.as_ref()))
+        .map_err(run_error)?;
     if named.is_some() && !engine_given && plan.safety_only {
         // As in a suite: a named configuration's safety-only plan does not run leads-to.
         report
@@ -801,10 +808,12 @@ fn single_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
     )?;
     write_trace(rargs, Some((&report, &cfg)))?;
 
-    let all = || std::iter::once(&report).chain(&demos).flat_map(|r| &r.properties);
-    let inconclusive = all()
-        .filter(|p| p.verdict == Verdict::Inconclusive)
-        .count();
+    let all = || {
+        std::iter::once(&report)
+            .chain(&demos)
+            .flat_map(|r| &r.properties)
+    };
+    let inconclusive = all().filter(|p| p.verdict == Verdict::Inconclusive).count();
     let failed = all()
         .filter(|p| p.verdict == Verdict::Failed)
         .map(|p| format!("{:?}", p.name))
