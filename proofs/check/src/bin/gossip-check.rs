@@ -107,7 +107,8 @@ struct ModelArgs {
     max_heartbeat: Option<u8>,
     /// A protocol variant (see --list-variants); seeded-bug variants are expected to violate
     /// their named property.
-    /// Without --config, a seeded-bug variant starts from its witness configuration.
+    /// Without --config, --config-name or --suite, a seeded-bug variant starts from its
+    /// witness configuration (a single run).
     #[arg(long, value_name = "NAME")]
     variant: Option<String>,
     /// Check only this property (its exact name); BFS then stops as soon as it is decided.
