@@ -278,3 +278,42 @@ fn the_default_suite_catches_every_seeded_bug() {
         assert!(stdout.contains("caught in"), "{}: {stdout}", v.name());
     }
 }
+
+/// `GossipConfig::writers`: the expectations (cuts) and node symmetry know which nodes write,
+/// and an exhaustive run agrees with the expectations.
+#[test]
+fn the_expectations_and_symmetry_know_which_nodes_write() {
+    let one_writer = GossipConfig {
+        writers: Some(1),
+        writes_per_node: 1,
+        max_delta: 1,
+        ..suite::base()
+    };
+    let model = one_writer.clone().into_model();
+    // One change per owner and only n0 has one: a delta never needs more than one update.
+    assert_eq!(model.expected(R_CUT), gossip_model::Expected::NotFound);
+    // n1 and n2 neither write: still interchangeable.
+    assert_eq!(model.symmetric_nodes(), 2);
+    let two_writers = GossipConfig {
+        writers: Some(2),
+        max_delta: 6,
+        ..one_writer.clone()
+    };
+    // n1 writes, n2 does not: not interchangeable.
+    assert_eq!(two_writers.into_model().symmetric_nodes(), 1);
+    let limits = Limits {
+        quiet: true,
+        ..Limits::default()
+    };
+    for cfg in [
+        one_writer.clone(),
+        GossipConfig {
+            keys: 2,
+            writes_per_node: 2,
+            ..one_writer
+        },
+    ] {
+        let report = suite::check_config(&cfg, &suite::Plan::BFS, &limits).expect("runs");
+        assert!(report.complete && report.expectations_met(), "{report:?}");
+    }
+}
