@@ -85,6 +85,12 @@ pub struct GossipConfig {
     pub writes_per_node: u8,
     /// Deletes per node over the whole run.
     pub deletes_per_node: u8,
+    /// Only the first `writers` nodes (n0, n1, …) write and delete; `None` (the default):
+    /// every node does. Fewer writing nodes make the data features (writes, deletes, garbage
+    /// collection) cheap enough to check together with the membership features and faults in
+    /// a 3-node configuration (`gossip-check --writers N`; the suites of `gossip-check` use it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writers: Option<usize>,
     /// Restarts over the whole run (all nodes together). A restart needs a crashed node.
     pub restarts: u8,
     /// Crashes over the whole run (all nodes together).
@@ -143,6 +149,7 @@ impl Default for GossipConfig {
             values: 1,
             writes_per_node: 1,
             deletes_per_node: 0,
+            writers: None,
             restarts: 0,
             crashes: 1,
             max_delta: 1,
@@ -235,6 +242,14 @@ pub enum ConfigError {
         /// The configured number of nodes.
         nodes: usize,
     },
+    /// `writers` is 0 or more than `nodes`.
+    #[error("writers must be between 1 and the number of nodes ({nodes}), got {writers}")]
+    BadWriters {
+        /// The configured number of writing nodes.
+        writers: usize,
+        /// The configured number of nodes.
+        nodes: usize,
+    },
     /// More restarts than crashes: a restart needs a crashed node.
     #[error("restarts ({restarts}) cannot exceed crashes ({crashes})")]
     RestartsWithoutCrashes {
@@ -314,6 +329,14 @@ impl GossipConfig {
             }
             _ => {}
         }
+        if let Some(w) = self.writers
+            && (w == 0 || w > self.nodes)
+        {
+            return Err(ConfigError::BadWriters {
+                writers: w,
+                nodes: self.nodes,
+            });
+        }
         if self.restarts > self.crashes {
             return Err(ConfigError::RestartsWithoutCrashes {
                 restarts: self.restarts,
@@ -321,6 +344,24 @@ impl GossipConfig {
             });
         }
         Ok(())
+    }
+
+    /// How many nodes write and delete: `writers`, or every node.
+    pub fn writing_nodes(&self) -> usize {
+        self.writers.unwrap_or(self.nodes).min(self.nodes)
+    }
+
+    /// Whether node `i` may write and delete (it is one of the first
+    /// [`GossipConfig::writing_nodes`]).
+    pub fn is_writer(&self, i: usize) -> bool {
+        i < self.writing_nodes()
+    }
+
+    /// The most changes (writes, deletes, leave markers) all nodes together can make within
+    /// one generation each.
+    pub fn total_changes(&self) -> usize {
+        self.writing_nodes() * (self.writes_per_node as usize + self.deletes_per_node as usize)
+            + self.nodes * usize::from(self.leave)
     }
 
     /// The model for this configuration. Panics if the configuration is invalid: call
@@ -555,6 +596,7 @@ impl Variant {
             values: 1,
             writes_per_node: 0,
             deletes_per_node: 0,
+            writers: None,
             restarts: 0,
             crashes: 0,
             max_delta: 2,

@@ -299,13 +299,10 @@ impl GossipModel {
             .unwrap_or_else(|| panic!("unknown property {property:?}"));
         let v = self.cfg.variant;
         if p.expectation != Expectation::Sometimes {
-            let per_node = self.cfg.writes_per_node as usize
-                + self.cfg.deletes_per_node as usize
-                + usize::from(self.cfg.leave);
             // Push mode re-sends the same cut prefix forever (protocol.md §6).
             let push_stuck = self.cfg.mode == Mode::Push
                 && self.cfg.nodes >= 2
-                && self.cfg.max_delta < self.cfg.nodes * per_node;
+                && self.cfg.max_delta < self.cfg.total_changes();
             let violated = v.expected_violation() == Some(p.name)
                 || v.also_violates().contains(&p.name)
                 || (push_stuck && p.name == CONVERGENCE);
@@ -327,7 +324,12 @@ impl GossipModel {
                 // A node holds at most one change per key (a delete replaces the key's set) plus
                 // its leave marker, and a receiver holds its own changes, so a cut needs more
                 // than max_delta changes held for the other nodes.
-                let held = (c.keys as usize).min(c.writes_per_node as usize) + usize::from(c.leave);
+                let leave = usize::from(c.leave);
+                let held = (c.keys as usize).min(c.writes_per_node as usize);
+                let writers = c.writing_nodes();
+                let all = writers * held + c.nodes * leave;
+                // The receiver with the fewest changes of its own: a node that does not write,
+                // if there is one.
                 // Push mode has no digest: a delta carries everything the sender holds, the
                 // receiver's own changes included. With redelivery, a Syn can be delivered again
                 // after its sender's changes reached the receiver (by the Ack of the same
@@ -337,12 +339,17 @@ impl GossipModel {
                     && c.network.redeliver
                     && !c.network.ordered
                     && c.mode != Mode::Push;
-                let senders_of_news = if c.mode == Mode::Push || stale {
-                    c.nodes
+                let own = if writers < c.nodes {
+                    leave
                 } else {
-                    c.nodes - 1
+                    held + leave
                 };
-                two && senders_of_news * held > c.max_delta
+                let news = if c.mode == Mode::Push || stale {
+                    all
+                } else {
+                    all - own
+                };
+                two && news > c.max_delta
             }
             R_CONVICTED => two && c.convict && (c.max_heartbeat > 0 || c.crashes > 0),
             // Gossip spreads a node's entry only after it has bumped its heartbeat at least
@@ -404,12 +411,23 @@ impl GossipModel {
     /// renaming nodes would change behaviour; that cannot happen when `max_delta` is at least
     /// the number of changes all nodes together can make in a generation. Partial digests
     /// (a [`GossipConfig::digest_entries`] bound below the number of nodes) cover ranges of
-    /// ids, so they rule symmetry out too.
+    /// ids, so they rule symmetry out too. With [`GossipConfig::writers`], writing and
+    /// non-writing nodes are not interchangeable, so a seed class (seeds, or non-seeds) that
+    /// mixes them makes reduction unsound too.
     pub fn symmetric_nodes(&self) -> usize {
         let c = &self.cfg;
-        let per_node =
-            c.writes_per_node as usize + c.deletes_per_node as usize + usize::from(c.leave);
-        if c.max_delta < c.nodes * per_node {
+        if c.max_delta < c.total_changes() {
+            return 1;
+        }
+        let seed = |i: usize| c.seeds.contains(&(i as NodeId));
+        let mixed = |class: bool| {
+            let writers: Vec<_> = (0..c.nodes)
+                .filter(|&i| seed(i) == class)
+                .map(|i| c.is_writer(i))
+                .collect();
+            writers.contains(&true) && writers.contains(&false)
+        };
+        if mixed(true) || mixed(false) {
             return 1;
         }
         // A partial digest's range follows the id order, as a cut does.

@@ -361,7 +361,7 @@ impl Model for GossipModel {
             }
             let me = own(s, i);
             let active = me.left.is_none();
-            if active && node.writes < cfg.writes_per_node {
+            if active && cfg.is_writer(i) && node.writes < cfg.writes_per_node {
                 for key in 0..cfg.keys {
                     for value in 0..cfg.values {
                         actions.push(GossipAction::Write {
@@ -372,7 +372,7 @@ impl Model for GossipModel {
                     }
                 }
             }
-            if active && node.deletes < cfg.deletes_per_node {
+            if active && cfg.is_writer(i) && node.deletes < cfg.deletes_per_node {
                 for (&key, &(_, value)) in &me.entries {
                     if value.is_some() {
                         actions.push(GossipAction::Delete { node: id, key });

@@ -7,6 +7,12 @@
 //! `as_svg` draws the path as a message sequence chart ([`crate::chart`]). The states, actions,
 //! properties and fingerprints' inputs are the model's own (a [`Shown`] hashes as the state it
 //! holds), so the Explorer explores exactly the model.
+//!
+//! The Explorer shows a `sometimes` property without an example as a warning ("Example not
+//! found"); a property that is not reachable in this configuration (expected `not found`: a
+//! feature or fault it needs is off) is therefore served as the `always` property "not
+//! reachable in this configuration (expected): NAME" with the negated condition, which the
+//! Explorer shows as holding, and as a counterexample if the situation is reached after all.
 
 use crate::chart::{self, ChartOptions};
 use crate::check::Inspect;
@@ -25,17 +31,42 @@ impl fmt::Debug for Shown {
     }
 }
 
+/// The prefix of a property served negated by [`ExplorerGossip`] (see the module docs).
+pub const NOT_REACHABLE_PREFIX: &str = "not reachable in this configuration (expected): ";
+
 /// The gossip model for the Explorer (see the module documentation).
 pub struct ExplorerGossip {
     model: GossipModel,
     conditions: Vec<fn(&GossipModel, &GossipState) -> bool>,
+    /// Per property: its name as served, and whether it is served negated.
+    served: Vec<(&'static str, bool)>,
 }
 
 impl ExplorerGossip {
-    /// Wraps `model`.
+    /// Wraps `model`. The renamed properties' names are leaked (one short string per property,
+    /// once per Explorer).
     pub fn new(model: GossipModel) -> Self {
-        let conditions = model.properties().iter().map(|p| p.condition).collect();
-        ExplorerGossip { model, conditions }
+        let properties = model.properties();
+        let conditions = properties.iter().map(|p| p.condition).collect();
+        let served = properties
+            .iter()
+            .map(|p| {
+                let unreachable = p.expectation == stateright::Expectation::Sometimes
+                    && model.expected(p.name) == gossip_model::Expected::NotFound;
+                if unreachable {
+                    let name: &'static str =
+                        Box::leak(format!("{NOT_REACHABLE_PREFIX}{}", p.name).into_boxed_str());
+                    (name, true)
+                } else {
+                    (p.name, false)
+                }
+            })
+            .collect();
+        ExplorerGossip {
+            model,
+            conditions,
+            served,
+        }
     }
 
     /// The gossip model.
@@ -71,10 +102,17 @@ impl Model for ExplorerGossip {
             .properties()
             .iter()
             .enumerate()
-            .map(|(i, p)| Property {
-                expectation: p.expectation.clone(),
-                name: p.name,
-                condition: CONDITIONS[i],
+            .map(|(i, p)| {
+                let (name, negated) = self.served[i];
+                Property {
+                    expectation: if negated {
+                        stateright::Expectation::Always
+                    } else {
+                        p.expectation.clone()
+                    },
+                    name,
+                    condition: CONDITIONS[i],
+                }
             })
             .collect()
     }
@@ -107,7 +145,7 @@ pub fn svg_of_path(model: &GossipModel, path: Path<Shown, GossipAction>, title: 
 /// Property `I` of [`ExplorerGossip`] is the model's property `I` on the state it shows
 /// (property conditions are plain `fn` pointers, so the index is a const parameter).
 fn condition<const I: usize>(m: &ExplorerGossip, s: &Shown) -> bool {
-    (m.conditions[I])(&m.model, &s.0)
+    (m.conditions[I])(&m.model, &s.0) != m.served[I].1
 }
 
 type Condition = fn(&ExplorerGossip, &Shown) -> bool;
@@ -124,7 +162,10 @@ const CONDITIONS: [Condition; 48] = conditions!(
 
 impl Inspect for ExplorerGossip {
     fn expectation(&self, property: &str) -> Expected {
-        self.model.expectation(property)
+        match property.strip_prefix(NOT_REACHABLE_PREFIX) {
+            Some(_) => Expected::Holds,
+            None => self.model.expectation(property),
+        }
     }
     fn describe(&self, state: &Shown) -> String {
         self.model.describe(&state.0)
@@ -181,5 +222,35 @@ mod tests {
                 (inner.condition)(&model, &s)
             );
         }
+    }
+
+    #[test]
+    fn the_explorer_serves_an_unreachable_property_as_an_always_property_that_holds() {
+        // Two nodes without forget: "a node is forgotten" cannot be reached.
+        let cfg = gossip_model::GossipConfig {
+            nodes: 2,
+            ..gossip_model::GossipConfig::default()
+        };
+        let model = cfg.clone().into_model();
+        let explorer = ExplorerGossip::new(model.clone());
+        let served = explorer.properties();
+        let forgotten = format!(
+            "{NOT_REACHABLE_PREFIX}{}",
+            gossip_model::properties::names::R_FORGOTTEN
+        );
+        let p = served
+            .iter()
+            .find(|p| p.name == forgotten)
+            .expect("served renamed");
+        assert_eq!(p.expectation, stateright::Expectation::Always);
+        let init = &explorer.init_states()[0];
+        assert!(
+            (p.condition)(&explorer, init),
+            "holds: nothing is forgotten"
+        );
+        // A reachable sometimes property keeps its name and kind.
+        let joined = gossip_model::properties::names::R_JOINED;
+        let p = served.iter().find(|p| p.name == joined).expect("kept");
+        assert_eq!(p.expectation, stateright::Expectation::Sometimes);
     }
 }

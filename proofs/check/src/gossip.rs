@@ -494,7 +494,7 @@ pub fn summarize(cfg: &GossipConfig) -> String {
     format!(
         "variant {}, {} nodes, {} keys, {} values, {} writes and {} deletes per node, mode {}, \
          fanout {}, max-delta {}, max-in-flight {}, max-heartbeat {}, faults {}, features {}, \
-         seeds {}{}{}{}",
+         seeds {}{}{}{}{}",
         cfg.variant.name(),
         cfg.nodes,
         cfg.keys,
@@ -509,6 +509,11 @@ pub fn summarize(cfg: &GossipConfig) -> String {
         faults_of(cfg),
         features_of(cfg),
         seeds.join(","),
+        match cfg.writers {
+            Some(1) if cfg.nodes > 1 => ", only n0 writes".to_string(),
+            Some(n) if n < cfg.nodes => format!(", only n0..n{} write", n - 1),
+            _ => String::new(),
+        },
         if cfg.network.duplicating && cfg.network.redeliver {
             ", duplication as redelivery"
         } else {

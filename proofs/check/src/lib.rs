@@ -11,4 +11,5 @@ pub mod explorer;
 pub mod fair_run;
 pub mod gossip;
 pub mod report;
+pub mod suite;
 pub mod swarm;

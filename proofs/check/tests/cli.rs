@@ -239,6 +239,19 @@ fn explore_serves_the_status_json_and_the_page_on_a_loopback_port() {
     assert!(status["unique_state_count"].is_u64(), "{status}");
     let properties = status["properties"].as_array().expect("properties list");
     assert!(!properties.is_empty(), "{status}");
+    // Two nodes without forget: "a node is forgotten" is served as expected-unreachable (an
+    // `always` property that holds), not as a `sometimes` warning.
+    let forgotten = format!(
+        "{}{}",
+        gossip_proofs::explorer::NOT_REACHABLE_PREFIX,
+        gossip_model::properties::names::R_FORGOTTEN
+    );
+    assert!(
+        properties
+            .iter()
+            .any(|p| p[0] == "Always" && p[1] == forgotten.as_str()),
+        "{status}"
+    );
 
     let (code, page) = http_get(port, "/").expect("GET /");
     assert_eq!(code, 200);
@@ -427,6 +440,25 @@ fn bad_arguments_exit_two_with_a_clear_message() {
             &["--faults", "loss", "--dup-as-redelivery"],
             "dup-as-redelivery",
         ),
+        (
+            &["--config-name", "no-such-configuration"],
+            "configuration name",
+        ),
+        (&["--suite", "default", "--nodes", "3"], "--nodes"),
+        (&["--suite", "default", "--checker", "bfs"], "--checker"),
+        (
+            &["--suite", "default", "--config-name", "data-cuts"],
+            "--config-name",
+        ),
+        (
+            &["--config", "x.json", "--config-name", "data-cuts"],
+            "--config-name",
+        ),
+        (&["--suite", "everything"], "suite"),
+        (
+            &["--suite", "default", "--property", "no such property"],
+            "property",
+        ),
     ];
     for (args, needle) in cases {
         let out = gossip_check(args);
@@ -440,12 +472,70 @@ fn bad_arguments_exit_two_with_a_clear_message() {
 }
 
 #[test]
-fn the_default_run_meets_every_expectation_and_writes_the_documented_json() {
-    let json = json_path("default");
+fn list_configs_names_every_configuration_with_its_suites_and_features() {
+    let stdout = run_expecting(&["--list-configs"], 0);
+    for c in gossip_proofs::suite::table() {
+        assert!(stdout.contains(c.name), "{} missing in\n{stdout}", c.name);
+        assert!(stdout.contains(c.purpose), "{stdout}");
+    }
+    for column in [
+        "gc", "crash", "restart", "convict", "forget", "leave", "loss", "dup",
+    ] {
+        assert!(stdout.contains(column), "{column} missing in\n{stdout}");
+    }
+}
+
+/// A suite run restricted to one quickly found property (each configuration stops at its
+/// first example) writes one `configurations` entry per configuration of the suite.
+#[test]
+fn a_suite_run_writes_one_json_entry_per_configuration_and_a_matrix() {
+    let json = json_path("suite");
+    let joined = gossip_model::properties::names::R_JOINED;
+    let stdout = run_expecting(
+        &[
+            "--suite",
+            "default",
+            "--property",
+            joined,
+            "--quiet",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert!(stdout.contains("matrix ("), "{stdout}");
+    let json = read_json(&json);
+    assert_eq!(json["suite"], "default");
+    assert_eq!(json["expectations_met"], true);
+    let configs = json["configurations"].as_array().expect("configurations");
+    let suite = gossip_proofs::suite::Suite::Default.configurations();
+    assert_eq!(configs.len(), suite.len());
+    for (c, named) in configs.iter().zip(&suite) {
+        assert_eq!(c["name"], named.name);
+        assert_eq!(c["complete"], true, "{c}");
+        assert!(
+            c["states"]["unique"].is_u64() && c["seconds"].is_f64(),
+            "{c}"
+        );
+        let properties = c["properties"].as_array().expect("properties");
+        assert_eq!(properties.len(), 1, "{c}");
+        assert_eq!(properties[0]["name"], joined);
+        assert_eq!(properties[0]["status"], "found");
+    }
+}
+
+#[test]
+fn a_named_configuration_meets_every_expectation_and_writes_the_documented_json() {
+    let json = json_path("named");
     let started = Instant::now();
-    // The default must finish in under 60 s on 2 cores; allow slack for a loaded test machine.
     let out = gossip_check_within(
-        &["--quiet", "--json", json.to_str().unwrap()],
+        &[
+            "--config-name",
+            "data-cuts",
+            "--quiet",
+            "--json",
+            json.to_str().unwrap(),
+        ],
         Duration::from_secs(180),
     );
     let stdout = text(&out.stdout);
@@ -459,11 +549,15 @@ fn the_default_run_meets_every_expectation_and_writes_the_documented_json() {
         stdout.contains("reads are linearizable: violated (expected)"),
         "{stdout}"
     );
-    eprintln!("default run took {:?}", started.elapsed());
+    eprintln!("data-cuts took {:?}", started.elapsed());
 
     let json = read_json(&json);
     assert!(json["config"].is_object(), "config");
-    assert_eq!(json["checker"], "bfs");
+    assert_eq!(json["checker"], "fair");
+    let configs = json["configurations"].as_array().expect("configurations");
+    assert_eq!(configs.len(), 1);
+    assert_eq!(configs[0]["name"], "data-cuts");
+    assert_eq!(configs[0]["states"], json["states"]);
     assert_eq!(json["complete"], true);
     for field in ["unique", "total", "max_depth"] {
         assert!(json["states"][field].is_u64(), "states.{field}");

@@ -112,6 +112,7 @@ pub fn conformance_config(
         values: 2,
         writes_per_node: 3,
         deletes_per_node: 2,
+        writers: None,
         restarts: crashes,
         crashes,
         max_delta,

@@ -6,11 +6,12 @@
 
 use anyhow::{Result, anyhow};
 use clap::{Args, Parser, Subcommand};
-use gossip_model::{GossipAction, GossipConfig, GossipModel, Variant};
-use gossip_proofs::check::{self, CheckError, Engine, Inspect, Only, Progress, RunOptions};
+use gossip_model::{GossipAction, GossipConfig, Variant};
+use gossip_proofs::check::{CheckError, Engine, Inspect, Only, Progress};
 use gossip_proofs::fair_run;
-use gossip_proofs::gossip::{self as adapter, FairGossip, Faults, Features};
+use gossip_proofs::gossip::{self as adapter, Faults, Features};
 use gossip_proofs::report::{RunReport, Status, Verdict};
+use gossip_proofs::suite::{self, ConfigurationReport, Limits, Plan, RunError, Suite, SuiteReport};
 use serde::Serialize;
 use stateright::Checker;
 use stateright::Model as _;
@@ -20,9 +21,11 @@ use std::process::ExitCode;
 
 /// Model-checks the gossip protocol (and a linearizability demo model).
 ///
-/// Without options: checks the built-in default configuration exhaustively with BFS, then runs
-/// the linearizability demo. Exit codes: 0 every expectation met, 1 a property contradicts its
-/// expectation, 2 bad arguments, 3 internal error.
+/// Without options: runs the default suite (the named configurations `--list-configs` marks
+/// `d`, each exhaustively), then the linearizability demo. Model options (`--nodes`, `--faults`,
+/// …), engine options (`--checker`, `--symmetry`, …) or `--variant` alone check one
+/// configuration instead, as does `--config-name NAME`. Exit codes: 0 every expectation met, 1
+/// a property contradicts its expectation, 2 bad arguments, 3 internal error.
 #[derive(Parser, Debug)]
 #[command(name = "gossip-check", version, args_conflicts_with_subcommands = true)]
 struct Cli {
@@ -56,6 +59,11 @@ struct ModelArgs {
     /// below override its fields.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Start from this named configuration (see --list-configs) instead of the built-in
+    /// default, checked with its engine and reductions; the options below override its fields
+    /// (and engine options its engine).
+    #[arg(long, value_name = "NAME")]
+    config_name: Option<String>,
     /// Number of nodes.
     #[arg(long)]
     nodes: Option<usize>,
@@ -71,6 +79,9 @@ struct ModelArgs {
     /// Deletes each node may make.
     #[arg(long)]
     deletes: Option<u8>,
+    /// Only the first N nodes (n0, …) write and delete (default: every node).
+    #[arg(long, value_name = "N")]
+    writers: Option<usize>,
     /// Faults, comma-separated; the list replaces the configuration's faults: loss, dup,
     /// reorder, crash[=N], restart[=N], or none.
     #[arg(long, value_name = "LIST")]
@@ -100,7 +111,8 @@ struct ModelArgs {
     digest_entries: Option<usize>,
     /// A protocol variant (see --list-variants); seeded-bug variants are expected to violate
     /// their named property.
-    /// Without --config, a seeded-bug variant starts from its witness configuration.
+    /// Without --config, --config-name or --suite, a seeded-bug variant starts from its
+    /// witness configuration (a single run).
     #[arg(long, value_name = "NAME")]
     variant: Option<String>,
     /// Check only this property (its exact name); BFS then stops as soon as it is decided.
@@ -163,6 +175,15 @@ struct RunArgs {
     /// List the protocol variants and exit.
     #[arg(long)]
     list_variants: bool,
+    /// Run this suite of named configurations (`default` is what runs without options;
+    /// `thorough` adds larger ones). Contradicts model and engine options, which describe one
+    /// configuration.
+    #[arg(long, value_enum, value_name = "NAME")]
+    suite: Option<Suite>,
+    /// List the named configurations (what each enables, its suites, engine and reductions)
+    /// and exit.
+    #[arg(long)]
+    list_configs: bool,
     /// Judge a seeded-bug variant against the correct protocol's expectations, so that catching
     /// its bug exits 1 instead of 0.
     #[arg(long)]
@@ -196,6 +217,18 @@ struct JsonOutput<'a> {
     config: &'a GossipConfig,
     #[serde(flatten)]
     run: &'a RunReport,
+    /// The same run as the one entry of a suite's `configurations`.
+    configurations: [ConfigurationReport; 1],
+    demos: &'a [RunReport],
+    expectations_met: bool,
+}
+
+/// The `--json` file of a suite run.
+#[derive(Serialize)]
+struct SuiteJson<'a> {
+    #[serde(flatten)]
+    suite: &'a SuiteReport,
+    expect_correct: bool,
     demos: &'a [RunReport],
     expectations_met: bool,
 }
@@ -230,6 +263,10 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
         print!("{}", adapter::list_variants());
         return Ok(ExitCode::SUCCESS);
     }
+    if cli.run.list_configs {
+        print!("{}", suite::list_configs());
+        return Ok(ExitCode::SUCCESS);
+    }
     match cli.command {
         Some(Command::Explore {
             addr,
@@ -251,8 +288,23 @@ fn build_config(args: &ModelArgs) -> Result<GossipConfig> {
         })?),
         None => None,
     };
-    let mut cfg = match &args.config {
-        Some(path) => {
+    let named = match &args.config_name {
+        Some(name) => Some(named_config(name)?),
+        None => None,
+    };
+    let mut cfg = match (&args.config, named) {
+        (Some(_), Some(_)) => {
+            return Err(Usage(
+                "--config and --config-name both choose the configuration to start from; give one"
+                    .into(),
+            )
+            .into());
+        }
+        (None, Some(named)) => GossipConfig {
+            variant: variant.unwrap_or_default(),
+            ..named.config
+        },
+        (Some(path), None) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Usage(format!("--config {}: {e}", path.display())))?;
             let mut cfg: GossipConfig = serde_json::from_str(&text)
@@ -262,7 +314,7 @@ fn build_config(args: &ModelArgs) -> Result<GossipConfig> {
             }
             cfg
         }
-        None => adapter::base_config(variant),
+        (None, None) => adapter::base_config(variant),
     };
     if let Some(n) = args.nodes {
         cfg.nodes = n;
@@ -278,6 +330,9 @@ fn build_config(args: &ModelArgs) -> Result<GossipConfig> {
     }
     if let Some(n) = args.deletes {
         cfg.deletes_per_node = n;
+    }
+    if let Some(n) = args.writers {
+        cfg.writers = Some(n);
     }
     if let Some(list) = &args.faults {
         let faults: Faults = list.parse().map_err(Usage)?;
@@ -322,167 +377,204 @@ fn build_config(args: &ModelArgs) -> Result<GossipConfig> {
     Ok(cfg)
 }
 
-fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
-    let engine = match (rargs.checker, rargs.symmetry || rargs.key_symmetry) {
-        (Some(engine), _) => engine,
-        (None, true) => Engine::Dfs,
-        (None, false) => Engine::Bfs,
+fn named_config(name: &str) -> Result<suite::NamedConfig> {
+    suite::find(name).ok_or_else(|| {
+        Usage(format!(
+            "unknown configuration name {name:?}; the named configurations are: {} (see \
+             --list-configs)",
+            suite::names()
+        ))
+        .into()
+    })
+}
+
+impl ModelArgs {
+    /// The model options given that describe one configuration (all but --variant,
+    /// --property and --config-name).
+    fn configuration_options(&self) -> Vec<&'static str> {
+        [
+            (self.config.is_some(), "--config"),
+            (self.nodes.is_some(), "--nodes"),
+            (self.keys.is_some(), "--keys"),
+            (self.values.is_some(), "--values"),
+            (self.writes.is_some(), "--writes"),
+            (self.deletes.is_some(), "--deletes"),
+            (self.writers.is_some(), "--writers"),
+            (self.faults.is_some(), "--faults"),
+            (self.features.is_some(), "--features"),
+            (self.mode.is_some(), "--mode"),
+            (self.fanout.is_some(), "--fanout"),
+            (self.max_delta.is_some(), "--max-delta"),
+            (self.max_in_flight.is_some(), "--max-in-flight"),
+            (self.max_heartbeat.is_some(), "--max-heartbeat"),
+            (self.prune_dead_messages, "--prune-dead-messages"),
+            (self.dup_as_redelivery, "--dup-as-redelivery"),
+        ]
+        .into_iter()
+        .filter_map(|(given, name)| given.then_some(name))
+        .collect()
+    }
+}
+
+impl RunArgs {
+    /// The engine options given (a suite fixes each configuration's engine).
+    fn engine_options(&self) -> Vec<&'static str> {
+        [
+            (self.checker.is_some(), "--checker"),
+            (self.symmetry, "--symmetry"),
+            (self.key_symmetry, "--key-symmetry"),
+            (self.safety_only, "--safety-only"),
+            (self.max_depth.is_some(), "--max-depth"),
+        ]
+        .into_iter()
+        .filter_map(|(given, name)| given.then_some(name))
+        .collect()
+    }
+
+    fn limits(&self, property: Option<&String>) -> Limits {
+        Limits {
+            max_states: self.max_states,
+            max_depth: self.max_depth,
+            seed: self.seed,
+            memory_limit: self.memory_limit,
+            time_limit: self.time_limit.map(std::time::Duration::from_secs),
+            quiet: self.quiet,
+            property: property.cloned(),
+        }
+    }
+}
+
+/// The suite to run, or `None` for one configuration. Without `--suite`: the default suite
+/// when no option describes a configuration (model options, engine options, `--variant`,
+/// `--config-name`), else one configuration. With `--suite`: options that describe one
+/// configuration contradict it (exit 2).
+fn chosen_suite(margs: &ModelArgs, rargs: &RunArgs) -> Result<Option<Suite>> {
+    let model = margs.configuration_options();
+    let engine = rargs.engine_options();
+    let Some(suite) = rargs.suite else {
+        let single = !model.is_empty()
+            || !engine.is_empty()
+            || margs.variant.is_some()
+            || margs.config_name.is_some();
+        return Ok((!single).then_some(Suite::Default));
     };
-    if engine == Engine::Fair && rargs.max_depth.is_some() {
-        return Err(Usage("--max-depth is not supported by --checker fair".into()).into());
+    let name = suite.name();
+    if margs.config_name.is_some() {
+        return Err(Usage(format!(
+            "--suite {name} and --config-name both choose what to check; give one"
+        ))
+        .into());
     }
-    if rargs.safety_only && engine != Engine::Fair {
-        return Err(Usage("--safety-only needs --checker fair".into()).into());
+    if let Some(option) = model.first().or(engine.first()) {
+        let all: Vec<_> = model.iter().chain(&engine).copied().collect();
+        return Err(Usage(format!(
+            "--suite {name} checks its own configurations, each with its own engine and \
+             reductions (see --list-configs); {} describe{} one configuration: drop {}, or use \
+             --config-name NAME with {} to change one named configuration",
+            all.join(", "),
+            if all.len() == 1 { "s" } else { "" },
+            if all.len() == 1 { "it" } else { "them" },
+            if all.len() == 1 { *option } else { "them" },
+        ))
+        .into());
     }
-    if (rargs.memory_limit.is_some() || rargs.time_limit.is_some()) && engine != Engine::Fair {
-        return Err(Usage("--memory-limit and --time-limit need --checker fair".into()).into());
+    Ok(Some(suite))
+}
+
+fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
+    match chosen_suite(margs, rargs)? {
+        Some(suite) => suite_main(suite, margs, rargs),
+        None => single_main(margs, rargs),
     }
-    if rargs.time_limit == Some(0) {
-        return Err(Usage("--time-limit must be at least 1 second".into()).into());
+}
+
+fn run_error(e: RunError) -> anyhow::Error {
+    match e {
+        RunError::Usage(m) => Usage(m).into(),
+        RunError::Internal(m) => Internal(m).into(),
     }
-    let cfg = build_config(margs)?;
+}
+
+fn create_json(rargs: &RunArgs) -> Result<Option<std::fs::File>> {
     // Open the JSON file first, so that a bad path fails before a long run.
-    let json_file = match &rargs.json {
+    Ok(match &rargs.json {
         Some(path) => Some(
             std::fs::File::create(path)
                 .map_err(|e| Usage(format!("--json {}: {e}", path.display())))?,
         ),
         None => None,
-    };
-    let variant = cfg.variant;
-    println!("gossip-check: {}", adapter::summarize(&cfg));
+    })
+}
 
-    let model = cfg.clone().into_model();
-    if rargs.symmetry && model.symmetric_nodes() < 2 {
-        return Err(Usage(
-            "--symmetry: symmetry reduction is not sound for this configuration (fewer \
-             than two interchangeable nodes, or max-delta smaller than the changes all \
-             nodes can make, so a cut delta depends on node ids); drop --symmetry"
-                .into(),
-        )
-        .into());
-    }
-    let symmetry: Option<fn(&_) -> _> = match (rargs.symmetry, rargs.key_symmetry) {
-        (true, true) => Some(GossipModel::node_and_key_representative),
-        (true, false) => Some(GossipModel::representative),
-        (false, true) => Some(GossipModel::key_representative),
-        (false, false) => None,
-    };
-    let opts = RunOptions {
-        engine,
-        threads: rargs.threads,
-        max_states: rargs.max_states,
-        max_depth: rargs.max_depth,
-        seed: rargs.seed,
-        symmetry,
-        progress: if rargs.quiet {
-            Progress::Off
-        } else {
-            Progress::Auto
-        },
-        label: "gossip".to_string(),
-    };
-    let mut report = match (engine, &margs.property) {
-        (Engine::Fair, property) => {
-            if let Some(name) = property {
-                let mut known: Vec<_> = model.properties().iter().map(|p| p.name).collect();
-                known.extend(model.liveness().iter().map(|l| l.name));
-                if !known.contains(&name.as_str()) {
-                    let known: Vec<_> = known.iter().map(|n| format!("{n:?}")).collect();
-                    return Err(Usage(format!(
-                        "unknown property {name:?}; the properties are: {}",
-                        known.join(", ")
-                    ))
-                    .into());
-                }
-            }
-            let fair = FairGossip::new(model);
-            let fair_opts = fair_run::FairOptions {
-                safety_only: rargs.safety_only,
-                memory_limit: rargs.memory_limit,
-                time_limit: rargs.time_limit.map(std::time::Duration::from_secs),
-                only_property: property.clone().filter(|_| rargs.safety_only),
-            };
-            let mut report = fair_run::run(&fair, &opts, &fair_opts)
-                .map_err(|e| Internal(format!("the fair checker failed: {e}")))?;
-            if let Some(name) = property {
-                // The fair engine checks every property in one exploration; keep the one asked.
-                report.properties.retain(|p| &p.name == name);
-            }
-            report
-        }
-        (_, Some(name)) => check::run(Only::new(model, name).map_err(usage)?, &opts)?,
-        (_, None) => check::run(model, &opts)?,
-    };
-    if rargs.expect_correct {
-        adapter::expect_correct(&mut report, &cfg);
-    }
-    print!("{}", report.to_text(rargs.show_examples));
-    if let Some(note) = adapter::variant_note(variant, rargs.expect_correct) {
-        println!("{note}");
-    }
-
-    let mut demos = Vec::new();
-    if !rargs.no_demo && margs.property.is_none() {
-        println!();
-        let demo = adapter::run_linearizability_demo(opts.progress)?;
-        print!("{}", demo.to_text(rargs.show_examples));
-        demos.push(demo);
-    }
-
-    let met = report.expectations_met() && demos.iter().all(RunReport::expectations_met);
-    if let Some(mut file) = json_file {
-        let out = JsonOutput {
-            config: &cfg,
-            run: &report,
-            demos: &demos,
-            expectations_met: met,
-        };
-        serde_json::to_writer_pretty(&mut file, &out)
+fn write_json(file: Option<std::fs::File>, value: &impl Serialize) -> Result<()> {
+    if let Some(mut file) = file {
+        serde_json::to_writer_pretty(&mut file, value)
             .map_err(|e| Internal(format!("writing the --json file: {e}")))?;
         writeln!(file).map_err(|e| Internal(format!("writing the --json file: {e}")))?;
     }
+    Ok(())
+}
 
-    if let Some(path) = &rargs.trace_out {
-        match export_trace(&report, &cfg)? {
-            Some(trace) => {
-                let text = serde_json::to_string_pretty(&trace)
-                    .map_err(|e| Internal(format!("serialising the --trace-out trace: {e}")))?;
-                std::fs::write(path, text + "\n")
-                    .map_err(|e| Usage(format!("--trace-out {}: {e}", path.display())))?;
-                println!(
-                    "trace written to {} ({} steps)",
-                    path.display(),
-                    trace.steps.len()
-                );
-            }
-            None => println!("--trace-out: no counterexample or example to write"),
-        }
+fn run_demo(margs: &ModelArgs, rargs: &RunArgs, progress: Progress) -> Result<Vec<RunReport>> {
+    let mut demos = Vec::new();
+    if !rargs.no_demo && margs.property.is_none() {
+        println!();
+        let demo = adapter::run_linearizability_demo(progress)?;
+        print!("{}", demo.to_text(rargs.show_examples));
+        demos.push(demo);
     }
+    Ok(demos)
+}
 
-    if let Some(path) = &rargs.trace_svg {
-        match gossip_proofs::chart::draw_report(&report, &cfg) {
-            Some(chart) => {
-                let chart = chart.map_err(|e| Internal(format!("--trace-svg: {e}")))?;
-                std::fs::write(path, &chart.svg)
-                    .map_err(|e| Usage(format!("--trace-svg {}: {e}", path.display())))?;
-                println!(
-                    "chart of the {} for {:?} written to {} ({} steps)",
-                    chart.kind,
-                    chart.property,
-                    path.display(),
-                    chart.steps
-                );
-            }
-            None => println!("--trace-svg: no counterexample or example to draw"),
+fn write_svg(rargs: &RunArgs, report: Option<(&RunReport, &GossipConfig)>) -> Result<()> {
+    let Some(path) = &rargs.trace_svg else {
+        return Ok(());
+    };
+    match report.and_then(|(report, cfg)| gossip_proofs::chart::draw_report(report, cfg)) {
+        Some(chart) => {
+            let chart = chart.map_err(|e| Internal(format!("--trace-svg: {e}")))?;
+            std::fs::write(path, &chart.svg)
+                .map_err(|e| Usage(format!("--trace-svg {}: {e}", path.display())))?;
+            println!(
+                "chart of the {} for {:?} written to {} ({} steps)",
+                chart.kind,
+                chart.property,
+                path.display(),
+                chart.steps
+            );
         }
+        None => println!("--trace-svg: no counterexample or example to draw"),
     }
+    Ok(())
+}
 
-    let inconclusive = std::iter::once(&report)
-        .chain(&demos)
-        .flat_map(|r| &r.properties)
-        .filter(|p| p.verdict == Verdict::Inconclusive)
-        .count();
+fn write_trace(rargs: &RunArgs, report: Option<(&RunReport, &GossipConfig)>) -> Result<()> {
+    let Some(path) = &rargs.trace_out else {
+        return Ok(());
+    };
+    let trace = match report {
+        Some((report, cfg)) => export_trace(report, cfg)?,
+        None => None,
+    };
+    match trace {
+        Some(trace) => {
+            let text = serde_json::to_string_pretty(&trace)
+                .map_err(|e| Internal(format!("serialising the --trace-out trace: {e}")))?;
+            std::fs::write(path, text + "\n")
+                .map_err(|e| Usage(format!("--trace-out {}: {e}", path.display())))?;
+            println!(
+                "trace written to {} ({} steps)",
+                path.display(),
+                trace.steps.len()
+            );
+        }
+        None => println!("--trace-out: no counterexample or example to write"),
+    }
+    Ok(())
+}
+
+/// The last line and the exit code: 0 if `met`, else 1 naming the failed properties.
+fn finish(met: bool, inconclusive: usize, failed: Vec<String>) -> ExitCode {
     println!();
     if met {
         if inconclusive == 0 {
@@ -494,21 +586,275 @@ fn check_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
                 if inconclusive == 1 { "y is" } else { "ies are" }
             );
         }
-        Ok(ExitCode::SUCCESS)
+        ExitCode::SUCCESS
     } else {
-        let failed: Vec<_> = std::iter::once(&report)
-            .chain(&demos)
-            .flat_map(|r| &r.properties)
-            .filter(|p| p.verdict == Verdict::Failed)
-            .map(|p| format!("{:?}", p.name))
-            .collect();
         println!(
             "result: FAILED: {} contradict{} the expectation",
             failed.join(", "),
             if failed.len() == 1 { "s" } else { "" }
         );
-        Ok(ExitCode::from(1))
+        ExitCode::from(1)
     }
+}
+
+fn parse_variant(margs: &ModelArgs) -> Result<Variant> {
+    match &margs.variant {
+        Some(name) => Ok(Variant::from_name(name).ok_or_else(|| {
+            let names: Vec<_> = Variant::all().iter().map(|v| v.name()).collect();
+            Usage(format!(
+                "unknown variant {name:?}; the variants are: {} (see --list-variants)",
+                names.join(", ")
+            ))
+        })?),
+        None => Ok(Variant::Correct),
+    }
+}
+
+fn suite_main(suite: Suite, margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
+    let variant = parse_variant(margs)?;
+    let configs = suite.configurations();
+    if let Some(name) = &margs.property {
+        // Refuse an unknown name before running anything; a leads-to requirement needs the
+        // full fair engine, which not every configuration of a suite runs.
+        let model = GossipConfig::default().into_model();
+        let known: Vec<_> = model.properties().iter().map(|p| p.name).collect();
+        if !known.contains(&name.as_str()) {
+            let liveness = model.liveness().iter().any(|l| l.name == name.as_str());
+            return Err(Usage(if liveness {
+                format!(
+                    "--property {name:?} is a leads-to requirement; a suite checks it only in \
+                     configurations run by the full fair engine: use --config-name NAME \
+                     --checker fair --property ..."
+                )
+            } else {
+                let known: Vec<_> = known.iter().map(|n| format!("{n:?}")).collect();
+                format!(
+                    "unknown property {name:?}; the properties are: {}",
+                    known.join(", ")
+                )
+            })
+            .into());
+        }
+    }
+    let json_file = create_json(rargs)?;
+    println!(
+        "gossip-check: suite {}: {} configurations (--list-configs describes them), variant {}",
+        suite.name(),
+        configs.len(),
+        variant.name()
+    );
+    let threads = (rargs.threads != 1).then_some(rargs.threads);
+    let limits = rargs.limits(margs.property.as_ref());
+    let count = configs.len();
+    let report = suite::run_suite(suite.name(), &configs, variant, threads, &limits, |i, c| {
+        if !rargs.quiet {
+            eprintln!("[{}/{count}] {}: {}", i + 1, c.name, suite::run_line(c));
+        }
+    })
+    .map_err(run_error)?;
+    print!("{}", suite::suite_text(&report, rargs.show_examples));
+    let demos = run_demo(
+        margs,
+        rargs,
+        if rargs.quiet {
+            Progress::Off
+        } else {
+            Progress::Auto
+        },
+    )?;
+    let met = report.expectations_met(rargs.expect_correct)
+        && demos.iter().all(RunReport::expectations_met);
+    write_json(
+        json_file,
+        &SuiteJson {
+            suite: &report,
+            expect_correct: rargs.expect_correct,
+            demos: &demos,
+            expectations_met: met,
+        },
+    )?;
+    let chosen = report
+        .configurations
+        .iter()
+        .find(|c| {
+            c.run
+                .properties
+                .iter()
+                .any(|p| p.status == Status::Violated && p.trace.is_some())
+        })
+        .or_else(|| {
+            report
+                .configurations
+                .iter()
+                .find(|c| c.run.properties.iter().any(|p| p.trace.is_some()))
+        });
+    write_trace(rargs, chosen.map(|c| (&c.run, &c.config)))?;
+    write_svg(rargs, chosen.map(|c| (&c.run, &c.config)))?;
+
+    let demo_failed = demos
+        .iter()
+        .flat_map(|r| &r.properties)
+        .filter(|p| p.verdict == Verdict::Failed)
+        .map(|p| format!("{:?}", p.name));
+    if variant.is_seeded_bug() {
+        let catches: Vec<_> = report
+            .caught_by
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} ({:?}: {})",
+                    c.configuration,
+                    c.property,
+                    c.status.as_text()
+                )
+            })
+            .collect();
+        let named = variant.expected_violation().unwrap_or_default();
+        let by_named = report.caught_by.iter().any(|c| c.property == named);
+        println!();
+        if catches.is_empty() {
+            println!(
+                "variant {}: not caught by any configuration of suite {}",
+                variant.name(),
+                suite.name()
+            );
+        } else {
+            println!(
+                "variant {}: caught in {}{}",
+                variant.name(),
+                catches.join(", "),
+                if by_named {
+                    String::new()
+                } else {
+                    format!("; its named property {named:?} was not violated")
+                }
+            );
+        }
+        if !rargs.expect_correct {
+            println!(
+                "note: variant {} is a seeded bug; the suite is expected to catch it (some \
+                 configuration contradicts the correct protocol's expectations), so catching it \
+                 exits 0; add --expect-correct to judge it as the correct protocol",
+                variant.name()
+            );
+            let mut failed: Vec<_> = demo_failed.collect();
+            if catches.is_empty() {
+                failed.insert(0, format!("variant {} (not caught)", variant.name()));
+            }
+            return Ok(finish(met, report.inconclusive(), failed));
+        }
+    }
+    let failed: Vec<_> = report
+        .configurations
+        .iter()
+        .flat_map(|c| {
+            c.run
+                .properties
+                .iter()
+                .filter(|p| p.verdict == Verdict::Failed)
+                .map(move |p| format!("{:?} in {}", p.name, c.name))
+        })
+        .chain(demo_failed)
+        .collect();
+    let inconclusive = report.inconclusive()
+        + demos
+            .iter()
+            .flat_map(|r| &r.properties)
+            .filter(|p| p.verdict == Verdict::Inconclusive)
+            .count();
+    Ok(finish(met, inconclusive, failed))
+}
+
+fn single_main(margs: &ModelArgs, rargs: &RunArgs) -> Result<ExitCode> {
+    let named = match &margs.config_name {
+        Some(name) => Some(named_config(name)?),
+        None => None,
+    };
+    let engine_given = !rargs.engine_options().is_empty();
+    let plan = match &named {
+        // A named configuration keeps its engine and reductions unless engine options are given.
+        Some(named) if !engine_given => Plan {
+            threads: if rargs.threads != 1 {
+                rargs.threads
+            } else {
+                named.plan.threads
+            },
+            ..named.plan
+        },
+        _ => Plan {
+            engine: match (rargs.checker, rargs.symmetry || rargs.key_symmetry) {
+                (Some(engine), _) => engine,
+                (None, true) => Engine::Dfs,
+                (None, false) => Engine::Bfs,
+            },
+            safety_only: rargs.safety_only,
+            symmetry: rargs.symmetry,
+            key_symmetry: rargs.key_symmetry,
+            threads: rargs.threads,
+        },
+    };
+    let cfg = build_config(margs)?;
+    let json_file = create_json(rargs)?;
+    let variant = cfg.variant;
+    println!("gossip-check: {}", adapter::summarize(&cfg));
+    if let Some(named) = &named {
+        println!(
+            "configuration {}, checked with {}",
+            named.name,
+            plan.describe()
+        );
+    }
+    let mut report = suite::check_config(&cfg, &plan, &rargs.limits(margs.property.as_ref()))
+        .map_err(run_error)?;
+    if named.is_some() && !engine_given && plan.safety_only {
+        // As in a suite: a named configuration's safety-only plan does not run leads-to.
+        report
+            .properties
+            .retain(|p| p.kind != gossip_proofs::report::PropertyKind::LeadsTo);
+    }
+    if rargs.expect_correct {
+        adapter::expect_correct(&mut report, &cfg);
+    }
+    print!("{}", report.to_text(rargs.show_examples));
+    if let Some(note) = adapter::variant_note(variant, rargs.expect_correct) {
+        println!("{note}");
+    }
+    let progress = if rargs.quiet {
+        Progress::Off
+    } else {
+        Progress::Auto
+    };
+    let demos = run_demo(margs, rargs, progress)?;
+
+    let met = report.expectations_met() && demos.iter().all(RunReport::expectations_met);
+    write_json(
+        json_file,
+        &JsonOutput {
+            config: &cfg,
+            run: &report,
+            configurations: [ConfigurationReport {
+                name: named.map_or("custom", |n| n.name).to_string(),
+                config: cfg.clone(),
+                run: report.clone(),
+            }],
+            demos: &demos,
+            expectations_met: met,
+        },
+    )?;
+    write_trace(rargs, Some((&report, &cfg)))?;
+    write_svg(rargs, Some((&report, &cfg)))?;
+
+    let all = || {
+        std::iter::once(&report)
+            .chain(&demos)
+            .flat_map(|r| &r.properties)
+    };
+    let inconclusive = all().filter(|p| p.verdict == Verdict::Inconclusive).count();
+    let failed = all()
+        .filter(|p| p.verdict == Verdict::Failed)
+        .map(|p| format!("{:?}", p.name))
+        .collect();
+    Ok(finish(met, inconclusive, failed))
 }
 
 /// The `--trace-out` trace: the first violated property's counterexample, else the first
