@@ -62,6 +62,14 @@ const CATCHERS: &[(&str, &str, &str)] = &[
     ("leave-without-version", "data-leave", LEAVE_SEEN),
     ("delta-from-digest-only", "data-cuts", JOIN),
     ("push-once", "data-faults", CONVERGENCE),
+    ("rotation-never-advances", "partial-digests", CONVERGENCE),
+    ("partial-digest-listed-only", "one-entry-digests", JOIN),
+    ("expire-early", "expire-faults", NO_ZOMBIE),
+    (
+        "digest-heartbeat-any-generation",
+        "membership-faults",
+        HEARTBEAT_PROVENANCE,
+    ),
 ];
 
 fn default_suite() -> Vec<NamedConfig> {
