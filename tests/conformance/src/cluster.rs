@@ -201,6 +201,7 @@ impl Cluster {
     pub fn with_backend(cfg: &GossipConfig, backend: &Backend) -> Result<Cluster, String> {
         let n = cfg.nodes;
         let gens: Vec<Vec<u64>> = (0..n).map(|_| vec![5]).collect();
+        let owners_model = crate::check::correct_model(&cfg.clone().into_model());
         let cores = (0..n)
             .map(|i| backend.start(&core_config(cfg, i as NodeId, 5), Duration::ZERO))
             .collect::<Result<_, _>>()?;
@@ -216,8 +217,8 @@ impl Cluster {
             deletes: vec![0; n],
             crashes: 0,
             restarts: 0,
-            owners_model: crate::check::correct_model(&cfg.clone().into_model()),
-            owners: cfg.clone().into_model().init_states().remove(0),
+            owners: owners_model.init_states().remove(0),
+            owners_model,
             forgotten_left: BTreeMap::new(),
             violations: BTreeSet::new(),
             ghost: TransitionGhost::default(),
