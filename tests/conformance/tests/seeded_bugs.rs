@@ -102,6 +102,14 @@ const CLASSIFIED: &[(Variant, Strict)] = &[
              messages; the bug is the resend that does not happen, at the next exchange",
         ),
     ),
+    // The next three diverge for a weak reason: the harness drives the implementation with
+    // complete digests (CONFORMANCE_MTU) and never expires a record (`Expire` is a stutter),
+    // so the buggy model's partial digests or expiry differ from what the implementation
+    // sends. Conformance with partial digests and expiry is not built yet (issue #19 item 7).
+    (Variant::RotationNeverAdvances, Strict::Diverges),
+    (Variant::PartialDigestListedOnly, Strict::Diverges),
+    (Variant::ExpireEarly, Strict::Diverges),
+    (Variant::DigestHeartbeatAnyGeneration, Strict::Diverges),
 ];
 
 #[test]
