@@ -42,6 +42,19 @@ fn counterexample(
     checker.discovery(property)
 }
 
+/// The shortest counterexample of `property` in `variant`'s witness configuration, one
+/// formatted action per step.
+fn shown_counterexample(variant: Variant, property: &'static str) -> Vec<String> {
+    let model = GossipModel {
+        cfg: variant.witness_config(),
+    };
+    let path = counterexample(model.cfg.clone(), property).unwrap();
+    path.into_actions()
+        .iter()
+        .map(|a| model.format_action(a))
+        .collect()
+}
+
 #[test]
 fn the_table_covers_every_seeded_bug_and_agrees_with_expected_violation() {
     let bugs: Vec<&str> = Variant::all()
@@ -141,17 +154,8 @@ fn short_counterexamples_are_pinned_action_by_action() {
         })
     ));
     // cut-not-prefix: n0 sends only its newest update (version 2) yet claims watermark 2.
-    let model = GossipModel {
-        cfg: Variant::CutNotPrefix.witness_config(),
-    };
-    let path = counterexample(model.cfg.clone(), WATERMARK_RULE).unwrap();
-    let shown: Vec<String> = path
-        .into_actions()
-        .iter()
-        .map(|a| model.format_action(a))
-        .collect();
     assert_eq!(
-        shown,
+        shown_counterexample(Variant::CutNotPrefix, WATERMARK_RULE),
         vec![
             "n0 writes k0=a",
             "n0 writes k1=a",
@@ -163,17 +167,8 @@ fn short_counterexamples_are_pinned_action_by_action() {
     // digest-heartbeat-any-generation: n1 holds n0's first run at heartbeat 0; n0 restarts,
     // gossips once (generation 2, heartbeat 1), and n1 applies that heartbeat to generation 1,
     // which never reached it. Caught at the delivery that stores it.
-    let model = GossipModel {
-        cfg: Variant::DigestHeartbeatAnyGeneration.witness_config(),
-    };
-    let path = counterexample(model.cfg.clone(), HEARTBEAT_PROVENANCE).unwrap();
-    let shown: Vec<String> = path
-        .into_actions()
-        .iter()
-        .map(|a| model.format_action(a))
-        .collect();
     assert_eq!(
-        shown,
+        shown_counterexample(Variant::DigestHeartbeatAnyGeneration, HEARTBEAT_PROVENANCE),
         vec![
             "n1 gossips with n0",
             "n1 → n0 Syn [n1 g1 h1 w0]",
@@ -188,17 +183,8 @@ fn short_counterexamples_are_pinned_action_by_action() {
 
     // expire-early: n1 falsely convicts n0, forgets it at h0 and the record expires at once,
     // while n0 still runs at h0; n0's own node delta brings it back without a fresh heartbeat.
-    let model = GossipModel {
-        cfg: Variant::ExpireEarly.witness_config(),
-    };
-    let path = counterexample(model.cfg.clone(), NO_ZOMBIE).unwrap();
-    let shown: Vec<String> = path
-        .into_actions()
-        .iter()
-        .map(|a| model.format_action(a))
-        .collect();
     assert_eq!(
-        shown,
+        shown_counterexample(Variant::ExpireEarly, NO_ZOMBIE),
         vec![
             "n1 gossips with n0",
             "n1 → n0 Syn [n1 g1 h1 w0]",
