@@ -444,6 +444,156 @@ pub fn parse_mode(name: &str) -> Result<Mode, String> {
         })
 }
 
+/// The command-line options that override fields of a gossip configuration, shared by
+/// `gossip-check` and `gossip-swarm` (flattened into their arguments), so that both accept the
+/// same options and [`ConfigOverrides::given`] lists every one of them.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ConfigOverrides {
+    /// Number of nodes.
+    #[arg(long)]
+    pub nodes: Option<usize>,
+    /// Number of distinct keys.
+    #[arg(long)]
+    pub keys: Option<u8>,
+    /// Number of distinct values.
+    #[arg(long)]
+    pub values: Option<u8>,
+    /// Writes (sets) each node may make.
+    #[arg(long)]
+    pub writes: Option<u8>,
+    /// Deletes each node may make.
+    #[arg(long)]
+    pub deletes: Option<u8>,
+    /// Only the first N nodes (n0, …) write and delete (default: every node).
+    #[arg(long, value_name = "N")]
+    pub writers: Option<usize>,
+    /// Faults, comma-separated; the list replaces the configuration's faults: loss, dup,
+    /// reorder, crash[=N], restart[=N], or none.
+    #[arg(long, value_name = "LIST")]
+    pub faults: Option<String>,
+    /// Optional protocol steps, comma-separated; the list replaces the configuration's: convict,
+    /// forget, leave, gc, expire (forgotten records expire past the expiry horizon), or none.
+    #[arg(long, value_name = "LIST")]
+    pub features: Option<String>,
+    /// Exchange mode: push, pull or push-pull.
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// Peers contacted per gossip round.
+    #[arg(long)]
+    pub fanout: Option<usize>,
+    /// Maximum updates per delta (the model's MTU).
+    #[arg(long)]
+    pub max_delta: Option<usize>,
+    /// Bound on messages in flight.
+    #[arg(long)]
+    pub max_in_flight: Option<usize>,
+    /// Bound on each node's heartbeat.
+    #[arg(long)]
+    pub max_heartbeat: Option<u8>,
+    /// At most N entries per digest: a node knowing more nodes sends partial digests (own
+    /// entry, then a rotating range; 1 to 3, or at least the number of nodes).
+    #[arg(long, value_name = "N")]
+    pub digest_entries: Option<usize>,
+    /// State-space reduction: a message to a node that is crashed and can never restart (the
+    /// restart budget is used up) is removed at once instead of waiting in flight (sound for
+    /// every property; docs/checking.md, "State-space reductions").
+    #[arg(long)]
+    pub prune_dead_messages: bool,
+    /// Duplication abstraction (needs `dup` in --faults): instead of a second copy in another
+    /// in-flight slot, a duplicated message is delivered and stays in flight (a redelivery),
+    /// so duplication is possible with --max-in-flight 1. Every state reached is one of the
+    /// model with copies and one more slot; nothing reachable with copies and the same slot
+    /// count is lost (docs/checking.md, "State-space reductions").
+    #[arg(long)]
+    pub dup_as_redelivery: bool,
+}
+
+impl ConfigOverrides {
+    /// The options given, by their command-line names.
+    pub fn given(&self) -> Vec<&'static str> {
+        [
+            (self.nodes.is_some(), "--nodes"),
+            (self.keys.is_some(), "--keys"),
+            (self.values.is_some(), "--values"),
+            (self.writes.is_some(), "--writes"),
+            (self.deletes.is_some(), "--deletes"),
+            (self.writers.is_some(), "--writers"),
+            (self.faults.is_some(), "--faults"),
+            (self.features.is_some(), "--features"),
+            (self.mode.is_some(), "--mode"),
+            (self.fanout.is_some(), "--fanout"),
+            (self.max_delta.is_some(), "--max-delta"),
+            (self.max_in_flight.is_some(), "--max-in-flight"),
+            (self.max_heartbeat.is_some(), "--max-heartbeat"),
+            (self.digest_entries.is_some(), "--digest-entries"),
+            (self.prune_dead_messages, "--prune-dead-messages"),
+            (self.dup_as_redelivery, "--dup-as-redelivery"),
+        ]
+        .into_iter()
+        .filter_map(|(given, name)| given.then_some(name))
+        .collect()
+    }
+
+    /// Overrides `cfg`'s fields with the options given (the configuration is not validated
+    /// here). The error says which option is wrong.
+    pub fn apply(&self, cfg: &mut GossipConfig) -> Result<(), String> {
+        if let Some(n) = self.nodes {
+            cfg.nodes = n;
+        }
+        if let Some(n) = self.keys {
+            cfg.keys = n;
+        }
+        if let Some(n) = self.values {
+            cfg.values = n;
+        }
+        if let Some(n) = self.writes {
+            cfg.writes_per_node = n;
+        }
+        if let Some(n) = self.deletes {
+            cfg.deletes_per_node = n;
+        }
+        if let Some(n) = self.writers {
+            cfg.writers = Some(n);
+        }
+        if let Some(list) = &self.faults {
+            apply_faults(cfg, &list.parse()?);
+        }
+        if let Some(list) = &self.features {
+            apply_features(cfg, &list.parse()?);
+        }
+        if let Some(mode) = &self.mode {
+            cfg.mode = parse_mode(mode)?;
+        }
+        if let Some(n) = self.fanout {
+            cfg.fanout = n;
+        }
+        if let Some(n) = self.max_delta {
+            cfg.max_delta = n;
+        }
+        if let Some(n) = self.max_in_flight {
+            cfg.network.max_in_flight = n;
+        }
+        if let Some(n) = self.max_heartbeat {
+            cfg.max_heartbeat = n;
+        }
+        if let Some(n) = self.digest_entries {
+            cfg.digest_entries = Some(n);
+        }
+        if self.prune_dead_messages {
+            cfg.prune_dead_messages = true;
+        }
+        if self.dup_as_redelivery {
+            if !cfg.network.duplicating {
+                return Err(
+                    "--dup-as-redelivery needs a duplicating network (`dup` in --faults)".into(),
+                );
+            }
+            cfg.network.redeliver = true;
+        }
+        Ok(())
+    }
+}
+
 /// The faults of a configuration as a `--faults` list.
 pub fn faults_of(cfg: &GossipConfig) -> String {
     let mut items = Vec::new();

@@ -620,3 +620,24 @@ fn a_max_states_bound_reports_an_incomplete_run_and_unknown_properties() {
     assert!(statuses.iter().any(|s| s == "unknown"), "{statuses:?}");
     assert!(!statuses.iter().any(|s| s == "holds" || s == "not_found"));
 }
+
+#[test]
+fn every_model_option_alone_means_one_configuration_not_the_default_suite() {
+    // `--digest-entries` alone once fell through to the default suite and was ignored.
+    for option in [
+        &["--digest-entries", "3"][..],
+        &["--writers", "1"],
+        &["--max-heartbeat", "1"],
+        &["--prune-dead-messages"],
+    ] {
+        let mut args = option.to_vec();
+        args.extend(["--no-demo", "--max-states", "50"]);
+        let out = gossip_check(&args);
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.starts_with("gossip-check: variant correct, 3 nodes"),
+            "{option:?}: {stdout}"
+        );
+        assert!(!stdout.contains("suite default"), "{option:?}: {stdout}");
+    }
+}

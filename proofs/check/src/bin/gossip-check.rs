@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use gossip_model::{GossipAction, GossipConfig, Variant};
 use gossip_proofs::check::{CheckError, Engine, Inspect, Only, Progress};
 use gossip_proofs::fair_run;
-use gossip_proofs::gossip::{self as adapter, Faults, Features};
+use gossip_proofs::gossip as adapter;
 use gossip_proofs::report::{RunReport, Status, Verdict};
 use gossip_proofs::suite::{self, ConfigurationReport, Limits, Plan, RunError, Suite, SuiteReport};
 use serde::Serialize;
@@ -64,51 +64,9 @@ struct ModelArgs {
     /// (and engine options its engine).
     #[arg(long, value_name = "NAME")]
     config_name: Option<String>,
-    /// Number of nodes.
-    #[arg(long)]
-    nodes: Option<usize>,
-    /// Number of distinct keys.
-    #[arg(long)]
-    keys: Option<u8>,
-    /// Number of distinct values.
-    #[arg(long)]
-    values: Option<u8>,
-    /// Writes (sets) each node may make.
-    #[arg(long)]
-    writes: Option<u8>,
-    /// Deletes each node may make.
-    #[arg(long)]
-    deletes: Option<u8>,
-    /// Only the first N nodes (n0, …) write and delete (default: every node).
-    #[arg(long, value_name = "N")]
-    writers: Option<usize>,
-    /// Faults, comma-separated; the list replaces the configuration's faults: loss, dup,
-    /// reorder, crash[=N], restart[=N], or none.
-    #[arg(long, value_name = "LIST")]
-    faults: Option<String>,
-    /// Optional protocol steps, comma-separated; the list replaces the configuration's: convict,
-    /// forget, leave, gc, expire (forgotten records expire past the expiry horizon), or none.
-    #[arg(long, value_name = "LIST")]
-    features: Option<String>,
-    /// Exchange mode: push, pull or push-pull.
-    #[arg(long)]
-    mode: Option<String>,
-    /// Peers contacted per gossip round.
-    #[arg(long)]
-    fanout: Option<usize>,
-    /// Maximum updates per delta (the model's MTU).
-    #[arg(long)]
-    max_delta: Option<usize>,
-    /// Bound on messages in flight.
-    #[arg(long)]
-    max_in_flight: Option<usize>,
-    /// Bound on each node's heartbeat.
-    #[arg(long)]
-    max_heartbeat: Option<u8>,
-    /// At most N entries per digest: a node knowing more nodes sends partial digests (own
-    /// entry, then a rotating range; 1 to 3, or at least the number of nodes).
-    #[arg(long, value_name = "N")]
-    digest_entries: Option<usize>,
+    /// Options that override fields of the configuration.
+    #[command(flatten)]
+    overrides: adapter::ConfigOverrides,
     /// A protocol variant (see --list-variants); seeded-bug variants are expected to violate
     /// their named property.
     /// Without --config, --config-name or --suite, a seeded-bug variant starts from its
@@ -118,18 +76,6 @@ struct ModelArgs {
     /// Check only this property (its exact name); BFS then stops as soon as it is decided.
     #[arg(long, value_name = "NAME")]
     property: Option<String>,
-    /// State-space reduction: a message to a node that is crashed and can never restart (the
-    /// restart budget is used up) is removed at once instead of waiting in flight (sound for
-    /// every property; docs/checking.md, "State-space reductions").
-    #[arg(long)]
-    prune_dead_messages: bool,
-    /// Duplication abstraction (needs `dup` in --faults): instead of a second copy in another
-    /// in-flight slot, a duplicated message is delivered and stays in flight (a redelivery),
-    /// so duplication is possible with --max-in-flight 1. Every state reached is one of the
-    /// model with copies and one more slot; nothing reachable with copies and the same slot
-    /// count is lost (docs/checking.md, "State-space reductions").
-    #[arg(long)]
-    dup_as_redelivery: bool,
 }
 
 /// Options of the checking run.
@@ -316,62 +262,7 @@ fn build_config(args: &ModelArgs) -> Result<GossipConfig> {
         }
         (None, None) => adapter::base_config(variant),
     };
-    if let Some(n) = args.nodes {
-        cfg.nodes = n;
-    }
-    if let Some(n) = args.keys {
-        cfg.keys = n;
-    }
-    if let Some(n) = args.values {
-        cfg.values = n;
-    }
-    if let Some(n) = args.writes {
-        cfg.writes_per_node = n;
-    }
-    if let Some(n) = args.deletes {
-        cfg.deletes_per_node = n;
-    }
-    if let Some(n) = args.writers {
-        cfg.writers = Some(n);
-    }
-    if let Some(list) = &args.faults {
-        let faults: Faults = list.parse().map_err(Usage)?;
-        adapter::apply_faults(&mut cfg, &faults);
-    }
-    if let Some(list) = &args.features {
-        let features: Features = list.parse().map_err(Usage)?;
-        adapter::apply_features(&mut cfg, &features);
-    }
-    if let Some(mode) = &args.mode {
-        cfg.mode = adapter::parse_mode(mode).map_err(Usage)?;
-    }
-    if let Some(n) = args.fanout {
-        cfg.fanout = n;
-    }
-    if let Some(n) = args.max_delta {
-        cfg.max_delta = n;
-    }
-    if let Some(n) = args.max_in_flight {
-        cfg.network.max_in_flight = n;
-    }
-    if let Some(n) = args.max_heartbeat {
-        cfg.max_heartbeat = n;
-    }
-    if let Some(n) = args.digest_entries {
-        cfg.digest_entries = Some(n);
-    }
-    if args.prune_dead_messages {
-        cfg.prune_dead_messages = true;
-    }
-    if args.dup_as_redelivery {
-        if !cfg.network.duplicating {
-            return Err(Usage(
-                "--dup-as-redelivery needs a duplicating network (`dup` in --faults)".into(),
-            )
-            .into());
-        }
-        cfg.network.redeliver = true;
-    }
+    args.overrides.apply(&mut cfg).map_err(Usage)?;
     cfg.validate()
         .map_err(|e| Usage(format!("invalid configuration: {e}")))?;
     Ok(cfg)
@@ -392,27 +283,12 @@ impl ModelArgs {
     /// The model options given that describe one configuration (all but --variant,
     /// --property and --config-name).
     fn configuration_options(&self) -> Vec<&'static str> {
-        [
-            (self.config.is_some(), "--config"),
-            (self.nodes.is_some(), "--nodes"),
-            (self.keys.is_some(), "--keys"),
-            (self.values.is_some(), "--values"),
-            (self.writes.is_some(), "--writes"),
-            (self.deletes.is_some(), "--deletes"),
-            (self.writers.is_some(), "--writers"),
-            (self.faults.is_some(), "--faults"),
-            (self.features.is_some(), "--features"),
-            (self.mode.is_some(), "--mode"),
-            (self.fanout.is_some(), "--fanout"),
-            (self.max_delta.is_some(), "--max-delta"),
-            (self.max_in_flight.is_some(), "--max-in-flight"),
-            (self.max_heartbeat.is_some(), "--max-heartbeat"),
-            (self.prune_dead_messages, "--prune-dead-messages"),
-            (self.dup_as_redelivery, "--dup-as-redelivery"),
-        ]
-        .into_iter()
-        .filter_map(|(given, name)| given.then_some(name))
-        .collect()
+        let mut given = Vec::new();
+        if self.config.is_some() {
+            given.push("--config");
+        }
+        given.extend(self.overrides.given());
+        given
     }
 }
 

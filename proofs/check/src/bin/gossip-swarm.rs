@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 use gossip_model::{GossipConfig, Variant};
 use gossip_proofs::check::Progress;
-use gossip_proofs::gossip::{self as adapter, Faults, Features};
+use gossip_proofs::gossip as adapter;
 use gossip_proofs::report::{self, Expected, Status, Verdict};
 use gossip_proofs::swarm::{self, PlanOptions, Search};
 use std::path::{Path, PathBuf};
@@ -92,52 +92,13 @@ struct ModelArgs {
     /// Start from this JSON GossipConfig instead of the built-in default.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Number of nodes.
-    #[arg(long)]
-    nodes: Option<usize>,
-    /// Number of distinct keys.
-    #[arg(long)]
-    keys: Option<u8>,
-    /// Number of distinct values.
-    #[arg(long)]
-    values: Option<u8>,
-    /// Writes each node may make.
-    #[arg(long)]
-    writes: Option<u8>,
-    /// Deletes each node may make.
-    #[arg(long)]
-    deletes: Option<u8>,
-    /// Faults, comma-separated: loss, dup, reorder, crash[=N], restart[=N], or none.
-    #[arg(long, value_name = "LIST")]
-    faults: Option<String>,
-    /// Optional protocol steps, comma-separated: convict, forget, leave, gc, or none.
-    #[arg(long, value_name = "LIST")]
-    features: Option<String>,
-    /// Exchange mode: push, pull or push-pull.
-    #[arg(long)]
-    mode: Option<String>,
-    /// Peers contacted per gossip round.
-    #[arg(long)]
-    fanout: Option<usize>,
-    /// Maximum updates per delta.
-    #[arg(long)]
-    max_delta: Option<usize>,
-    /// Bound on messages in flight.
-    #[arg(long)]
-    max_in_flight: Option<usize>,
-    /// Bound on each node's heartbeat.
-    #[arg(long)]
-    max_heartbeat: Option<u8>,
+    /// Options that override fields of the configuration.
+    #[command(flatten)]
+    overrides: adapter::ConfigOverrides,
     /// A protocol variant (`gossip-check --list-variants`); without --config a seeded bug starts
     /// from its witness configuration.
     #[arg(long, value_name = "NAME")]
     variant: Option<String>,
-    /// The dead-message reduction (docs/checking.md, "State-space reductions").
-    #[arg(long)]
-    prune_dead_messages: bool,
-    /// Duplication as redelivery (needs `dup` in --faults).
-    #[arg(long)]
-    dup_as_redelivery: bool,
 }
 
 /// An error caused by the command line (exit code 2).
@@ -450,56 +411,7 @@ fn build_config(args: &ModelArgs) -> Result<GossipConfig> {
         }
         None => adapter::base_config(variant),
     };
-    if let Some(n) = args.nodes {
-        cfg.nodes = n;
-    }
-    if let Some(n) = args.keys {
-        cfg.keys = n;
-    }
-    if let Some(n) = args.values {
-        cfg.values = n;
-    }
-    if let Some(n) = args.writes {
-        cfg.writes_per_node = n;
-    }
-    if let Some(n) = args.deletes {
-        cfg.deletes_per_node = n;
-    }
-    if let Some(list) = &args.faults {
-        let faults: Faults = list.parse().map_err(Usage)?;
-        adapter::apply_faults(&mut cfg, &faults);
-    }
-    if let Some(list) = &args.features {
-        let features: Features = list.parse().map_err(Usage)?;
-        adapter::apply_features(&mut cfg, &features);
-    }
-    if let Some(mode) = &args.mode {
-        cfg.mode = adapter::parse_mode(mode).map_err(Usage)?;
-    }
-    if let Some(n) = args.fanout {
-        cfg.fanout = n;
-    }
-    if let Some(n) = args.max_delta {
-        cfg.max_delta = n;
-    }
-    if let Some(n) = args.max_in_flight {
-        cfg.network.max_in_flight = n;
-    }
-    if let Some(n) = args.max_heartbeat {
-        cfg.max_heartbeat = n;
-    }
-    if args.prune_dead_messages {
-        cfg.prune_dead_messages = true;
-    }
-    if args.dup_as_redelivery {
-        if !cfg.network.duplicating {
-            return Err(Usage(
-                "--dup-as-redelivery needs a duplicating network (`dup` in --faults)".into(),
-            )
-            .into());
-        }
-        cfg.network.redeliver = true;
-    }
+    args.overrides.apply(&mut cfg).map_err(Usage)?;
     cfg.validate()
         .map_err(|e| Usage(format!("invalid configuration: {e}")))?;
     Ok(cfg)
